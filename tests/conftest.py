@@ -1,0 +1,162 @@
+"""Test set-up shared by every test.
+
+`make test` runs the suite twice (scripts/run_tests.py): on SQLite, then the database tests on PostgreSQL.
+Tests marked ``postgres`` run only where the database is PostgreSQL; everything else that touches no database
+runs once. With ``CI_STRICT=1`` a skipped test fails the run: in CI nothing may be skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+PASS = os.environ.get("CONTACTPOINT_TEST_PASS", "")
+NO_POSTGRES_REASON = os.environ.get("CONTACTPOINT_NO_POSTGRES_REASON", "")
+STRICT = os.environ.get("CI_STRICT") == "1"
+# (pytest-django's autouse fixtures put django_db_blocker in every test's fixture names: not a sign of use)
+DB_FIXTURES = {"db", "transactional_db", "live_server", "client", "admin_client"}
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+        return True
+    return bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        postgres_only = item.get_closest_marker("postgres") is not None
+        if PASS == "postgres" and not _uses_database(item):
+            drop.append(item)  # already run in the SQLite pass
+        elif PASS == "sqlite" and postgres_only and not NO_POSTGRES_REASON:
+            drop.append(item)  # runs in the PostgreSQL pass
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    _serialized_rollback_first(items)
+
+
+def _serialized_rollback_first(items: list[pytest.Item]) -> None:
+    """A ``serialized_rollback`` test restores the database from a snapshot, which clashes with the content types
+    that a plain transactional test's closing flush re-creates (under new IDs). Such tests therefore run before
+    the other transactional tests, keeping every other test where it was."""
+    def marker(item: pytest.Item):
+        return item.get_closest_marker("django_db")
+
+    def transactional(item: pytest.Item) -> bool:
+        m = marker(item)
+        return m is not None and bool(m.kwargs.get("transaction") or m.args[:1] == (True,))
+
+    positions = [i for i, item in enumerate(items) if transactional(item)]
+    group = sorted((items[i] for i in positions), key=lambda item: not marker(item).kwargs.get("serialized_rollback"))
+    for i, item in zip(positions, group, strict=True):
+        items[i] = item
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and "postgresql" not in os.environ.get("DATABASE_URL", "") \
+            and not os.environ.get("DATABASE_URL", "").startswith("postgres://"):
+        pytest.skip(f"needs PostgreSQL: {NO_POSTGRES_REASON or 'DATABASE_URL is not a PostgreSQL URL'}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if STRICT and skipped:
+        terminalreporter.write_line(f"CI_STRICT=1: {len(skipped)} test(s) were skipped; nothing may be skipped in CI",
+                                    red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if STRICT and reporter is not None and reporter.stats.get("skipped") and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def _flush_past_append_only_trigger() -> None:
+    """Transactional tests end with a TRUNCATE of every table, which the audit trail's append-only trigger
+    refuses (as it should in production). In tests, the database superuser disables triggers for the flush."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            original(self, sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+
+
+_flush_past_append_only_trigger()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> None:
+    from django.conf import settings
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_audit_keys():
+    """Each test's database changes are rolled back; keys cached from them must go too."""
+    yield
+    from contactpoint.audit.trail import forget_detail_keys
+
+    forget_detail_keys()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """Transactional tests end by flushing every table, which takes the reference organisations and the first
+    policy (a data migration) with it; whichever transactional test runs next would find no local authorities.
+    They are loaded again, when missing, before each transactional test."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))) \
+        or "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        from importlib import import_module
+
+        from django.apps import apps
+        from django.db import connection
+
+        from contactpoint.access.models import Organisation
+
+        if not Organisation.objects.exists():
+            seed = import_module("contactpoint.access.migrations.0002_reference_organisations")
+            seed.load(apps, type("Editor", (), {"connection": connection})())
+    yield
+
+
+@pytest.fixture
+def keyring(tmp_path: Path):
+    """A key ring of the test's own (domain functions take the key ring as an argument)."""
+    from contactpoint.vault.keyring import FileKeyRing, create_keyring_file
+
+    path = tmp_path / "keyring.json"
+    create_keyring_file(path)
+    return FileKeyRing(path)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def today() -> date:
+    return date(2026, 11, 24)
