@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One link of the chain. Append-only: on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE.
+
+    Every column except ``hash`` is covered by ``hash`` (see ``contactpoint.audit.chain.entry_body``).
+    Personal details live only in ``detail``, encrypted, so the chain verifies after a child is shredded."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(max_length=16)
+    severity = models.CharField(max_length=8)
+    actor = models.CharField(max_length=150, db_index=True)
+    actor_org = models.CharField(max_length=32, blank=True)
+    actor_role = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=40, blank=True)
+    target_user = models.CharField(max_length=150, blank=True, db_index=True)  # the account acted on, if any
+    subjects = models.JSONField(default=list)
+    context = models.JSONField(default=dict)
+    detail = models.TextField(blank=True)
+    detail_key = models.CharField(max_length=16, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "audit_entry"
+        ordering = ["seq"]
+
+
+class AuditHead(models.Model):
+    """The chain's tip, one row. Appenders lock it, so concurrent writers neither fork the chain nor leave
+    gaps; verification compares it with the last entry to detect a truncated tail."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "audit_head"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement "the chain had this hash at this length", also written to an outside witness."""
+
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    key_fingerprint = models.CharField(max_length=32)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        db_table = "audit_checkpoint"
+        ordering = ["-seq"]
+
+
+class AuditDetailKey(models.Model):
+    """A month's key for the encrypted details of audit entries (search criteria, free-text reasons).
+    Wrapped by the key ring; destroyed after ``audit_detail_years`` so old criteria become unreadable."""
+
+    epoch = models.CharField(max_length=16, primary_key=True)
+    kek_id = models.CharField(max_length=40, db_index=True)
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "audit_detail_key"
+
+
+class AuditVerification(models.Model):
+    """The result of each ``audit verify`` run, for the auditors' health page."""
+
+    at = models.DateTimeField()
+    intact = models.BooleanField()
+    entries = models.BigIntegerField()
+    message = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "audit_verification"
+        ordering = ["-at"]
