@@ -1,0 +1,1 @@
+"""The encrypted store of child records (Schedule 1), their identifiers and their validation."""

@@ -1,0 +1,132 @@
+"""Validation of the identifiers and values in a Schedule 1 record.
+
+Each function takes a raw value and returns it normalised, or raises ``ValidationError`` naming the field
+and the reason. The reason never repeats the value: it reaches source systems and logs.
+Checksums come from libraries where one exists (``nhs-number``, ``python-stdnum``); the ULN check digit
+and our own LA list for UPNs are ours (DESIGN.md section 3, known pitfalls).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import date
+
+import nhs_number
+import uk_postcodes_parsing
+from stdnum.gb import upn as stdnum_upn
+from stdnum.iso7064 import mod_37_36
+
+from contactpoint.errors import ValidationError
+from contactpoint.reference import la_codes
+
+# The parser logs the postcode it could not parse: personal data. Our validator reports the refusal itself,
+# without the value.
+logging.getLogger("uk_postcodes_parsing").setLevel(logging.CRITICAL)
+
+_SPACES = re.compile(r"[\s-]+")
+
+
+def normalise_nhs_number(raw: str, field: str = "nhs_number") -> str:
+    """An NHS number: ten digits whose last is a modulus 11 check digit."""
+    compact = _SPACES.sub("", raw)
+    if not compact.isdigit() or len(compact) != 10:
+        raise ValidationError(field, "an NHS number is 10 digits")
+    if not nhs_number.is_valid(compact):
+        raise ValidationError(field, "the NHS number's check digit is wrong (modulus 11)")
+    return compact
+
+
+_UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ0123456789"
+
+
+def normalise_upn(raw: str, field: str = "upn") -> str:
+    """A Unique Pupil Number: check letter, 3-digit LA code, 4-digit establishment, 2-digit year,
+    3-digit serial (or, for a temporary UPN, 2 digits and a letter)."""
+    compact = _SPACES.sub("", raw).upper()
+    if len(compact) != 13:
+        raise ValidationError(field, "a UPN is 13 characters")
+    if not compact[0].isalpha() or not compact[1:12].isdigit() or compact[12] not in _UPN_ALPHABET:
+        raise ValidationError(field, "a UPN is a letter, 11 digits and a final digit or letter")
+    if compact[1:4] not in la_codes():
+        raise ValidationError(field, "the UPN's local authority code is not a DfE LA code")
+    if stdnum_upn.calc_check_digit(compact[1:]) != compact[0]:
+        raise ValidationError(field, "the UPN's check letter is wrong")
+    return compact
+
+
+def upn_check_letter(body12: str) -> str:
+    """The check letter for the 12 characters after it (used by the generator and tests)."""
+    return stdnum_upn.calc_check_digit(body12)
+
+
+TEMPORARY_ULN = "9999999999"
+
+
+def uln_check_digit(first9: str) -> int | None:
+    """The ULN check digit (Learning Records Service rule): weights 10..2 over the first nine digits;
+    the check digit is 10 minus the sum modulo 11. ``None`` when no digit can satisfy it."""
+    total = sum(int(d) * w for d, w in zip(first9, range(10, 1, -1), strict=True)) % 11
+    check = 10 - total
+    return check if 1 <= check <= 9 else None
+
+
+def normalise_uln(raw: str, field: str = "uln") -> str:
+    compact = _SPACES.sub("", raw)
+    if not compact.isdigit() or len(compact) != 10 or compact[0] == "0":
+        raise ValidationError(field, "a ULN is 10 digits, not starting with 0")
+    if compact == TEMPORARY_ULN:
+        raise ValidationError(field, "a temporary ULN is not an identifier; leave it empty")
+    if uln_check_digit(compact[:9]) != int(compact[9]):
+        raise ValidationError(field, "the ULN's check digit is wrong")
+    return compact
+
+
+def normalise_postcode(raw: str, field: str = "postcode") -> str:
+    """A UK postcode in its standard form (``SW1A 1AA``). Not silently 'fixed': a mistyped postcode is
+    refused back to its source rather than guessed."""
+    parsed = uk_postcodes_parsing.parse(raw.strip(), attempt_fix=False)
+    if parsed is None:
+        raise ValidationError(field, "not a UK postcode")
+    return parsed.postcode
+
+
+def outward_code(postcode: str) -> str:
+    return postcode.split(" ", 1)[0]
+
+
+def check_not_future(value: date, today: date, field: str) -> date:
+    if value > today:
+        raise ValidationError(field, "the date is in the future")
+    return value
+
+
+def parse_date(raw: str, field: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationError(field, "dates are written YYYY-MM-DD") from None
+
+
+# ContactPoint ID: 11 random digits and an ISO 7064 MOD 37-36 check character, shown in groups of four.
+# Random, not sequential, so that an ID says nothing about when or where a child was added.
+_CPID_BODY_DIGITS = 11
+
+
+def new_contactpoint_id() -> str:
+    body = str(secrets.randbelow(9 * 10 ** (_CPID_BODY_DIGITS - 1)) + 10 ** (_CPID_BODY_DIGITS - 1))
+    return body + mod_37_36.calc_check_digit(body)
+
+
+def normalise_contactpoint_id(raw: str, field: str = "contactpoint_id") -> str:
+    compact = _SPACES.sub("", raw).upper()
+    if len(compact) != _CPID_BODY_DIGITS + 1 or not compact[:-1].isdigit():
+        raise ValidationError(field, "a ContactPoint ID is 11 digits and a check character")
+    if not mod_37_36.is_valid(compact):
+        raise ValidationError(field, "the ContactPoint ID's check character is wrong")
+    return compact
+
+
+def format_contactpoint_id(cpid: str) -> str:
+    return f"{cpid[:4]} {cpid[4:8]} {cpid[8:]}"

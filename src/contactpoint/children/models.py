@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.db import models
+
+from contactpoint.children.record import FIELD_GROUPS
+
+
+class ChildStatus(models.TextChoices):
+    LIVE = "live", "Live"
+    ARCHIVED = "archived", "Archived"
+    SEALED = "sealed", "Sealed"
+    MERGED = "merged", "Merged into another record"  # kept so that a merge can be reversed (split)
+
+
+class Child(models.Model):
+    """A child in the index. Only IDs, lifecycle state and coarse lifecycle dates are in clear; every
+    Schedule 1 value is in the encrypted field-group columns (``contactpoint.children.record``).
+
+    ``review_month`` is the first day of the month in which the lifecycle must next look at the record (the
+    month of the 18th birthday, for instance): coarsened to the month so that it does not disclose a date of
+    birth. ``archived_month`` likewise."""
+
+    # The ID is the ContactPoint ID's 11 digits (without its check character): known before the row is written,
+    # so a batch of children, their keys and their tokens go to the database in three plain bulk inserts.
+    id = models.BigIntegerField(primary_key=True)
+    cpid = models.CharField("ContactPoint ID", max_length=12, unique=True)
+    status = models.CharField(max_length=10, choices=ChildStatus.choices, default=ChildStatus.LIVE)
+    shielded = models.BooleanField(default=False)
+    responsible_la = models.CharField(max_length=3, db_index=True)
+    review_month = models.DateField(db_index=True)
+    archived_month = models.DateField(null=True, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    names = models.BinaryField()
+    birth = models.BinaryField()
+    identifiers = models.BinaryField()
+    whereabouts = models.BinaryField()
+    carers = models.BinaryField()
+    education = models.BinaryField()
+    gp = models.BinaryField()
+    involvements = models.BinaryField()
+    source_ids = models.BinaryField()
+
+    class Meta:
+        db_table = "children_child"
+        indexes = [models.Index(fields=["status", "review_month"], name="child_lifecycle_idx")]
+
+    def __str__(self) -> str:
+        return f"Child {self.cpid}"
+
+
+assert all(hasattr(Child, g) for g in FIELD_GROUPS)
+
+
+class SourceRecord(models.Model):
+    """The latest version of one record of one source system (a row of its feed), linked to the child it was
+    matched to. ``record_key`` is an HMAC of (source, the source's own ID): the ID itself is inside ``payload``,
+    which is sealed with the child's data key, so shredding the child shreds its source records too.
+    ``content_hash`` (also keyed) makes re-sending an unchanged row a no-op."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="source_records")
+    source = models.CharField(max_length=64)
+    source_kind = models.CharField(max_length=32)
+    record_key = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=64)
+    feed_run = models.CharField(max_length=40)
+    received = models.DateField()
+    active = models.BooleanField(default=True)
+    payload = models.BinaryField()
+
+    class Meta:
+        db_table = "children_source_record"
+        constraints = [models.UniqueConstraint(fields=["source", "record_key"], name="source_record_unique")]
+        indexes = [models.Index(fields=["child"], name="source_record_child_idx")]
