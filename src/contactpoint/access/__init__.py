@@ -1,0 +1,1 @@
+"""Who may use ContactPoint: organisations, roles, users, the preconditions of access and login."""

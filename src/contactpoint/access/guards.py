@@ -1,0 +1,52 @@
+"""How each view declares what it needs. Every URL is either ``@public`` or ``@requires(permission)``; a test
+walks the URL configuration and fails on any view that declares neither."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from contactpoint.access.authentication import user_actor
+from contactpoint.access.roles import Permission
+from contactpoint.audit.actions import AuditAction, Outcome
+from contactpoint.audit.trail import record_event
+from contactpoint.vault.keyring import get_keyring
+
+View = Callable[..., HttpResponse]
+
+
+def public(view: View) -> View:
+    """Reachable without signing in (start page, sign-in, health checks). Holds no child data."""
+    view.public = True  # type: ignore[attr-defined]
+    return view
+
+
+def requires(permission: Permission) -> Callable[[View], View]:
+    """The view needs a signed-in, fully verified user whose role holds ``permission``. Refusals are audited."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated or not user.is_verified():
+                return HttpResponseRedirect(f"{reverse('sign-in')}?{urlencode({'next': request.path})}")
+            if not user.has(permission):
+                record_event(AuditAction.ACCESS_REFUSED, actor=user_actor(user), keyring=get_keyring(),
+                             outcome=Outcome.REFUSED, context={"path": request.path,
+                                                               "permission": str(permission)},
+                             at=timezone.now())
+                from contactpoint.web.errors import forbidden
+
+                return forbidden(request)
+            return view(request, *args, **kwargs)
+
+        guarded.required_permission = permission  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate

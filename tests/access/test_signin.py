@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from contactpoint.access.models import User
+from contactpoint.audit.models import AuditEntry
+from tests.factories import make_person, sign_in
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def _normalise(html: bytes) -> str:
+    text = html.decode()
+    text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", text)
+    return re.sub(r"nonce-[^'\"]+|nonce=\"[^\"]+\"", "", text)
+
+
+def test_password_pin_and_token_code_sign_a_practitioner_in(client, clock):
+    person = make_person()
+    response = sign_in(client, person)
+    assert response.status_code == 302 and response["Location"] == "/home"
+    assert client.get("/home").status_code == 200
+    assert AuditEntry.objects.filter(action="auth.login.succeeded", actor=person.user.username).exists()
+
+
+def test_a_wrong_pin_is_refused_with_the_same_words_as_anything_else(client, clock):
+    person = make_person()
+    response = client.post("/sign-in", {"username": person.user.username, "password": person.password,
+                                        "pin": "135791", "code": person.code()})
+    assert response.status_code == 200
+    assert b"The username, password, PIN or security code is not right" in response.content
+    assert client.get("/home").status_code == 302
+
+
+def test_a_token_code_used_once_is_refused_the_second_time(client, clock):
+    person = make_person()
+    code = person.code()
+    assert sign_in(client, person, code).status_code == 302
+    client.post("/sign-out")
+    clock.shift(5)  # still inside the same 30-second step
+    response = sign_in(client, person, code)
+    assert response.status_code == 200 and b"not right" in response.content
+
+
+def test_ten_wrong_attempts_lock_sign_in_and_an_unknown_username_looks_identical(client, clock):
+    person = make_person()
+    for attempt in range(10):
+        known = client.post("/sign-in", {"username": person.user.username, "password": "wrong-password-x",
+                                         "pin": person.pin, "code": person.code()})
+        unknown = client.post("/sign-in", {"username": "nobody.here", "password": "wrong-password-x",
+                                           "pin": person.pin, "code": person.code()})
+        assert known.status_code == unknown.status_code == 200
+        assert _normalise(known.content).replace(person.user.username, "X") == \
+            _normalise(unknown.content).replace("nobody.here", "X"), f"attempt {attempt + 1} differs"
+    assert b"locked for 30 minutes after 10 attempts" in known.content
+    # Locked: even the right details are refused, for the same 30 minutes.
+    assert sign_in(client, person).status_code == 200
+    clock.shift(timedelta(minutes=31))
+    assert sign_in(client, person, person.next_code()).status_code == 302
+    assert AuditEntry.objects.filter(action="auth.account.locked").count() == 2  # the account and the unknown name
+
+
+def test_an_unknown_username_costs_the_same_argon2_work(client, clock, monkeypatch):
+    from django.contrib.auth import hashers
+
+    person = make_person()
+    calls: list[str] = []
+    real = hashers.check_password
+    monkeypatch.setattr("contactpoint.access.authentication.check_password",
+                        lambda pw, encoded, *a, **k: calls.append(encoded[:6]) or real(pw, encoded, *a, **k))
+    client.post("/sign-in", {"username": person.user.username, "password": "wrong-password-x", "pin": "135791",
+                             "code": "123456"})
+    known = list(calls)
+    calls.clear()
+    client.post("/sign-in", {"username": "nobody.here", "password": "wrong-password-x", "pin": "135791",
+                             "code": "123456"})
+    assert len(known) == len(calls) == 2 and all(c.startswith("argon2") for c in known + calls)
+
+
+def test_signing_in_issues_a_new_session_id_in_a_host_prefixed_secure_cookie(client, clock):
+    person = make_person()
+    client.get("/sign-in")
+    before = client.cookies.get("__Host-contactpoint-session")
+    response = sign_in(client, person)
+    cookie = response.cookies["__Host-contactpoint-session"]
+    assert cookie["secure"] and cookie["httponly"] and cookie["path"] == "/" and not cookie["domain"]
+    assert before is None or cookie.value != before.value
+
+
+def test_sixteen_idle_minutes_end_the_session(client, clock):
+    person = make_person()
+    sign_in(client, person)
+    clock.shift(timedelta(minutes=14))
+    assert client.get("/home").status_code == 200  # activity resets the idle clock
+    clock.shift(timedelta(minutes=16))
+    response = client.get("/home")
+    assert response.status_code == 302 and response["Location"] == "/signed-out"
+    assert b"inactive for 15 minutes" in client.get("/signed-out").content
+    assert AuditEntry.objects.filter(action="auth.session.ended", context__why="idle").exists()
+
+
+def test_twelve_hours_end_the_session_however_busy(client, clock):
+    person = make_person()
+    sign_in(client, person)
+    for _ in range(12 * 6):
+        clock.shift(timedelta(minutes=10))
+        client.get("/home")
+    clock.shift(timedelta(minutes=1))
+    assert client.get("/home")["Location"] == "/signed-out"
+
+
+def test_a_new_user_must_set_their_own_password_and_pin_then_sign_the_policy(client, clock):
+    person = make_person(ready=False)
+    sign_in(client, person)
+    assert client.get("/home")["Location"] == "/account/policy"
+    client.post("/account/policy", {"agree": "on"})
+    assert client.get("/home")["Location"] == "/account/credentials"
+    response = client.post("/account/credentials", {"current_password": person.password,
+                                                    "new_password": "a-much-longer-passphrase-9",
+                                                    "new_pin": "864209"})
+    assert response["Location"] == "/signed-out"  # changing credentials ends every session
+    person.password, person.pin = "a-much-longer-passphrase-9", "864209"
+    clock.shift(31)
+    assert sign_in(client, person).status_code == 302
+    assert client.get("/home").status_code == 200
+    assert not User.objects.get(pk=person.user.pk).must_change_credentials
