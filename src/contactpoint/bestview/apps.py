@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BestviewConfig(AppConfig):
+    name = "contactpoint.bestview"
+    label = "bestview"

@@ -1,0 +1,155 @@
+"""Building a child's best view from every record held about them (the rules are in ``rules``)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from contactpoint.bestview.rules import DISCREPANCY_FIELDS, Claim, latest, vote, weight
+from contactpoint.children.names import normalise_name
+from contactpoint.children.record import (
+    Carer, ChildRecord, Gender, Involvement, PersonName, Provenance, Sourced, SourceIdentifier, Whereabouts,
+    WhereaboutsState,
+)
+
+
+@dataclass(frozen=True)
+class Held:
+    """One source record as the best view sees it: the validated feed row and where it came from."""
+
+    source: str
+    source_kind: str
+    feed_run: str
+    received: date
+    record_key: str
+    row: Any  # contactpoint.feeds.rows.FeedRow
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(self.source, self.feed_run, self.received)
+
+    @property
+    def recency(self) -> date:
+        return self.row.updated_at or self.received
+
+
+@dataclass(frozen=True)
+class Manual:
+    """An involvement a practitioner recorded themselves."""
+
+    involvement: Involvement
+    organisation: str
+    recorded: date
+
+
+@dataclass(frozen=True)
+class BestView:
+    record: ChildRecord
+    discrepancies: frozenset[tuple[str, str]]  # (record_key, field)
+
+
+def _claims(held: Sequence[Held], get) -> list[Claim]:
+    return [Claim(v, h.source_kind, h.recency, h) for h in held for v in [get(h.row)] if v is not None]
+
+
+def _sourced(claim: Claim | None) -> Sourced | None:
+    return None if claim is None else Sourced(claim.value, claim.origin.provenance)
+
+
+def _name_key(name: PersonName) -> tuple[str, str]:
+    return normalise_name(name.given), normalise_name(name.family)
+
+
+def involvement_key(source: str, record_key: str) -> str:
+    return hashlib.sha256(f"{source}|{record_key}".encode()).hexdigest()[:24]
+
+
+def _carers(held: Sequence[Held]) -> tuple[Sourced[Carer], ...]:
+    """Every parent or carer any source knows, once each (by name). The most trusted source's details come first;
+    a detail only another source has (a phone number, say) fills the gap."""
+    by_name: dict[str, list[Claim[Carer]]] = {}
+    for h in held:
+        for carer in h.row.carers:
+            by_name.setdefault(normalise_name(carer.name), []).append(
+                Claim(carer, h.source_kind, h.recency, h))
+    out = []
+    for claims in by_name.values():
+        ranked = sorted(claims, key=lambda c: (weight("carers", c.source_kind), c.recency), reverse=True)
+        base = ranked[0].value
+
+        def first(attr: str, default: Any) -> Any:
+            return next((getattr(c.value, attr) for c in ranked if getattr(c.value, attr) not in ("", None)),
+                        default)
+
+        merged = Carer(base.name, first("relationship", ""), first("parental_responsibility", None),
+                       first("phone", ""), first("email", ""))
+        out.append(Sourced(merged, ranked[0].origin.provenance))
+    return tuple(sorted(out, key=lambda s: s.value.name))
+
+
+def build(held: Sequence[Held], manual: Sequence[Manual] = (), *, cpid: str = "") -> BestView:
+    """The best view of one child. ``held`` must not be empty (a child exists because a source holds them)."""
+    active = list(held)
+    name = vote("name", _claims(active, lambda r: r.name if r.name.family or r.name.given else None), _name_key)
+    if name is None:
+        raise ValueError("a child needs at least one named record")
+    dob = vote("date_of_birth", _claims(active, lambda r: r.date_of_birth))
+    genders = _claims(active, lambda r: r.gender if r.gender and r.gender != Gender.NOT_SPECIFIED else None)
+    gender = vote("gender", genders) or Claim(Gender.NOT_SPECIFIED, name.source_kind, name.recency, name.origin)
+    nhs = vote("nhs_number", _claims(active, lambda r: r.nhs_number))
+    upn = vote("upn", _claims(active, lambda r: r.upn))
+    uln = vote("uln", _claims(active, lambda r: r.uln))
+    death = vote("date_of_death", _claims(active, lambda r: r.date_of_death))
+
+    chosen_family = normalise_name(name.value.family)
+    former: dict[str, Sourced[PersonName]] = {}
+    for h in active:
+        for family in (*h.row.former_family_names, h.row.name.family):
+            key = normalise_name(family)
+            if key and key != chosen_family and key not in former:
+                former[key] = Sourced(PersonName(name.value.given, family), h.provenance)
+
+    where = latest("address", _claims(active, lambda r: Whereabouts(r.whereabouts or WhereaboutsState.CURRENT,
+                                                                    r.address)
+                                        if r.address is not None or r.whereabouts is not None else None))
+    education = latest("education", _claims(active, lambda r: r.education))
+    gp = latest("gp", _claims(active, lambda r: r.gp))
+    involvements = [Sourced(_keyed(h), h.provenance) for h in active if h.row.involvement is not None]
+    involvements += [Sourced(m.involvement, Provenance(f"practitioner:{m.organisation}", "manual", m.recorded))
+                     for m in manual]
+    record = ChildRecord(
+        cpid=cpid, name=_sourced(name), gender=_sourced(gender), date_of_birth=_sourced(dob),
+        former_names=tuple(former.values()), date_of_death=_sourced(death), nhs_number=_sourced(nhs),
+        upn=_sourced(upn), uln=_sourced(uln), whereabouts=_sourced(where), carers=_carers(active),
+        education=_sourced(education), gp=_sourced(gp), involvements=tuple(involvements),
+        source_ids=tuple(SourceIdentifier(h.source, h.row.source_record_id) for h in active),
+    )
+    return BestView(record, _discrepancies(active, record))
+
+
+def _keyed(h: Held) -> Involvement:
+    return replace(h.row.involvement, key=involvement_key(h.source, h.record_key))
+
+
+def _discrepancies(held: Sequence[Held], record: ChildRecord) -> frozenset[tuple[str, str]]:
+    chosen = {
+        "date_of_birth": record.date_of_birth.value if record.date_of_birth else None,
+        "name": _name_key(record.name.value),
+        "nhs_number": record.nhs_number.value if record.nhs_number else None,
+        "gender": record.gender.value if record.gender.value != Gender.NOT_SPECIFIED else None,
+    }
+    found = set()
+    for h in held:
+        theirs = {
+            "date_of_birth": h.row.date_of_birth,
+            "name": _name_key(h.row.name),
+            "nhs_number": h.row.nhs_number,
+            "gender": h.row.gender if h.row.gender != Gender.NOT_SPECIFIED else None,
+        }
+        for field in DISCREPANCY_FIELDS:
+            if theirs[field] is not None and chosen[field] is not None and theirs[field] != chosen[field]:
+                found.add((h.record_key, field))
+    return frozenset(found)

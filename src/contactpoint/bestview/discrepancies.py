@@ -1,0 +1,86 @@
+"""Discrepancies flagged back to sources (seed: "where these occur, they will be identified and flagged back to
+the source for correction").
+
+Whenever a child's best view is rebuilt, the set of (source record, field) disagreements is compared with the
+open items: new disagreements open an item for the record's source, items whose source now agrees (or no
+longer holds the record) close themselves. The report a source fetches is worked out from the records at that
+moment and never reveals a shielded child's whereabouts, nor any identifier from another source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from contactpoint.bestview.models import Discrepancy
+from contactpoint.children.models import Child, SourceRecord
+
+FIELD_WORDS = {"date_of_birth": "date of birth", "name": "name", "nhs_number": "NHS number", "gender": "gender"}
+
+
+def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now: datetime) -> tuple[int, int]:
+    """Open and close items for the children in ``current`` (child ID -> its disagreements). Returns (opened,
+    closed)."""
+    if not current:
+        return 0, 0
+    records = {(r.child_id, r.record_key): r for r in
+               SourceRecord.objects.filter(child_id__in=list(current)).only("id", "child_id", "record_key",
+                                                                              "source", "active")}
+    open_items = list(Discrepancy.objects.filter(child_id__in=list(current), closed_at__isnull=True)
+                      .select_related("record"))
+    have = {(d.child_id, d.record.record_key, d.field) for d in open_items}
+    want = {(child, key, field) for child, found in current.items() for key, field in found}
+    closing = []
+    for d in open_items:
+        if (d.child_id, d.record.record_key, d.field) not in want:
+            d.closed_at = now
+            d.closed_reason = "source agrees" if d.record.active else "record no longer held"
+            closing.append(d)
+    Discrepancy.objects.bulk_update(closing, ["closed_at", "closed_reason"])
+    opening = [Discrepancy(source=records[(child, key)].source, record=records[(child, key)], child_id=child,
+                           field=field, opened_at=now)
+               for child, key, field in sorted(want - have) if (child, key) in records]
+    Discrepancy.objects.bulk_create(opening)
+    return len(opening), len(closing)
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    source_record_id: str  # the source's own ID for its record
+    field: str
+    message: str
+    opened: date
+
+
+def report(source: str, *, keyring) -> list[ReportItem]:
+    """The source's open items, as it will read them."""
+    from contactpoint.children.store import cipher_for, load_groups
+    from contactpoint.feeds.pipeline import open_payload
+
+    items = []
+    open_items = (Discrepancy.objects.filter(source=source, closed_at__isnull=True)
+                  .select_related("record", "child").order_by("opened_at", "id"))
+    for d in open_items:
+        child: Child = d.child
+        cipher = cipher_for(keyring, child)
+        theirs = open_payload(cipher, d.record)
+        best = load_groups(keyring, child, ["names", "birth"], cipher)
+        items.append(ReportItem(theirs.source_record_id, d.field, _message(d.field, best, child.shielded),
+                                d.opened_at.date()))
+    return items
+
+
+def _message(field: str, best: dict, shielded: bool) -> str:
+    what = FIELD_WORDS[field]
+    base = f"Your record's {what} differs from the {what} other sources hold for this child. Please check it."
+    if field == "nhs_number" or shielded:
+        return base  # never pass one source's identifier to another, nor anything of a shielded child's
+    if field == "date_of_birth" and best.get("date_of_birth"):
+        return f"{base} Others hold {best['date_of_birth'].value.isoformat()}."
+    if field == "gender" and best.get("gender"):
+        return f"{base} Others hold {best['gender'].value.value}."
+    if field == "name" and best.get("name"):
+        name = best["name"].value
+        return f"{base} Others hold {name.given} {name.family}."
+    return base

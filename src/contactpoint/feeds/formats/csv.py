@@ -1,0 +1,118 @@
+"""CSV feeds (DESIGN.md section 5): UTF-8, a header row, then one row per child.
+
+Line numbers are physical lines of the file, counting the header as line 1, and a row's number is the line
+it *starts* on: a quoted address that runs over three lines is one row, and the row after it is numbered
+three lines later. That is the number a source's own editor shows, so it is the one we report back.
+
+The whole feed is refused (``FeedRejected``) when it cannot be read as a table at all: an empty file, no
+header, no ``source_record_id`` column, bytes that are not UTF-8, broken quoting. These are found while
+reading, so ``read`` may raise after it has already yielded rows: the caller treats the feed as refused
+whatever it has seen (feeds are idempotent, DESIGN.md section 5, so nothing is lost by starting again).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from contactpoint.errors import FeedRejected
+from contactpoint.feeds.formats.raw import (
+    COLUMNS,
+    KNOWN_COLUMNS,
+    MAX_LINE_BYTES,
+    RawRow,
+    blank_fields,
+    physical_lines,
+)
+
+_BOM = b"\xef\xbb\xbf"
+_CSV_TROUBLE = ("a quote is misplaced or not closed, or a line ends in a bare carriage return (lines end in "
+                "LF or CRLF), so rows cannot be told apart")
+
+
+def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
+    """The file's lines as text, line endings kept (the csv module needs them inside quoted values)."""
+    for number, line, too_long in physical_lines(stream):
+        if too_long:
+            raise FeedRejected(f"line {number} is longer than {MAX_LINE_BYTES // (1 << 20)} MiB")
+        if number == 1:
+            line = line.removeprefix(_BOM)
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FeedRejected(f"the file is not UTF-8 text (line {number})") from None
+
+
+def _columns(header: list[str]) -> list[str]:
+    """The header's column names. A name may be any text, since unknown columns are refused one by one
+    later, but a column named twice makes the table ambiguous, so that refuses the feed."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(header, start=1):
+        name = cell.strip() or f"(unnamed column {position})"
+        if name in seen:
+            # Name the column only if it is one of ours: an unknown header might be a row of data.
+            what = name if name in KNOWN_COLUMNS else \
+                f"columns {seen[name]} and {position} have the same name"
+            raise FeedRejected(f"the header row names a column twice: {what}")
+        seen[name] = position
+        names.append(name)
+    if "source_record_id" not in seen:
+        raise FeedRejected("the header row has no source_record_id column "
+                           "(the first line must be the header)")
+    return names
+
+
+def read(stream: BinaryIO) -> Iterator[RawRow]:
+    """Raw rows of a CSV feed, one per non-blank row, numbered by the physical line each starts on."""
+    reader = csv.reader(_decoded_lines(stream), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        raise FeedRejected(f"the header row is not valid CSV: {_CSV_TROUBLE}") from None
+    if header is None:
+        raise FeedRejected("the file is empty: a CSV feed starts with a header row")
+    if not header:
+        raise FeedRejected("the first line is blank: a CSV feed starts with a header row")
+    columns = _columns(header)
+    last = reader.line_num
+    while True:
+        start = last + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise FeedRejected(f"the file is not valid CSV from line {start}: {_CSV_TROUBLE}") from None
+        last = reader.line_num
+        if not cells:
+            continue  # a blank line is not a row
+        if len(cells) != len(columns):
+            yield RawRow(start, problem=f"the row has {len(cells)} cells but the header has {len(columns)} "
+                                        "(an unquoted comma or line break?)")
+            continue
+        fields = blank_fields()
+        fields.update(zip(columns, cells, strict=True))
+        yield RawRow(start, fields)
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def write(rows: Iterable[dict[str, str]], stream: BinaryIO) -> None:
+    """A CSV feed of ``rows``: the documented columns in order, then any extra keys the rows carry."""
+    rows = list(rows)
+    extras = list(dict.fromkeys(key for row in rows for key in row if key not in KNOWN_COLUMNS))
+    header = [*COLUMNS, *extras]
+    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    try:
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_cell(row.get(column)) for column in header])
+        text.flush()
+    finally:
+        text.detach()  # the caller owns the stream: do not close it with the wrapper

@@ -1,0 +1,93 @@
+"""The raw row: what every feed format is read into before anything is checked.
+
+A raw row is a ``dict[str, str]`` keyed by the CSV column names of DESIGN.md section 5, exactly those
+names, with ``""`` for unknown, plus any other key the source sent. Extra keys are kept, not dropped, so
+that validation can refuse them one by one and the source learns what it should stop sending
+(DESIGN.md section 1: anything beyond Schedule 1 is refused, field by field, and reported back).
+
+Readers never judge values; they only turn bytes into raw rows. A row that cannot even be read (a JSON
+Lines line that is not JSON, a CSV row with the wrong number of cells) becomes a ``RawRow`` with a
+``problem``; a file that cannot be read at all raises ``FeedRejected``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+# DESIGN.md section 5, in order. Columns may be added; none may be renamed.
+COLUMNS: tuple[str, ...] = (
+    "source_record_id", "given_name", "middle_names", "family_name", "former_family_names", "gender",
+    "date_of_birth", "date_of_death", "nhs_number", "upn", "uln", "address_line_1", "address_line_2", "town",
+    "postcode", "whereabouts", "carer_1_name", "carer_1_relationship", "carer_1_parental_responsibility",
+    "carer_1_phone", "carer_2_name", "carer_2_relationship", "carer_2_parental_responsibility", "carer_2_phone",
+    "setting_urn", "setting_name", "setting_start_date", "gp_practice_code", "gp_practice_name", "gp_start_date",
+    "service_name", "practitioner_name", "practitioner_phone", "involvement_start_date", "involvement_end_date",
+    "lead_professional", "caf_completed", "sensitive_service", "updated_at",
+)
+KNOWN_COLUMNS = frozenset(COLUMNS)
+CARER_PARTS = ("name", "relationship", "parental_responsibility", "phone")
+CARER_COLUMNS = tuple(f"carer_{n}_{part}" for n in (1, 2) for part in CARER_PARTS)
+
+# The value given to an extra key read from a structured format (FHIR, CTF). The element's content is
+# never copied into the row: it is case information ContactPoint must not hold, even in passing, and the
+# refusal only needs to know that the element carried something.
+NOT_READ = "(content not read)"
+
+# No line of a feed may be longer than this; a longer one is not a row a source meant to send.
+MAX_LINE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """One row as read from a feed file, before validation.
+
+    ``line`` locates the row for the source (each format documents what it counts: a physical line, a
+    Bundle entry, a Pupil element). ``source_line`` is the physical line in the file where the format has
+    one and it differs from ``line`` (the CTF Pupil's start tag). ``problem`` is set, and ``fields`` may be
+    empty, when the row could not be read at all; it never contains a value from the row.
+    """
+
+    line: int
+    fields: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None
+    source_line: int | None = None
+
+
+def blank_fields() -> dict[str, str]:
+    """Every documented column, unknown."""
+    return dict.fromkeys(COLUMNS, "")
+
+
+def unique_key(fields: dict[str, str], key: str) -> str:
+    """``key``, or ``key[2]``, ``key[3]``... if the row already has it (a repeated XML element or FHIR
+    identifier must be refused as often as it was sent, not merged)."""
+    if key not in fields:
+        return key
+    n = 2
+    while f"{key}[{n}]" in fields:
+        n += 1
+    return f"{key}[{n}]"
+
+
+def physical_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes with the line ending, too long?) for each physical line of a binary stream.
+
+    Lines end at LF (so CRLF too). A line longer than ``MAX_LINE_BYTES`` is reported as too long, with its
+    bytes cut short, and the rest of it is skipped, so one endless line cannot exhaust memory."""
+    number = 0
+    while True:
+        chunk = stream.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return
+        number += 1
+        too_long = len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n")
+        if too_long:
+            while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+        yield number, chunk, too_long
+
+
+def without_line_ending(line: bytes) -> bytes:
+    return line.removesuffix(b"\n").removesuffix(b"\r")

@@ -1,0 +1,177 @@
+"""Taking in a feed: ``contactpoint ingest SOURCE FILE`` and ``POST /api/v1/feeds/{source}`` both call ``ingest``.
+
+    read (format) -> validate (refuse rows and fields, with line and reason) -> batches through the pipeline
+
+Guarantees (DESIGN.md section 5):
+- the same file again (same SHA-256) changes nothing: the run is found complete and returned as it was;
+- each batch of rows commits in one transaction together with the run's ``rows_done``: a run killed part-way
+  (kill -9) leaves only whole batches, and running the same file again resumes at the first row not committed;
+- a row whose content is unchanged since the source last sent it is skipped;
+- a ``full`` feed is everything the source holds: its records missing from the feed stop counting in the best
+  view (they are kept, inactive, for the audit of what the source once said);
+- a file that cannot be read at all is refused whole, with nothing taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+from django.db import transaction
+
+from contactpoint.access.models import SourceSystem
+from contactpoint.access.sources import source_actor
+from contactpoint.audit.actions import AuditAction, Outcome
+from contactpoint.audit.trail import record_event
+from contactpoint.children.models import Child, SourceRecord
+from contactpoint.errors import FeedRejected
+from contactpoint.feeds import formats, serialise
+from contactpoint.feeds.models import FeedRun, RowProblem
+from contactpoint.feeds.pipeline import Batch, BatchResult
+from contactpoint.feeds.rows import FeedRow, FieldRefusal, Refusal
+from contactpoint.feeds.validate import validate
+from contactpoint.matching.engine import Backend
+from contactpoint.vault.keyring import KeyRing
+
+BATCH_SIZE = 5000
+REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    run: FeedRun
+    already_done: bool
+
+
+def _row_problems(run: FeedRun, problems: list[Refusal | FieldRefusal]) -> list[RowProblem]:
+    return [RowProblem(run=run, line=p.line, field=p.field[:100], reason=p.reason[:300],
+                       kind="row" if isinstance(p, Refusal) else "field") for p in problems]
+
+
+def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", keyring: KeyRing, now: datetime,
+           engine: Backend | None = None, batch_size: int = BATCH_SIZE,
+           progress: Callable[[int], None] | None = None) -> IngestOutcome:
+    if mode not in ("delta", "full"):
+        raise FeedRejected("mode is 'delta' (changes only) or 'full' (everything the source holds)")
+    if not source.active:
+        raise FeedRejected("this source system is not active")
+    sha = hashlib.sha256(data).hexdigest()
+    run = FeedRun.objects.filter(source=source, sha256=sha).first()
+    if run is not None and run.status != FeedRun.Status.RUNNING:
+        record_event(AuditAction.FEED_RECEIVED, actor=source_actor(source), keyring=keyring, at=now,
+                     context={"run": run.id, "sha256": sha, "repeat_of_finished_run": True})
+        return IngestOutcome(run, already_done=True)
+    if run is None:
+        with transaction.atomic():
+            run = FeedRun.objects.create(id=uuid.uuid4().hex, source=source, sha256=sha, format=fmt, mode=mode,
+                                         received_at=now)
+            record_event(AuditAction.FEED_RECEIVED, actor=source_actor(source), keyring=keyring, at=now,
+                         context={"run": run.id, "sha256": sha, "format": fmt, "mode": mode})
+    try:
+        _run(run, source, data, fmt=fmt, keyring=keyring, now=now, engine=engine, batch_size=batch_size,
+             progress=progress)
+    except FeedRejected as refused:
+        with transaction.atomic():
+            FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.REJECTED, message=refused.message,
+                                                     completed_at=now)
+            record_event(AuditAction.FEED_REFUSED, actor=source_actor(source), keyring=keyring, at=now,
+                         outcome=Outcome.REFUSED, context={"run": run.id, "reason": refused.message})
+        raise
+    run.refresh_from_db()
+    return IngestOutcome(run, already_done=False)
+
+
+def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: KeyRing, now: datetime,
+         engine: Backend | None, batch_size: int, progress: Callable[[int], None] | None) -> None:
+    # The whole file must be readable before any of it is taken: a file found unreadable part-way (a CSV that
+    # stops being UTF-8, a broken quote at row 90,000) is refused whole, with nothing from it kept.
+    for _ in formats.read(fmt, BytesIO(data)):
+        pass
+    batch = Batch(source, keyring=keyring, now=now, run_id=run.id, engine=engine)
+    seen: set[str] = set()
+    pending: list[tuple[FeedRow | None, list[Refusal | FieldRefusal]]] = []
+    position = 0  # rows read so far (the unit of rows_done)
+    today = now.date()
+
+    def flush() -> None:
+        nonlocal pending
+        if pending:
+            _commit_batch(run, batch, pending, upto=position, keyring=keyring, now=now, source=source)
+            if progress:
+                progress(position)
+        pending = []
+
+    for raw in formats.read(fmt, BytesIO(data)):
+        position += 1
+        row, problems = validate(raw, today=today)
+        if row is not None:
+            key = serialise.record_key(keyring, source.code, row.source_record_id)
+            if key in seen:
+                row, problems = None, [*problems, Refusal(raw.line, "source_record_id", REPEATED)]
+            else:
+                seen.add(key)
+        if position <= run.rows_done:
+            continue  # committed by an earlier, interrupted attempt at this same file
+        pending.append((row, problems))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    if run.mode == "full":
+        _retire_missing(run, batch, seen, keyring=keyring, now=now, source=source)
+    with transaction.atomic():
+        FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.COMPLETED, completed_at=now)
+        run.refresh_from_db()
+        record_event(AuditAction.FEED_COMPLETED, actor=source_actor(source), keyring=keyring, at=now,
+                     context={"run": run.id, "rows": run.rows_done, "accepted": run.rows_accepted,
+                              "unchanged": run.rows_unchanged, "refused": run.rows_refused,
+                              "fields_refused": run.fields_refused, "children_created": run.children_created,
+                              "records_linked": run.records_linked, "reviews_queued": run.reviews_queued})
+
+
+def _commit_batch(run: FeedRun, batch: Batch, pending, *, upto: int, keyring: KeyRing, now: datetime,
+                  source: SourceSystem) -> None:
+    rows = [row for row, _ in pending if row is not None]
+    problems = [p for _, ps in pending for p in ps]
+    with transaction.atomic():
+        result: BatchResult = batch.process(rows)
+        RowProblem.objects.bulk_create(_row_problems(run, problems))
+        refused_rows = sum(1 for row, _ in pending if row is None)
+        run.rows_done = upto
+        run.rows_accepted += result.accepted
+        run.rows_unchanged += result.unchanged
+        run.rows_refused += refused_rows
+        run.fields_refused += sum(1 for p in problems if isinstance(p, FieldRefusal))
+        run.children_created += len(result.created)
+        run.records_linked += result.linked
+        run.reviews_queued += result.reviews
+        run.save()
+        actor = source_actor(source)
+        if result.created:
+            record_event(AuditAction.CHILD_CREATED, actor=actor, keyring=keyring, at=now, subjects=result.created,
+                         context={"run": run.id, "count": len(result.created)})
+        if result.updated:
+            record_event(AuditAction.CHILD_UPDATED, actor=actor, keyring=keyring, at=now, subjects=result.updated,
+                         context={"run": run.id, "count": len(result.updated)})
+        if result.reviews:
+            record_event(AuditAction.MATCH_REVIEW_QUEUED, actor=actor, keyring=keyring, at=now,
+                         context={"run": run.id, "count": result.reviews})
+
+
+def _retire_missing(run: FeedRun, batch: Batch, seen: set[str], *, keyring: KeyRing, now: datetime,
+                    source: SourceSystem) -> None:
+    """A full feed lists everything the source holds: its other records no longer count."""
+    missing = list(SourceRecord.objects.filter(source=source.code, active=True).exclude(record_key__in=seen)
+                   .values_list("id", "child_id"))
+    if not missing:
+        return
+    with transaction.atomic():
+        SourceRecord.objects.filter(id__in=[m[0] for m in missing]).update(active=False, feed_run=run.id)
+        children = list(Child.objects.filter(id__in={m[1] for m in missing}))
+        result = BatchResult()
+        batch.refresh(children, result)
+        record_event(AuditAction.CHILD_UPDATED, actor=source_actor(source), keyring=keyring, at=now,
+                     subjects=result.updated, context={"run": run.id, "records_no_longer_held": len(missing)})

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class FeedRun(models.Model):
+    """One feed file from one source. The same file again (same SHA-256) is the same run: re-sending it changes
+    nothing. ``rows_done`` is the resume point: each batch of rows commits together with it, so a run killed
+    part-way restarts at the first uncommitted batch."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        COMPLETED = "completed"
+        REJECTED = "rejected"
+
+    id = models.CharField(primary_key=True, max_length=40)
+    source = models.ForeignKey("access.SourceSystem", on_delete=models.PROTECT, related_name="feed_runs")
+    sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=8)
+    mode = models.CharField(max_length=8, default="delta")  # "full": rows missing from it are no longer held
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    received_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_accepted = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_refused = models.PositiveIntegerField(default=0)
+    fields_refused = models.PositiveIntegerField(default=0)
+    children_created = models.PositiveIntegerField(default=0)
+    records_linked = models.PositiveIntegerField(default=0)
+    reviews_queued = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "feeds_run"
+        constraints = [models.UniqueConstraint(fields=["source", "sha256"], name="feed_run_once_per_file")]
+        ordering = ["-received_at"]
+
+
+class RowProblem(models.Model):
+    """A refused row (``kind=row``: the row was not taken) or a refused field (``kind=field``: the row was taken
+    without it), reported back to the source. The reason never contains the value."""
+
+    run = models.ForeignKey(FeedRun, on_delete=models.CASCADE, related_name="problems")
+    line = models.PositiveIntegerField()
+    field = models.CharField(max_length=100)
+    reason = models.CharField(max_length=300)
+    kind = models.CharField(max_length=8)
+
+    class Meta:
+        db_table = "feeds_row_problem"
+        ordering = ["line", "id"]

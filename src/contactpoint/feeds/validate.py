@@ -1,0 +1,400 @@
+"""Validation: a raw row becomes a ``FeedRow``, or is refused with one reason per problem.
+
+Every problem in a row is found and reported, not just the first, so a source can correct a row in one go.
+A row with any problem in a Schedule 1 item is not taken (``Refusal``); a column that is not a Schedule 1
+item is refused on its own and the row is taken without it (``FieldRefusal``). Reasons never repeat the
+value (they go back to the source and into logs): they say which rule the value broke.
+
+``today`` is an argument, not the clock, so that the pipeline, the tests and a re-run of an old feed agree
+on what "in the future" means.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date
+from functools import lru_cache
+from typing import TypeVar
+
+from contactpoint.children.identifiers import (
+    check_not_future,
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_uln,
+    normalise_upn,
+)
+from contactpoint.children.record import (
+    Address,
+    Carer,
+    EducationSetting,
+    Gender,
+    GPPractice,
+    Involvement,
+    PersonName,
+    SensitiveCategory,
+    WhereaboutsState,
+)
+from contactpoint.errors import ValidationError
+from contactpoint.feeds.formats.raw import CARER_PARTS, COLUMNS, KNOWN_COLUMNS, RawRow
+from contactpoint.feeds.rows import WHOLE_ROW, FeedRow, FieldRefusal, Refusal
+
+T = TypeVar("T")
+
+NOT_SCHEDULE_1 = "not a Schedule 1 item: ContactPoint holds basic information only, never case information"
+MAX_AGE_YEARS = 26  # children, and care leavers and young people with learning disabilities up to 25
+MAX_RECORD_ID = 64
+MAX_NAME = 100
+MAX_TEXT = 100
+MAX_ORGANISATION = 200
+MAX_RELATIONSHIP = 50
+
+_GENDERS = {
+    "male": Gender.MALE, "m": Gender.MALE,
+    "female": Gender.FEMALE, "f": Gender.FEMALE,
+    "not specified": Gender.NOT_SPECIFIED, "not_specified": Gender.NOT_SPECIFIED, "u": Gender.NOT_SPECIFIED,
+    "unknown": Gender.NOT_SPECIFIED,
+}
+_YES = frozenset({"yes", "y", "true", "1"})
+_NO = frozenset({"no", "n", "false", "0"})
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PHONE = re.compile(r"\+?[0-9 ()\-]+")
+_LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
+_GP_PRACTICE = re.compile(r"[A-Z][0-9]{5}")
+_INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "involvement_start_date",
+                "involvement_end_date", "lead_professional", "caf_completed", "sensitive_service")
+
+
+# --- single values: each returns the normalised value or raises ValidationError(field, reason) -------------
+
+
+def _invisible(text: str) -> bool:
+    """Control, format, private-use or unassigned characters, and line or paragraph separators: nothing a
+    name or an address needs, and the usual carriers of injected text. Ordinary spaces (including no-break
+    spaces) are allowed and collapsed."""
+    if text.isascii():  # the usual case, and a fast one
+        return not text.isprintable()
+    return any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp") for ch in text)
+
+
+def _plain(text: str, field: str, max_len: int) -> str:
+    if _invisible(text):
+        raise ValidationError(field, "contains a control or invisible character")
+    if len(text) > max_len:
+        raise ValidationError(field, f"longer than {max_len} characters")
+    return " ".join(text.split())
+
+
+def _record_id(value: str, field: str) -> str:
+    if _invisible(value):
+        raise ValidationError(field, "contains a control or invisible character")
+    if len(value) > MAX_RECORD_ID:
+        raise ValidationError(field, f"longer than {MAX_RECORD_ID} characters")
+    return value
+
+
+def _person_name(value: str, field: str) -> str:
+    name = _plain(value, field, MAX_NAME)
+    if not any(ch.isalpha() for ch in name):
+        raise ValidationError(field, "a name needs at least one letter, not only digits or signs")
+    return name
+
+
+def _text(max_len: int) -> Callable[[str, str], str]:
+    return lambda value, field: _plain(value, field, max_len)
+
+
+def _address_line(value: str, field: str) -> str:
+    """An address line; a line break inside it (a multi-line cell) is read as a comma."""
+    return _plain(_LINE_BREAKS.sub(", ", value), field, MAX_TEXT)
+
+
+def _date(value: str, field: str) -> date:
+    if not _ISO_DATE.fullmatch(value):
+        raise ValidationError(field, "dates are written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(field, "not a real date (no such day in that month)") from None
+
+
+def _gender(value: str, field: str) -> Gender:
+    try:
+        return _GENDERS[value.lower()]
+    except KeyError:
+        raise ValidationError(field, "gender is male, female or not specified") from None
+
+
+def _yes_no(value: str, field: str) -> bool:
+    word = value.lower()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise ValidationError(field, "yes or no")
+
+
+def _whereabouts(value: str, field: str) -> WhereaboutsState:
+    try:
+        return WhereaboutsState(value.lower())
+    except ValueError:
+        raise ValidationError(field, "whereabouts is current, last_known, no_known_address or left_england") \
+            from None
+
+
+def _phone(value: str, field: str) -> str:
+    digits = sum(ch.isdigit() for ch in value)
+    if not value.isascii() or not _PHONE.fullmatch(value) or not 6 <= digits <= 15:
+        raise ValidationError(field, "a phone number is 6 to 15 digits, with spaces, brackets, hyphens or a "
+                                     "leading +")
+    return " ".join(value.split())
+
+
+def _setting_urn(value: str, field: str) -> str:
+    if not (value.isascii() and value.isdigit() and len(value) in (6, 7)):
+        raise ValidationError(field, "a setting is identified by its 6-digit URN (or 7-digit DfE number)")
+    return value
+
+
+def _gp_practice_code(value: str, field: str) -> str:
+    code = value.upper()
+    if not _GP_PRACTICE.fullmatch(code):
+        raise ValidationError(field, "a GP practice is identified by its ODS code: a letter and 5 digits")
+    return code
+
+
+def _ascii(normalise: Callable[[str, str], str], what: str) -> Callable[[str, str], str]:
+    """Identifiers and postcodes are ASCII; anything else is refused before the checksum code sees it."""
+    def check(value: str, field: str) -> str:
+        if not value.isascii():
+            raise ValidationError(field, f"{what} is written in ASCII letters and digits")
+        return normalise(value, field)
+    return check
+
+
+@lru_cache(maxsize=1 << 16)
+def _postcode_or_reason(value: str) -> tuple[str, str | None]:
+    """A household's children share a postcode, and parsing one is the slowest check in a row: remember
+    the last few thousand answers (the normalised postcode, or the reason it was refused)."""
+    try:
+        return normalise_postcode(value), None
+    except ValidationError as refused:
+        return "", refused.reason
+
+
+def _cached_postcode(value: str, field: str) -> str:
+    postcode, reason = _postcode_or_reason(value)
+    if reason is not None:
+        raise ValidationError(field, reason)
+    return postcode
+
+
+_nhs_number = _ascii(normalise_nhs_number, "an NHS number")
+_upn = _ascii(normalise_upn, "a UPN")
+_uln = _ascii(normalise_uln, "a ULN")
+_postcode = _ascii(_cached_postcode, "a postcode")
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+# --- the row --------------------------------------------------------------------------------------------
+
+
+def _clean(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    return "" if value is None else str(value).strip()
+
+
+class _Checker:
+    """Checks one row's values, collecting every problem as (field, reason)."""
+
+    def __init__(self, fields: dict[str, str], today: date) -> None:
+        self.values = {column: _clean(fields.get(column)) for column in COLUMNS}
+        self.today = today
+        self.problems: list[tuple[str, str]] = []
+
+    def problem(self, field: str, reason: str) -> None:
+        self.problems.append((field, reason))
+
+    def check(self, column: str, parse: Callable[[str, str], T]) -> T | None:
+        """The parsed value of a filled-in column; ``None`` if it is empty or refused."""
+        value = self.values[column]
+        if not value:
+            return None
+        try:
+            return parse(value, column)
+        except ValidationError as refused:
+            self.problem(refused.field, refused.reason)
+            return None
+
+    def required(self, column: str, parse: Callable[[str, str], T], what: str) -> T | None:
+        if not self.values[column]:
+            self.problem(column, f"required: {what}")
+            return None
+        return self.check(column, parse)
+
+    def filled(self, columns: tuple[str, ...] | list[str]) -> list[str]:
+        return [column for column in columns if self.values[column]]
+
+    def event_date(self, column: str, born: date | None, *, future_allowed: bool = False) -> date | None:
+        """A date in the child's life: a real date, not before birth, and (unless planned) not in the future."""
+        day = self.check(column, _date)
+        if day is None:
+            return None
+        try:
+            if not future_allowed:
+                check_not_future(day, self.today, column)
+        except ValidationError as refused:
+            self.problem(refused.field, refused.reason)
+            return None
+        if born is not None and day < born:
+            self.problem(column, "the date is before the child's date of birth")
+            return None
+        return day
+
+    # -- groups of columns --
+
+    def date_of_birth(self) -> date | None:
+        born = self.required("date_of_birth", _date, "the child's date of birth")
+        if born is None:
+            return None
+        if born > self.today:
+            self.problem("date_of_birth", "the date is in the future")
+            return None
+        if born < _years_before(self.today, MAX_AGE_YEARS):
+            self.problem("date_of_birth", f"more than {MAX_AGE_YEARS} years ago: ContactPoint holds children, "
+                                          "and care leavers only up to 25")
+            return None
+        return born
+
+    def former_family_names(self) -> tuple[str, ...]:
+        names = []
+        for part in self.values["former_family_names"].split(";"):
+            if part.strip():
+                try:
+                    names.append(_person_name(part.strip(), "former_family_names"))
+                except ValidationError as refused:
+                    self.problem(refused.field, refused.reason)
+        return tuple(names)
+
+    def address(self) -> Address | None:
+        line_1 = self.check("address_line_1", _address_line) or ""
+        line_2 = self.check("address_line_2", _address_line) or ""
+        town = self.check("town", _text(MAX_TEXT)) or ""
+        postcode = self.check("postcode", _postcode) or ""
+        if not (line_1 or line_2 or town or postcode):
+            return None
+        return Address(line_1, line_2, town, postcode)
+
+    def carers(self) -> tuple[Carer, ...]:
+        carers = []
+        for n in (1, 2):
+            columns = [f"carer_{n}_{part}" for part in CARER_PARTS]
+            name = self.check(columns[0], _person_name)
+            relationship = self.check(columns[1], _text(MAX_RELATIONSHIP))
+            responsibility = self.check(columns[2], _yes_no)
+            phone = self.check(columns[3], _phone)
+            if self.filled(columns) and not self.values[columns[0]]:
+                self.problem(columns[0], f"a carer needs a name when any carer_{n} column is filled in")
+            if name:
+                carers.append(Carer(name, (relationship or "").lower(), responsibility, phone or ""))
+        return tuple(carers)
+
+    def education(self, born: date | None) -> EducationSetting | None:
+        urn = self.check("setting_urn", _setting_urn)
+        name = self.check("setting_name", _text(MAX_ORGANISATION))
+        start = self.event_date("setting_start_date", born)
+        if self.filled(("setting_name", "setting_start_date")) and not self.values["setting_urn"]:
+            self.problem("setting_urn", "required when any setting column is filled in")
+        return EducationSetting(urn, name or "", start) if urn else None
+
+    def gp(self, born: date | None) -> GPPractice | None:
+        code = self.check("gp_practice_code", _gp_practice_code)
+        name = self.check("gp_practice_name", _text(MAX_ORGANISATION))
+        start = self.event_date("gp_start_date", born)
+        if self.filled(("gp_practice_name", "gp_start_date")) and not self.values["gp_practice_code"]:
+            self.problem("gp_practice_code", "required when any GP practice column is filled in")
+        return GPPractice(code, name or "", start) if code else None
+
+    def involvement(self, born: date | None) -> Involvement | None:
+        service = self.check("service_name", _text(MAX_ORGANISATION))
+        practitioner = self.check("practitioner_name", _person_name)
+        phone = self.check("practitioner_phone", _phone)
+        start = self.event_date("involvement_start_date", born)
+        end = self.event_date("involvement_end_date", born, future_allowed=True)  # a planned end
+        if start and end and end < start:
+            self.problem("involvement_end_date", "the end date is before the start date")
+        lead = self.check("lead_professional", _yes_no)
+        caf = self.check("caf_completed", _yes_no)
+        sensitive = self.check("sensitive_service", _yes_no)
+        filled = self.filled(_INVOLVEMENT)
+        if filled and not self.values["service_name"]:
+            self.problem("service_name", "an involvement needs the name of the service (filled in without it: "
+                                         f"{', '.join(filled)})")
+        if not service:
+            return None
+        return Involvement(key="", service=service, practitioner_name=practitioner or "",
+                           practitioner_phone=phone or "", start_date=start, end_date=end,
+                           lead_professional=bool(lead), caf_completed=bool(caf),
+                           sensitive=SensitiveCategory.UNSPECIFIED if sensitive else None)
+
+    def row(self, line: int) -> FeedRow:
+        """The row as far as it is valid (only returned to the caller when ``problems`` is empty)."""
+        record_id = self.required("source_record_id", _record_id, "the source's own identifier for the child")
+        given = self.required("given_name", _person_name, "the child's given name")
+        family = self.required("family_name", _person_name, "the child's family name")
+        middle = self.check("middle_names", _person_name)
+        former = self.former_family_names()
+        gender = self.check("gender", _gender)
+        born = self.date_of_birth()
+        died = self.event_date("date_of_death", born)
+        nhs, upn, uln = (self.check("nhs_number", _nhs_number), self.check("upn", _upn),
+                         self.check("uln", _uln))
+        address = self.address()
+        whereabouts = self.check("whereabouts", _whereabouts)
+        if whereabouts is WhereaboutsState.NO_KNOWN_ADDRESS and self.filled(
+                ("address_line_1", "address_line_2", "town", "postcode")):
+            self.problem("whereabouts", "says there is no known address, yet an address is given (for an old "
+                                        "address, send last_known)")
+        carers = self.carers()
+        education, gp, involvement = self.education(born), self.gp(born), self.involvement(born)
+        updated = self.check("updated_at", _date)
+        if updated is not None and updated > self.today:
+            self.problem("updated_at", "the date is in the future")
+        return FeedRow(
+            line=line, source_record_id=record_id or "",
+            name=PersonName(given=given or "", family=family or "", middle=middle or ""),
+            former_family_names=former, gender=gender, date_of_birth=born, date_of_death=died,
+            nhs_number=nhs, upn=upn, uln=uln, address=address, whereabouts=whereabouts, carers=carers,
+            education=education, gp=gp, involvement=involvement, updated_at=updated,
+        )
+
+
+def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Refusal | FieldRefusal]]:
+    """The accepted row (or ``None``) and every refusal for it.
+
+    A row that could not be read (``raw.problem``) gives one ``Refusal`` for the whole row. Otherwise each
+    problem with a Schedule 1 item gives a ``Refusal`` and the row is not taken; each filled-in column that
+    is not a Schedule 1 item gives a ``FieldRefusal``, on a taken row or not, and its value is discarded.
+    Never raises for anything a feed can contain."""
+    if raw.problem is not None:
+        return None, [Refusal(raw.line, WHOLE_ROW, raw.problem)]
+    fields = raw.fields if isinstance(raw.fields, dict) else {}
+    checker = _Checker(fields, today)
+    row = checker.row(raw.line)
+    field_refusals: list[Refusal | FieldRefusal] = [
+        FieldRefusal(raw.line, str(key), NOT_SCHEDULE_1)
+        for key, value in fields.items() if key not in KNOWN_COLUMNS and _clean(value)
+    ]
+    if checker.problems:
+        refusals: list[Refusal | FieldRefusal] = [Refusal(raw.line, field, reason)
+                                                  for field, reason in checker.problems]
+        return None, refusals + field_refusals
+    return row, field_refusals

@@ -1,0 +1,204 @@
+"""From scored pairs to decisions: link to an existing child, a new child, or the review queue.
+
+Splink scores pairs of records independently; children's records break that independence (twins share a date
+of birth, a family name, a home and carers). So pairs are joined greedily, most probable first, into groups,
+and a join is refused when it would put together records that cannot be one child:
+
+- two different NHS numbers, UPNs or ULNs (identifiers are unique to a child);
+- given names that cannot be the same name (not equal, not a nickname, not a middle name used as the first,
+  not transposed with the family name, not a typo or a name that sounds the same).
+
+A refused join between records the model thought likely goes to the review queue instead. Two children already
+in the index are never merged automatically: a new record that links to both raises a review of the pair.
+
+Thresholds (match probability): ``LINK`` and above joins; ``REVIEW`` up to ``LINK`` queues a review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+LINK = 0.8
+REVIEW = 0.5
+
+Profile = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Edge:
+    left: str
+    right: str
+    probability: float
+    evidence: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Review:
+    record_a: str  # the closest pair of records behind the doubt
+    record_b: str
+    probability: float
+    evidence: Mapping[str, str]
+    why: str
+
+
+@dataclass
+class Outcome:
+    """Where each new record goes: ``child_of[uid]`` is an existing child's ID, or None with ``group_of[uid]``
+    naming the group of new records that becomes one new child."""
+
+    child_of: dict[str, int | None]
+    group_of: dict[str, str]
+    reviews: list[Review]
+
+
+def _typo_close(a: str, b: str) -> bool:
+    """One slip of the keyboard apart (two for long names), or very alike."""
+    limit = 2 if min(len(a), len(b)) >= 6 else 1
+    return DamerauLevenshtein.distance(a, b) <= limit or JaroWinkler.similarity(a, b) >= 0.85
+
+
+def given_names_compatible(a: Profile, b: Profile) -> bool:
+    """Could these be the same child's given names? Equal, a nickname, a middle name used as the first, the
+    family name (transposed), the same sound, or a typo; and for children of different recorded genders only
+    the first few (twins Leo and Lea are two children)."""
+    ga, gb = a.get("given"), b.get("given")
+    if not ga or not gb or ga == gb:
+        return True
+    if set(a.get("given_roots") or ()) & set(b.get("given_roots") or ()):
+        return True
+    if ga in (b.get("middle"), b.get("family")) or gb in (a.get("middle"), a.get("family")):
+        return True
+    genders = {a.get("gender"), b.get("gender")} - {None, "not specified"}
+    if len(genders) > 1:
+        return False
+    if a.get("given_metaphone") and a.get("given_metaphone") == b.get("given_metaphone"):
+        return True
+    return _typo_close(ga, gb)
+
+
+def identifier_conflict(a: Profile, b: Profile) -> str | None:
+    for column, words in (("nhs_number", "different NHS numbers"), ("upn", "different UPNs"),
+                          ("uln", "different ULNs")):
+        if a.get(column) and b.get(column) and a[column] != b[column]:
+            return words
+    return None
+
+
+def conflict(a: Profile, b: Profile) -> str | None:
+    """Why ``a`` and ``b`` cannot be one child, or None."""
+    why = identifier_conflict(a, b)
+    if why:
+        return why
+    if not given_names_compatible(a, b):
+        return "given names that cannot be the same"
+    return None
+
+
+def group_conflict(left: list[Profile], right: list[Profile]) -> str | None:
+    """Why two groups of records cannot be one child: an identifier differs between any two records, or some
+    record's given name fits no record of the other group (a school's "Mellie" fits the GP's "Melanie" even if
+    not child benefit's mistyped "Mlanie"; twin Anaya fits none of her sister Alice's records)."""
+    for x in left:
+        for y in right:
+            why = identifier_conflict(x, y)
+            if why:
+                return why
+    for ours, theirs in ((left, right), (right, left)):
+        for x in ours:
+            if not any(given_names_compatible(x, y) for y in theirs):
+                return "given names that cannot be the same"
+    return None
+
+
+class _Groups:
+    """Union-find over record IDs, each group remembering its records and the existing child it belongs to."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.members: dict[str, list[str]] = {}
+        self.child: dict[str, int | None] = {}
+
+    def add(self, uid: str, child: int | None) -> None:
+        if uid not in self.parent:
+            self.parent[uid], self.members[uid], self.child[uid] = uid, [uid], child
+
+    def join_child(self, uid: str, child: int) -> None:
+        """Put an existing child's records in one group."""
+        root = self.find(uid)
+        self.child[root] = child
+
+    def find(self, uid: str) -> str:
+        root = uid
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[uid] != root:
+            self.parent[uid], uid = root, self.parent[uid]
+        return root
+
+    def union(self, a: str, b: str) -> str:
+        if len(self.members[a]) < len(self.members[b]):
+            a, b = b, a
+        self.parent[b] = a
+        self.members[a] += self.members.pop(b)
+        self.child[a] = self.child[a] if self.child[a] is not None else self.child.pop(b)
+        self.child.pop(b, None)
+        return a
+
+
+def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[str, Profile],
+           edges: Iterable[Edge], *, link: float = LINK, review: float = REVIEW) -> Outcome:
+    """Place each new record. ``existing`` maps the records of candidate children (already in the index) to
+    their child's ID; ``edges`` are the scored pairs with at least one new record."""
+    groups = _Groups()
+    for uid, child in existing.items():
+        groups.add(uid, child)
+    by_child: dict[int, str] = {}
+    for uid, child in existing.items():
+        if child in by_child:
+            a, b = groups.find(by_child[child]), groups.find(uid)
+            if a != b:
+                groups.union(a, b)
+        else:
+            by_child[child] = uid
+    new = list(new)
+    for uid in new:
+        groups.add(uid, None)
+
+    reviews: dict[tuple[str, str], Review] = {}
+
+    def queue(a_root: str, b_root: str, edge: Edge, why: str) -> None:
+        key = tuple(sorted((a_root, b_root)))
+        if key not in reviews or reviews[key].probability < edge.probability:
+            reviews[key] = Review(edge.left, edge.right, edge.probability, dict(edge.evidence), why)
+
+    for edge in sorted(edges, key=lambda e: -e.probability):
+        if edge.probability < review:
+            break
+        a, b = groups.find(edge.left), groups.find(edge.right)
+        if a == b:
+            continue
+        if edge.probability < link:
+            queue(a, b, edge, "the model is unsure")
+            continue
+        if groups.child.get(a) is not None and groups.child.get(b) is not None:
+            queue(a, b, edge, "a new record links two children already in the index")
+            continue
+        why = group_conflict([profiles[x] for x in groups.members[a]], [profiles[y] for y in groups.members[b]])
+        if why:
+            queue(a, b, edge, why)
+            continue
+        groups.union(a, b)
+
+    # Reviews between what ended up in one group are moot.
+    final = [r for (a, b), r in reviews.items() if groups.find(a) != groups.find(b)]
+    child_of: dict[str, int | None] = {}
+    group_of: dict[str, str] = {}
+    for uid in new:
+        root = groups.find(uid)
+        child_of[uid] = groups.child.get(root)
+        group_of[uid] = root
+    return Outcome(child_of, group_of, final)

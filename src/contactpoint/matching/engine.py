@@ -1,0 +1,168 @@
+"""Running the match model with Splink: DuckDB in process by default, Spark for national batches.
+
+``score`` takes profiles (new records and the records of candidate children) and returns the scored pairs
+that involve at least one new record, with the comparison level of each comparison as evidence. The DuckDB
+database is in memory and dropped after each call: profiles never reach a disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from contactpoint.errors import MatchingError
+from contactpoint.matching.cluster import REVIEW, Edge
+from contactpoint.matching.model import trained_settings
+from contactpoint.matching.profile import COLUMNS
+
+logging.getLogger("splink").setLevel(logging.WARNING)
+
+_LIST_COLUMNS = {"given_roots", "families", "carer_names", "carer_families"}
+SCHEMA = pa.schema([(c, pa.list_(pa.string()) if c in _LIST_COLUMNS else
+                     pa.int64() if c == "birth_year" else pa.string()) for c in COLUMNS])
+
+
+def _labels(settings: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """gamma value -> level label, per comparison (Splink numbers non-null levels from the bottom, else = 0)."""
+    out: dict[str, dict[int, str]] = {}
+    for comparison in settings["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        out[comparison["output_column_name"]] = {
+            len(levels) - 1 - i: (lv.get("label_for_charts") or "other") for i, lv in enumerate(levels)}
+    return out
+
+
+def _levels(settings: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
+    """(match weight, level label) of each non-null level, per comparison. Splink's predictions carry each
+    comparison's match weight (``mw_<name>``); the level is the one with that weight."""
+    out: dict[str, list[tuple[float, str]]] = {}
+    for comparison in settings["comparisons"]:
+        levels = []
+        for lv in comparison["comparison_levels"]:
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            if lv.get("is_null_level") or not m or not u:
+                continue
+            levels.append((math.log2(m / u), lv.get("label_for_charts") or "other"))
+        out[comparison["output_column_name"]] = levels
+    return out
+
+
+def _level_of(levels: list[tuple[float, str]], weight: float | None) -> str | None:
+    if weight is None:
+        return None
+    found = [label for w, label in levels if abs(w - weight) < 1e-6]
+    return found[0] if found else None  # a null level (weight 0 by construction) is no evidence either way
+
+
+class Backend:
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
+        import duckdb
+        from splink import DuckDBAPI, Linker
+
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("SET threads TO 2")
+            db_api = DuckDBAPI(con)
+            df = db_api.register(table, table_name="profiles")
+            linker = Linker(df, settings, log_level=logging.WARNING)
+            result = linker.inference.predict(threshold_match_probability=threshold)
+            relation = result.as_duckdbpyrelation()
+            columns = relation.columns
+            return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+        finally:
+            con.close()
+
+
+class SparkBackend(Backend):
+    """Splink on Spark: ``CONTACTPOINT_SPARK_MASTER`` names the cluster (default ``local[2]``, as in tests)."""
+
+    name = "spark"
+    dialect = "spark"
+    _session = None
+
+    @classmethod
+    def session(cls):
+        if cls._session is None:
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError:
+                raise MatchingError("the Spark backend needs 'pip install contactpoint[spark]' and Java") from None
+            from splink.backends.spark import similarity_jar_location
+
+            from contactpoint.config import get_settings
+
+            # Spark's Python workers must be the driver's interpreter (the venv), not the first python3 on PATH.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+            if get_settings().spark_master.startswith("local"):
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            # Splink's string similarity functions (Jaro-Winkler...) are Java UDFs shipped in its wheel.
+            cls._session = (SparkSession.builder.master(get_settings().spark_master).appName("contactpoint-matching")
+                            .config("spark.jars", similarity_jar_location())
+                            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+                            .config("spark.driver.memory", "2g").getOrCreate())
+            cls._session.sparkContext.setLogLevel("ERROR")
+        return cls._session
+
+    def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
+        from splink import Linker, SparkAPI
+
+        spark = self.session()
+        frame = spark.createDataFrame(table.to_pylist(), schema=_spark_schema())
+        # "persist" keeps intermediate tables in executor memory: checkpoints would write profiles to disk in clear.
+        db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+        df = db_api.register(frame)
+        linker = Linker(df, settings, log_level=logging.WARNING)
+        rows = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe().collect()
+        return [r.asDict() for r in rows]
+
+
+def _spark_schema():
+    from pyspark.sql import types as T
+
+    fields = []
+    for c in COLUMNS:
+        kind = (T.ArrayType(T.StringType()) if c in _LIST_COLUMNS else T.LongType() if c == "birth_year"
+                else T.StringType())
+        fields.append(T.StructField(c, kind, True))
+    return T.StructType(fields)
+
+
+def backend(name: str | None = None) -> Backend:
+    from contactpoint.config import get_settings
+
+    name = name or get_settings().match_backend
+    return SparkBackend() if name == "spark" else Backend()
+
+
+def score(profiles: Sequence[dict[str, Any]], new: Iterable[str], *, engine: Backend | None = None,
+          threshold: float = REVIEW) -> list[Edge]:
+    """Scored pairs among ``profiles`` with at least one record in ``new``, above ``threshold``."""
+    new = set(new)
+    if len(profiles) < 2 or not new:
+        return []
+    engine = engine or backend()
+    settings = dict(trained_settings(dialect=engine.dialect))
+    # Per-comparison match weights: the evidence a data manager sees in the review queue.
+    settings["retain_intermediate_calculation_columns"] = True
+    levels = _levels(settings)
+    table = pa.Table.from_pylist(list(profiles), schema=SCHEMA)
+    rows = engine.predict(table, settings, threshold)
+    edges = []
+    for row in rows:
+        left, right = row["unique_id_l"], row["unique_id_r"]
+        if left not in new and right not in new:
+            continue  # two records already in the index: decided before
+        evidence = {name: label for name in levels
+                    if (label := _level_of(levels[name], row.get(f"mw_{name}"))) is not None}
+        edges.append(Edge(left, right, float(row["match_probability"]), evidence))
+    return edges

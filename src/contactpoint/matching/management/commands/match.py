@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from contactpoint.commands import ContactPointCommand
+from contactpoint.feeds.reading import accepted_rows, feed_files, kind_of
+from contactpoint.matching.model import model_path
+from contactpoint.matching.profile import profile
+
+
+def profiles_of(directory: Path) -> list[dict[str, Any]]:
+    today = timezone.localdate()
+    out = []
+    for path in feed_files(directory):
+        source = path.stem
+        out.extend(profile(f"{source}|{row.source_record_id}", kind_of(source), row)
+                   for row in accepted_rows(path, today))
+    return out
+
+
+class Command(ContactPointCommand):
+    help = ("The match model: 'match train' retrains it by EM (on --feeds DIR, or on freshly generated data) and "
+            "saves it as versioned JSON; 'match evaluate --feeds DIR' measures it against DIR/truth.csv.")
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        train = sub.add_parser("train")
+        train.add_argument("--feeds", type=Path, help="a directory of feed files (default: generate some)")
+        train.add_argument("--children", type=int, default=30000)
+        train.add_argument("--seed", type=int, default=20081105)
+        train.add_argument("--out", type=Path, default=None, help="where to save (default: the repository's model)")
+        train.add_argument("--with-labels", action="store_true",
+                           help="also learn from the pairs data managers linked in the review queue")
+        evaluate = sub.add_parser("evaluate")
+        evaluate.add_argument("--feeds", type=Path, required=True)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "train":
+            self._train(options)
+        else:
+            self._evaluate(options["feeds"])
+
+    def _train(self, options: dict[str, Any]) -> None:
+        from contactpoint.matching.train import save, train
+
+        with tempfile.TemporaryDirectory() as tmp:
+            feeds = options["feeds"]
+            if feeds is None:
+                feeds = Path(tmp)
+                call_command("generate", "--children", str(options["children"]), "--seed", str(options["seed"]),
+                             "--out", str(feeds), "--today", "2026-11-24", stdout=self.stdout)
+                description = f"synthetic: {options['children']} children, seed {options['seed']}"
+            else:
+                description = f"feeds in {feeds.name}"
+            profiles = profiles_of(feeds)
+            if len(profiles) < 100:
+                raise CommandError("training needs at least 100 records")
+            labelled = None
+            if options["with_labels"]:
+                from contactpoint.matching.review import labelled_training_data
+                from contactpoint.matching.train import MIN_LABELLED_PAIRS
+                from contactpoint.vault.keyring import get_keyring
+
+                labelled = labelled_training_data(get_keyring())
+                used = "used" if len(labelled[1]) >= MIN_LABELLED_PAIRS else f"not used (fewer than {MIN_LABELLED_PAIRS})"
+                self.stdout.write(f"{len(labelled[1])} pairs linked by data managers: {used}")
+            settings = train(profiles, description=description, labelled=labelled)
+        out = options["out"] or model_path()
+        save(settings, out)
+        self.stdout.write(f"trained on {len(profiles)} records ({description}); saved {out}")
+
+    def _evaluate(self, feeds: Path) -> None:
+        from contactpoint.matching.cluster import decide
+        from contactpoint.matching.engine import score
+        from contactpoint.matching.evaluate import pairwise, read_truth
+
+        truth_path = feeds / "truth.csv"
+        if not truth_path.exists():
+            raise CommandError(f"{truth_path} is missing")
+        profiles = profiles_of(feeds)
+        by_id = {p["unique_id"]: p for p in profiles}
+        outcome = decide(list(by_id), {}, by_id, score(profiles, by_id))
+        clusters = [(tuple(uid.split("|", 1)), group) for uid, group in outcome.group_of.items()]
+        self.stdout.write(str(pairwise(clusters, read_truth(truth_path))))
+        self.stdout.write(f"{len(outcome.reviews)} pairs would go to the review queue")

@@ -1,0 +1,143 @@
+"""Merging two children into one and splitting them again, exactly (the mechanics behind a review decision;
+who may do it, the audit and the labels are in ``contactpoint.matching.review``).
+
+A merge never rewrites the absorbed child's sealed record, its data key or its ID: it marks it ``merged`` (out of
+every search, ``merged_into`` the survivor) and moves its source records and practitioners' entries to the
+survivor, re-sealed under the survivor's data key, then rebuilds the survivor's best view. The ``Merge`` row keeps
+what a split needs: the records moved and their content hashes, the survivor's shielding, and the other review
+items re-pointed at the survivor. A split moves everything back; the absorbed record is live again exactly as it
+was, or rebuilt if one of its sources has sent an update since.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+
+from contactpoint.bestview.build import Held, build
+from contactpoint.bestview.discrepancies import sync_discrepancies
+from contactpoint.bestview.models import Discrepancy
+from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.store import cipher_for, load_record, reindex, save_records
+from contactpoint.matching.models import Merge, ReviewItem
+from contactpoint.records.models import PractitionerInvolvement
+from contactpoint.vault.cipher import ChildCipher
+from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.models import IndexEntry
+
+PENDING = (ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED)
+
+
+def _held(child: Child, cipher: ChildCipher) -> list[Held]:
+    from contactpoint.feeds.pipeline import open_payload
+
+    return [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
+            for r in SourceRecord.objects.filter(child=child, active=True).order_by("id")]
+
+
+def _best_view(child: Child, cipher: ChildCipher):
+    from contactpoint.records.involvements import manual_entries
+
+    held = _held(child, cipher)
+    if not held:
+        return None
+    return build(held, manual_entries(child, cipher), cpid=child.cpid)
+
+
+def _rebuild(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetime) -> None:
+    """Store the child's best view from what is held about them now, and open or close discrepancies."""
+    view = _best_view(child, cipher)
+    if view is None:
+        return
+    save_records(keyring, [(child, view.record, cipher)], now=now)
+    sync_discrepancies({child.pk: view.discrepancies}, now=now)
+
+
+def _move_records(keys: list[str], src: Child, dst: Child, src_cipher: ChildCipher, dst_cipher: ChildCipher,
+                  involvement_keys: list[str]) -> None:
+    """Move source records and practitioners' entries from one child to another, re-sealed under the other's
+    data key (ciphertexts are bound to their child, so they cannot simply be re-pointed)."""
+    from contactpoint.feeds.pipeline import _seal, open_payload
+    from contactpoint.records.involvements import open_involvement, seal_involvement
+
+    records = list(SourceRecord.objects.filter(child=src, record_key__in=keys))
+    for record in records:
+        record.payload = _seal(dst_cipher, record.record_key, open_payload(src_cipher, record))
+        record.child = dst
+    SourceRecord.objects.bulk_update(records, ["payload", "child"])
+    Discrepancy.objects.filter(record__in=records).update(child=dst)
+    entries = list(PractitionerInvolvement.objects.filter(child=src, key__in=involvement_keys))
+    for entry in entries:
+        entry.payload = seal_involvement(dst_cipher, entry.key, open_involvement(src_cipher, entry))
+        entry.child = dst
+    PractitionerInvolvement.objects.bulk_update(entries, ["payload", "child"])
+
+
+def survivor_of(a: Child, b: Child) -> tuple[Child, Child]:
+    """The older record survives, so the ContactPoint ID practitioners have known longest stays the main one."""
+    return (a, b) if (a.created_at, a.pk) <= (b.created_at, b.pk) else (b, a)
+
+
+def has_records(*children: Child) -> bool:
+    return SourceRecord.objects.filter(child__in=children, active=True).exists()
+
+
+def merge_children(survivor: Child, absorbed: Child, *, by: str, item: ReviewItem | None, keyring: KeyRing,
+                   now: datetime) -> Merge:
+    """Merge ``absorbed`` into ``survivor`` (both live and locked by the caller, in its transaction)."""
+    keys = list(SourceRecord.objects.filter(child=absorbed).order_by("id").values_list("record_key", flat=True))
+    hashes = dict(SourceRecord.objects.filter(child=absorbed).values_list("record_key", "content_hash"))
+    involvements = list(PractitionerInvolvement.objects.filter(child=absorbed).values_list("key", flat=True))
+    repointed = []
+    others = ReviewItem.objects.filter(status__in=PENDING).filter(Q(child_a=absorbed) | Q(child_b=absorbed))
+    for other in others.exclude(pk=item.pk if item else None):
+        side = "a" if other.child_a_id == absorbed.pk else "b"
+        repointed.append([other.pk, side, other.status])
+        setattr(other, f"child_{side}_id", survivor.pk)
+        if other.child_a_id == other.child_b_id:  # the two are one child now: nothing left to review
+            other.status, other.decided_at, other.decided_by = ReviewItem.Status.LINKED, now, by
+        other.save(update_fields=["child_a", "child_b", "status", "decided_at", "decided_by"])
+    merge = Merge.objects.create(
+        survivor=survivor, absorbed=absorbed, record_keys=keys, merged_at=now, merged_by=by, review=item,
+        before={"survivor_shielded": survivor.shielded, "hashes": hashes, "involvements": involvements,
+                "repointed": repointed})
+    survivor_cipher, absorbed_cipher = cipher_for(keyring, survivor), cipher_for(keyring, absorbed)
+    _move_records(keys, absorbed, survivor, absorbed_cipher, survivor_cipher, involvements)
+    Child.objects.filter(pk=absorbed.pk).update(status=ChildStatus.MERGED, merged_into=survivor)
+    IndexEntry.objects.filter(child_id=absorbed.pk).delete()
+    sync_discrepancies({absorbed.pk: frozenset()}, now=now)
+    # The merged record keeps the stricter protection: shielding is never lost by a merge.
+    if absorbed.shielded and not survivor.shielded:
+        Child.objects.filter(pk=survivor.pk).update(shielded=True)
+        survivor.shielded = True
+    _rebuild(keyring, survivor, survivor_cipher, now=now)
+    return merge
+
+
+def undo_merge(merge: Merge, survivor: Child, absorbed: Child, *, by: str, keyring: KeyRing,
+               now: datetime) -> None:
+    """Split a merge (its children locked by the caller, in its transaction)."""
+    before = merge.before or {}
+    survivor_cipher, absorbed_cipher = cipher_for(keyring, survivor), cipher_for(keyring, absorbed)
+    _move_records(merge.record_keys, survivor, absorbed, survivor_cipher, absorbed_cipher,
+                  before.get("involvements", []))
+    absorbed.status, absorbed.merged_into = ChildStatus.LIVE, None
+    Child.objects.filter(pk=absorbed.pk).update(status=ChildStatus.LIVE, merged_into=None)
+    if survivor.shielded != before.get("survivor_shielded", survivor.shielded):
+        survivor.shielded = before["survivor_shielded"]
+        Child.objects.filter(pk=survivor.pk).update(shielded=survivor.shielded)
+    now_hashes = dict(SourceRecord.objects.filter(child=absorbed).values_list("record_key", "content_hash"))
+    view = _best_view(absorbed, absorbed_cipher)
+    if view is not None and now_hashes != before.get("hashes", now_hashes):
+        save_records(keyring, [(absorbed, view.record, absorbed_cipher)], now=now)  # a source updated it since
+    else:
+        reindex(keyring, absorbed, load_record(keyring, absorbed, absorbed_cipher))  # exactly as it was
+    if view is not None:
+        sync_discrepancies({absorbed.pk: view.discrepancies}, now=now)
+    _rebuild(keyring, survivor, survivor_cipher, now=now)
+    for item_id, side, status in before.get("repointed", []):
+        ReviewItem.objects.filter(pk=item_id, **{f"child_{side}_id": survivor.pk}).update(
+            **{f"child_{side}_id": absorbed.pk, "status": status, "decided_at": None, "decided_by": ""})
+    merge.undone_at, merge.undone_by = now, by
+    merge.save(update_fields=["undone_at", "undone_by"])

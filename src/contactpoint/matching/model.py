@@ -1,0 +1,204 @@
+"""The match model: Splink comparisons fit for children's records, and blocking rules that scale to England.
+
+Comparisons (each level in order of decreasing specificity; m and u are trained by EM and saved with the model):
+
+    nhs_number, upn, uln   exact / different                      (strong evidence either way)
+    birth_date             exact / day and month swapped / one digit off / same year and month / different
+    given_name             exact / a nickname of (Bill ~ William) / equals other's middle name / the other's
+                           family name (transposed) / Jaro-Winkler >= 0.92 / same sound / JW >= 0.80 / different
+    family_name            exact / shares a part or a former surname / the other's given name (transposed) /
+                           JW >= 0.92 / same sound / JW >= 0.80 / different
+    address                same postcode and house / same postcode / same sector / same district / different
+    carers                 a carer in common by full name / a carer's family name in common / none in common
+    gender                 same / different
+
+Blocking (only pairs sharing one of these are compared; each keeps blocks small at 11 million children):
+NHS number; UPN; date of birth + family-name sound; date of birth + given-name sound; date of birth + postcode;
+family and given sounds + birth year; swapped date of birth + family-name sound.
+
+The trained model is versioned JSON in ``contactpoint/matching/models/``; ``contactpoint match train``
+retrains it. Decisions (link / new child / review) and the hard rules on top are in ``decide``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+
+from contactpoint.errors import MatchingError
+
+MODEL_VERSION = "child-match-v1"
+MODELS = files("contactpoint.matching") / "models"
+
+
+def _identifier(column: str) -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_levels=[cll.NullLevel(column), cll.ExactMatchLevel(column), cll.ElseLevel()],
+        comparison_description=f"{column} exact or different",
+    )
+
+
+def comparisons() -> list[Any]:
+    return [
+        _identifier("nhs_number"),
+        _identifier("upn"),
+        _identifier("uln"),
+        cl.CustomComparison(
+            output_column_name="birth_date",
+            comparison_levels=[
+                cll.NullLevel("dob"),
+                cll.ExactMatchLevel("dob").configure(label_for_charts="exact"),
+                cll.CustomLevel("dob_l = dob_swapped_r", "day and month swapped"),
+                cll.LevenshteinLevel("dob", 1).configure(label_for_charts="one digit off"),
+                cll.CustomLevel("substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", "same year and month"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="given_name",
+            comparison_levels=[
+                cll.NullLevel("given"),
+                cll.ExactMatchLevel("given").configure(label_for_charts="exact"),
+                cll.ArrayIntersectLevel("given_roots", 1).configure(label_for_charts="nickname"),
+                cll.CustomLevel("given_l = middle_r or middle_l = given_r", "middle name"),
+                cll.CustomLevel("given_l = family_r", "transposed"),
+                cll.JaroWinklerLevel("given", 0.92).configure(label_for_charts="typo"),
+                cll.ExactMatchLevel("given_metaphone").configure(label_for_charts="same sound"),
+                cll.JaroWinklerLevel("given", 0.80).configure(label_for_charts="similar"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="family_name",
+            comparison_levels=[
+                cll.NullLevel("family"),
+                cll.ExactMatchLevel("family").configure(label_for_charts="exact"),
+                cll.ArrayIntersectLevel("families", 1).configure(label_for_charts="part or former surname"),
+                cll.CustomLevel("family_l = given_r", "transposed"),
+                cll.JaroWinklerLevel("family", 0.92).configure(label_for_charts="typo"),
+                cll.ExactMatchLevel("family_metaphone").configure(label_for_charts="same sound"),
+                cll.JaroWinklerLevel("family", 0.80).configure(label_for_charts="similar"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="address",
+            comparison_levels=[
+                cll.NullLevel("postcode"),
+                cll.CustomLevel("postcode_l = postcode_r and address_key_l = address_key_r", "same home"),
+                cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
+                cll.ExactMatchLevel("postcode_sector").configure(label_for_charts="same sector"),
+                cll.ExactMatchLevel("postcode_district").configure(label_for_charts="same district"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="carers",
+            comparison_levels=[
+                cll.CustomLevel("carer_names_l is null or carer_names_r is null", "unknown").configure(
+                    is_null_level=True),
+                cll.ArrayIntersectLevel("carer_names", 1).configure(label_for_charts="carer in common"),
+                cll.ArrayIntersectLevel("carer_families", 1).configure(label_for_charts="carer surname in common"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="gender",
+            comparison_levels=[
+                cll.CustomLevel("gender_l is null or gender_r is null or gender_l = 'not specified' "
+                                "or gender_r = 'not specified'", "unknown").configure(is_null_level=True),
+                cll.ExactMatchLevel("gender"),
+                cll.ElseLevel(),
+            ],
+        ),
+    ]
+
+
+def blocking_rules() -> list[Any]:
+    return [
+        block_on("nhs_number"),
+        block_on("upn"),
+        block_on("dob", "family_metaphone"),
+        block_on("dob", "given_metaphone"),
+        block_on("dob", "postcode"),
+        block_on("family_metaphone", "given_metaphone", "birth_year"),
+        "l.dob_swapped = r.dob and l.family_metaphone = r.family_metaphone",
+        "l.dob_swapped = r.dob and l.given_metaphone = r.given_metaphone",
+    ]
+
+
+def settings_creator() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=blocking_rules(),
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+        additional_columns_to_retain=[],
+    )
+
+
+def model_path(version: str = MODEL_VERSION) -> Path:
+    return Path(str(MODELS / f"{version}.json"))
+
+
+@cache
+def _saved(version: str) -> dict[str, Any]:
+    return json.loads(model_path(version).read_text())
+
+
+def trained_settings(version: str = MODEL_VERSION, dialect: str = "duckdb") -> dict[str, Any]:
+    """The saved, trained model as Splink settings (m and u for every level), in ``dialect``'s SQL.
+
+    The model is saved as trained (DuckDB SQL). For another engine the comparisons are generated afresh in
+    that engine's SQL — list functions and string similarities are spelled differently — and the trained m
+    and u probabilities carried over level by level."""
+    saved = {k: v for k, v in _saved(version).items() if k != "contactpoint"}
+    if saved.get("sql_dialect", "duckdb") == dialect:
+        return saved
+    fresh = settings_creator().create_settings_dict(dialect)
+    if [len(c["comparison_levels"]) for c in fresh["comparisons"]] != \
+            [len(c["comparison_levels"]) for c in saved["comparisons"]]:
+        raise MatchingError(f"the saved model {version} no longer fits the comparisons in code: retrain it")
+    for fresh_comparison, saved_comparison in zip(fresh["comparisons"], saved["comparisons"], strict=True):
+        for level, trained in zip(fresh_comparison["comparison_levels"], saved_comparison["comparison_levels"],
+                                  strict=True):
+            for key in ("m_probability", "u_probability", "label_for_charts", "is_null_level"):
+                if key in trained:
+                    level[key] = trained[key]
+    fresh["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
+    fresh["sql_dialect"] = dialect
+    return fresh
+
+
+def model_metadata(version: str = MODEL_VERSION) -> dict[str, Any]:
+    """What the model was trained on and when."""
+    return _saved(version).get("contactpoint", {})
+
+
+def search_levels() -> dict[str, dict[str, tuple[float, float]]]:
+    """The trained m and u of every level, by comparison and level label ("exact", "else"...), for search."""
+    try:
+        settings = trained_settings()
+    except (FileNotFoundError, OSError):
+        return {}
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for comparison in settings.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            if level.get("is_null_level") or not level.get("m_probability") or not level.get("u_probability"):
+                continue
+            label = level.get("label_for_charts", "")
+            label = "exact" if label.startswith("Exact match") else "else" if label == "All other comparisons" \
+                else label
+            out.setdefault(comparison["output_column_name"], {})[label] = (level["m_probability"],
+                                                                           level["u_probability"])
+    return out

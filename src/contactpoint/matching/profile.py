@@ -1,0 +1,91 @@
+"""A source record as the match model sees it: normalised, with the derived columns its comparisons use
+(phonetic codes, nickname roots, name parts, day/month-swapped date, postcode sector and district, carers).
+
+Built in Python with the same functions search uses (``contactpoint.children.names``), so a nickname or a
+former surname means the same thing to the feeds as to a practitioner's search. Profiles exist only in memory
+(and in the in-memory DuckDB of one matching run): never on disk.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Protocol
+
+from contactpoint.children.names import name_parts, name_roots, normalise_name, phonetic
+from contactpoint.children.record import Address, Carer, PersonName
+
+_HOUSE = re.compile(r"\d+[A-Z]?")
+
+
+class Matchable(Protocol):
+    name: PersonName
+    former_family_names: tuple[str, ...]
+    gender: Any
+    date_of_birth: date | None
+    nhs_number: str | None
+    upn: str | None
+    uln: str | None
+    address: Address | None
+    carers: tuple[Carer, ...]
+
+
+COLUMNS = (
+    "unique_id", "source_kind", "given", "given_roots", "given_metaphone", "middle", "family", "family_metaphone",
+    "families", "dob", "dob_swapped", "birth_year", "gender", "nhs_number", "upn", "uln", "postcode",
+    "postcode_sector", "postcode_district", "address_key", "carer_names", "carer_families",
+)
+
+
+def _swapped(dob: date) -> str | None:
+    if dob.day > 12 or dob.day == dob.month:
+        return None
+    try:
+        return dob.replace(day=dob.month, month=dob.day).isoformat()
+    except ValueError:
+        return None
+
+
+def _address_key(address: Address | None) -> str | None:
+    if address is None or not address.line_1:
+        return None
+    line = address.line_1.upper()
+    house = _HOUSE.search(line)
+    street = normalise_name(_HOUSE.sub("", line))[:12]
+    return f"{house.group(0) if house else ''}|{street}" if street else None
+
+
+def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
+    given = normalise_name(row.name.given)
+    family = normalise_name(row.name.family)
+    families = sorted({*name_parts(row.name.family),
+                       *(p for f in row.former_family_names for p in name_parts(f))})
+    postcode = row.address.postcode if row.address and row.address.postcode else None
+    dob = row.date_of_birth
+    carers = [normalise_name(c.name) for c in row.carers if c.name]
+    carer_families = sorted({name_parts(c.name.split()[-1])[0] for c in row.carers
+                             if c.name and c.name.split() and name_parts(c.name.split()[-1])})
+    return {
+        "unique_id": unique_id,
+        "source_kind": source_kind,
+        "given": given or None,
+        "given_roots": sorted(name_roots(given)) if given else None,
+        "given_metaphone": phonetic(given) or None,
+        "middle": normalise_name(row.name.middle.split()[0]) if row.name.middle.strip() else None,
+        "family": family or None,
+        "family_metaphone": phonetic(family) or None,
+        "families": families or None,
+        "dob": dob.isoformat() if dob else None,
+        "dob_swapped": _swapped(dob) if dob else None,
+        "birth_year": dob.year if dob else None,
+        "gender": str(row.gender.value if hasattr(row.gender, "value") else row.gender) if row.gender else None,
+        "nhs_number": row.nhs_number,
+        "upn": row.upn,
+        "uln": row.uln,
+        "postcode": postcode,
+        "postcode_sector": postcode[:-2] if postcode else None,
+        "postcode_district": postcode.split(" ")[0] if postcode else None,
+        "address_key": _address_key(row.address),
+        "carer_names": carers or None,
+        "carer_families": carer_families or None,
+    }

@@ -1,0 +1,419 @@
+"""The review queue: pairs of children the match model could not settle, decided by a data manager (DESIGN.md
+section 1 "Accuracy": "Uncertain matches go to a data manager's review queue; merges and splits are reversible
+and audited").
+
+    feeds ─► decide() unsure, or a hard rule refused a link ─► ReviewItem (open)
+                                                                  │ data manager (web or `contactpoint review`)
+                    ┌─────────────────────────────┬───────────────┴──────────────┐
+                  link                        keep apart                      defer (with a note)
+      Merge: source records move to the   the pair is never queued        stays in the queue
+      survivor, its best view rebuilt;    again (the feeds check)
+      the other ID is ``merged_into`` it
+                    │
+                  split (by the Merge): everything goes back as it was
+
+Every decision is audited and kept as a ``Label`` (a human's word on a pair of source records) for training and
+measuring the model (``contactpoint match train --with-labels``).
+
+Who sees what: a data manager sees the items where either child belongs to their local authority (the LA
+responsible for the child, which the feeds set from the LA's own systems or the child's postcode). A shielded
+child of another authority shows only what a shielded record shows anyone (name, gender, date of birth, parents'
+names): never where the child is.
+
+How a merge and a split work (and why a split restores a record exactly) is in
+``contactpoint.matching.merging``; how the evidence is worked out, in ``contactpoint.matching.evidence``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from contactpoint.access.authentication import user_actor
+from contactpoint.access.models import User
+from contactpoint.access.roles import Permission
+from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.trail import record_event
+from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.store import cipher_for
+from contactpoint.errors import MatchingError, NotFound, PermissionDenied, ValidationError
+from contactpoint.matching import merging
+from contactpoint.matching.evidence import Evidence, evidence
+from contactpoint.matching.models import Label, Merge, ReviewDecision, ReviewItem
+from contactpoint.vault.cipher import ChildCipher
+from contactpoint.vault.keyring import KeyRing
+
+NOTE_MAX = 1000
+PENDING = (ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED)
+NOT_FOUND = "There is no review item with that number for your local authority."
+
+
+class ReviewRefused(MatchingError):
+    """A review decision cannot be made as asked (already decided, a child no longer live, ...)."""
+
+    code = "review_refused"
+
+
+class Decision(StrEnum):
+    LINK = "link"
+    KEEP_APART = "keep_apart"
+    DEFER = "defer"
+
+
+# --- who sees what ---------------------------------------------------------------------------------------------
+
+
+def _require_reviewer(user: User) -> str:
+    if not user.has(Permission.LA_MATCH_REVIEW):
+        raise PermissionDenied("Your role does not include reviewing matches.")
+    la = user.organisation.la_code
+    if not la:
+        raise PermissionDenied("Only a local authority's data managers review matches.")
+    return la
+
+
+def items_for(user: User) -> QuerySet[ReviewItem]:
+    """Every review item of the user's local authority: either child is theirs (or was, when it was queued)."""
+    la = _require_reviewer(user)
+    return ReviewItem.objects.filter(Q(child_a__responsible_la=la) | Q(child_b__responsible_la=la)
+                                     | Q(responsible_la=la))
+
+
+def _item(user: User, item_id: int, *, lock: bool = False) -> ReviewItem:
+    items = items_for(user).select_related("child_a", "child_b")
+    if lock:
+        items = items.select_for_update(of=("self",))
+    item = items.filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(NOT_FOUND)
+    return item
+
+
+def sees_hidden(user: User, child: Child) -> bool:
+    """A shielded child's hidden fields are for their own authority's data managers only."""
+    return (not child.shielded) or (user.organisation.la_code == child.responsible_la
+                                     and user.has(Permission.LA_SHIELD_HIDDEN_VIEW))
+
+
+# --- the queue -------------------------------------------------------------------------------------------------
+
+
+class Show(StrEnum):
+    PENDING = "pending"  # open and deferred
+    OPEN = "open"
+    DEFERRED = "deferred"
+    DECIDED = "decided"
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    id: int
+    created_at: datetime
+    probability: float
+    why: str
+    status: str
+    cpid_a: str
+    cpid_b: str
+    local_authorities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Queue:
+    count: int
+    entries: list[QueueEntry]
+    whys: list[str]  # the reasons present in the user's queue, for filtering
+
+
+def queue(user: User, *, show: Show = Show.PENDING, why: str = "", offset: int = 0, limit: int = 50) -> Queue:
+    """The user's review items, oldest first. Lists IDs and reasons only (no child's details): opening a pair is
+    what decrypts, and is audited."""
+    items = items_for(user)
+    whys = sorted(set(items.filter(status__in=PENDING).values_list("why", flat=True)))
+    if show == Show.PENDING:
+        items = items.filter(status__in=PENDING)
+    elif show == Show.DECIDED:
+        items = items.exclude(status__in=PENDING)
+    else:
+        items = items.filter(status=show.value)
+    if why:
+        items = items.filter(why=why)
+    count = items.count()
+    rows = items.select_related("child_a", "child_b").order_by("created_at", "id")[offset:offset + limit]
+    entries = [QueueEntry(i.id, i.created_at, i.probability, i.why, i.status, i.child_a.cpid, i.child_b.cpid,
+                          tuple(sorted({i.child_a.responsible_la, i.child_b.responsible_la})))
+               for i in rows]
+    return Queue(count, entries, whys)
+
+
+# --- a pair, side by side --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    cpid: str
+    status: str
+    responsible_la: str
+    shielded: bool
+    withheld: bool  # shielded and not the user's own authority: hidden fields are not even decrypted
+    view: Any  # contactpoint.records.view.RecordView
+    sources: tuple[str, ...]  # the source systems holding the child (withheld: none named)
+    merged_into: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionEntry:
+    kind: str
+    label: str
+    decided_by: str
+    organisation: str
+    decided_at: datetime
+    note: str
+    merge_id: int | None
+    merge_undone: bool
+
+
+@dataclass(frozen=True)
+class Pair:
+    item: ReviewItem
+    a: Side
+    b: Side
+    evidence: Evidence
+    decisions: list[DecisionEntry]
+    pending: bool
+
+
+def _side(user: User, child: Child, *, keyring: KeyRing, now: datetime) -> Side:
+    from contactpoint.records.view import build_view
+
+    hidden_ok = sees_hidden(user, child)
+    view = build_view(user, child, keyring=keyring, overridden=hidden_ok, today=now.date())
+    sources = () if not hidden_ok else tuple(sorted(set(
+        SourceRecord.objects.filter(child=child, active=True).values_list("source", flat=True))))
+    merged_into = child.merged_into.cpid if child.merged_into_id and child.merged_into else ""
+    return Side(child.cpid, child.status, child.responsible_la, child.shielded, not hidden_ok, view, sources,
+                merged_into)
+
+
+def _decisions(item: ReviewItem, keyring: KeyRing) -> list[DecisionEntry]:
+    decisions = list(item.decisions.select_related("merge").all())
+    cipher = cipher_for(keyring, item.child_a) if any(d.note for d in decisions) else None
+    out = []
+    for d in decisions:
+        note = _open_note(cipher, d) if cipher is not None and d.note else ""
+        out.append(DecisionEntry(d.kind, ReviewDecision.Kind(d.kind).label, d.decided_by, d.organisation,
+                                 d.decided_at, note, d.merge_id, bool(d.merge and d.merge.undone_at)))
+    return out
+
+
+def show(user: User, item_id: int, *, keyring: KeyRing, now: datetime) -> Pair:
+    """Both children of a review item as the user may see them, with the evidence and the decisions so far.
+    Decrypts both records (in memory), so it is audited before anything is returned."""
+    item = _item(user, item_id)
+    a = _side(user, item.child_a, keyring=keyring, now=now)
+    b = _side(user, item.child_b, keyring=keyring, now=now)
+    record_event(AuditAction.MATCH_REVIEW_OPENED, actor=user_actor(user), keyring=keyring, at=now,
+                 subjects=[a.cpid, b.cpid],
+                 context={"item": item.pk, "withheld": [s.cpid for s in (a, b) if s.withheld]})
+    return Pair(item, a, b, evidence(item, keyring), _decisions(item, keyring), item.status in PENDING)
+
+
+# --- notes -----------------------------------------------------------------------------------------------------
+
+
+def _note_field(decision: ReviewDecision) -> str:
+    return f"review-note:{decision.item_id}:{decision.pk}"
+
+
+def _open_note(cipher: ChildCipher, decision: ReviewDecision) -> str:
+    return cipher.open(_note_field(decision), bytes(decision.note)).decode()
+
+
+def _clean_note(note: str | None, *, required: bool) -> str:
+    note = (note or "").strip()
+    if required and not note:
+        raise ValidationError("note", "say why you are deferring, and what would settle it")
+    if len(note) > NOTE_MAX:
+        raise ValidationError("note", f"a note is at most {NOTE_MAX} characters")
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in note):
+        raise ValidationError("note", "a note cannot contain control characters")
+    return note
+
+
+def _record_decision(item: ReviewItem, user: User, kind: ReviewDecision.Kind, note: str, *, keyring: KeyRing,
+                     now: datetime, merge: Merge | None = None) -> ReviewDecision:
+    decision = ReviewDecision.objects.create(item=item, kind=kind, decided_by=user.username,
+                                             organisation=user.organisation.code, decided_at=now, merge=merge)
+    if note:
+        decision.note = cipher_for(keyring, item.child_a).seal(_note_field(decision), note.encode())
+        decision.save(update_fields=["note"])
+    return decision
+
+
+# --- deciding --------------------------------------------------------------------------------------------------
+
+
+def decide(user: User, item_id: int, decision: Decision | str, *, note: str = "", keyring: KeyRing,
+           now: datetime) -> ReviewDecision:
+    """Link the pair (one child: merge), keep it apart (two children: never queued again) or defer it (it stays in
+    the queue, with a note saying why). Audited; link and keep apart are kept as labels for the model."""
+    try:
+        decision = Decision(decision)
+    except ValueError:
+        raise ValidationError("decision", "choose link, keep apart or defer") from None
+    note = _clean_note(note, required=decision == Decision.DEFER)
+    with transaction.atomic():
+        item = _item(user, item_id, lock=True)
+        if item.status not in PENDING:
+            raise ReviewRefused("This pair has already been decided. To undo a link, split the merge.")
+        actor = user_actor(user)
+        context: dict[str, Any] = {"item": item.pk, "decision": decision.value, "why": item.why,
+                                   "probability_percent": round(item.probability * 100)}
+        merge = None
+        if decision == Decision.LINK:
+            merge = _merge(item, user, keyring=keyring, now=now)
+            item.status = ReviewItem.Status.LINKED
+            context["merge"] = merge.pk
+        elif decision == Decision.KEEP_APART:
+            item.status = ReviewItem.Status.KEPT_APART
+        else:
+            item.status = ReviewItem.Status.DEFERRED
+        if decision != Decision.DEFER:
+            item.decided_at, item.decided_by = now, user.username
+            Label.objects.create(record_a=item.record_a, record_b=item.record_b,
+                                 is_match=decision == Decision.LINK, decided_by=user.username, decided_at=now)
+        item.save(update_fields=["status", "decided_at", "decided_by"])
+        kind = {Decision.LINK: ReviewDecision.Kind.LINK, Decision.KEEP_APART: ReviewDecision.Kind.KEEP_APART,
+                Decision.DEFER: ReviewDecision.Kind.DEFER}[decision]
+        made = _record_decision(item, user, kind, note, keyring=keyring, now=now, merge=merge)
+        record_event(AuditAction.MATCH_DECIDED, actor=actor, keyring=keyring, at=now,
+                     subjects=[item.child_a.cpid, item.child_b.cpid], context=context,
+                     detail={"note": note} if note else None)
+    return made
+
+
+# --- merging and splitting (the mechanics are in contactpoint.matching.merging) ----------------------------------
+
+
+def _merge(item: ReviewItem, user: User, *, keyring: KeyRing, now: datetime) -> Merge:
+    a, b = (Child.objects.select_for_update().get(pk=pk) for pk in (item.child_a_id, item.child_b_id))
+    if a.status != ChildStatus.LIVE or b.status != ChildStatus.LIVE:
+        raise ReviewRefused("One of these records is no longer live (archived, sealed or merged), so they cannot "
+                            "be linked. Keep the pair apart, or ask your ContactPoint team.")
+    if not merging.has_records(a, b):
+        raise ReviewRefused("Neither record holds a current source record, so a best view cannot be built.")
+    survivor, absorbed = merging.survivor_of(a, b)
+    merge = merging.merge_children(survivor, absorbed, by=user.username, item=item, keyring=keyring, now=now)
+    record_event(AuditAction.RECORDS_MERGED, actor=user_actor(user), keyring=keyring, at=now,
+                 subjects=[survivor.cpid, absorbed.cpid],
+                 context={"merge": merge.pk, "item": item.pk, "survivor": survivor.cpid, "absorbed": absorbed.cpid,
+                          "records_moved": len(merge.record_keys),
+                          "entries_moved": len(merge.before["involvements"]), "shielded": survivor.shielded})
+    return merge
+
+
+def merges_for(user: User) -> QuerySet[Merge]:
+    la = _require_reviewer(user)
+    return Merge.objects.filter(Q(survivor__responsible_la=la) | Q(absorbed__responsible_la=la))
+
+
+def split(user: User, merge_id: int, *, note: str = "", keyring: KeyRing, now: datetime) -> Merge:
+    """Undo a merge: the absorbed child is live again under its own ID with its own records, exactly as it was
+    (rebuilt only if one of its records changed since), and the survivor's view is rebuilt without them. The
+    pair is then kept apart, and the split kept as a label (two children)."""
+    note = _clean_note(note, required=False)
+    with transaction.atomic():
+        merge = merges_for(user).select_for_update(of=("self",)).select_related(
+            "survivor", "absorbed", "review").filter(pk=merge_id).first()
+        if merge is None:
+            raise NotFound("There is no merge with that number for your local authority.")
+        if merge.undone_at is not None:
+            raise ReviewRefused("That merge has already been split.")
+        survivor = Child.objects.select_for_update().get(pk=merge.survivor_id)
+        absorbed = Child.objects.select_for_update().get(pk=merge.absorbed_id)
+        if survivor.status != ChildStatus.LIVE or absorbed.status != ChildStatus.MERGED \
+                or absorbed.merged_into_id != survivor.pk:
+            raise ReviewRefused("The merged record is no longer live, so the merge cannot be split here. "
+                                "Ask your ContactPoint team.")
+        merging.undo_merge(merge, survivor, absorbed, by=user.username, keyring=keyring, now=now)
+        item = merge.review
+        if item is not None:
+            item.status, item.decided_at, item.decided_by = ReviewItem.Status.KEPT_APART, now, user.username
+            item.save(update_fields=["status", "decided_at", "decided_by"])
+            Label.objects.create(record_a=item.record_a, record_b=item.record_b, is_match=False,
+                                 decided_by=user.username, decided_at=now)
+            _record_decision(item, user, ReviewDecision.Kind.SPLIT, note, keyring=keyring, now=now, merge=merge)
+        record_event(AuditAction.RECORDS_SPLIT, actor=user_actor(user), keyring=keyring, at=now,
+                     subjects=[survivor.cpid, absorbed.cpid],
+                     context={"merge": merge.pk, "item": item.pk if item else None, "survivor": survivor.cpid,
+                              "restored": absorbed.cpid, "records_moved": len(merge.record_keys)},
+                     detail={"note": note} if note else None)
+    return merge
+
+
+# --- history ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    item_id: int
+    kind: str
+    label: str
+    decided_by: str
+    decided_at: datetime
+    cpid_a: str
+    cpid_b: str
+    merge_id: int | None
+    can_split: bool
+
+
+def history(user: User, *, offset: int = 0, limit: int = 50) -> tuple[int, list[HistoryEntry]]:
+    """Decisions on the user's authority's items, newest first (IDs only: no child's details)."""
+    decisions = ReviewDecision.objects.filter(item__in=items_for(user)).select_related(
+        "item__child_a", "item__child_b", "merge")
+    count = decisions.count()
+    out = []
+    for d in decisions.order_by("-decided_at", "-id")[offset:offset + limit]:
+        can_split = bool(d.merge and d.kind == ReviewDecision.Kind.LINK and d.merge.undone_at is None)
+        out.append(HistoryEntry(d.item_id, d.kind, ReviewDecision.Kind(d.kind).label, d.decided_by, d.decided_at,
+                                d.item.child_a.cpid, d.item.child_b.cpid, d.merge_id, can_split))
+    return count, out
+
+
+def current_cpid(cpid: str) -> str:
+    """The ContactPoint ID a record is known by now: a merged record's ID resolves to the survivor's."""
+    seen = set()
+    child = Child.objects.filter(cpid=cpid).only("cpid", "merged_into").first()
+    while child is not None and child.merged_into_id and child.pk not in seen:
+        seen.add(child.pk)
+        child = Child.objects.filter(pk=child.merged_into_id).only("cpid", "merged_into").first()
+    return child.cpid if child is not None else cpid
+
+
+# --- labels for the model --------------------------------------------------------------------------------------
+
+
+def labelled_training_data(keyring: KeyRing) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Profiles of the source records data managers linked, and the pairs they said are one child (the latest
+    word on each pair counts). For ``contactpoint match train --with-labels``: profiles are built in memory and
+    carry the record keys (HMACs), never a source's own ID."""
+    from contactpoint.feeds.pipeline import open_payload
+    from contactpoint.matching.profile import profile
+
+    latest: dict[tuple[str, str], bool] = {}
+    for label in Label.objects.order_by("decided_at", "id"):
+        latest[tuple(sorted((label.record_a, label.record_b)))] = label.is_match
+    pairs = [pair for pair, is_match in latest.items() if is_match]
+    keys = {k for pair in pairs for k in pair}
+    profiles: dict[str, dict[str, Any]] = {}
+    ciphers: dict[int, ChildCipher] = {}
+    for record in SourceRecord.objects.filter(record_key__in=keys).select_related("child"):
+        cipher = ciphers.get(record.child_id) or ciphers.setdefault(record.child_id,
+                                                                   cipher_for(keyring, record.child))
+        profiles[record.record_key] = profile(record.record_key, record.source_kind, open_payload(cipher, record))
+    pairs = [p for p in pairs if p[0] in profiles and p[1] in profiles]
+    return list(profiles.values()), pairs

@@ -1,0 +1,102 @@
+"""Training the match model by expectation maximisation (``contactpoint match train``).
+
+u probabilities come from random pairs; m probabilities from EM over three blocked samples, each leaving a
+different comparison free to be learnt: pairs sharing an NHS number (names, dates, address, carers), pairs
+sharing a UPN, and pairs sharing the sound of both names (identifiers and dates). The result is saved as
+versioned JSON in the repository, with what it was trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from contactpoint.matching.engine import SCHEMA
+from contactpoint.matching.model import MODEL_VERSION, settings_creator
+
+# Fewer labelled pairs than this are not used: a handful of pairs would pull m probabilities about.
+MIN_LABELLED_PAIRS = 50
+
+
+def train(profiles: Sequence[dict[str, Any]], *, description: str, seed: int = 1,
+          labelled: tuple[Sequence[dict[str, Any]], Sequence[tuple[str, str]]] | None = None) -> dict[str, Any]:
+    """``labelled``: the profiles of records data managers linked in the review queue and the pairs they linked
+    (``contactpoint.matching.review.labelled_training_data``). With at least ``MIN_LABELLED_PAIRS`` pairs, m
+    probabilities are also estimated from them, and Splink averages that estimate with the EM runs'."""
+    import duckdb
+    from splink import DuckDBAPI, Linker, block_on
+
+    use_labels = labelled is not None and len(labelled[1]) >= MIN_LABELLED_PAIRS
+    if use_labels:
+        profiles = [*profiles, *labelled[0]]
+    con = duckdb.connect(":memory:")
+    try:
+        db_api = DuckDBAPI(con)
+        df = db_api.register(pa.Table.from_pylist(list(profiles), schema=SCHEMA), table_name="training")
+        linker = Linker(df, settings_creator(), log_level=logging.WARNING)
+        training = linker.training
+        training.estimate_probability_two_random_records_match(
+            [block_on("nhs_number"), block_on("upn")], recall=0.8)
+        training.estimate_u_using_random_sampling(max_pairs=5e6, seed=seed)
+        for rule in (block_on("nhs_number"), block_on("upn"), block_on("given_metaphone", "family_metaphone")):
+            training.estimate_parameters_using_expectation_maximisation(rule)
+        if use_labels:
+            pairs = pa.Table.from_pylist([{"unique_id_l": a, "unique_id_r": b} for a, b in labelled[1]])
+            linker.table_management.register_table(pairs, "review_labels", overwrite=True)
+            training.estimate_m_from_pairwise_labels("review_labels")
+        settings = linker.misc.save_model_to_json(None)
+    finally:
+        con.close()
+    _fill_identifier_gaps(settings)
+    _floor_m(settings)
+    settings["contactpoint"] = {"version": MODEL_VERSION, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                                "records": len(profiles), "trained_on": description,
+                                "labelled_pairs": len(labelled[1]) if use_labels else 0}
+    return settings
+
+
+def save(settings: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")
+
+
+# Identifiers are unique to a child: where training data cannot show a level (no two sources in the sample share
+# ULNs, say, or a random sample holds no pair with the same UPN), use what uniqueness implies.
+IDENTIFIER_PRIORS = {"exact": (0.95, 1e-7), "else": (0.05, 1.0 - 1e-7)}
+
+
+def _fill_identifier_gaps(settings: dict[str, Any]) -> None:
+    for comparison in settings["comparisons"]:
+        if comparison["output_column_name"] not in ("nhs_number", "upn", "uln"):
+            continue
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            kind = "exact" if "Exact" in level.get("label_for_charts", "") else "else"
+            m, u = IDENTIFIER_PRIORS[kind]
+            if not level.get("m_probability") or (kind == "else" and level["m_probability"] >= 1.0):
+                level["m_probability"] = m
+            if not level.get("u_probability"):
+                level["u_probability"] = u
+
+
+M_FLOOR = 1e-3
+
+
+def _floor_m(settings: dict[str, Any], floor: float = M_FLOOR) -> None:
+    """No level is impossible for a true match. EM on clean training data can learn that, say, two records of
+    one child never list different carers (m near 0, a weight of -70); real data has the odd typo in a carer's
+    name. Floor every m and renormalise, so one disagreement can lower a score but never veto it."""
+    for comparison in settings["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        for level in levels:
+            level["m_probability"] = max(level.get("m_probability") or 0.0, floor)
+        total = sum(lv["m_probability"] for lv in levels)
+        for level in levels:
+            level["m_probability"] /= total

@@ -1,0 +1,165 @@
+"""`feeds.ingest` on the test database (SQLite and PostgreSQL): refusals, idempotence, a crash part-way,
+full feeds."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from contactpoint.access.models import Organisation
+from contactpoint.access.sources import register_source
+from contactpoint.audit.models import AuditEntry
+from contactpoint.children.models import Child, SourceRecord
+from contactpoint.errors import FeedRejected
+from contactpoint.feeds import pipeline
+from contactpoint.feeds.ingest import ingest
+from contactpoint.feeds.models import FeedRun, RowProblem
+from contactpoint.matching.links import links
+from contactpoint.synthetic.generator import feed_files, generate
+from contactpoint.synthetic.sources import CHILD_BENEFIT, GP
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("feeds")
+    generate(90, 5, folder, ["202"], today=date(2026, 11, 24), bad_rows=6, workers=1)
+    return {code: (folder / name).read_bytes() for code, name in feed_files(["202"]).items()}
+
+
+def source(code: str, kind: str = "gp_registrations"):
+    return register_source(None, code=code, name=code, kind=kind,
+                           organisation=Organisation.objects.get(code="CP-NATIONAL"), now=timezone.now(),
+                           keyring=_ring())
+
+
+def _ring():
+    from contactpoint.vault.keyring import get_keyring
+
+    return get_keyring()
+
+
+def take(src, data: bytes, **kw):
+    return ingest(src, data, fmt="csv", keyring=_ring(), now=timezone.now(), batch_size=kw.pop("batch_size", 25),
+                  **kw)
+
+
+def partition() -> set[frozenset[tuple[str, str]]]:
+    groups: dict[str, set[tuple[str, str]]] = {}
+    for src, record_id, cpid in links(_ring()):
+        groups.setdefault(cpid, set()).add((src, record_id))
+    return {frozenset(g) for g in groups.values()}
+
+
+def snapshot():
+    return (Child.objects.count(), SourceRecord.objects.count(),
+            sorted(SourceRecord.objects.values_list("record_key", "content_hash", "active")), partition())
+
+
+def test_bad_rows_are_refused_with_line_and_reason_and_the_rest_goes_in(files):
+    data = files[GP]
+    lines = data.decode().splitlines()
+    outcome = take(source(GP), data)
+    run = outcome.run
+    assert run.status == FeedRun.Status.COMPLETED
+    assert run.rows_done == len(lines) - 1
+    assert run.rows_refused >= 6 and run.rows_accepted == run.rows_done - run.rows_refused
+    problems = list(RowProblem.objects.filter(run=run, kind="row"))
+    assert len(problems) == run.rows_refused
+    for problem in problems:
+        assert 2 <= problem.line <= len(lines) and problem.field and problem.reason
+        # The reason names what is wrong, never the value: the refused row's text is not in it.
+        bad_line = lines[problem.line - 1]
+        for value in [v for v in next(csv.reader(io.StringIO(bad_line))) if len(v) > 5]:
+            assert value not in problem.reason
+    assert SourceRecord.objects.filter(source=GP).count() == run.rows_accepted
+
+
+def test_the_same_feed_twice_changes_nothing(files):
+    gp, benefit = source(GP), source(CHILD_BENEFIT, "child_benefit")
+    take(gp, files[GP])
+    take(benefit, files[CHILD_BENEFIT])
+    before, entries = snapshot(), AuditEntry.objects.count()
+    again = take(benefit, files[CHILD_BENEFIT])
+    assert again.already_done
+    assert snapshot() == before
+    # Only the fact that the file was sent again is recorded.
+    assert AuditEntry.objects.count() == entries + 1
+
+
+def test_rows_unchanged_since_the_source_last_sent_them_are_skipped(files):
+    gp = source(GP)
+    first = take(gp, files[GP]).run
+    # The same rows in a new file (a delta that repeats itself, with one row added at the end).
+    lines = files[GP].decode().splitlines(keepends=True)
+    header, body = lines[0], lines[1:]
+    extra = body[0].replace(body[0].split(",", 1)[0], "GP-EXTRA-1", 1)
+    second = take(gp, (header + "".join(body) + extra).encode()).run
+    assert second.rows_unchanged == first.rows_accepted
+    assert second.children_created + second.records_linked <= 1
+
+
+def test_a_crash_part_way_leaves_whole_batches_and_a_rerun_completes_like_a_clean_run(files, monkeypatch):
+    gp = source(GP)
+    take(gp, files[GP])
+    clean_partition = partition()
+    # Start again from nothing, and crash in the third batch.
+    SourceRecord.objects.all().delete()
+    Child.objects.all().delete()
+    FeedRun.objects.all().delete()
+
+    real = pipeline.Batch.process
+    calls = {"n": 0}
+
+    def crashing(self, rows):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the machine lost power")
+        return real(self, rows)
+
+    monkeypatch.setattr(pipeline.Batch, "process", crashing)
+    with pytest.raises(RuntimeError):
+        take(gp, files[GP])
+    run = FeedRun.objects.get()
+    assert run.status == FeedRun.Status.RUNNING and run.rows_done == 50  # two whole batches of 25
+    assert SourceRecord.objects.count() + run.rows_refused == 50
+
+    monkeypatch.setattr(pipeline.Batch, "process", real)
+    resumed = take(gp, files[GP])
+    assert not resumed.already_done and resumed.run.id == run.id
+    assert resumed.run.status == FeedRun.Status.COMPLETED
+    assert partition() == clean_partition
+
+
+def test_a_full_feed_retires_what_the_source_no_longer_holds(files):
+    gp = source(GP)
+    take(gp, files[GP], mode="full")
+    lines = files[GP].decode().splitlines(keepends=True)
+    kept = lines[:-20]  # the last 20 rows (including the bad ones) are gone from the source
+    take(gp, "".join(kept).encode(), mode="full")
+    inactive = SourceRecord.objects.filter(source=GP, active=False).count()
+    assert 0 < inactive <= 20
+    assert SourceRecord.objects.filter(source=GP, active=True).count() + inactive == \
+        SourceRecord.objects.filter(source=GP).count()
+
+
+def test_a_file_that_cannot_be_read_is_refused_whole():
+    gp = source(GP)
+    with pytest.raises(FeedRejected):
+        take(gp, b"\xff\xfe not a csv file \x00\x00")
+    assert SourceRecord.objects.count() == 0
+    assert FeedRun.objects.get().status == FeedRun.Status.REJECTED
+
+
+def test_a_file_found_unreadable_part_way_is_refused_whole_with_nothing_kept(files):
+    gp = source(GP)
+    broken = files[GP] + b'GP-BROKEN,"an unclosed quote\n'
+    with pytest.raises(FeedRejected):
+        take(gp, broken, batch_size=10)
+    assert SourceRecord.objects.count() == 0 and Child.objects.count() == 0
+    assert FeedRun.objects.get().status == FeedRun.Status.REJECTED

@@ -1,0 +1,52 @@
+"""Splink on Spark (national batches) and on DuckDB (the default) must make the same decisions."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pytest
+
+from contactpoint.matching.cluster import decide
+from contactpoint.matching.engine import Backend, SparkBackend, score
+from contactpoint.matching.management.commands.match import profiles_of
+from contactpoint.synthetic.generator import generate
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("feeds")
+    generate(150, 7, folder, ["202"], today=date(2026, 11, 24), workers=1)
+    return profiles_of(folder)
+
+
+def _decisions(profiles, engine):
+    by_id = {p["unique_id"]: p for p in profiles}
+    edges = score(profiles, by_id, engine=engine)
+    outcome = decide(list(by_id), {}, by_id, edges)
+    groups: dict[object, set[str]] = {}
+    for uid, group in outcome.group_of.items():
+        groups.setdefault(group, set()).add(uid)
+    clusters = {frozenset(members) for members in groups.values()}
+    reviews = {tuple(sorted((r.record_a, r.record_b))) for r in outcome.reviews}
+    return edges, clusters, reviews
+
+
+def test_spark_backend_gives_the_same_links_as_duckdb(profiles):
+    if shutil.which("java") is None:
+        pytest.skip("the Spark backend needs Java (apt-get install default-jre-headless)")
+    pytest.importorskip("pyspark", reason="pip install '.[spark]'")
+    duck_edges, duck_clusters, duck_reviews = _decisions(profiles, Backend())
+    spark_edges, spark_clusters, spark_reviews = _decisions(profiles, SparkBackend())
+
+    assert len(duck_clusters) < len(profiles)  # there was something to link
+    assert spark_clusters == duck_clusters
+    assert spark_reviews == duck_reviews
+    duck = {tuple(sorted((e.left, e.right))): e for e in duck_edges}
+    spark = {tuple(sorted((e.left, e.right))): e for e in spark_edges}
+    assert set(spark) == set(duck)
+    for pair, edge in duck.items():
+        assert spark[pair].probability == pytest.approx(edge.probability, abs=1e-6)
+        assert spark[pair].evidence == edge.evidence

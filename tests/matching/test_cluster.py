@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from contactpoint.matching.cluster import Edge, conflict, decide
+
+
+def p(given="AMELIA", family="HARTLEY", nhs=None, upn=None, middle=None, roots=None):
+    return {"given": given, "family": family, "nhs_number": nhs, "upn": upn, "middle": middle,
+            "given_roots": roots or [given], "given_metaphone": given[:3]}
+
+
+def test_records_that_surely_match_join_one_new_child():
+    profiles = {"a": p(), "b": p()}
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.99)])
+    assert out.group_of["a"] == out.group_of["b"] and out.child_of == {"a": None, "b": None}
+
+
+def test_a_new_record_links_to_an_existing_child():
+    profiles = {"old": p(), "new": p()}
+    out = decide(["new"], {"old": 7}, profiles, [Edge("new", "old", 0.97)])
+    assert out.child_of["new"] == 7 and not out.reviews
+
+
+def test_twins_with_different_given_names_are_never_joined_and_are_queued_for_review():
+    profiles = {"t1": p(given="ALICE"), "t2": p(given="ANAYA")}
+    out = decide(["t1", "t2"], {}, profiles, [Edge("t1", "t2", 0.999, {"given_name": "else"})])
+    assert out.group_of["t1"] != out.group_of["t2"]
+    assert [r.why for r in out.reviews] == ["given names that cannot be the same"]
+
+
+def test_a_nickname_is_a_compatible_given_name():
+    assert conflict(p(given="BILL", roots=["BILL", "WILLIAM"]), p(given="WILLIAM", roots=["WILLIAM"])) is None
+
+
+def test_different_nhs_numbers_are_never_one_child():
+    assert conflict(p(nhs="9434765919"), p(nhs="4010232137")) == "different NHS numbers"
+
+
+def test_a_chain_through_a_record_without_identifiers_cannot_join_conflicting_records():
+    profiles = {"gp1": p(given="ALICE", nhs="1"), "gp2": p(given="ALICE", nhs="2"), "chb": p(given="ALICE")}
+    edges = [Edge("chb", "gp1", 0.99), Edge("chb", "gp2", 0.98)]
+    out = decide(["gp1", "gp2", "chb"], {}, profiles, edges)
+    assert out.group_of["chb"] == out.group_of["gp1"] != out.group_of["gp2"]
+    assert out.reviews and out.reviews[0].why == "different NHS numbers"
+
+
+def test_two_existing_children_are_never_merged_automatically():
+    profiles = {"x": p(), "y": p(), "new": p()}
+    out = decide(["new"], {"x": 1, "y": 2}, profiles, [Edge("new", "x", 0.99), Edge("new", "y", 0.98)])
+    assert out.child_of["new"] == 1
+    assert out.reviews[0].why == "a new record links two children already in the index"
+
+
+def test_unsure_pairs_go_to_review_and_stay_apart():
+    profiles = {"a": p(), "b": p()}
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.7)])
+    assert out.group_of["a"] != out.group_of["b"] and out.reviews[0].why == "the model is unsure"
+
+
+def test_unlikely_pairs_are_ignored():
+    profiles = {"a": p(), "b": p()}
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.1)])
+    assert out.group_of["a"] != out.group_of["b"] and not out.reviews
