@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class PractitionerInvolvement(models.Model):
+    """An involvement a practitioner recorded themselves (their service, contact details, lead professional,
+    CAF). Sealed with the child's data key like every other value; the best view takes it in alongside feeds,
+    with the practitioner's organisation as its source."""
+
+    child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="practitioner_involvements")
+    key = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    organisation = models.CharField(max_length=32)
+    payload = models.BinaryField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "records_practitioner_involvement"
+
+
+class BrokeringRequest(models.Model):
+    """A practitioner asks the responsible local authority's ContactPoint team to put them in touch with a
+    service they cannot see: a sensitive service, or the practitioners of a shielded child.
+
+    The team is found through the child (``child.responsible_la``), so a request follows a child who moves.
+    What the practitioner wrote, and the team's note, are sealed with the child's data key: they may say
+    something about the child."""
+
+    class Kind(models.TextChoices):
+        SENSITIVE = "sensitive", "A sensitive service"
+        SHIELDED = "shielded", "A shielded record"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        BROKERED = "brokered", "Put in touch"
+        CLOSED = "closed", "Closed without contact"
+
+    child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="brokering_requests")
+    key = models.CharField(max_length=64, unique=True)
+    requested_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    organisation = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    payload = models.BinaryField()
+    created_at = models.DateTimeField()
+    handled_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "records_brokering_request"
+        ordering = ("created_at", "id")

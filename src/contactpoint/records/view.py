@@ -1,0 +1,144 @@
+"""Opening a child's record (DESIGN.md section 1 "Search and view", "Shielding").
+
+``view_record`` decides what the user may see and writes the view to the audit trail with its reason before
+anything is returned. A shielded child shows only name, gender, date of birth, ContactPoint ID and parent names;
+whereabouts, contacts, setting, GP, practitioners, identifiers and the names of the sources are withheld, unless
+a child-protection user has overridden shielding for this session (an alert-level event). A sensitive service
+(sexual health, mental health, substance misuse) shows only that "a service is involved".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from contactpoint.access.authentication import user_actor
+from contactpoint.access.models import User
+from contactpoint.access.roles import Permission
+from contactpoint.audit.actions import AuditAction, Outcome, Severity
+from contactpoint.audit.trail import record_event
+from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.record import (
+    FIELD_GROUPS, VISIBLE_WHEN_SHIELDED, Carer, ChildRecord, Involvement, Provenance, Sourced, SourceIdentifier,
+)
+from contactpoint.children.store import load_groups
+from contactpoint.errors import NotFound, PermissionDenied
+from contactpoint.search.reasons import Reason, StatedReason
+from contactpoint.vault.keyring import KeyRing
+
+SENSITIVE_NOTICE = "A service is involved. Contact the local authority ContactPoint team."
+NOT_FOUND = "There is no child with that ContactPoint ID that you can see."
+WITHHELD_SOURCE = "withheld"
+
+
+@dataclass(frozen=True)
+class RecordView:
+    cpid: str
+    shielded: bool
+    overridden: bool
+    record: ChildRecord  # hidden groups are empty when withheld; provenance sources masked when shielded
+    sensitive_involved: bool
+    own_source_ids: tuple[SourceIdentifier, ...]
+    responsible_la: str
+    # The user's own entries (records.involvements.Entry), shown to them even when the record is shielded.
+    own_entries: tuple = ()
+
+    @property
+    def withheld(self) -> bool:
+        return self.shielded and not self.overridden
+
+    @property
+    def lead_professional(self) -> Sourced[Involvement] | None:
+        return next((i for i in self.record.involvements if i.value.lead_professional), None)
+
+    @property
+    def caf_holders(self) -> tuple[Sourced[Involvement], ...]:
+        return tuple(i for i in self.record.involvements if i.value.caf_completed)
+
+
+def _mask(item: Sourced | None) -> Sourced | None:
+    if item is None:
+        return None
+    return Sourced(item.value, Provenance(WITHHELD_SOURCE, WITHHELD_SOURCE, item.provenance.received))
+
+
+def _live_child(cpid: str) -> Child:
+    child = Child.objects.filter(cpid=cpid).first()
+    if child is None or child.status != ChildStatus.LIVE:
+        raise NotFound(NOT_FOUND)
+    return child
+
+
+def _own_sources(user: User) -> set[str]:
+    from contactpoint.access.models import SourceSystem
+
+    return set(SourceSystem.objects.filter(organisation=user.organisation).values_list("code", flat=True))
+
+
+def build_view(user: User, child: Child, *, keyring: KeyRing, overridden: bool, today: date) -> RecordView:
+    withheld = child.shielded and not overridden
+    groups = [g for g in FIELD_GROUPS if not withheld or g in VISIBLE_WHEN_SHIELDED]
+    data = load_groups(keyring, child, groups)
+    source_ids = data.pop("source_ids", ())
+    record = ChildRecord(**data) if not withheld else ChildRecord(
+        cpid=child.cpid, name=_mask(data["name"]), gender=_mask(data["gender"]),
+        date_of_birth=_mask(data["date_of_birth"]), former_names=tuple(_mask(f) for f in data["former_names"]),
+        date_of_death=_mask(data["date_of_death"]),
+        # Parents' and carers' names stay visible; how to reach them does not.
+        carers=tuple(Sourced(Carer(c.value.name, c.value.relationship, c.value.parental_responsibility),
+                             _mask(c).provenance) for c in data["carers"]))
+    sees_sensitive = user.has(Permission.LA_SENSITIVE_MANAGE) and user.organisation.la_code == child.responsible_la
+    from contactpoint.records.involvements import own_entries
+
+    own = tuple(own_entries(user, child, keyring))
+    own_keys = {e.key for e in own}
+    visible, sensitive = [], False
+    for item in _one_lead(list(record.involvements), today):
+        if item.value.sensitive is not None and not sees_sensitive and item.value.key not in own_keys:
+            sensitive = sensitive or item.value.active_on(today)
+            continue
+        visible.append(item)
+    record = replace(record, involvements=tuple(visible), source_ids=())
+    sources = _own_sources(user)
+    return RecordView(child.cpid, child.shielded, child.shielded and overridden, record, sensitive,
+                      tuple(s for s in source_ids if s.source in sources), child.responsible_la, own)
+
+
+def _one_lead(items: list[Sourced[Involvement]], today: date) -> tuple[Sourced[Involvement], ...]:
+    """A child has one lead professional. A practitioner who recorded (and confirmed) taking the lead outranks a
+    lead a source system still reports; ended involvements lead no one. Everyone else is shown without the flag."""
+    leads = [i for i in items if i.value.lead_professional and i.value.active_on(today)]
+    lead = max(leads, key=lambda i: (i.provenance.feed == "manual", i.provenance.received), default=None)
+    return tuple(i if i is lead or not i.value.lead_professional
+                 else Sourced(replace(i.value, lead_professional=False), i.provenance) for i in items)
+
+
+def view_record(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing, now: datetime,
+                overridden: bool = False) -> RecordView:
+    """The record as ``user`` may see it, audited with the stated reason. Raises ``NotFound`` for an unknown,
+    archived or sealed record alike (a practitioner cannot tell them apart)."""
+    if not user.has(Permission.CHILD_VIEW):
+        raise PermissionDenied("Your role does not include viewing children's records.")
+    child = _live_child(cpid)
+    overridden = overridden and child.shielded
+    view = build_view(user, child, keyring=keyring, overridden=overridden, today=now.date())
+    record_event(AuditAction.RECORD_VIEWED, actor=user_actor(user), keyring=keyring, at=now, reason=stated.reason,
+                 subjects=[cpid], context={"shielded": child.shielded, "override": overridden},
+                 detail={"reason_text": stated.text} if stated.text else None)
+    return view
+
+
+def override_shielding(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing, now: datetime) -> None:
+    """A child-protection user chooses to see a shielded record's hidden details. Raises an alert at once; the
+    caller keeps the override for this session only."""
+    if not user.has(Permission.CHILD_SHIELD_OVERRIDE):
+        raise PermissionDenied("Only child protection roles can override shielding.")
+    if stated.reason != Reason.CHILD_PROTECTION:
+        raise PermissionDenied("Shielding can be overridden only for a child protection enquiry.")
+    child = _live_child(cpid)
+    if not child.shielded:
+        return
+    record_event(AuditAction.SHIELD_OVERRIDE, actor=user_actor(user), keyring=keyring, at=now,
+                 reason=stated.reason, subjects=[cpid], severity=Severity.ALERT, outcome=Outcome.SUCCESS,
+                 context={"responsible_la": child.responsible_la},
+                 detail={"reason_text": stated.text} if stated.text else None)

@@ -1,0 +1,112 @@
+"""The blind-index tokens a child is found by, and the tokens a set of criteria looks up.
+
+Record side and query side use the same derivations, so what was written can be found:
+- identifiers: NHS number, UPN, ULN, exact;
+- family name (current, former and each part of a double-barrelled name) by Metaphone code + date of birth,
+  and by its first two letters + date of birth (for wildcards "Sm*");
+- given name by the Metaphone code of the name and of every full name it may be short for + date of birth;
+- date of birth + full postcode.
+Day/month-swapped dates of birth and transposed given/family names are tried on the query side only.
+
+A shielded child is indexed for search only by what stays visible (names and date of birth); its identifiers
+and postcode are indexed under match-only indexes that search never reads, so a search through hidden fields
+behaves exactly as if it were absent while a feed can still find it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from contactpoint.children.names import given_keys, name_parts, normalise_name, phonetic
+from contactpoint.vault import blindindex as bi
+from contactpoint.vault.keyring import KeyRing
+
+
+def family_variants(family_names: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for raw in family_names:
+        out.update(name_parts(raw))
+    return out
+
+
+def record_tokens(
+    keyring: KeyRing,
+    *,
+    given: str,
+    family_names: Iterable[str],
+    date_of_birth: date,
+    postcode: str | None,
+    nhs_number: str | None,
+    upn: str | None,
+    uln: str | None,
+    shielded: bool,
+) -> set[int]:
+    dob = date_of_birth.isoformat()
+    tokens: set[int] = set()
+    for family in family_variants(family_names):
+        tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(family)}|{dob}"))
+        tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family[:2]}|{dob}"))
+    for key in given_keys(normalise_name(given)):
+        tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
+    nhs_index, upn_index, postcode_index = (
+        (bi.MATCH_NHS_NUMBER, bi.MATCH_UPN, bi.MATCH_DOB_POSTCODE) if shielded
+        else (bi.NHS_NUMBER, bi.UPN, bi.DOB_POSTCODE))
+    if nhs_number:
+        tokens.add(nhs_index.token(keyring, nhs_number))
+    if upn:
+        tokens.add(upn_index.token(keyring, upn))
+    if uln and not shielded:
+        tokens.add(bi.ULN.token(keyring, uln))
+    if postcode:
+        tokens.add(postcode_index.token(keyring, f"{dob}|{postcode}"))
+    return tokens
+
+
+def matching_tokens(keyring: KeyRing, **record) -> set[int]:
+    """The tokens a feed record looks up to find candidate children: everything search would, plus the
+    match-only indexes of shielded children."""
+    return record_tokens(keyring, shielded=False, **record) | record_tokens(keyring, shielded=True, **record)
+
+
+def dob_variants(dob: date, fuzzy: bool) -> list[date]:
+    """The date as given and, in a fuzzy search, with day and month swapped (a common slip)."""
+    out = [dob]
+    if fuzzy and dob.day <= 12 and dob.day != dob.month:
+        try:
+            out.append(dob.replace(day=dob.month, month=dob.day))
+        except ValueError:
+            pass
+    return out
+
+
+def query_tokens(keyring: KeyRing, criteria, *, fuzzy: bool) -> set[int]:
+    """Every token a child matching these criteria could be indexed under. Candidates are the union; the
+    scorer then decides, so this errs towards more candidates, never fewer."""
+    tokens: set[int] = set()
+    if criteria.nhs_number:
+        tokens.add(bi.NHS_NUMBER.token(keyring, criteria.nhs_number))
+    if criteria.upn:
+        tokens.add(bi.UPN.token(keyring, criteria.upn))
+    if criteria.birthdate is None:
+        return tokens
+    family, given = criteria.family, criteria.given
+    for dob in (d.isoformat() for d in dob_variants(criteria.birthdate, fuzzy)):
+        if family is not None:
+            if family.wildcard:
+                tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family.normalised[:2]}|{dob}"))
+            else:
+                for part in name_parts(family.raw):
+                    tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(part)}|{dob}"))
+                    if fuzzy:  # a typo that changes the sound still keeps (mostly) the first two letters
+                        tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{part[:2]}|{dob}"))
+                if fuzzy:  # given and family names transposed
+                    for key in given_keys(family.normalised):
+                        tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
+        if given is not None and not given.wildcard and fuzzy:
+            for key in given_keys(given.normalised):
+                tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
+            tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(given.normalised)}|{dob}"))
+        if criteria.postcode:
+            tokens.add(bi.DOB_POSTCODE.token(keyring, f"{dob}|{criteria.postcode}"))
+    return tokens

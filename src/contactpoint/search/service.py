@@ -1,0 +1,165 @@
+"""Finding a child: the one search function the web pages, the JSON API and FHIR all call.
+
+    rate limit -> policy (minimum criteria) -> blind-index lookup -> decrypt candidates -> score -> cap -> audit
+
+Only the capped, ranked result leaves this module. A shielded child is considered only when the criteria meet
+a rule made of fields that stay visible on a shielded record, and is scored on those fields alone, so a hidden
+field can never decide whether it is found (identical responses and counts to a search that found nothing).
+Every search, refused or not, is written to the audit trail with its criteria (encrypted) and the IDs returned;
+if that write fails, nothing is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import connection
+
+from contactpoint.access.authentication import user_actor
+from contactpoint.access.models import User
+from contactpoint.audit.actions import AuditAction, Outcome, Severity
+from contactpoint.audit.trail import record_event
+from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.record import Gender
+from contactpoint.children.store import load_groups
+from contactpoint.config import SearchSettings
+from contactpoint.errors import SearchRefused
+from contactpoint.search import policy, ratelimit
+from contactpoint.search.criteria import Criteria
+from contactpoint.search.keys import query_tokens
+from contactpoint.search.reasons import StatedReason
+from contactpoint.search.scoring import Candidate, Score, Scorer
+from contactpoint.vault.cipher import open_child_key
+from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.models import DataKey
+
+MAX_CANDIDATES = 400  # above this many index candidates the answer is "too many matches" without decrypting
+TOO_MANY = "There are too many matches. Add more detail, such as the given name, gender or postcode."
+
+_scorer: Scorer | None = None
+
+
+def scorer() -> Scorer:
+    global _scorer
+    if _scorer is None:
+        from contactpoint.search.model_weights import trained_levels
+
+        _scorer = Scorer(trained_levels())
+    return _scorer
+
+
+@dataclass(frozen=True)
+class Hit:
+    cpid: str
+    given: str
+    middle: str
+    family: str
+    birthdate: date
+    gender: Gender
+    shielded: bool
+    town: str | None  # withheld (None) for a shielded child
+    postcode: str | None
+    score: Score
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    rule: str
+
+
+def _candidate_ids(criteria: Criteria, tokens: set[int]) -> list[int]:
+    ids: set[int] = set()
+    if tokens:
+        with connection.cursor() as cursor:
+            marks = ", ".join(["%s"] * len(tokens))
+            cursor.execute(f"SELECT DISTINCT child_id FROM vault_index WHERE token IN ({marks})", list(tokens))
+            ids.update(row[0] for row in cursor.fetchall())
+    if criteria.contactpoint_id:
+        ids.update(Child.objects.filter(cpid=criteria.contactpoint_id, status=ChildStatus.LIVE)
+                   .values_list("id", flat=True))
+    return sorted(ids)
+
+
+def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Criteria,
+         decision: policy.Decision) -> Hit | None:
+    cipher = open_child_key(keyring, child.cpid, key[0], key[1])
+    groups = ["names", "birth"] if child.shielded else ["names", "birth", "identifiers", "whereabouts"]
+    data = load_groups(keyring, child, groups, cipher)
+    name = data["name"].value
+    postcode = town = nhs = upn = None
+    if not child.shielded:
+        where = data["whereabouts"]
+        if where is not None and where.value.address is not None:
+            postcode, town = where.value.address.postcode or None, where.value.address.town or None
+        nhs = data["nhs_number"].value if data["nhs_number"] else None
+        upn = data["upn"].value if data["upn"] else None
+    candidate = Candidate(
+        given=name.given, family=name.family, middle=name.middle,
+        former_families=tuple(f.value.family for f in data["former_names"]),
+        birthdate=data["date_of_birth"].value, gender=data["gender"].value,
+        postcode=postcode, nhs_number=nhs, upn=upn)
+    if criteria.contactpoint_id == child.cpid:
+        score = Score(30.0, {"contactpoint_id": "exact"})
+    else:
+        score = scorer().score(criteria, candidate, fuzzy=decision.fuzzy)
+        postcode_decides = (criteria.family is None and criteria.postcode is not None
+                            and not (criteria.nhs_number or criteria.upn))
+        if not scorer().accepts(score, fuzzy=decision.fuzzy, identifier_only=decision.identifier_only,
+                                postcode_decides=postcode_decides):
+            return None
+    return Hit(child.cpid, name.given, name.middle, name.family, candidate.birthdate, candidate.gender,
+               child.shielded, town, postcode, score)
+
+
+def _audit(action: AuditAction, user: User, keyring: KeyRing, now: datetime, stated: StatedReason | None,
+           criteria: Criteria | None, *, outcome: Outcome, subjects: list[str] = (), severity=Severity.INFO,
+           **context) -> None:
+    detail = {}
+    if criteria is not None:
+        detail["criteria"] = criteria.for_audit()
+    if stated is not None and stated.text:
+        detail["reason_text"] = stated.text
+    record_event(action, actor=user_actor(user), keyring=keyring, at=now, outcome=outcome, severity=severity,
+                 reason=stated.reason.value if stated else "", subjects=list(subjects), context=context,
+                 detail=detail or None)
+
+
+def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: KeyRing, now: datetime,
+           limits: SearchSettings) -> SearchResult:
+    """Find children matching ``criteria`` for ``user``, or raise ``SearchRefused`` saying what to do."""
+    try:
+        ratelimit.check(user.pk, now, limits)
+    except SearchRefused as refused:
+        _audit(AuditAction.SEARCH_RATE_LIMITED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
+               severity=Severity.ALERT, code=refused.code)
+        raise
+    ratelimit.count_attempt(user.pk, now)
+    try:
+        decision = policy.check(criteria)
+    except SearchRefused as refused:
+        _audit(AuditAction.SEARCH_REFUSED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
+               code=refused.code)
+        raise
+
+    ids = _candidate_ids(criteria, query_tokens(keyring, criteria, fuzzy=decision.fuzzy))
+    if len(ids) > MAX_CANDIDATES:
+        _audit(AuditAction.SEARCH_REFUSED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
+               code="too_many_matches", rule=decision.rule.name)
+        raise SearchRefused(TOO_MANY, code="too_many_matches")
+    children = Child.objects.filter(id__in=ids, status=ChildStatus.LIVE)
+    if not decision.shielded_eligible:
+        children = children.filter(shielded=False)
+    keys = dict((k[0], (k[1], bytes(k[2]))) for k in
+                DataKey.objects.filter(child_id__in=ids).values_list("child_id", "kek_id", "wrapped"))
+    hits = [h for child in children if child.pk in keys
+            for h in [_hit(keyring, child, keys[child.pk], criteria, decision)] if h is not None]
+    if len(hits) > limits.result_cap:
+        _audit(AuditAction.SEARCH_REFUSED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
+               code="too_many_matches", rule=decision.rule.name)
+        raise SearchRefused(TOO_MANY, code="too_many_matches")
+    hits.sort(key=lambda h: (-h.score.weight, h.family, h.given, h.cpid))
+    _audit(AuditAction.SEARCH, user, keyring, now, stated, criteria, outcome=Outcome.SUCCESS,
+           subjects=[h.cpid for h in hits], rule=decision.rule.name, fuzzy=decision.fuzzy, results=len(hits))
+    return SearchResult(tuple(hits), decision.rule.name)

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contactpoint.audit.models import AuditEntry
+from contactpoint.audit.trail import read_detail
+from contactpoint.children.models import Child
+from contactpoint.children.record import Gender
+from contactpoint.children.store import NewChild, create_children
+from contactpoint.config import SearchSettings
+from contactpoint.errors import SearchRefused
+from contactpoint.search.criteria import parse_criteria
+from contactpoint.search.reasons import parse_reason
+from contactpoint.search.service import search
+from contactpoint.vault.keyring import get_keyring
+from tests.factories import make_person, make_record
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+TODAY = NOW.date()
+GENEROUS = SearchSettings(result_cap=20, searches_per_minute=10_000, searches_per_hour=10_000,
+                          searches_per_day=10_000)
+REASON = parse_reason("child_protection")
+
+
+def add(*records, shielded=False) -> list[str]:
+    return [c.cpid for c in create_children(get_keyring(), [NewChild(r, responsible_la="202", shielded=shielded)
+                                                             for r in records], now=NOW)]
+
+
+def find(user, limits=GENEROUS, reason=REASON, **kw):
+    return search(user, parse_criteria(today=TODAY, **kw), reason, keyring=get_keyring(), now=NOW, limits=limits)
+
+
+def names(result) -> list[str]:
+    return [f"{h.given} {h.family}" for h in result.hits]
+
+
+@pytest.fixture
+def user():
+    return make_person().user
+
+
+@pytest.fixture
+def amelia():
+    [cpid] = add(make_record(given="Amelia", family="Hartley", dob=date(2015, 6, 3), postcode="NW1 8NP",
+                             former_families=("Okafor",)))
+    return cpid
+
+
+def test_family_name_and_date_of_birth_find_the_child(user, amelia):
+    assert names(find(user, family="Hartley", birthdate="2015-06-03")) == ["Amelia Hartley"]
+
+
+def test_a_name_that_sounds_the_same_is_found(user, amelia):
+    assert names(find(user, family="Hartly", birthdate="2015-06-03")) == ["Amelia Hartley"]
+
+
+def test_a_former_surname_finds_the_child(user, amelia):
+    assert names(find(user, family="Okafor", birthdate="2015-06-03")) == ["Amelia Hartley"]
+
+
+def test_a_wildcard_finds_names_that_start_so(user, amelia):
+    assert names(find(user, family="Har*", birthdate="2015-06-03")) == ["Amelia Hartley"]
+    assert names(find(user, family="Hu*", birthdate="2015-06-03")) == []
+
+
+def test_basic_search_does_not_swap_day_and_month(user, amelia):
+    assert names(find(user, family="Hartley", birthdate="2015-03-06")) == []
+
+
+def test_fuzzy_search_finds_a_typo_a_swapped_date_and_a_nickname(user):
+    add(make_record(given="William", family="Thornbury", dob=date(2014, 2, 9)))
+    assert names(find(user, given="Bill", family="Thornbury", birthdate="2014-02-09")) == ["William Thornbury"]
+    assert names(find(user, given="William", family="Thornbery", birthdate="2014-02-09")) == ["William Thornbury"]
+    assert names(find(user, given="William", family="Thornbury", birthdate="2014-09-02")) == ["William Thornbury"]
+
+
+def test_fuzzy_search_finds_transposed_given_and_family_names(user, amelia):
+    result = find(user, given="Hartley", family="Amelia", birthdate="2015-06-03")
+    assert names(result) == ["Amelia Hartley"]
+    assert result.hits[0].score.levels["given_name"] == "transposed"
+
+
+def test_given_name_date_of_birth_gender_and_postcode_find_the_child(user, amelia):
+    assert names(find(user, given="Amelia", birthdate="2015-06-03", gender="female", postcode="NW1 8NP")) == \
+        ["Amelia Hartley"]
+    assert names(find(user, given="Amelia", birthdate="2015-06-03", gender="female", postcode="E1 6AN")) == []
+
+
+def test_an_nhs_number_finds_exactly_that_child(user, amelia):
+    assert names(find(user, nhs_number="943 476 5919")) == ["Amelia Hartley"]
+
+
+def test_a_contactpoint_id_finds_exactly_that_child(user, amelia):
+    assert [h.cpid for h in find(user, contactpoint_id=amelia).hits] == [amelia]
+
+
+def test_results_are_ranked_best_match_first(user, amelia):
+    add(make_record(given="Olivia", family="Hartley", dob=date(2015, 6, 3), nhs=None))  # a twin
+    assert names(find(user, given="Amelia", family="Hartley", birthdate="2015-06-03"))[0] == "Amelia Hartley"
+
+
+def test_more_matches_than_the_cap_gives_no_list_and_no_count(user):
+    add(*[make_record(given=f"Child{chr(65 + i)}", family="Hartley", dob=date(2015, 6, 3), nhs=None)
+          for i in range(21)])
+    with pytest.raises(SearchRefused) as refused:
+        find(user, family="Hartley", birthdate="2015-06-03")
+    assert refused.value.code == "too_many_matches"
+    assert not any(ch.isdigit() for ch in refused.value.message)  # no count
+    entry = AuditEntry.objects.filter(action="child.search.refused").latest("seq")
+    assert entry.context["code"] == "too_many_matches" and entry.subjects == []
+
+
+def test_every_search_is_audited_with_reason_criteria_and_ids_returned(user, amelia):
+    find(user, family="Hartley", birthdate="2015-06-03", reason=parse_reason("other", "Private fostering check"))
+    entry = AuditEntry.objects.filter(action="child.search").latest("seq")
+    assert entry.reason == "other" and entry.subjects == [amelia] and entry.actor == user.username
+    assert read_detail(get_keyring(), entry) == {
+        "criteria": {"family": "Hartley", "birthdate": "2015-06-03"}, "reason_text": "Private fostering check"}
+    assert "Hartley" not in entry.detail
+
+
+def test_a_refused_search_is_audited_too(user):
+    with pytest.raises(SearchRefused):
+        find(user, family="Hartley")
+    assert AuditEntry.objects.filter(action="child.search.refused", context__code="insufficient_criteria").exists()
+
+
+def test_exceeding_the_rate_limit_blocks_and_raises_an_alert(user, amelia):
+    tight = SearchSettings(result_cap=20, searches_per_minute=3, searches_per_hour=100, searches_per_day=100)
+    for _ in range(3):
+        find(user, limits=tight, family="Hartley", birthdate="2015-06-03")
+    with pytest.raises(SearchRefused) as refused:
+        find(user, limits=tight, family="Hartley", birthdate="2015-06-03")
+    assert refused.value.code == "rate_limited"
+    alert = AuditEntry.objects.get(action="child.search.rate_limited")
+    assert alert.severity == "alert"
+
+
+def test_archived_children_are_out_of_every_search(user, amelia):
+    from contactpoint.children.store import reindex
+
+    child = Child.objects.get(cpid=amelia)
+    child.status = "archived"
+    child.save()
+    reindex(get_keyring(), child, None)
+    assert names(find(user, family="Hartley", birthdate="2015-06-03")) == []
+    assert find(user, contactpoint_id=amelia).hits == ()
+
+
+# --- shielding -------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def shielded():
+    [cpid] = add(make_record(given="Maisie", family="Quennell", dob=date(2016, 1, 20), postcode="N7 9QJ",
+                             nhs="4010232137"), shielded=True)
+    return cpid
+
+
+def _outcome(user, **kw):
+    try:
+        return ("ok", [(h.given, h.family, h.town, h.postcode) for h in find(user, **kw).hits])
+    except SearchRefused as refused:
+        return ("refused", refused.code, refused.message)
+
+
+def test_a_shielded_child_is_found_through_visible_fields_and_shows_no_whereabouts(user, shielded):
+    [hit] = find(user, family="Quennell", birthdate="2016-01-20").hits
+    assert hit.shielded and hit.town is None and hit.postcode is None
+
+
+@pytest.mark.parametrize("hidden", [
+    {"nhs_number": "4010232137"},
+    {"given": "Maisie", "birthdate": "2016-01-20", "gender": "female", "postcode": "N7 9QJ"},
+])
+def test_a_search_through_hidden_fields_answers_exactly_as_if_the_child_did_not_exist(user, shielded, hidden):
+    with_child = _outcome(user, **hidden)
+    Child.objects.filter(cpid=shielded).delete()
+    assert with_child == _outcome(user, **hidden) == ("ok", [])
+
+
+def test_a_hidden_field_value_never_changes_a_shielded_childs_result(user, shielded):
+    right = _outcome(user, family="Quennell", birthdate="2016-01-20", gender="female", postcode="N7 9QJ")
+    wrong = _outcome(user, family="Quennell", birthdate="2016-01-20", gender="female", postcode="E1 6AN")
+    assert right == wrong and right[0] == "ok" and len(right[1]) == 1
+
+
+def test_shielded_children_count_towards_too_many_only_when_found_through_visible_fields(user):
+    add(*[make_record(given=f"Kid{chr(65 + i)}", family="Pemberton", dob=date(2013, 5, 5), postcode="N7 9QJ",
+                      nhs=None) for i in range(20)])
+    add(make_record(given="Hidden", family="Elsewhere", dob=date(2013, 5, 5), postcode="N7 9QJ", nhs=None),
+        shielded=True)
+    # Family + DOB + gender + postcode: the shielded child's family name differs, so it is no match anyway...
+    assert len(find(user, family="Pemberton", birthdate="2013-05-05").hits) == 20
+    # ...and a postcode-led search cannot count it: 20 results, not "too many".
+    assert len(find(user, given="Kid*", birthdate="2013-05-05", gender="female", postcode="N7 9QJ").hits) <= 20
+
+
+# --- the cap holds for every allowed combination -------------------------------------------------------------
+
+@pytest.mark.slow
+def test_no_combination_of_allowed_criteria_returns_more_than_the_cap(user):
+    cap = 5
+    limits = SearchSettings(result_cap=cap, searches_per_minute=10_000, searches_per_hour=10_000,
+                            searches_per_day=10_000)
+    crowd = [make_record(given=g, family=f, dob=date(2012, 4, 4), postcode="N7 9QJ", nhs=None,
+                         gender=Gender.FEMALE)
+             for g in ("Amy", "Ami", "Amie", "Emma", "Amelia", "Millie", "Amy")
+             for f in ("Stone", "Stones", "Stoney", "Stein")]
+    add(*crowd)
+    add(*crowd[:6], shielded=True)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.fixed_dictionaries({}, optional={
+        "family": st.sampled_from(["Stone", "St*", "Stones", "Stein", "Amy"]),
+        "given": st.sampled_from(["Amy", "Am*", "Emma", "Stone", "Mille"]),
+        "birthdate": st.sampled_from(["2012-04-04", "2012-04-04"]),
+        "gender": st.just("female"),
+        "postcode": st.just("N7 9QJ"),
+    }))
+    def check(kw):
+        try:
+            result = find(user, limits=limits, **kw)
+        except SearchRefused as refused:
+            assert refused.code in ("insufficient_criteria", "too_many_matches")
+            return
+        assert len(result.hits) <= cap
+
+    check()
