@@ -1,0 +1,179 @@
+"""The shapes of requests and responses, as published in the OpenAPI document (``/api/v1/openapi.json``).
+
+Optional parts of a record are left out of a response rather than sent empty: a shielded child's record has
+only its visible fields (DESIGN.md "Shielding")."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ninja import Field, Schema
+
+
+class Problem(Schema):
+    code: str = Field(description="stable: branch on this (see docs/api.md, Errors)")
+    detail: str = Field(description="what went wrong and what to do, for a person")
+    field: str | None = None
+    precondition: str | None = None
+    action: str | None = None
+
+
+class SessionRequest(Schema):
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=256)
+    pin: str = Field(max_length=8)
+    otp: str = Field(max_length=10, description="the 6 digits the practitioner's security token shows now")
+
+
+class SessionOpened(Schema):
+    token: str = Field(description="send as 'Authorization: Bearer <token>'")
+    token_type: str = "bearer"
+    idle_minutes: int
+    expires_at: str = Field(description="the latest the session can last (UTC); idle time ends it sooner")
+
+
+class Provenance(Schema):
+    source: str = Field(description="the source system, or 'withheld' on a shielded record")
+    feed: str
+    received: date
+
+
+class Hit(Schema):
+    contactpoint_id: str
+    given: str
+    middle: str
+    family: str
+    birthdate: date
+    gender: str
+    shielded: bool
+    town: str | None = Field(None, description="left out for a shielded child")
+    postcode: str | None = Field(None, description="left out for a shielded child")
+    score: float = Field(description="match probability, 0 to 1")
+
+
+class SearchResults(Schema):
+    results: list[Hit]
+
+
+class Name(Schema):
+    given: str
+    middle: str
+    family: str
+    provenance: Provenance
+
+
+class Valued(Schema):
+    value: str
+    provenance: Provenance
+
+
+class Address(Schema):
+    line_1: str
+    line_2: str
+    town: str
+    postcode: str
+
+
+class Whereabouts(Schema):
+    state: str = Field(description="current, last_known, no_known_address or left_england")
+    address: Address | None = None
+    intends_to_return: bool | None = None
+    left_on: date | None = None
+    provenance: Provenance
+
+
+class Carer(Schema):
+    name: str
+    relationship: str
+    parental_responsibility: bool | None = None
+    phone: str | None = Field(None, description="left out on a shielded record")
+    email: str | None = Field(None, description="left out on a shielded record")
+    provenance: Provenance
+
+
+class Setting(Schema):
+    code: str = Field(description="URN of the educational setting, or ODS code of the GP practice")
+    name: str
+    start_date: date | None = None
+    provenance: Provenance
+
+
+class Involvement(Schema):
+    service: str
+    organisation: str
+    practitioner_name: str
+    practitioner_phone: str
+    practitioner_email: str
+    start_date: date | None = None
+    end_date: date | None = None
+    active: bool
+    lead_professional: bool
+    caf_completed: bool = Field(description="a Common Assessment exists and this practitioner holds it")
+    provenance: Provenance
+
+
+class SourceIdentifier(Schema):
+    source: str
+    identifier: str
+
+
+class Record(Schema):
+    contactpoint_id: str
+    shielded: bool
+    notice: str | None = Field(None, description="on a shielded record: what is withheld and why")
+    responsible_local_authority: str
+    last_updated: date
+    name: Name
+    former_names: list[Name]
+    gender: Valued
+    date_of_birth: Valued
+    date_of_death: Valued | None = None
+    parents_and_carers: list[Carer]
+    nhs_number: Valued | None = None
+    upn: Valued | None = None
+    uln: Valued | None = None
+    whereabouts: Whereabouts | None = None
+    education: Setting | None = None
+    gp_practice: Setting | None = None
+    services_involved: list[Involvement] | None = None
+    sensitive_service_notice: str | None = Field(
+        None, description="a sensitive service is involved: contact the local authority ContactPoint team")
+    own_source_identifiers: list[SourceIdentifier] | None = Field(
+        None, description="the identifiers your organisation's own systems gave the child")
+
+
+class RowProblem(Schema):
+    line: int = Field(description="line (CSV, JSON Lines) or entry position (FHIR, CTF) in the file sent")
+    field: str
+    reason: str
+    kind: str = Field(description="'row': the row was not taken; 'field': the row was taken without this field")
+
+
+class FeedRun(Schema):
+    run: str
+    status: str
+    repeat: bool = Field(description="true when this exact file was taken before: nothing changed")
+    format: str
+    mode: str
+    rows: int
+    accepted: int
+    unchanged: int
+    refused: int
+    fields_refused: int
+    children_created: int
+    records_linked: int
+    reviews_queued: int
+    problems: list[RowProblem]
+    problems_total: int
+
+
+class DiscrepancyItem(Schema):
+    source_record_id: str = Field(description="your own ID for the record")
+    field: str
+    message: str
+    opened: date
+
+
+class Discrepancies(Schema):
+    source: str
+    items: list[DiscrepancyItem]

@@ -1,0 +1,173 @@
+"""POST /api/v1/feeds/{source} and GET /api/v1/feeds/{source}/discrepancies: source systems with their API key,
+over the same ingest as ``contactpoint ingest``."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from contactpoint.audit.models import AuditEntry
+from contactpoint.children.models import Child, SourceRecord
+from contactpoint.feeds import formats
+from contactpoint.feeds.formats.raw import blank_fields
+from contactpoint.feeds.models import FeedRun
+from tests.api.clients import bearer, make_source
+
+pytestmark = pytest.mark.django_db
+
+AMELIA = {"source_record_id": "SC-1", "given_name": "Amelia", "family_name": "Hartley", "gender": "female",
+          "date_of_birth": "2015-06-03", "nhs_number": "9434765919", "address_line_1": "12 Agar Grove",
+          "town": "London", "postcode": "NW1 8NP", "whereabouts": "current", "carer_1_name": "Sarah Hartley",
+          "carer_1_relationship": "mother", "carer_1_parental_responsibility": "yes"}
+BEN = {"source_record_id": "SC-2", "given_name": "Ben", "family_name": "Okafor", "gender": "male",
+       "date_of_birth": "2012-01-20", "postcode": "NW5 1TL", "whereabouts": "current"}
+BAD_DATE = {"source_record_id": "SC-3", "given_name": "Cara", "family_name": "Mensah", "gender": "female",
+            "date_of_birth": "2015-02-30"}
+
+
+def feed(*rows: dict[str, str], fmt: str = "csv", extra: dict[str, str] | None = None) -> bytes:
+    stream = io.BytesIO()
+    formats.write(fmt, [blank_fields() | r | (extra or {}) for r in rows], stream)
+    return stream.getvalue()
+
+
+def submit(client, key, data: bytes, source="camden-social-care", content_type="text/csv", **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return client.post(f"/api/v1/feeds/{source}" + (f"?{query}" if query else ""), data,
+                       content_type=content_type, **bearer(key))
+
+
+@pytest.fixture
+def key(source_key):
+    return source_key[1]
+
+
+def test_a_feed_is_taken_and_each_bad_row_is_refused_with_line_field_and_reason(client, key):
+    response = submit(client, key, feed(AMELIA, BEN, BAD_DATE))
+    assert response.status_code == 200, response.content
+    run = response.json()
+    assert run["status"] == "completed" and run["repeat"] is False and run["format"] == "csv"
+    assert (run["rows"], run["accepted"], run["refused"], run["children_created"]) == (3, 2, 1, 2)
+    [problem] = run["problems"]
+    assert problem["line"] == 4 and problem["field"] == "date_of_birth" and problem["kind"] == "row"
+    assert "2015-02-30" not in problem["reason"] and run["problems_total"] == 1
+    assert Child.objects.count() == 2
+    assert AuditEntry.objects.filter(action="feed.completed", actor="source:camden-social-care").exists()
+
+
+def test_the_same_file_twice_changes_nothing(client, key):
+    data = feed(AMELIA, BEN)
+    first = submit(client, key, data).json()
+    again = submit(client, key, data)
+    assert again.status_code == 200
+    assert again.json()["repeat"] is True and again.json()["run"] == first["run"]
+    assert Child.objects.count() == 2 and FeedRun.objects.count() == 1 and SourceRecord.objects.count() == 2
+
+
+def test_fields_outside_schedule_1_are_refused_one_by_one_and_the_row_is_taken(client, key):
+    run = submit(client, key, feed(AMELIA, extra={"diagnosis": "asthma"})).json()
+    assert run["accepted"] == 1 and run["fields_refused"] == 1
+    [problem] = run["problems"]
+    assert problem["field"] == "diagnosis" and problem["kind"] == "field" and "asthma" not in problem["reason"]
+
+
+@pytest.mark.parametrize("fmt,content_type", [("jsonl", "application/x-ndjson"), ("fhir", "application/fhir+json"),
+                                              ("csv", "text/csv; charset=utf-8")])
+def test_the_format_comes_from_the_content_type(client, key, fmt, content_type):
+    run = submit(client, key, feed(AMELIA, BEN, fmt=fmt), content_type=content_type).json()
+    assert run["format"] == fmt and run["accepted"] == 2
+
+
+def test_format_in_the_query_overrides_the_content_type(client, key):
+    run = submit(client, key, feed(AMELIA, fmt="jsonl"), content_type="application/octet-stream",
+                 format="jsonl").json()
+    assert run["format"] == "jsonl" and run["accepted"] == 1
+
+
+def test_an_unknown_format_is_415_and_an_empty_body_422(client, key):
+    response = submit(client, key, feed(AMELIA), content_type="application/octet-stream")
+    assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
+    response = submit(client, key, b"")
+    assert response.status_code == 422 and response.json()["code"] == "feed_rejected"
+    assert not FeedRun.objects.exists()
+
+
+def test_a_file_that_cannot_be_read_is_refused_whole(client, key):
+    response = submit(client, key, b"\xff\xfe not utf-8 at all\n", content_type="text/csv")
+    assert response.status_code == 422 and response.json()["code"] == "feed_rejected"
+    assert not Child.objects.exists()
+
+
+def test_a_full_feed_retires_records_it_no_longer_lists(client, key):
+    submit(client, key, feed(AMELIA, BEN), mode="full")
+    run = submit(client, key, feed(AMELIA), mode="full").json()
+    assert run["mode"] == "full"
+    assert SourceRecord.objects.filter(active=True).count() == 1
+
+
+def test_a_key_acts_only_for_its_own_source(client, key):
+    make_source("islington-social-care")
+    for source in ("islington-social-care", "no-such-source"):
+        response = submit(client, key, feed(AMELIA), source=source)
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+        response = client.get(f"/api/v1/feeds/{source}/discrepancies", **bearer(key))
+        assert response.status_code == 403
+    assert not FeedRun.objects.exists()
+    assert AuditEntry.objects.filter(action="auth.access.refused", actor="source:camden-social-care").count() == 4
+
+
+def test_a_practitioner_token_can_never_submit_a_feed(client, key, token):
+    response = submit(client, token, feed(AMELIA))
+    assert response.status_code == 403 and "cannot submit feeds" in response.json()["detail"]
+    assert client.get("/api/v1/feeds/camden-social-care/discrepancies", **bearer(token)).status_code == 403
+    assert not FeedRun.objects.exists()
+
+
+def test_bad_keys_are_refused_alike_and_audited(client, key):
+    for bad in ("cpk_000000000000_" + "A" * 43, "nonsense", key[:-2] + "xx"):
+        response = submit(client, bad, feed(AMELIA))
+        assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+    assert AuditEntry.objects.filter(action="auth.source.failed").count() == 3
+    assert submit(client, "", feed(AMELIA)).status_code == 401
+
+
+def test_a_key_scoped_to_discrepancies_cannot_submit(client):
+    from django.utils import timezone
+
+    from contactpoint.access.roles import Permission
+    from contactpoint.access.sources import issue_key
+    from contactpoint.vault.keyring import get_keyring
+
+    source, _ = make_source("camden-education")
+    narrow = issue_key(None, source, now=timezone.now(), keyring=get_keyring(),
+                       scopes=frozenset({Permission.FEED_DISCREPANCIES})).token
+    response = submit(client, narrow, feed(AMELIA), source="camden-education")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert client.get("/api/v1/feeds/camden-education/discrepancies", **bearer(narrow)).status_code == 200
+
+
+def test_a_source_reads_its_own_open_discrepancies_and_never_a_shielded_childs_details(client):
+    _, gp_key = make_source("camden-gp", kind="gp_registrations")
+    _, school_key = make_source("agar-grove-mis", kind="school_census")
+    assert submit(client, gp_key, feed(AMELIA), source="camden-gp").json()["children_created"] == 1
+    theirs = AMELIA | {"source_record_id": "UPN-77", "date_of_birth": "2015-06-04"}
+    run = submit(client, school_key, feed(theirs), source="agar-grove-mis").json()
+    assert run["records_linked"] == 1, run
+
+    response = client.get("/api/v1/feeds/agar-grove-mis/discrepancies", **bearer(school_key))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["source"] == "agar-grove-mis"
+    [item] = body["items"]
+    assert item["source_record_id"] == "UPN-77" and item["field"] == "date_of_birth"
+    assert "Others hold 2015-06-03" in item["message"]
+    assert client.get("/api/v1/feeds/camden-gp/discrepancies", **bearer(gp_key)).json()["items"] == []
+    assert AuditEntry.objects.filter(action="feed.discrepancy.fetched", actor="source:agar-grove-mis").exists()
+
+    Child.objects.update(shielded=True)
+    shielded = client.get("/api/v1/feeds/agar-grove-mis/discrepancies", **bearer(school_key))
+    [item] = shielded.json()["items"]
+    assert "Others hold" not in item["message"]
+    for value in ("2015-06-03", "Amelia", "Hartley", "NW1", "Agar Grove", "London", "9434765919", "SC-1"):
+        assert value not in shielded.content.decode()
