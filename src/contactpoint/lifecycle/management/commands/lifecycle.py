@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from contactpoint.commands import ContactPointCommand
+from contactpoint.lifecycle.run import run
+from contactpoint.vault.keyring import get_keyring
+
+
+class Command(ContactPointCommand):
+    help = ("The life of records: 'lifecycle run [--today YYYY-MM-DD]' archives, seals and deletes every record "
+            "whose time has come (run it daily; safe to repeat and to kill).")
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        go = sub.add_parser("run", help="archive at 18 (25 with consent, a year after a death), seal a year "
+                                        "later, delete six years after archiving")
+        go.add_argument("--today", help="the day to run for (default: today); for catching up or testing")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        today = self.parse_day(options.get("today"), "--today") or timezone.localdate()
+        report = run(get_keyring(), today=today, now=timezone.now())
+        for line in report.lines():
+            self.stdout.write(line)

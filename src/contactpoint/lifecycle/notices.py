@@ -1,0 +1,180 @@
+"""What a local authority tells ContactPoint about a child's life: a death, a move out of England and back, a new
+identity (DESIGN.md section 1; Schedule 1: "date of death if notified", whereabouts "left England").
+
+A new identity (adoption, witness protection) cuts every visible link to the old record: the child gets a new
+ContactPoint ID and a record holding only what the authority enters, the old record is sealed at once, and
+nothing in clear points from one to the other (no ``merged_into``, no shared source records, separate audit
+entries). The one link is sealed inside the old record, readable only if that record is opened by two
+authorised officers for a child protection enquiry, serious case review or child death review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from django.db import transaction
+
+from contactpoint.access.authentication import user_actor
+from contactpoint.access.models import User
+from contactpoint.access.roles import Permission
+from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.trail import record_event
+from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.record import (
+    Carer,
+    ChildRecord,
+    Gender,
+    PersonName,
+    Provenance,
+    Sourced,
+    Whereabouts,
+    WhereaboutsState,
+)
+from contactpoint.children.store import NewChild, cipher_for, create_children, load_record, save_record
+from contactpoint.errors import LifecycleError, ValidationError
+from contactpoint.lifecycle import consent as consents
+from contactpoint.lifecycle import transitions
+from contactpoint.lifecycle.common import authority_child, day, new_key, require, seal
+from contactpoint.lifecycle.dates import anniversary, first_of_month, live_until
+from contactpoint.lifecycle.models import DeathNotice
+from contactpoint.vault.keyring import KeyRing
+
+RETURN_YEARS = 3
+
+
+def _provenance(user: User, today: date) -> Provenance:
+    return Provenance(f"la:{user.organisation.la_code}", "manual", today)
+
+
+def notify_death(user: User, cpid: str, *, date_of_death: date, how: str, keyring: KeyRing,
+                 now: datetime) -> DeathNotice:
+    """Record a notified death. The record stays live for a year after it (the daily run then archives it)."""
+    require(user, Permission.LA_LIFECYCLE_MANAGE, "Your role does not include notifying a death.")
+    how = (how or "").strip()
+    if not how:
+        raise ValidationError("how", "enter how the death was notified")
+    if date_of_death > now.date():
+        raise ValidationError("date_of_death", "the date of death must be today or in the past")
+    with transaction.atomic():
+        child = authority_child(user, cpid, lock=True)
+        cipher = cipher_for(keyring, child)
+        record = load_record(keyring, child, cipher)
+        if date_of_death < record.date_of_birth.value:
+            raise ValidationError("date_of_death", "the date of death must be on or after the date of birth")
+        if DeathNotice.objects.filter(child=child).exists():
+            raise LifecycleError("A death has already been notified for this child.")
+        key = new_key()
+        until = anniversary(date_of_death, 1)
+        notice = DeathNotice.objects.create(
+            key=key, child=child, notified_by=user, notified_at=now, live_until_month=first_of_month(until),
+            payload=seal(cipher, "death", key, {"date_of_death": date_of_death, "how": how,
+                                                "notified_on": now.date()}))
+        save_record(keyring, child, record.with_changes(
+            date_of_death=Sourced(date_of_death, _provenance(user, now.date()))), now=now, cipher=cipher)
+        record_event(AuditAction.DEATH_NOTIFIED, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid])
+    return notice
+
+
+def left_england(user: User, cpid: str, *, left_on: date, intends_to_return: bool | None, keyring: KeyRing,
+                 now: datetime) -> None:
+    """A child who has left England: whereabouts recorded as such, then archived from the day they left."""
+    require(user, Permission.LA_LIFECYCLE_MANAGE, "Your role does not include recording a move.")
+    if left_on > now.date():
+        raise ValidationError("left_on", "the date the child left must be today or in the past")
+    with transaction.atomic():
+        child = authority_child(user, cpid, lock=True)
+        record = load_record(keyring, child)
+        address = record.whereabouts.value.address if record.whereabouts else None
+        save_record(keyring, child, record.with_changes(whereabouts=Sourced(
+            Whereabouts(WhereaboutsState.LEFT_ENGLAND, address, intends_to_return, left_on),
+            _provenance(user, now.date()))), now=now)
+        record_event(AuditAction.LEFT_ENGLAND, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid])
+        transitions.archive(keyring, child, on=left_on, reason=transitions.Reason.LEFT_ENGLAND,
+                            actor=user_actor(user), now=now,
+                            extra={"left_on": left_on, "intends_to_return": intends_to_return})
+
+
+def returned_to_england(user: User, cpid: str, *, returned_on: date, keyring: KeyRing, now: datetime) -> None:
+    """A child who left England is back: within 3 years of leaving, and still of an age to be on ContactPoint,
+    the record is live again."""
+    require(user, Permission.LA_LIFECYCLE_MANAGE, "Your role does not include recording a move.")
+    if returned_on > now.date():
+        raise ValidationError("returned_on", "the date the child returned must be today or in the past")
+    with transaction.atomic():
+        child = authority_child(user, cpid, statuses=(ChildStatus.ARCHIVED, ChildStatus.SEALED), lock=True)
+        cipher = cipher_for(keyring, child)
+        info = transitions.archive_info(keyring, child, cipher)
+        if info.get("reason") != transitions.Reason.LEFT_ENGLAND:
+            raise LifecycleError("This record was not archived because the child left England, so it cannot be "
+                                 "restored.")
+        left_on = day(info["left_on"])
+        if returned_on < left_on:
+            raise ValidationError("returned_on", "the date the child returned must be after the date they left")
+        if returned_on > anniversary(left_on, RETURN_YEARS):
+            raise LifecycleError("The child came back more than 3 years after leaving England: the record stays "
+                                 "archived. A new record is made when a source next sends their details.")
+        record = load_record(keyring, child, cipher)
+        death = record.date_of_death.value if record.date_of_death else None
+        until = live_until(record.date_of_birth.value, consent_to_25=consents.active_consent(child) is not None,
+                           date_of_death=death)
+        if until <= now.date():
+            raise LifecycleError("The young person is now past the age for a live record: it stays archived.")
+        transitions.restore(keyring, child, actor=user_actor(user), now=now, live_until=until)
+        child.refresh_from_db()
+        save_record(keyring, child, record.with_changes(whereabouts=Sourced(
+            Whereabouts(WhereaboutsState.LAST_KNOWN,
+                        record.whereabouts.value.address if record.whereabouts else None),
+            _provenance(user, now.date()))), now=now, cipher=cipher)
+
+
+class IdentityKind(StrEnum):
+    ADOPTION = "adoption"
+    WITNESS_PROTECTION = "witness_protection"
+
+
+@dataclass(frozen=True)
+class NewIdentity:
+    kind: IdentityKind
+    given: str
+    family: str
+    middle: str = ""
+    date_of_birth: date | None = None  # unchanged unless the new identity needs a new one
+    carers: tuple[Carer, ...] = ()
+
+
+def new_identity(user: User, cpid: str, identity: NewIdentity, *, keyring: KeyRing, now: datetime) -> str:
+    """Give a child a new identity: a new record with a new ContactPoint ID, the old one sealed. Returns the new
+    ContactPoint ID (shown once to the officer; it appears nowhere next to the old one)."""
+    require(user, Permission.LA_LIFECYCLE_MANAGE, "Your role does not include recording a new identity.")
+    given, family = identity.given.strip(), identity.family.strip()
+    if not given:
+        raise ValidationError("given", "enter the child's new given name")
+    if not family:
+        raise ValidationError("family", "enter the child's new family name")
+    if identity.date_of_birth and identity.date_of_birth > now.date():
+        raise ValidationError("date_of_birth", "the date of birth must be in the past")
+    with transaction.atomic():
+        old = authority_child(user, cpid, lock=True)
+        record = load_record(keyring, old)
+        prov = _provenance(user, now.date())
+        fresh = ChildRecord(
+            cpid="", name=Sourced(PersonName(given, family, identity.middle.strip()), prov),
+            gender=Sourced(record.gender.value if record.gender else Gender.NOT_SPECIFIED, prov),
+            date_of_birth=Sourced(identity.date_of_birth or record.date_of_birth.value, prov),
+            carers=tuple(Sourced(c, prov) for c in identity.carers if c.name.strip()))
+        [made] = create_children(keyring, [NewChild(fresh, responsible_la=old.responsible_la)], now=now)
+        record_event(AuditAction.CHILD_CREATED, actor=user_actor(user), keyring=keyring, at=now,
+                     subjects=[made.cpid], context={"by": "local authority"})
+        # The only link: sealed inside the old record, under the old record's key.
+        transitions.archive(keyring, old, on=now.date(), reason=transitions.Reason.NEW_IDENTITY,
+                            actor=user_actor(user), now=now, sealed=True,
+                            extra={"kind": identity.kind.value, "new_cpid": made.cpid})
+        record_event(AuditAction.NEW_IDENTITY, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid],
+                     detail={"kind": identity.kind.value})
+    return made.cpid
+
+
+__all__ = ["Child", "IdentityKind", "NewIdentity", "left_england", "new_identity", "notify_death",
+           "returned_to_england"]
