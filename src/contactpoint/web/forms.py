@@ -1,0 +1,65 @@
+"""Form pieces shared by every page: a GOV.UK date input, and domain errors placed on the right field."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from contactpoint.errors import ValidationError
+
+
+class DateWidget(forms.Widget):
+    """Three boxes named ``<name>-day``, ``-month``, ``-year`` (the GOV.UK date input pattern)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> dict[str, str]:
+        return {part: (data.get(f"{name}-{part}") or "").strip() for part in ("day", "month", "year")}
+
+    def format_value(self, value: Any) -> Any:
+        if isinstance(value, date):
+            return {"day": str(value.day), "month": str(value.month), "year": str(value.year)}
+        return value
+
+
+class GovukDateField(forms.Field):
+    widget = DateWidget
+
+    def __init__(self, *, label: str, past_only: bool = True, **kwargs: Any) -> None:
+        super().__init__(label=label, **kwargs)
+        self.past_only = past_only
+
+    def to_python(self, value: Any) -> date | None:
+        if not value or not any(value.values()):
+            return None
+        missing = [p for p in ("day", "month", "year") if not value.get(p)]
+        name = self.label
+        if missing:
+            raise forms.ValidationError(f"{name} must include a {missing[0]}")
+        try:
+            day, month, year = int(value["day"]), int(value["month"]), int(value["year"])
+            if year < 1000:
+                raise ValueError
+            result = date(year, month, day)
+        except ValueError:
+            raise forms.ValidationError(f"{name} must be a real date") from None
+        return result
+
+    def validate(self, value: date | None) -> None:
+        if value is None and self.required:
+            message = self.error_messages["required"]
+            if message == forms.Field.default_error_messages["required"]:  # not given: say what to enter
+                message = f"Enter {self.label[0].lower()}{self.label[1:]}"
+            raise forms.ValidationError(message, code="required")
+        if value is not None and self.past_only:
+            from django.utils import timezone
+
+            if value > timezone.localdate():
+                raise forms.ValidationError(f"{self.label} must be today or in the past")
+
+
+def apply_error(form: forms.Form, error: ValidationError, fallback: str | None = None) -> None:
+    """Show a domain ``ValidationError`` on its field (or the form as a whole)."""
+    message = error.reason[0].upper() + error.reason[1:]
+    field = error.field if error.field in form.fields else fallback
+    form.add_error(field, message)

@@ -1,0 +1,57 @@
+"""The Jinja2 environment for every page: GOV.UK Frontend macros (``govuk-frontend-jinja``) and our helpers.
+
+``ChainableUndefined`` because the package's ``template.html`` calls macros without parameters and reads
+attributes of missing values (DESIGN.md section 3, known pitfalls)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.templatetags.static import static
+from django.urls import reverse
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, PrefixLoader
+
+
+def _url(name: str, *args: Any, **kwargs: Any) -> str:
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def _url_exists(name: str) -> bool:
+    from django.urls import NoReverseMatch
+
+    try:
+        reverse(name, args=["0"])
+    except NoReverseMatch:
+        try:
+            reverse(name)
+        except NoReverseMatch:
+            return False
+    return True
+
+
+def _govuk_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        from django.utils import timezone
+
+        local = timezone.localtime(value)
+        return f"{local.day} {local:%B %Y} at {local:%-I:%M%p}".replace("AM", "am").replace("PM", "pm")
+    return f"{value.day} {value:%B %Y}"
+
+
+def environment(**options: Any) -> Environment:
+    loader = options.pop("loader", None)
+    loaders = [PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]
+    if loader is not None:
+        loaders.insert(0, loader)
+    options.setdefault("autoescape", True)
+    options["undefined"] = ChainableUndefined
+    options.setdefault("extensions", []).append("jinja2.ext.do")
+    env = Environment(loader=ChoiceLoader(loaders), **options)
+    from contactpoint.web.navigation import navigation
+
+    env.globals.update(url=_url, url_exists=_url_exists, static=static, nav=navigation)
+    env.filters["govuk_date"] = _govuk_date
+    return env

@@ -1,0 +1,65 @@
+"""For the operator, who runs the service and sees no child data: service status and Prometheus metrics.
+
+Counts only (children by state, audit chain length, checkpoint age): nothing here identifies a child."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from contactpoint.access.guards import public, requires
+from contactpoint.access.roles import Permission
+from contactpoint.audit.models import AuditCheckpoint, AuditHead, AuditVerification
+from contactpoint.children.models import Child
+
+
+def service_figures() -> dict[str, object]:
+    head = AuditHead.objects.filter(pk=1).first()
+    checkpoint = AuditCheckpoint.objects.order_by("-seq").first()
+    verification = AuditVerification.objects.order_by("-at").first()
+    by_status = dict(Child.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {
+        "children": by_status,
+        "shielded": Child.objects.filter(shielded=True).count(),
+        "audit_entries": head.seq if head else 0,
+        "last_checkpoint": checkpoint,
+        "last_verification": verification,
+    }
+
+
+@requires(Permission.OPS_SERVICE)
+@require_GET
+def status(request: HttpRequest) -> HttpResponse:
+    return render(request, "ops/status.html", {"title": "Service status", "figures": service_figures(),
+                                               "now": timezone.now()})
+
+
+@public  # guarded by its own bearer token instead of a session: scrapers do not sign in
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    from contactpoint.config import get_settings
+
+    expected = get_settings().metrics_token
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not expected or not given or not hmac.compare_digest(given, expected):
+        return HttpResponse("metrics need the operator's bearer token\n", status=401, content_type="text/plain")
+    f = service_figures()
+    lines = ["# HELP contactpoint_children Children in the index by lifecycle state.",
+             "# TYPE contactpoint_children gauge"]
+    for state in ("live", "archived", "sealed"):
+        lines.append(f'contactpoint_children{{state="{state}"}} {f["children"].get(state, 0)}')
+    lines += ["# TYPE contactpoint_audit_entries counter", f"contactpoint_audit_entries {f['audit_entries']}"]
+    checkpoint = f["last_checkpoint"]
+    age = (timezone.now() - checkpoint.at).total_seconds() if checkpoint else -1
+    lines += ["# HELP contactpoint_audit_checkpoint_age_seconds Seconds since the last signed checkpoint (-1: none).",
+              "# TYPE contactpoint_audit_checkpoint_age_seconds gauge",
+              f"contactpoint_audit_checkpoint_age_seconds {age:.0f}"]
+    verification = f["last_verification"]
+    lines += ["# TYPE contactpoint_audit_intact gauge",
+              f"contactpoint_audit_intact {1 if verification is None or verification.intact else 0}"]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")

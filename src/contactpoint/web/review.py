@@ -1,0 +1,181 @@
+"""The review queue for data managers, and their sources' discrepancies: GOV.UK pages over
+``contactpoint.matching.review`` and ``contactpoint.bestview.discrepancies``.
+
+The queue and the history list IDs and reasons only; opening a pair decrypts both records and is audited (as is
+every decision, in the domain functions). Every page needs ``LA_MATCH_REVIEW`` (discrepancies:
+``LA_DISCREPANCIES``) and shows only the user's own local authority's work."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from contactpoint.access.guards import requires
+from contactpoint.access.roles import Permission
+from contactpoint.children.identifiers import format_contactpoint_id
+from contactpoint.errors import NotFound, ValidationError
+from contactpoint.matching import review
+from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.administration import flash, take_flash
+from contactpoint.web.forms import apply_error
+
+PAGE_SIZE = 25
+SHOW_CHOICES = [(review.Show.PENDING.value, "Waiting (open and deferred)"), (review.Show.OPEN.value, "Open"),
+                (review.Show.DEFERRED.value, "Deferred"), (review.Show.DECIDED.value, "Decided")]
+DECISION_CHOICES = [
+    (review.Decision.LINK.value, "Link: they are the same child"),
+    (review.Decision.KEEP_APART.value, "Keep apart: they are different children"),
+    (review.Decision.DEFER.value, "Defer: I need to find out more"),
+]
+DONE = {"link": "Pair {id} linked: the two records are now one.", "keep_apart": "Pair {id} kept apart.",
+        "defer": "Pair {id} deferred. It stays in the queue."}
+
+
+class QueueFilter(forms.Form):
+    show = forms.ChoiceField(label="Show", choices=SHOW_CHOICES, required=False)
+    why = forms.ChoiceField(label="Why it was queued", choices=[("", "Any reason")], required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, whys: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["why"].choices = [("", "Any reason"), *((w, w[0].upper() + w[1:]) for w in whys)]
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label="Are these the same child?", choices=DECISION_CHOICES,
+                                 widget=forms.RadioSelect,
+                                 error_messages={"required": "Choose link, keep apart or defer",
+                                                 "invalid_choice": "Choose link, keep apart or defer"})
+    note = forms.CharField(label="Note (optional for link and keep apart)", required=False,
+                           max_length=review.NOTE_MAX, widget=forms.Textarea,
+                           help_text="What you checked, or what would settle it. Needed to defer.",
+                           error_messages={"max_length": f"A note is at most {review.NOTE_MAX} characters"})
+
+
+class SplitForm(forms.Form):
+    note = forms.CharField(label="Why are you splitting this merge?", required=False, max_length=review.NOTE_MAX,
+                           widget=forms.Textarea,
+                           error_messages={"max_length": f"A note is at most {review.NOTE_MAX} characters"})
+
+
+def _page_number(form: forms.Form) -> int:
+    return (form.cleaned_data.get("page") or 1) if form.is_valid() else 1
+
+
+@requires(Permission.LA_MATCH_REVIEW)
+@require_http_methods(["GET"])
+def queue_page(request: HttpRequest) -> HttpResponse:
+    whys = review.queue(request.user, limit=0).whys
+    form = QueueFilter(request.GET or None, whys=whys)
+    show, why = review.Show.PENDING, ""
+    if form.is_bound and form.is_valid():
+        show = review.Show(form.cleaned_data["show"] or review.Show.PENDING)
+        why = form.cleaned_data["why"]
+    page = _page_number(form)
+    listed = review.queue(request.user, show=show, why=why, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-listed.count // PAGE_SIZE))
+    query = {"show": show.value, "why": why}
+    return render(request, "review/queue.html", {
+        "title": "Review matches", "form": form, "queue": listed, "show": show, "why": why, "page": page,
+        "pages": pages, "flash": take_flash(request), "format_cpid": format_contactpoint_id,
+        "prev_url": f"?{urlencode(query | {'page': page - 1})}" if page > 1 else None,
+        "next_url": f"?{urlencode(query | {'page': page + 1})}" if page < pages else None,
+        "show_label": dict(SHOW_CHOICES)[show.value]})
+
+
+@requires(Permission.LA_MATCH_REVIEW)
+@require_http_methods(["GET", "POST"])
+def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        decision = form.cleaned_data["decision"]
+        try:
+            review.decide(request.user, pk, decision, note=form.cleaned_data["note"], keyring=get_keyring(),
+                          now=timezone.now())
+        except NotFound:
+            raise Http404 from None
+        except ValidationError as error:
+            apply_error(form, error)
+        except review.ReviewRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            flash(request, DONE[decision].format(id=pk))
+            return HttpResponseRedirect(reverse("review-queue"))
+    try:
+        pair = review.show(request.user, pk, keyring=get_keyring(), now=timezone.now())
+    except NotFound:
+        raise Http404 from None
+    return render(request, "review/pair.html", {
+        "title": f"Pair {pk}: are these the same child?", "pair": pair, "form": form, "errors": form.errors,
+        "format_cpid": format_contactpoint_id})
+
+
+@requires(Permission.LA_MATCH_REVIEW)
+@require_http_methods(["GET"])
+def history_page(request: HttpRequest) -> HttpResponse:
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    count, entries = review.history(request.user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-count // PAGE_SIZE))
+    return render(request, "review/history.html", {
+        "title": "Decisions on matches", "count": count, "entries": entries, "page": page, "pages": pages,
+        "flash": take_flash(request), "format_cpid": format_contactpoint_id,
+        "prev_url": f"?page={page - 1}" if page > 1 else None,
+        "next_url": f"?page={page + 1}" if page < pages else None})
+
+
+@requires(Permission.LA_MATCH_REVIEW)
+@require_http_methods(["GET", "POST"])
+def split_page(request: HttpRequest, pk: int) -> HttpResponse:
+    merge = review.merges_for(request.user).select_related("survivor", "absorbed").filter(pk=pk).first()
+    if merge is None:
+        raise Http404
+    form = SplitForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            review.split(request.user, pk, note=form.cleaned_data["note"], keyring=get_keyring(),
+                         now=timezone.now())
+        except NotFound:
+            raise Http404 from None
+        except ValidationError as invalid:
+            apply_error(form, invalid, fallback="note")
+        except review.ReviewRefused as refused:
+            error = refused.message
+            form.add_error(None, error)
+        else:
+            flash(request, f"Merge {pk} split: {format_contactpoint_id(merge.absorbed.cpid)} is a record of its "
+                           "own again.")
+            return HttpResponseRedirect(reverse("review-history"))
+    return render(request, "review/split.html", {
+        "title": "Split a merge", "merge": merge, "form": form, "errors": form.errors,
+        "format_cpid": format_contactpoint_id})
+
+
+# --- discrepancies of the authority's sources ------------------------------------------------------------------
+
+
+@requires(Permission.LA_DISCREPANCIES)
+@require_http_methods(["GET"])
+def discrepancies_page(request: HttpRequest) -> HttpResponse:
+    """The open discrepancy items of the sources registered in the user's local authority (its own systems and
+    its schools'), as each source reads them."""
+    from contactpoint.access.authentication import user_actor
+    from contactpoint.access.models import SourceSystem
+    from contactpoint.feeds.management.commands.discrepancies import fetch_report
+
+    la = request.user.organisation.la_code
+    sources = list(SourceSystem.objects.filter(organisation__la_code=la).order_by("code")) if la else []
+    chosen = next((s for s in sources if s.code == request.GET.get("source")), None)
+    items = None
+    if chosen is not None:
+        items = fetch_report(chosen, actor=user_actor(request.user), now=timezone.now())
+    return render(request, "review/discrepancies.html", {
+        "title": "Discrepancies", "sources": sources, "chosen": chosen, "items": items})

@@ -1,0 +1,49 @@
+"""A data manager opens the review queue, looks at a pair side by side and links it; every page passes axe."""
+
+from __future__ import annotations
+
+import pytest
+
+from contactpoint.children.models import Child, ChildStatus
+from contactpoint.matching.models import ReviewItem
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.factories import make_person
+from tests.matching.test_review import queued_pair
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+
+def test_a_data_manager_opens_the_queue_and_links_a_pair(page):
+    item = queued_pair()
+    sign_in(page, make_person("dana.data", role="data-manager", org="LA-202"))
+
+    page.get_by_role("link", name="Review matches").first.click()
+    page.wait_for_url("**/review")
+    assert "1 pair" in page.locator("#count").inner_text()
+    assert_accessible(page)
+
+    page.get_by_role("link", name=f"Pair {item.pk}").click()
+    page.wait_for_url(f"**/review/{item.pk}")
+    assert page.locator(".govuk-summary-card").count() == 2
+    assert page.get_by_role("row", name="NHS number").count() == 1
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Save decision").click()  # nothing chosen
+    assert "Choose link, keep apart or defer" in page.locator(".govuk-error-summary").inner_text()
+    assert page.title().startswith("Error:")
+    assert_accessible(page)
+
+    page.get_by_label("Link: they are the same child").check()
+    page.get_by_label("Note (optional for link and keep apart)").fill("Same mother, home and date of birth.")
+    page.get_by_role("button", name="Save decision").click()
+    page.wait_for_url("**/review")
+    assert f"Pair {item.pk} linked" in page.locator(".govuk-notification-banner").inner_text()
+    assert_accessible(page)
+
+    assert ReviewItem.objects.get().status == ReviewItem.Status.LINKED
+    assert Child.objects.filter(status=ChildStatus.LIVE).count() == 1
+
+    page.get_by_role("link", name="Decisions made").click()
+    page.wait_for_url("**/review/history")
+    assert_accessible(page)

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from contactpoint.audit.models import AuditEntry
+from contactpoint.children.record import Involvement, SensitiveCategory
+from tests.factories import make_person, make_record, sign_in
+from tests.search.test_service import add
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = {"reason": "child_protection", "family": "Hartley", "birthdate-day": "3", "birthdate-month": "6",
+          "birthdate-year": "2015"}
+
+
+@pytest.fixture
+def social_worker(client):
+    person = make_person()
+    sign_in(client, person)
+    return person
+
+
+def _open(client, cpid, reason="child_protection"):
+    response = client.post(f"/children/{cpid}", {"reason": reason})
+    assert response.status_code == 302
+    return client.get(f"/children/{cpid}")
+
+
+def test_too_little_detail_shows_an_error_summary_saying_what_to_add(client, social_worker):
+    response = client.post("/search", {"reason": "education", "family": "Hartley"})
+    page = response.content.decode()
+    assert "govuk-error-summary" in page and "Add the date of birth" in page
+    assert "<title>Error:" in page
+
+
+def test_a_search_without_a_reason_is_refused(client, social_worker):
+    page = client.post("/search", {k: v for k, v in SEARCH.items() if k != "reason"}).content.decode()
+    assert "Choose why you need to find this child" in page
+
+
+def test_a_search_lists_matches_and_opening_one_needs_and_records_a_reason(client, social_worker):
+    [cpid] = add(make_record())
+    page = client.post("/search", SEARCH).content.decode()
+    assert "Amelia" in page and "Hartley" in page and f"/children/{cpid}" in page
+    assert "Hartley" not in client.get("/search").content.decode()  # nothing kept in the page or the URL
+    asked = client.get(f"/children/{cpid}").content.decode()
+    assert "Why do you need this record?" in asked and "Amelia" not in asked
+    page = _open(client, cpid).content.decode()
+    assert "Basic details" in page and "943 476 5919" not in page and "9434765919" in page
+    assert "12 Agar Grove" in page and "Camden Health Centre" in page
+    assert AuditEntry.objects.filter(action="child.record.viewed", subjects=[cpid]).count() == 1
+
+
+def test_every_value_shows_where_it_came_from_and_when(client, social_worker):
+    [cpid] = add(make_record())
+    page = _open(client, cpid).content.decode()
+    assert "From gp-registrations, received 1 November 2026" in page
+
+
+def test_a_sensitive_service_shows_only_that_a_service_is_involved(client, social_worker):
+    [cpid] = add(make_record(involvements=(
+        Involvement(key="s1", service="Sexual health clinic", practitioner_name="Dr Secret",
+                    start_date=date(2025, 1, 1), sensitive=SensitiveCategory.SEXUAL_HEALTH),
+        Involvement(key="i1", service="School nursing", practitioner_name="Nurse Open", start_date=date(2025, 1, 1),
+                    lead_professional=True, caf_completed=True))))
+    page = _open(client, cpid).content.decode()
+    assert "A service is involved. Contact the local authority ContactPoint team." in page
+    assert "Sexual health" not in page and "Dr Secret" not in page
+    assert "Nurse Open" in page and "Lead professional" in page and "Holds CAF" in page
+
+
+def test_a_shielded_record_shows_only_visible_fields(client, social_worker):
+    [cpid] = add(make_record(), shielded=True)
+    page = _open(client, cpid).content.decode()
+    assert "This record is shielded" in page and "Amelia Hartley" in page and "Sarah Hartley" in page
+    for hidden in ("12 Agar Grove", "NW1 8NP", "9434765919", "Camden Health Centre", "07700 900123",
+                   "gp-registrations"):
+        assert hidden not in page
+
+
+def test_a_child_protection_override_warns_alerts_and_lasts_only_for_the_session(client, social_worker):
+    [cpid] = add(make_record(), shielded=True)
+    _open(client, cpid)
+    page = client.get(f"/children/{cpid}/override").content.decode()
+    assert "raises an alert to auditors at once" in page
+    client.post(f"/children/{cpid}/override")
+    page = client.get(f"/children/{cpid}").content.decode()
+    assert "You have overridden shielding" in page and "12 Agar Grove" in page
+    assert AuditEntry.objects.get(action="child.shield.override").severity == "alert"
+    client.post("/sign-out")
+    sign_in(client, social_worker, social_worker.next_code())
+    assert "12 Agar Grove" not in _open(client, cpid).content.decode()
+
+
+def test_a_teacher_cannot_override_shielding(client):
+    from tests.factories import vouched_org
+
+    vouched_org()
+    teacher = make_person("t.teacher", role="sch3-9", org="SCH-100001")
+    sign_in(client, teacher)
+    [cpid] = add(make_record(), shielded=True)
+    page = _open(client, cpid).content.decode()
+    assert "Override shielding" not in page
+    assert client.post(f"/children/{cpid}/override").status_code == 403
+
+
+def test_an_unknown_or_archived_record_is_not_found_alike(client, social_worker):
+    from contactpoint.children.models import Child
+
+    [cpid] = add(make_record())
+    Child.objects.filter(cpid=cpid).update(status="archived")
+    client.post(f"/children/{cpid}", {"reason": "health"})
+    assert client.get(f"/children/{cpid}").status_code == 404
+    assert client.get("/children/not-an-id").status_code == 404
