@@ -1,0 +1,272 @@
+"""Benchmark of the whole feed pipeline against raw Splink, on the same generated records in the same run.
+
+    .venv/bin/python bench/bench_pipeline.py [--sizes 100000,1000000] [--delta 10000] [--engine postgresql]
+
+For each size (source records, all feeds together; the number of children is derived from the generator's
+rows per child):
+
+1. the generator writes the feeds and truth.csv (``contactpoint generate``; timed);
+2. the pipeline: every feed through ``feeds.ingest`` (parse, validate, match with the trained Splink model
+   against the index, best view, encrypt, store, audit) into a fresh database, in the demo's load order
+   (GP registrations, child benefit, school census, social care), except the last ``--delta`` rows of the
+   largest school census feed, which then go in as a delta into the loaded index (timed on their own);
+3. raw Splink with default settings on the same records (all of them, the delta rows included): standard
+   comparisons on names (``NameComparison``), date of birth (``DateOfBirthComparison``), postcode
+   (``PostcodeComparison``), NHS number, UPN, ULN and gender (exact); standard blocking (identifiers, name
+   pairs, name and date of birth, postcode and date of birth); EM training; predict; clusters at 0.9;
+4. pairwise precision, recall and F1 of both against truth.csv (``matching.evaluate``), wall time, peak
+   memory (``ru_maxrss`` of each worker process: Python, DuckDB and Splink; the PostgreSQL server's own
+   memory is not included), and the time ratio.
+
+Targets (issue 5): F1 >= 0.99; pipeline <= 3x raw Splink's time at 1M; peak memory <= 6 GiB at 1M; a 10k
+delta into a 1M index in under 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import harness
+
+ROWS_PER_CHILD = 2.64  # feed rows per generated child (LAs 202 and 203, default coverage), measured
+TARGET_F1, TARGET_RATIO, TARGET_MEM_GIB, TARGET_DELTA_S = 0.99, 3.0, 6.0, 60.0
+
+
+def load_order(folder: Path) -> list[tuple[str, Path]]:
+    from contactpoint.synthetic.generator import feed_files
+    from contactpoint.synthetic.sources import CHILD_BENEFIT, GP, school_census, social_care
+
+    files = feed_files(harness.LAS)
+    codes = [GP, CHILD_BENEFIT, *(school_census(la) for la in harness.LAS), *(social_care(la) for la in harness.LAS)]
+    return [(code, folder / files[code]) for code in codes]
+
+
+def split_delta(folder: Path, delta: int) -> tuple[str, bytes, bytes]:
+    """(source, main part, delta part) of the largest school census feed (rows are single lines)."""
+    from contactpoint.synthetic.sources import school_census
+
+    code, path = max(((c, folder / f"{c}.csv") for c in (school_census(la) for la in harness.LAS)),
+                     key=lambda cp: cp[1].stat().st_size)
+    lines = path.read_bytes().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    delta = min(delta, len(rows) // 2)
+    return code, header + b"".join(rows[:-delta]), header + b"".join(rows[-delta:])
+
+
+# --- the pipeline -----------------------------------------------------------------------------------------------
+
+SOURCE_KINDS = {"gp-registrations": ("gp_registrations", "CP-NATIONAL"),
+                "child-benefit": ("child_benefit", "CP-NATIONAL"),
+                "school-census": ("school_census", "LA-{la}"), "la-social-care": ("la_social_care", "LA-{la}")}
+
+
+def pipeline(task: dict) -> None:
+    harness.setup_django()
+    from django.db import connection
+
+    from contactpoint.access.models import Organisation
+    from contactpoint.access.sources import register_source
+    from contactpoint.audit.trail import Actor
+    from contactpoint.feeds import serialise
+    from contactpoint.feeds.ingest import ingest
+    from contactpoint.matching.engine import backend
+    from contactpoint.matching.evaluate import pairwise, read_truth
+
+    ring = harness.keyring()
+    folder = Path(task["folder"])
+    actor = Actor("system:bench", role="operator")
+    sources = {}
+    for code, _ in load_order(folder):
+        prefix = code.rsplit("-", 1)[0] if code[-3:].isdigit() else code
+        kind, owner = SOURCE_KINDS[prefix]
+        org = Organisation.objects.get(code=owner.format(la=code[-3:]))
+        sources[code] = register_source(None, code=code, name=code, kind=kind, organisation=org,
+                                        now=harness.NOW, keyring=ring, actor=actor)
+    engine = backend(None)
+    delta_code, main_part, delta_part = split_delta(folder, task["delta"])
+    timings = {}
+    started = time.perf_counter()
+    for code, path in load_order(folder):
+        data = main_part if code == delta_code else path.read_bytes()
+        t = time.perf_counter()
+        run = ingest(sources[code], data, fmt="csv", mode="delta", keyring=ring, now=harness.NOW, engine=engine).run
+        timings[code] = {"s": time.perf_counter() - t, "rows": run.rows_done, "created": run.children_created,
+                         "linked": run.records_linked, "reviews": run.reviews_queued, "refused": run.rows_refused}
+        print(f"  {code}: {run.rows_done:,} rows in {timings[code]['s']:.0f} s", file=sys.stderr, flush=True)
+    load_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM children_child")
+        children_before = cursor.fetchone()[0]
+    t = time.perf_counter()
+    run = ingest(sources[delta_code], delta_part, fmt="csv", mode="delta", keyring=ring, now=harness.NOW,
+                 engine=engine).run
+    delta_s = time.perf_counter() - t
+    delta = {"s": delta_s, "rows": run.rows_done, "created": run.children_created, "linked": run.records_linked,
+             "reviews": run.reviews_queued, "index_children": children_before}
+
+    # Which child each source record went to, by its keyed record key (no decryption needed).
+    truth = read_truth(folder / "truth.csv")
+    by_key = {serialise.record_key(ring, source, rid): (source, rid) for source, rid in truth}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT record_key, child_id FROM children_source_record WHERE active")
+        clusters = [(by_key[key], str(child)) for key, child in cursor.fetchall() if key in by_key]
+    from contactpoint.matching.models import ReviewItem
+
+    reviews = ReviewItem.objects.count()
+    quality = pairwise(clusters, truth)
+    harness.emit({"load_s": load_s, "delta": delta, "timings": timings, "records": len(clusters),
+                  "reviews": reviews, "children": children_before + delta["created"],
+                  "precision": quality.precision, "recall": quality.recall, "f1": quality.f1})
+
+
+# --- raw Splink -------------------------------------------------------------------------------------------------
+
+def raw_splink(task: dict) -> None:
+    import logging
+
+    import duckdb
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    sys.path.insert(0, str(harness.ROOT / "src"))
+    from contactpoint.matching.evaluate import pairwise, read_truth
+
+    folder = Path(task["folder"])
+    started = time.perf_counter()
+    con = duckdb.connect(":memory:")
+    con.execute("SET threads TO 2")
+    files = [str(p) for _, p in load_order(folder)]
+    con.execute(f"""CREATE TABLE records AS SELECT
+        source || '|' || source_record_id AS unique_id,
+        nullif(lower(trim(given_name)), '') AS first_name, nullif(lower(trim(family_name)), '') AS surname,
+        nullif(trim(date_of_birth), '') AS dob, nullif(upper(trim(postcode)), '') AS postcode,
+        nullif(replace(trim(nhs_number), ' ', ''), '') AS nhs_number, nullif(trim(upn), '') AS upn,
+        nullif(trim(uln), '') AS uln, nullif(lower(trim(gender)), '') AS gender
+        FROM (SELECT regexp_extract(filename, '([^/]+)\\.csv$', 1) AS source, *
+              FROM read_csv({files!r}, all_varchar = true, filename = true, header = true))""")
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.NameComparison("first_name"),
+            cl.NameComparison("surname"),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.PostcodeComparison("postcode"),
+            cl.ExactMatch("nhs_number"),
+            cl.ExactMatch("upn"),
+            cl.ExactMatch("uln"),
+            cl.ExactMatch("gender"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("nhs_number"),
+            block_on("upn"),
+            block_on("first_name", "surname"),
+            block_on("surname", "dob"),
+            block_on("first_name", "dob"),
+            block_on("postcode", "dob"),
+        ],
+    )
+    db_api = DuckDBAPI(con)
+    df = db_api.register("records")
+    linker = Linker(df, settings, log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("nhs_number"), block_on("first_name", "surname", "dob")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e7)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.9)
+    rows = clusters.as_duckdbpyrelation().select("unique_id, cluster_id").fetchall()
+    elapsed = time.perf_counter() - started
+    truth = read_truth(folder / "truth.csv")
+    quality = pairwise((((uid.split("|", 1)[0], uid.split("|", 1)[1]), str(cid)) for uid, cid in rows), truth)
+    harness.emit({"s": elapsed, "records": len(rows), "precision": quality.precision, "recall": quality.recall,
+                  "f1": quality.f1})
+
+
+def generate(task: dict) -> None:
+    sys.path.insert(0, str(harness.ROOT / "src"))
+    folder = harness.generated(task["children"])
+    harness.emit({"folder": str(folder), "s": harness.generation_seconds(folder)})
+
+
+WORKERS = {"pipeline": pipeline, "raw": raw_splink, "generate": generate}
+
+
+def count_rows(folder: Path) -> int:
+    with (folder / "truth.csv").open(newline="") as fh:
+        return sum(1 for _ in csv.reader(fh)) - 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated numbers of source records")
+    parser.add_argument("--delta", type=int, default=10000, help="records held back and sent as a delta")
+    parser.add_argument("--engine", default="postgresql")
+    parser.add_argument("--skip-raw", action="store_true", help="only the pipeline")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        task = json.loads(args.worker)
+        return WORKERS[task["kind"]](task)
+    print(f"pipeline benchmark ({args.engine}): {harness.machine()}", flush=True)
+    results = {}
+    for size in harness.sizes_arg(args.sizes):
+        children = round(size / ROWS_PER_CHILD)
+        g = harness.run_worker(__file__, {"kind": "generate", "children": children}, harness.worker_env(
+            harness.Database("sqlite", "sqlite://", Path("/tmp"))))
+        folder = Path(g["folder"])
+        records = count_rows(folder)
+        print(f"{records:,} source records ({children:,} children): generated in {g['s']:.0f} s "
+              f"(cached generations report the time of the run that made them)", flush=True)
+        with harness.throwaway_database(args.engine, "pipeline") as db:
+            p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder), "delta": args.delta},
+                                   harness.worker_env(db))
+        for code, t in p["timings"].items():
+            print(f"  {code:22} {t['rows']:>9,} rows {t['s']:>7.0f} s {t['rows'] / t['s']:>7,.0f} rows/s  "
+                  f"{t['created']:>8,} new children {t['linked']:>8,} linked {t['reviews']:>6,} for review "
+                  f"{t['refused']:>4} refused", flush=True)
+        d = p["delta"]
+        total_pipeline = p["load_s"] + d["s"]
+        print(f"  pipeline: {total_pipeline:.0f} s ({records / total_pipeline:,.0f} records/s), "
+              f"{p['children']:,} children, {p['reviews']:,} review items, peak {p['maxrss_mib']:,.0f} MiB, "
+              f"worker CPU {p['cpu_s']:.0f} s (PostgreSQL's not counted); "
+              f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
+        print(f"  delta: {d['rows']:,} records into an index of {d['index_children']:,} children in {d['s']:.1f} s "
+              f"({d['created']:,} new, {d['linked']:,} linked, {d['reviews']} for review)", flush=True)
+        result = {"records": records, "pipeline_s": total_pipeline, "p": p}
+        if not args.skip_raw:
+            r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
+                harness.Database("sqlite", "sqlite://", Path("/tmp"))))
+            print(f"  raw Splink: {r['s']:.0f} s ({r['records'] / r['s']:,.0f} records/s), peak "
+                  f"{r['maxrss_mib']:,.0f} MiB, CPU {r['cpu_s']:.0f} s; P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}",
+                  flush=True)
+            ratio = total_pipeline / r["s"]
+            print(f"  CPU time ratio (worker processes): x{p['cpu_s'] / r['cpu_s']:.1f}")
+            print(f"  time ratio pipeline / raw Splink: x{ratio:.1f} "
+                  f"[{'met' if ratio <= TARGET_RATIO else 'NOT met'}: <= {TARGET_RATIO}x at 1M]", flush=True)
+            result["raw"] = r
+        print(f"  F1 {p['f1']:.4f} [{'met' if p['f1'] >= TARGET_F1 else 'NOT met'}: >= {TARGET_F1}]; "
+              f"peak memory {p['maxrss_mib'] / 1024:.2f} GiB "
+              f"[{'met' if p['maxrss_mib'] / 1024 <= TARGET_MEM_GIB else 'NOT met'}: <= {TARGET_MEM_GIB} GiB]; "
+              f"delta {d['s']:.0f} s [{'met' if d['s'] < TARGET_DELTA_S else 'NOT met'}: < {TARGET_DELTA_S:.0f} s "
+              f"into a 1M index]", flush=True)
+        results[size] = result
+    sizes = sorted(results)
+    if len(sizes) > 1:
+        small, large = results[sizes[0]], results[sizes[-1]]
+        growth = (large["pipeline_s"] / large["records"]) / (small["pipeline_s"] / small["records"])
+        print(f"pipeline cost per record grows x{growth:.2f} from {small['records']:,} to {large['records']:,} "
+              "records")
+        if "raw" in small and "raw" in large:
+            growth = (large["raw"]["s"] / large["records"]) / (small["raw"]["s"] / small["records"])
+            print(f"raw Splink cost per record grows x{growth:.2f}")
+    print(f"finished with {harness.machine()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""What the benchmarks share: throwaway databases, a worker process per measurement, generated people.
+
+Django reads its settings once per process, so every measurement runs in a worker process of its own (the
+benchmark script again, with ``--worker``), pointed at a database created for it and dropped after it:
+
+- SQLite: a file in a temporary directory (with the key ring and secret key), removed at the end;
+- PostgreSQL: a database ``bench_<name>_<pid>`` on ``BENCH_POSTGRES`` (default
+  ``postgres://postgres:postgres@127.0.0.1:5432/postgres``), created and dropped by the parent.
+
+The worker prints one JSON line of figures (tagged ``BENCH-RESULT``) which the parent reads; its own peak
+memory (``ru_maxrss``) is added to every result. Workers run under ``nice`` on a shared machine.
+
+People come from ``contactpoint generate`` (the synthetic feeds): the GP registrations feed has one row per
+child, which is parsed, validated and turned into a best-view ``ChildRecord`` exactly as the pipeline would.
+Generated feeds are cached under ``BENCH_CACHE`` (default ``/tmp/contactpoint-bench-cache``) because the
+generator is deterministic: the same size and seed always give the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgres://postgres:postgres@127.0.0.1:5432/postgres")
+CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/contactpoint-bench-cache"))
+RESULT_TAG = "BENCH-RESULT "
+SEED = 2008
+TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+LAS = ["202", "203"]
+
+
+# --- the parent side ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Database:
+    engine: str  # "sqlite" or "postgresql"
+    url: str
+    var_dir: Path
+
+
+@contextmanager
+def throwaway_database(engine: str, name: str) -> Iterator[Database]:
+    """A fresh, empty database and var directory (key ring, secret key), removed afterwards."""
+    var_dir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    os.chmod(var_dir, 0o700)
+    if engine == "sqlite":
+        try:
+            yield Database(engine, f"sqlite:///{var_dir / 'bench.sqlite3'}", var_dir)
+        finally:
+            shutil.rmtree(var_dir, ignore_errors=True)
+        return
+    import psycopg
+
+    db = f"bench_{name}_{os.getpid()}"
+    with psycopg.connect(POSTGRES, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        con.execute(f'CREATE DATABASE "{db}"')
+    base = POSTGRES.rsplit("/", 1)[0]
+    try:
+        yield Database(engine, f"{base}/{db}", var_dir)
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def worker_env(db: Database, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": db.url,
+        "CONTACTPOINT_VAR_DIR": str(db.var_dir),
+        "CONTACTPOINT_KEYRING": str(db.var_dir / "keyring.json"),
+        "CONTACTPOINT_ENV": "development",
+        "DJANGO_SETTINGS_MODULE": "contactpoint.settings",
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'bench'}",
+    })
+    env.update(extra)
+    return env
+
+
+def run_worker(script: str, task: dict[str, Any], env: dict[str, str], *, nice: int = 10,
+               timeout: float | None = None) -> dict[str, Any]:
+    """Run ``script --worker TASK`` in a child process; its result line as a dict (with ``maxrss_mib``)."""
+    command = ["nice", "-n", str(nice), sys.executable, str(Path(script).resolve()), "--worker", json.dumps(task)]
+    proc = subprocess.run(command, check=False, env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+    result = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            result = json.loads(line[len(RESULT_TAG):])
+    if proc.returncode != 0 or result is None:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"worker {task} failed (exit {proc.returncode})")
+    return result
+
+
+# --- the worker side ------------------------------------------------------------------------------------------
+
+def setup_django(migrate: bool = True) -> None:
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+
+
+def keyring():
+    from contactpoint.vault.keyring import get_keyring
+
+    return get_keyring()
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Print the worker's result with its peak memory and the CPU time it used (user + system, all threads):
+    on a shared machine CPU time is the figure least disturbed by other people's load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(RESULT_TAG + json.dumps({**result, "maxrss_mib": round(usage.ru_maxrss / 1024, 1),
+                                   "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}), flush=True)
+
+
+def children_rss_mib() -> float:
+    """Peak resident memory of the largest child process waited for so far (Linux reports the maximum)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+# --- generated data -------------------------------------------------------------------------------------------
+
+def generated(children: int, seed: int = SEED, las: list[str] = LAS) -> Path:
+    """The feeds and truth.csv of ``children`` generated children (cached: the generator is deterministic)."""
+    from contactpoint.synthetic.generator import generate
+
+    folder = CACHE / f"gen-{children}-{seed}-{'-'.join(las)}-{TODAY.isoformat()}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        started = time.perf_counter()
+        generate(children, seed, folder, las, TODAY)
+        marker.write_text(f"{time.perf_counter() - started:.1f}")
+    return folder
+
+
+def generation_seconds(folder: Path) -> float:
+    return float((folder / ".complete").read_text())
+
+
+def people(count: int, seed: int = SEED) -> Iterator[Any]:
+    """``count`` ChildRecords of generated children (the GP registrations feed, one row per child, through
+    validation and the best view as the pipeline would build a new child from it)."""
+    from contactpoint.bestview.build import Held, build
+    from contactpoint.feeds import formats
+    from contactpoint.feeds.validate import validate
+    from contactpoint.synthetic.sources import GP
+
+    # The GP feed covers about 97 % of children: generate a few more than wanted.
+    folder = generated(max(1000, int(count / 0.95) + 100), seed)
+    made = 0
+    with (folder / f"{GP}.csv").open("rb") as fh:
+        for raw in formats.read("csv", fh):
+            row, _ = validate(raw, today=TODAY)
+            if row is None:
+                continue
+            yield build([Held(GP, "gp_registrations", "bench", TODAY, row.source_record_id, row)]).record
+            made += 1
+            if made == count:
+                return
+    raise SystemExit(f"only {made} people in the generated GP feed, {count} wanted")
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = (len(sorted_values) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def machine() -> str:
+    load = os.getloadavg()
+    cpus = os.cpu_count()
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem = float("nan")
+    return f"{cpus} CPUs, {mem:.0f} GiB RAM, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+
+
+def sizes_arg(text: str) -> list[int]:
+    return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+
+
+# --- the unencrypted copy -------------------------------------------------------------------------------------
+
+# What the index would be without the vault: the same child rows with every field group in clear, and the
+# values searched on in plain indexed columns (what an unencrypted system would index instead of blind tokens).
+PLAIN_TABLE = "bench_plain_child"
+_PLAIN_CLEAR = ("given", "family", "dob", "postcode", "nhs_number", "upn")
+
+
+def create_plain_table() -> None:
+    from django.db import connection
+
+    from contactpoint.children.record import FIELD_GROUPS
+
+    blob = "bytea" if connection.vendor == "postgresql" else "blob"
+    groups = ", ".join(f"{g} {blob} NOT NULL" for g in FIELD_GROUPS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""CREATE TABLE {PLAIN_TABLE} (
+            id bigint PRIMARY KEY, cpid varchar(12) NOT NULL UNIQUE, status varchar(10) NOT NULL,
+            shielded boolean NOT NULL, responsible_la varchar(3) NOT NULL, review_month date NOT NULL,
+            archived_month date, version integer NOT NULL, created_at timestamp NOT NULL,
+            updated_at timestamp NOT NULL, {groups},
+            given varchar(100) NOT NULL, family varchar(100) NOT NULL, dob date NOT NULL, postcode varchar(8),
+            nhs_number varchar(10), upn varchar(13))""")
+        for name, cols in (("family_dob", "family, dob"), ("given_dob", "given, dob"),
+                           ("dob_postcode", "dob, postcode"), ("nhs", "nhs_number"), ("upn", "upn"),
+                           ("la", "responsible_la")):
+            cursor.execute(f"CREATE INDEX {PLAIN_TABLE}_{name} ON {PLAIN_TABLE} ({cols})")
+
+
+def plain_rows(records, cpids: list[str], la: str = "202") -> list[tuple]:
+    """The rows of the unencrypted copy for ``records`` (field groups serialised exactly as the vault does
+    before sealing them, so the only difference left is the encryption and the blind index)."""
+    from django.db import connection
+
+    from contactpoint.children.record import FIELD_GROUPS, encode_groups
+    from contactpoint.children.store import child_id
+    from contactpoint.lifecycle.dates import live_review_month
+
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(NOW)
+    rows = []
+    for record, cpid in zip(records, cpids, strict=True):
+        groups = encode_groups(record)
+        where = record.whereabouts.value.address if record.whereabouts else None
+        rows.append((child_id(cpid), cpid, "live", False, la,
+                     ops.adapt_datefield_value(live_review_month(record.date_of_birth.value)), None, 1, stamp, stamp,
+                     *(groups[g] for g in FIELD_GROUPS),
+                     record.name.value.given.upper(), record.name.value.family.upper(),
+                     ops.adapt_datefield_value(record.date_of_birth.value),
+                     where.postcode if where else None,
+                     record.nhs_number.value if record.nhs_number else None,
+                     record.upn.value if record.upn else None))
+    return rows
+
+
+def insert_plain(rows: list[tuple]) -> None:
+    from django.db import connection, transaction
+
+    from contactpoint.children.record import FIELD_GROUPS
+
+    columns = ("id", "cpid", "status", "shielded", "responsible_la", "review_month", "archived_month", "version",
+               "created_at", "updated_at", *FIELD_GROUPS, *_PLAIN_CLEAR)
+    sql = f"INSERT INTO {PLAIN_TABLE} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
