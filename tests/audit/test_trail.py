@@ -12,7 +12,7 @@ from django.db import connection, connections
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.chain import GENESIS
 from contactpoint.audit.checkpoints import SignedCheckpoint, read_checkpoint_file, verify_trail, write_checkpoint
-from contactpoint.audit.models import AuditDetailKey, AuditEntry, AuditHead
+from contactpoint.audit.models import AuditDetailKey, AuditEntry, AuditHead, AuditPending
 from contactpoint.audit.trail import Actor, forget_detail_keys, read_detail, record_event
 from contactpoint.errors import AuditError
 
@@ -203,3 +203,77 @@ def test_eight_concurrent_writers_make_one_gapless_chain(keyring, head):
     seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 8 * per_writer + 1))
     assert verify_trail(keyring).intact
+
+
+def _pending_row(**overrides) -> AuditPending:
+    """An entry a writer committed and then died before seeing it linked."""
+    fields = {"at": datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "action": str(AuditAction.SEARCH),
+              "outcome": "success", "severity": "info", "actor": "bob", "subjects": ["100000000001"],
+              "context": {"results": 1, "fuzzy": True}, **overrides}
+    return AuditPending.objects.create(**fields)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_left_pending_by_a_dead_writer_is_linked_by_the_next_append(keyring):
+    _append(keyring, 2)
+    orphan = _pending_row()
+    mine = record_event(AuditAction.RECORD_VIEWED, actor=ALICE, keyring=keyring)
+    linked = AuditEntry.objects.get(pending_id=orphan.pk)
+    assert (linked.seq, mine.seq) == (3, 4) and mine.prev_hash == linked.hash
+    assert linked.actor == "bob" and linked.context == {"results": 1, "fuzzy": True}
+    assert not AuditPending.objects.exists()
+    assert verify_trail(keyring).intact
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_checkpoint_links_pending_entries_before_signing(keyring):
+    _append(keyring, 1)
+    _pending_row()
+    checkpoint = write_checkpoint(keyring)
+    assert checkpoint.seq == 2 and not AuditPending.objects.exists()
+    assert verify_trail(keyring, [checkpoint]).intact
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_finds_another_linking_commits_its_entry_and_is_linked_by_the_next(keyring):
+    from contactpoint.audit.trail import _SEALER_LOCK
+
+    _append(keyring, 1)
+    holding, release = threading.Event(), threading.Event()
+
+    def sealer_ahead() -> None:  # another writer in the middle of linking
+        from django.db import transaction
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    result: list[AuditEntry] = []
+
+    def writer() -> None:
+        try:
+            result.append(record_event(AuditAction.RECORD_VIEWED, actor=ALICE, keyring=keyring))
+        finally:
+            connections.close_all()
+
+    ahead = threading.Thread(target=sealer_ahead)
+    ahead.start()
+    assert holding.wait(30)
+    behind = threading.Thread(target=writer)
+    behind.start()
+    for _ in range(300):  # the entry is committed, durable, before it is linked
+        if AuditPending.objects.exists():
+            break
+        threading.Event().wait(0.05)
+    assert AuditPending.objects.count() == 1 and AuditEntry.objects.count() == 1
+    release.set()
+    ahead.join(30)
+    behind.join(30)
+    assert result and result[0].seq == 2 and result[0].pending_id is not None
+    assert not AuditPending.objects.exists() and verify_trail(keyring).intact

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from contactpoint.audit.chain import Checkpoint, Verdict, format_at, verify_rows
 from contactpoint.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditVerification
+from contactpoint.audit.trail import seal_pending
 from contactpoint.errors import AuditError
 from contactpoint.vault.keyring import KeyRing
 
@@ -69,6 +70,7 @@ def check_signature(keyring: KeyRing, checkpoint: SignedCheckpoint) -> None:
 def write_checkpoint(keyring: KeyRing, out: Path | None = None, at: datetime | None = None) -> SignedCheckpoint:
     """Sign the current head; store it and, if ``out`` is given, append it to that witness file."""
     at = at or datetime.now(UTC)
+    seal_pending()
     head = AuditHead.objects.get(pk=1)
     checkpoint = sign_checkpoint(keyring, head.seq, head.hash, at)
     AuditCheckpoint.objects.create(seq=checkpoint.seq, hash=checkpoint.hash, at=at, key_fingerprint=checkpoint.key,

@@ -6,8 +6,10 @@ from django.db import models
 class AuditEntry(models.Model):
     """One link of the chain. Append-only: on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE.
 
-    Every column except ``hash`` is covered by ``hash`` (see ``contactpoint.audit.chain.entry_body``).
-    Personal details live only in ``detail``, encrypted, so the chain verifies after a child is shredded."""
+    Every column except ``hash`` and ``pending_id`` is covered by ``hash`` (see
+    ``contactpoint.audit.chain.entry_body``). Personal details live only in ``detail``, encrypted, so the chain
+    verifies after a child is shredded. ``pending_id`` is bookkeeping: the ``AuditPending`` row the entry was
+    sealed from, unique so that no pending entry can be sealed twice."""
 
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(db_index=True)
@@ -25,10 +27,37 @@ class AuditEntry(models.Model):
     detail_key = models.CharField(max_length=16, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    pending_id = models.BigIntegerField(null=True, unique=True)
 
     class Meta:
         db_table = "audit_entry"
         ordering = ["seq"]
+
+
+class AuditPending(models.Model):
+    """An entry written and committed but not yet linked into the chain (PostgreSQL, outside a transaction).
+
+    Writers commit here concurrently, so their commits share WAL flushes; one sealer at a time moves pending
+    entries, in id order, into ``AuditEntry`` and deletes them here, in one transaction per batch. See
+    ``contactpoint.audit.trail``."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    action = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=16)
+    severity = models.CharField(max_length=8)
+    actor = models.CharField(max_length=150)
+    actor_org = models.CharField(max_length=32, blank=True)
+    actor_role = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=40, blank=True)
+    target_user = models.CharField(max_length=150, blank=True)
+    subjects = models.JSONField(default=list)
+    context = models.JSONField(default=dict)
+    detail = models.TextField(blank=True)
+    detail_key = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        db_table = "audit_pending"
 
 
 class AuditHead(models.Model):

@@ -3,7 +3,8 @@
 Every action (search, view, change, refusal, login, grant, shielding, review decision, export) calls it with
 who, which organisation, when, why and the outcome. It appends one link to the hash chain in the caller's
 transaction: if the caller's work rolls back, so does its entry, and if the entry cannot be written the
-caller's work fails with it, so data is never returned without its audit entry (fail closed).
+caller's work fails with it, so data is never returned without its audit entry (fail closed). On PostgreSQL,
+called outside a transaction, concurrent writers' entries are linked in groups (see "group commit" below).
 
 Personal details (search criteria, free-text reasons) go in ``detail``: encrypted under the month's audit
 detail key, so they can be read by auditors for ``audit_detail_years`` and then become unreadable, while the
@@ -27,7 +28,7 @@ from django.db import IntegrityError, connection, transaction
 
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.chain import GENESIS, entry_body, entry_hash
-from contactpoint.audit.models import AuditDetailKey, AuditEntry
+from contactpoint.audit.models import AuditDetailKey, AuditEntry, AuditPending
 from contactpoint.errors import AuditError, VaultError
 from contactpoint.vault.keyring import KeyRing
 
@@ -180,38 +181,112 @@ def record_event(
     detail: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry to the audit trail and return it.
+    """Append one entry to the audit trail and return it, linked into the chain.
 
-    ``target_user`` is the account acted on (for account history); ``subjects`` are ContactPoint IDs (or other record IDs); ``context`` is stored in clear and must hold no
-    personal data; ``detail`` holds whatever personal detail the entry needs and is stored encrypted.
+    ``target_user`` is the account acted on (for account history); ``subjects`` are ContactPoint IDs (or other
+    record IDs); ``context`` is stored in clear and must hold no personal data; ``detail`` holds whatever
+    personal detail the entry needs and is stored encrypted.
     Raises ``AuditError`` if the entry cannot be written; callers let it propagate (fail closed)."""
     at = (at or datetime.now(UTC)).astimezone(UTC)
     context = dict(context or {})
     _check_context(context)
     _check_context(list(subjects), "subjects")
     sealed, epoch = _seal_detail(keyring, detail, at) if detail else ("", "")
+    fields = {
+        "at": at, "action": str(action), "outcome": str(outcome), "severity": str(severity), "actor": actor.name,
+        "actor_org": actor.organisation, "actor_role": actor.role, "reason": reason, "target_user": target_user,
+        "subjects": list(subjects), "context": context, "detail": sealed, "detail_key": epoch,
+    }
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                head_seq, head_hash = _lock_head(cursor)
-                seq = head_seq + 1
-                body = entry_body(
-                    seq=seq, at=at, action=str(action), outcome=str(outcome), severity=str(severity),
-                    actor=actor.name, actor_org=actor.organisation, actor_role=actor.role, reason=reason,
-                    target_user=target_user, subjects=list(subjects), context=context, detail=sealed,
-                    detail_key=epoch, prev_hash=head_hash,
-                )
-                digest = entry_hash(body)
-                entry = AuditEntry(
-                    seq=seq, at=at, action=body["action"], outcome=body["outcome"], severity=body["severity"],
-                    actor=actor.name, actor_org=actor.organisation, actor_role=actor.role, reason=reason,
-                    target_user=target_user, subjects=body["subjects"], context=context, detail=sealed, detail_key=epoch,
-                    prev_hash=head_hash, hash=digest,
-                )
-                entry.save(force_insert=True)
-                cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", [seq, digest])
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            return _append_grouped(fields)
+        # Inside the caller's transaction the entry must commit or roll back with the caller's work, so it is
+        # linked in that transaction, holding the head until the caller commits. On SQLite every writer holds
+        # the database's one write lock anyway, so grouping would only add a second commit.
+        with transaction.atomic(), connection.cursor() as cursor:
+            head_seq, head_hash = _lock_head(cursor)
+            entry = _link(fields, head_seq + 1, head_hash)
+            entry.save(force_insert=True)
+            _set_head(cursor, entry)
+            return entry
     except AuditError:
         raise
     except Exception as exc:  # the database refused: the caller's work must not go ahead
         raise AuditError("the audit trail could not be written; nothing was done") from exc
-    return entry
+
+
+def _link(fields: Mapping[str, Any], seq: int, prev_hash: str, pending_id: int | None = None) -> AuditEntry:
+    body = entry_body(seq=seq, prev_hash=prev_hash, **fields)
+    return AuditEntry(seq=seq, prev_hash=prev_hash, hash=entry_hash(body), pending_id=pending_id,
+                      **{**fields, "subjects": body["subjects"]})
+
+
+def _set_head(cursor, entry: AuditEntry) -> None:
+    cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", [entry.seq, entry.hash])
+
+
+# --- group commit (PostgreSQL) ------------------------------------------------------------------------------
+#
+# Linking an entry means holding the head from reading it until the new head is committed, and a commit waits
+# for the WAL to reach disk (milliseconds). If every writer linked its own entry, appends would be strictly
+# serial and no faster than one flush each, whatever the number of writers. Instead, a writer that finds
+# another linking at the moment commits its entry to ``audit_pending`` (concurrent commits share flushes) and
+# waits; whoever links next links every pending entry, in id order, in one transaction. Each entry is durable
+# before ``record_event`` returns, linked when it returns, and the chain keeps one writer at a time.
+
+_SEALER_LOCK = 0x434F4E54_41435450  # pg advisory lock key: one sealer at a time ("CONTACTP")
+SEAL_BATCH = 500
+
+
+def _append_grouped(fields: dict[str, Any]) -> AuditEntry:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEALER_LOCK])
+        if cursor.fetchone()[0]:
+            # Nobody is linking: link whatever is pending, then this entry, in this one transaction.
+            return _seal(cursor, own=fields)[-1]
+        pending = AuditPending.objects.create(**fields)
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Wait for the sealer ahead (an advisory lock takes no transaction ID, so waiting costs no flush).
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
+            if not AuditPending.objects.filter(pk=pending.pk).exists():
+                return AuditEntry.objects.get(pending_id=pending.pk)
+            for entry in _seal(cursor):
+                if entry.pending_id == pending.pk:
+                    return entry
+
+
+_PENDING_FIELDS = ("at", "action", "outcome", "severity", "actor", "actor_org", "actor_role", "reason",
+                   "target_user", "subjects", "context", "detail", "detail_key")
+
+
+def _seal(cursor, own: dict[str, Any] | None = None) -> list[AuditEntry]:
+    """Link up to ``SEAL_BATCH`` pending entries, oldest first, and then ``own`` into the chain, and return the
+    new entries. The caller holds the sealer lock."""
+    head_seq, prev = _lock_head(cursor)
+    pending = list(AuditPending.objects.order_by("id")[:SEAL_BATCH])
+    entries: list[AuditEntry] = []
+    for fields, pending_id in [*(({f: getattr(row, f) for f in _PENDING_FIELDS}, row.pk) for row in pending),
+                               *([(own, None)] if own is not None else [])]:
+        entries.append(_link(fields, head_seq + len(entries) + 1, prev, pending_id=pending_id))
+        prev = entries[-1].hash
+    if entries:
+        AuditEntry.objects.bulk_create(entries)
+        AuditPending.objects.filter(pk__in=[row.pk for row in pending]).delete()
+        _set_head(cursor, entries[-1])
+    return entries
+
+
+def seal_pending() -> int:
+    """Link every pending entry now, and return how many there were.
+
+    A writer that died between committing its entry and seeing it linked leaves it pending; the next append
+    links it, and a checkpoint or the monitor links it at the latest (neither may miss it)."""
+    if connection.vendor != "postgresql":
+        return 0
+    linked = 0
+    while AuditPending.objects.exists():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
+            linked += len(_seal(cursor))
+    return linked

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from contactpoint.audit.trail import seal_pending
 from contactpoint.monitoring.engine import catch_up
 from contactpoint.monitoring.health import check_health
 from contactpoint.monitoring.thresholds import MonitorSettings
@@ -32,6 +33,7 @@ def run(keyring: KeyRing, settings: MonitorSettings, *, interval: float = 10.0, 
     while not stop.is_set():
         close_old_connections()  # a long-running process must not hold a connection the database dropped
         try:
+            seal_pending()  # an entry a crashed writer left unlinked must not escape the rules
             read = catch_up(keyring, settings, stop=stop)
             total += read
             if health:
