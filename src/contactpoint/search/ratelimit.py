@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 
 from contactpoint.config import SearchSettings
 from contactpoint.errors import SearchRefused
@@ -35,15 +35,16 @@ def count_attempt(user_id: int, now: datetime) -> None:
 def check(user_id: int, now: datetime, limits: SearchSettings) -> None:
     """Raise ``SearchRefused(code="rate_limited")`` if the user has used up a window."""
     minute = _minute(now)
-    rows = SearchUsage.objects.filter(user_id=user_id, minute__gt=minute - timedelta(days=1))
     windows = (
         ("minute", timedelta(minutes=1), limits.searches_per_minute, "a minute"),
         ("hour", timedelta(hours=1), limits.searches_per_hour, "an hour"),
         ("day", timedelta(days=1), limits.searches_per_day, "a day"),
     )
-    for name, span, limit, words in windows:
-        used = rows.filter(minute__gt=minute - span).aggregate(n=Sum("count"))["n"] or 0
-        if used >= limit:
+    # One query for the three windows (this runs on every search).
+    used = SearchUsage.objects.filter(user_id=user_id, minute__gt=minute - timedelta(days=1)).aggregate(
+        **{f"per_{name}": Sum("count", filter=Q(minute__gt=minute - span)) for name, span, _, _ in windows})
+    for name, _, limit, words in windows:
+        if (used[f"per_{name}"] or 0) >= limit:
             raise SearchRefused(
                 f"You have made {limit} searches in {words}, the most ContactPoint allows. Searching is paused "
                 f"for you; this has been reported. Try again later, or contact your ContactPoint administrator.",
