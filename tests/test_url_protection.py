@@ -171,6 +171,7 @@ def test_metrics_need_the_operators_bearer_token(client, settings, monkeypatch):
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-for-scrapers")
     assert response.status_code == 200 and b"contactpoint_audit_entries" in response.content
+    assert b"contactpoint_audit_pending 0" in response.content
 
 
 def test_webauthn_ceremonies_refuse_an_anonymous_visitor(client):

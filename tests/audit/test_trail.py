@@ -11,7 +11,12 @@ from django.db import connection, connections
 
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.chain import GENESIS
-from contactpoint.audit.checkpoints import SignedCheckpoint, read_checkpoint_file, verify_trail, write_checkpoint
+from contactpoint.audit.checkpoints import (
+    SignedCheckpoint,
+    read_checkpoint_file,
+    verify_trail,
+    write_checkpoint,
+)
 from contactpoint.audit.models import AuditDetailKey, AuditEntry, AuditHead, AuditPending
 from contactpoint.audit.trail import Actor, forget_detail_keys, read_detail, record_event
 from contactpoint.errors import AuditError
@@ -238,42 +243,46 @@ def test_a_checkpoint_links_pending_entries_before_signing(keyring):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_that_finds_another_linking_commits_its_entry_and_is_linked_by_the_next(keyring):
-    from contactpoint.audit.trail import _SEALER_LOCK
+def test_a_writer_that_finds_another_linking_commits_its_entry_and_goes_on(keyring):
+    """Group commit: the entry is durable at once and linked as soon as the chain is free, in arrival order."""
+    from contactpoint.audit.trail import _CHAIN_LOCK
 
     _append(keyring, 1)
     holding, release = threading.Event(), threading.Event()
 
-    def sealer_ahead() -> None:  # another writer in the middle of linking
+    def linker_ahead() -> None:  # another writer in the middle of linking
         from django.db import transaction
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
                 holding.set()
                 release.wait(30)
         finally:
             connections.close_all()
 
-    result: list[AuditEntry] = []
+    results: dict[str, AuditEntry] = {}
 
-    def writer() -> None:
+    def writer(name: str, **kwargs) -> None:
         try:
-            result.append(record_event(AuditAction.RECORD_VIEWED, actor=ALICE, keyring=keyring))
+            results[name] = record_event(AuditAction.RECORD_VIEWED, actor=Actor(name), keyring=keyring, **kwargs)
         finally:
             connections.close_all()
 
-    ahead = threading.Thread(target=sealer_ahead)
+    ahead = threading.Thread(target=linker_ahead)
     ahead.start()
     assert holding.wait(30)
-    behind = threading.Thread(target=writer)
-    behind.start()
-    for _ in range(300):  # the entry is committed, durable, before it is linked
-        if AuditPending.objects.exists():
-            break
-        threading.Event().wait(0.05)
-    assert AuditPending.objects.count() == 1 and AuditEntry.objects.count() == 1
+    quick = threading.Thread(target=writer, args=("quick",))
+    quick.start()
+    quick.join(30)
+    assert not quick.is_alive(), "a writer waited for another's link"
+    assert results["quick"].seq is None and AuditPending.objects.count() == 1  # durable, not yet linked
+    patient = threading.Thread(target=writer, args=("patient",), kwargs={"linked": True})
+    patient.start()
+    patient.join(0.5)
+    assert patient.is_alive()  # it asked for its place in the chain, so it waits for the chain
     release.set()
     ahead.join(30)
-    behind.join(30)
-    assert result and result[0].seq == 2 and result[0].pending_id is not None
+    patient.join(30)
+    quick_entry = AuditEntry.objects.get(pending_id=results["quick"].pending_id)
+    assert (quick_entry.seq, results["patient"].seq) == (2, 3)
     assert not AuditPending.objects.exists() and verify_trail(keyring).intact

@@ -10,6 +10,7 @@ row and with any signed checkpoint, so a truncated or rewritten trail is caught 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +39,34 @@ def entry_body(
 
 
 def entry_hash(body: dict[str, Any]) -> str:
-    return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+_SAFE_INT = 2**53 - 1
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, str):
+        return not any("\ud800" <= ch <= "\udfff" for ch in value) if not value.isascii() else True
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return -_SAFE_INT <= value <= _SAFE_INT
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
+    return False
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 canonical JSON. For what audit entries hold (ASCII keys, strings, safe integers, booleans,
+    null, lists and objects; floats are refused on the way in) it is exactly Python's sorted, compact,
+    unescaped-Unicode JSON, which is several times faster than the general RFC 8785 encoder; anything else
+    goes to that encoder. A property test holds the two to the same bytes."""
+    if _plain(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return rfc8785.dumps(value)
 
 
 def body_of_row(row: Any) -> dict[str, Any]:

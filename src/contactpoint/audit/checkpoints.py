@@ -114,6 +114,7 @@ def verify_trail(keyring: KeyRing, checkpoints: Iterable[SignedCheckpoint] = (),
               for c in AuditCheckpoint.objects.all()]
     for c in stored:
         check_signature(keyring, c)
+    seal_pending()
     head = AuditHead.objects.get(pk=1)
     rows = AuditEntry.objects.order_by("seq").iterator(chunk_size=5000)
     verdict = verify_rows(rows, head_seq=head.seq, head_hash=head.hash,

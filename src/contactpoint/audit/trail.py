@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -137,34 +138,20 @@ def read_detail(keyring: KeyRing, entry: AuditEntry) -> dict[str, Any] | None:
 
 # --- appending -----------------------------------------------------------------------------------------------
 
-def _lock_head(cursor) -> tuple[int, str]:
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-    else:
-        # SQLite: transactions begin IMMEDIATE (settings), so holding any write transaction is the lock.
-        cursor.execute("SELECT seq, hash FROM audit_head WHERE id = 1")
+def _read_head(cursor) -> tuple[int, str]:
+    """The chain's tip. The caller holds the chain lock: on PostgreSQL the advisory lock below, on SQLite its
+    write transaction (transactions begin IMMEDIATE, see settings)."""
+    cursor.execute("SELECT seq, hash FROM audit_head WHERE id = 1")
     row = cursor.fetchone()
-    if row is None:
-        # An empty trail (a new database, or a test database just flushed) starts at the genesis hash. A missing
-        # head over existing entries means someone removed it: refuse rather than start a second chain.
-        # Several PostgreSQL writers may find the head missing at once. Each tries to create it; the insert waits
-        # for whichever got there first and then does nothing. Only the writer whose insert took effect checks
-        # that the trail is empty: the others would see the first writer's entries and mistake them for tampering.
-        if connection.vendor == "postgresql":
-            cursor.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, %s) ON CONFLICT (id) DO NOTHING",
-                           [GENESIS])
-            created = cursor.rowcount == 1
-        else:
-            cursor.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, %s)", [GENESIS])
-            created = True
-        if created:
-            cursor.execute("SELECT 1 FROM audit_entry LIMIT 1")
-            if cursor.fetchone() is not None:
-                raise AuditError("the audit trail's head row is missing: the trail may have been tampered with")
-            return 0, GENESIS
-        cursor.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-        row = cursor.fetchone()
-    return int(row[0]), row[1] or GENESIS
+    if row is not None:
+        return int(row[0]), row[1] or GENESIS
+    # An empty trail (a new database, or a test database just flushed) starts at the genesis hash. A missing
+    # head over existing entries means someone removed it: refuse rather than start a second chain.
+    cursor.execute("SELECT 1 FROM audit_entry LIMIT 1")
+    if cursor.fetchone() is not None:
+        raise AuditError("the audit trail's head row is missing: the trail may have been tampered with")
+    cursor.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, %s)", [GENESIS])
+    return 0, GENESIS
 
 
 def record_event(
@@ -180,8 +167,13 @@ def record_event(
     context: Mapping[str, Any] | None = None,
     detail: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    linked: bool = False,
 ) -> AuditEntry:
-    """Append one entry to the audit trail and return it, linked into the chain.
+    """Append one entry to the audit trail and return it.
+
+    The entry is durable when this returns. It is linked into the chain too (``seq`` set) unless, on
+    PostgreSQL outside a transaction, another writer was linking at that moment: it is then linked moments later
+    (see "group commit" below), and ``seq`` is None unless ``linked`` asks to wait for it.
 
     ``target_user`` is the account acted on (for account history); ``subjects`` are ContactPoint IDs (or other
     record IDs); ``context`` is stored in clear and must hold no personal data; ``detail`` holds whatever
@@ -198,21 +190,22 @@ def record_event(
         "subjects": list(subjects), "context": context, "detail": sealed, "detail_key": epoch,
     }
     try:
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            return _append_grouped(fields)
-        # Inside the caller's transaction the entry must commit or roll back with the caller's work, so it is
-        # linked in that transaction, holding the head until the caller commits. On SQLite every writer holds
-        # the database's one write lock anyway, so grouping would only add a second commit.
+        if connection.vendor == "postgresql":
+            return _append_postgresql(fields, wait=linked)
         with transaction.atomic(), connection.cursor() as cursor:
-            head_seq, head_hash = _lock_head(cursor)
+            head_seq, head_hash = _read_head(cursor)
             entry = _link(fields, head_seq + 1, head_hash)
             entry.save(force_insert=True)
-            _set_head(cursor, entry)
+            cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", [entry.seq, entry.hash])
             return entry
     except AuditError:
         raise
     except Exception as exc:  # the database refused: the caller's work must not go ahead
         raise AuditError("the audit trail could not be written; nothing was done") from exc
+
+
+_FIELDS = ("at", "action", "outcome", "severity", "actor", "actor_org", "actor_role", "reason", "target_user",
+           "subjects", "context", "detail", "detail_key")
 
 
 def _link(fields: Mapping[str, Any], seq: int, prev_hash: str, pending_id: int | None = None) -> AuditEntry:
@@ -221,72 +214,130 @@ def _link(fields: Mapping[str, Any], seq: int, prev_hash: str, pending_id: int |
                       **{**fields, "subjects": body["subjects"]})
 
 
-def _set_head(cursor, entry: AuditEntry) -> None:
-    cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", [entry.seq, entry.hash])
-
-
 # --- group commit (PostgreSQL) ------------------------------------------------------------------------------
 #
-# Linking an entry means holding the head from reading it until the new head is committed, and a commit waits
-# for the WAL to reach disk (milliseconds). If every writer linked its own entry, appends would be strictly
-# serial and no faster than one flush each, whatever the number of writers. Instead, a writer that finds
-# another linking at the moment commits its entry to ``audit_pending`` (concurrent commits share flushes) and
-# waits; whoever links next links every pending entry, in id order, in one transaction. Each entry is durable
-# before ``record_event`` returns, linked when it returns, and the chain keeps one writer at a time.
+# Linking an entry means holding the chain from reading its head until the new head is committed, and a commit
+# waits for the WAL to reach disk (milliseconds). If every writer linked its own entry, appends would be
+# strictly serial and no faster than one flush each, whatever the number of writers. So a writer that finds
+# another linking at that moment commits its entry to ``audit_pending`` instead (concurrent commits share a
+# flush) and goes on: the entry is durable, so the caller's work may proceed (fail closed still holds). Whoever
+# holds the chain links every pending entry, in id order, in one transaction per batch, and after letting go
+# looks again and links whatever was committed meanwhile, until nothing is pending or another writer has taken
+# the chain (and with it that duty). So nothing stays pending unless a writer dies; the monitor and every
+# checkpoint link such leftovers.
+#
+# Inside the caller's transaction the entry must commit or roll back with the caller's work, so it is linked
+# there and then, holding the chain until the caller commits; the pending entries are linked after that commit.
 
-_SEALER_LOCK = 0x434F4E54_41435450  # pg advisory lock key: one sealer at a time ("CONTACTP")
+_CHAIN_LOCK = 0x434F4E54_41435450  # the advisory lock that makes one linker at a time ("CONTACTP")
 SEAL_BATCH = 500
 
+_ENTRY_INSERT = ("INSERT INTO audit_entry (seq, at, action, outcome, severity, actor, actor_org, actor_role, reason, "
+                 "target_user, subjects, context, detail, detail_key, prev_hash, hash, pending_id) VALUES ")
+_ENTRY_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s)"
+_PENDING_INSERT = ("INSERT INTO audit_pending (at, action, outcome, severity, actor, actor_org, actor_role, reason, "
+                   "target_user, subjects, context, detail, detail_key) "
+                   "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s) RETURNING id")
 
-def _append_grouped(fields: dict[str, Any]) -> AuditEntry:
+
+def _params(fields: Mapping[str, Any]) -> list[Any]:
+    return [json.dumps(fields[f]) if f in ("subjects", "context") else fields[f] for f in _FIELDS]
+
+
+def _append_postgresql(fields: dict[str, Any], *, wait: bool) -> AuditEntry:
+    if connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+            entry = _seal(cursor, own=fields)[-1]
+        transaction.on_commit(_drain_quietly)
+        return entry
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEALER_LOCK])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CHAIN_LOCK])
         if cursor.fetchone()[0]:
             # Nobody is linking: link whatever is pending, then this entry, in this one transaction.
-            return _seal(cursor, own=fields)[-1]
-        pending = AuditPending.objects.create(**fields)
-    while True:
+            entry = _seal(cursor, own=fields)[-1]
+            pending_id = None
+        else:
+            cursor.execute(_PENDING_INSERT, _params(fields))
+            pending_id = cursor.fetchone()[0]
+            entry = AuditEntry(seq=None, pending_id=pending_id, **fields)
+    _drain_quietly()  # this entry is durable whatever happens next: the caller's work may go ahead
+    while wait and entry.seq is None:
+        # Only for callers that need the entry's place in the chain: wait for whoever holds the chain.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)",
+                           [_CHAIN_LOCK, _CHAIN_LOCK])
+        _drain()
+        entry = AuditEntry.objects.filter(pending_id=pending_id).first() or entry
+    return entry
+
+
+def _any_pending() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM audit_pending)")
+        return cursor.fetchone()[0]
+
+
+def _drain() -> None:
+    """Link pending entries until none is left or another writer holds the chain (which then drains)."""
+    while _any_pending():
         with transaction.atomic(), connection.cursor() as cursor:
-            # Wait for the sealer ahead (an advisory lock takes no transaction ID, so waiting costs no flush).
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
-            if not AuditPending.objects.filter(pk=pending.pk).exists():
-                return AuditEntry.objects.get(pending_id=pending.pk)
-            for entry in _seal(cursor):
-                if entry.pending_id == pending.pk:
-                    return entry
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+            if not cursor.fetchone()[0]:
+                return
+            _seal(cursor)
 
 
-_PENDING_FIELDS = ("at", "action", "outcome", "severity", "actor", "actor_org", "actor_role", "reason",
-                   "target_user", "subjects", "context", "detail", "detail_key")
+def _drain_quietly() -> None:
+    # Runs once the caller's entry is committed: a failure here leaves entries pending for the next writer or
+    # the monitor, and must not be reported to the caller as a failure to write its own entry.
+    try:
+        _drain()
+    except Exception:
+        logging.getLogger("contactpoint.audit").exception("could not link pending audit entries; will retry")
+
+
+def _pending_fields(row: Sequence[Any]) -> dict[str, Any]:
+    fields = dict(zip(_FIELDS, row, strict=True))
+    for name in ("subjects", "context"):  # Django's PostgreSQL connection hands jsonb back as text
+        if isinstance(fields[name], str):
+            fields[name] = json.loads(fields[name])
+    return fields
 
 
 def _seal(cursor, own: dict[str, Any] | None = None) -> list[AuditEntry]:
-    """Link up to ``SEAL_BATCH`` pending entries, oldest first, and then ``own`` into the chain, and return the
-    new entries. The caller holds the sealer lock."""
-    head_seq, prev = _lock_head(cursor)
-    pending = list(AuditPending.objects.order_by("id")[:SEAL_BATCH])
+    """Link up to ``SEAL_BATCH`` pending entries, oldest first, then ``own``; return the new entries. The
+    caller holds the chain lock. One statement writes the entries, removes them from pending and moves the head."""
+    head_seq, prev = _read_head(cursor)
+    cursor.execute(f"SELECT id, {', '.join(_FIELDS)} FROM audit_pending ORDER BY id LIMIT {SEAL_BATCH}")
+    pending = [(_pending_fields(row[1:]), row[0]) for row in cursor.fetchall()]
     entries: list[AuditEntry] = []
-    for fields, pending_id in [*(({f: getattr(row, f) for f in _PENDING_FIELDS}, row.pk) for row in pending),
-                               *([(own, None)] if own is not None else [])]:
+    for fields, pending_id in [*pending, *([(own, None)] if own is not None else [])]:
         entries.append(_link(fields, head_seq + len(entries) + 1, prev, pending_id=pending_id))
         prev = entries[-1].hash
-    if entries:
-        AuditEntry.objects.bulk_create(entries)
-        AuditPending.objects.filter(pk__in=[row.pk for row in pending]).delete()
-        _set_head(cursor, entries[-1])
+    if not entries:
+        return entries
+    values = ", ".join([_ENTRY_VALUES] * len(entries))
+    params: list[Any] = []
+    for e in entries:
+        params += [e.seq, *_params({f: getattr(e, f) for f in _FIELDS}), e.prev_hash, e.hash, e.pending_id]
+    cursor.execute(f"WITH linked AS ({_ENTRY_INSERT}{values}), "
+                   "unpending AS (DELETE FROM audit_pending WHERE id = ANY(%s)) "
+                   "UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1",
+                   [*params, [pending_id for _, pending_id in pending], entries[-1].seq, entries[-1].hash])
     return entries
 
 
 def seal_pending() -> int:
-    """Link every pending entry now, and return how many there were.
+    """Link every pending entry now, waiting for the chain if need be, and return how many there were.
 
-    A writer that died between committing its entry and seeing it linked leaves it pending; the next append
-    links it, and a checkpoint or the monitor links it at the latest (neither may miss it)."""
+    A writer that died between committing its entry and linking it leaves it pending; the next append links
+    it, and a checkpoint, a verification or the monitor links it at the latest (none of them may miss it)."""
     if connection.vendor != "postgresql":
         return 0
     linked = 0
     while AuditPending.objects.exists():
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
             linked += len(_seal(cursor))
     return linked

@@ -47,7 +47,7 @@ def raise_alert(finding: Finding, *, keyring: KeyRing, now: datetime) -> tuple[A
             AuditAction.ALERT_RAISED, actor=MONITOR, keyring=keyring, at=now, severity=Severity.ALERT,
             target_user=finding.subject_user, subjects=alert.subjects[:50],
             context={"alert": alert.pk, "rule": str(finding.rule), "organisation": finding.subject_org,
-                     "entries": alert.entries[-20:]})
+                     "entries": alert.entries[-20:]}, linked=True)
         Alert.objects.filter(pk=alert.pk).update(raised_seq=entry.seq)
         alert.raised_seq = entry.seq
         return alert, True
@@ -96,7 +96,7 @@ def _audit(action: AuditAction, auditor: User, alert: Alert, keyring: KeyRing, n
            detail: dict | None = None, **context) -> int:
     entry = record_event(action, actor=user_actor(auditor), keyring=keyring, at=now, target_user=alert.subject_user,
                          subjects=alert.subjects[:50], context={"alert": alert.pk, "rule": alert.rule, **context},
-                         detail=detail)
+                         detail=detail, linked=True)
     return entry.seq
 
 

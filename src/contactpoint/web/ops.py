@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from contactpoint.access.guards import public, requires
 from contactpoint.access.roles import Permission
-from contactpoint.audit.models import AuditCheckpoint, AuditHead, AuditVerification
+from contactpoint.audit.models import AuditCheckpoint, AuditHead, AuditPending, AuditVerification
 from contactpoint.children.models import Child
 
 
@@ -27,6 +27,7 @@ def service_figures() -> dict[str, object]:
         "children": by_status,
         "shielded": Child.objects.filter(shielded=True).count(),
         "audit_entries": head.seq if head else 0,
+        "audit_pending": AuditPending.objects.count(),
         "last_checkpoint": checkpoint,
         "last_verification": verification,
     }
@@ -54,6 +55,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     for state in ("live", "archived", "sealed"):
         lines.append(f'contactpoint_children{{state="{state}"}} {f["children"].get(state, 0)}')
     lines += ["# TYPE contactpoint_audit_entries counter", f"contactpoint_audit_entries {f['audit_entries']}"]
+    lines += ["# HELP contactpoint_audit_pending Audit entries committed but not yet linked into the chain.",
+              "# TYPE contactpoint_audit_pending gauge", f"contactpoint_audit_pending {f['audit_pending']}"]
     checkpoint = f["last_checkpoint"]
     age = (timezone.now() - checkpoint.at).total_seconds() if checkpoint else -1
     lines += ["# HELP contactpoint_audit_checkpoint_age_seconds Seconds since the last signed checkpoint (-1: none).",
