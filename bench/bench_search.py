@@ -188,6 +188,19 @@ def latency(task: dict) -> None:
         by_kind.setdefault(kind, []).append(elapsed)
         found += hit
         errors += status != 200
+    if task.get("profile"):  # where a search's CPU goes, for whoever tries to make it cheaper
+        import cProfile
+        import io
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for kind, s in work[:200]:
+            search_once(client, kind, s)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
+        Path(task["profile"]).write_text(out.getvalue())
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
@@ -267,6 +280,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--per-client", type=int, default=100, help="searches per concurrent client")
     parser.add_argument("--engine", default="postgresql")
+    parser.add_argument("--profile", help="also write a cProfile of 200 searches (by cumulative time) to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -286,7 +300,7 @@ def main() -> None:
             print(f"{n:,} children: index built in {b['load_s']:.0f} s ({n / b['load_s']:,.0f} children/s, "
                   f"vault and plain copy)", flush=True)
             r = harness.run_worker(__file__, {"kind": "latency", "queries": args.queries, "queries_file": qfile,
-                                              "n": n}, env)
+                                              "n": n, "profile": args.profile and f"{args.profile}.{n}"}, env)
             http, sql = r["http"], r["sql"]
             p95[n] = ms(http, 95)
             print(f"{n:,} children: {len(http)} searches one at a time, {r['found']} found their child, "
