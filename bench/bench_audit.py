@@ -19,7 +19,6 @@ import argparse
 import base64
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -115,27 +114,8 @@ def migrate(task: dict) -> None:
 
 
 def run_writers(count: int, per_writer: int, env: dict[str, str]) -> dict:
-    procs = [subprocess.Popen(["nice", "-n", "10", sys.executable, __file__, "--worker",
-                               json.dumps({"kind": "writer", "writer": w, "count": per_writer})],
-                              env=env, cwd=harness.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for w in range(count)]
-    for p in procs:
-        line = p.stdout.readline()
-        if line.strip() != "ready":
-            raise SystemExit(f"writer did not start: {line!r} {p.stderr.read()[-2000:]}")
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    results = []
-    for p in procs:
-        out, err = p.communicate()
-        lines = [ln for ln in out.splitlines() if ln.startswith(harness.RESULT_TAG)]
-        if p.returncode or not lines:
-            raise SystemExit(f"writer failed: {err[-2000:]}")
-        results.append(json.loads(lines[-1][len(harness.RESULT_TAG):]))
-    wall = max(r["end"] for r in results) - min(r["start"] for r in results)
-    total = sum(r["count"] for r in results)
-    return {"wall_s": wall, "total": total, "rate": total / wall}
+    return harness.run_together(__file__, [{"kind": "writer", "writer": w, "count": per_writer}
+                                           for w in range(count)], env)
 
 
 WORKERS = {"writer": writer, "build_chain": build_chain, "verify": verify, "migrate": migrate}

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -242,28 +241,9 @@ def client_worker(task: dict) -> None:
 
 
 def throughput(clients: int, per_client: int, env: dict, queries_file: str) -> dict:
-    procs = [subprocess.Popen(["nice", "-n", "10", sys.executable, __file__, "--worker",
-                               json.dumps({"kind": "client", "user": 1 + c, "count": per_client,
-                                           "queries_file": queries_file})],
-                              env=env, cwd=harness.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for c in range(clients)]
-    for p in procs:
-        line = p.stdout.readline()
-        if line.strip() != "ready":
-            raise SystemExit(f"client did not start: {line!r} {p.stderr.read()[-2000:]}")
-    for p in procs:
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    results = []
-    for p in procs:
-        out, err = p.communicate()
-        lines = [ln for ln in out.splitlines() if ln.startswith(harness.RESULT_TAG)]
-        if p.returncode or not lines:
-            raise SystemExit(f"client failed: {err[-2000:]}")
-        results.append(json.loads(lines[-1][len(harness.RESULT_TAG):]))
-    wall = max(r["end"] for r in results) - min(r["start"] for r in results)
-    total = sum(r["count"] for r in results)
-    return {"rate": total / wall, "wall_s": wall, "total": total, "errors": sum(r["errors"] for r in results)}
+    run = harness.run_together(__file__, [{"kind": "client", "user": 1 + c, "count": per_client,
+                                           "queries_file": queries_file} for c in range(clients)], env)
+    return {**run, "errors": sum(r["errors"] for r in run["results"])}
 
 
 WORKERS = {"build": build, "latency": latency, "client": client_worker}

@@ -108,6 +108,34 @@ def run_worker(script: str, task: dict[str, Any], env: dict[str, str], *, nice: 
     return result
 
 
+def run_together(script: str, tasks: list[dict[str, Any]], env: dict[str, str], *, nice: int = 10) -> dict:
+    """Start one worker per task, wait until every one has printed ``ready``, then let them all go at once.
+
+    Each worker prints ``ready``, reads a line from stdin, works, and emits a result with ``start``, ``end``
+    and ``count``. Returns the wall time from the first start to the last end, the total count and the rate,
+    and the results themselves."""
+    procs = [subprocess.Popen(["nice", "-n", str(nice), sys.executable, str(Path(script).resolve()), "--worker",
+                               json.dumps(task)], env=env, cwd=ROOT, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for task in tasks]
+    for p in procs:
+        line = p.stdout.readline()
+        if line.strip() != "ready":
+            raise SystemExit(f"worker did not start: {line!r} {p.stderr.read()[-2000:]}")
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = []
+    for p in procs:
+        out, err = p.communicate()
+        lines = [ln for ln in out.splitlines() if ln.startswith(RESULT_TAG)]
+        if p.returncode or not lines:
+            raise SystemExit(f"worker failed: {err[-2000:]}")
+        results.append(json.loads(lines[-1][len(RESULT_TAG):]))
+    wall = max(r["end"] for r in results) - min(r["start"] for r in results)
+    total = sum(r["count"] for r in results)
+    return {"wall_s": wall, "total": total, "rate": total / wall, "results": results}
+
+
 # --- the worker side ------------------------------------------------------------------------------------------
 
 def setup_django(migrate: bool = True) -> None:
