@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.chain import GENESIS, entry_body, entry_hash
-from contactpoint.audit.models import AuditDetailKey, AuditEntry, AuditPending
+from contactpoint.audit.models import AuditDetailKey, AuditEntry
 from contactpoint.errors import AuditError, VaultError
 from contactpoint.vault.keyring import KeyRing
 
@@ -262,13 +262,10 @@ def _append_postgresql(fields: dict[str, Any], *, wait: bool) -> AuditEntry:
             pending_id = cursor.fetchone()[0]
             entry = AuditEntry(seq=None, pending_id=pending_id, **fields)
     _drain_quietly()  # this entry is durable whatever happens next: the caller's work may go ahead
-    while wait and entry.seq is None:
-        # Only for callers that need the entry's place in the chain: wait for whoever holds the chain.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)",
-                           [_CHAIN_LOCK, _CHAIN_LOCK])
-        _drain()
-        entry = AuditEntry.objects.filter(pending_id=pending_id).first() or entry
+    if wait and entry.seq is None:
+        # Only for callers that need the entry's place in the chain: wait for the chain and link it.
+        _drain(wait=True)
+        entry = AuditEntry.objects.get(pending_id=pending_id)
     return entry
 
 
@@ -278,14 +275,20 @@ def _any_pending() -> bool:
         return cursor.fetchone()[0]
 
 
-def _drain() -> None:
-    """Link pending entries until none is left or another writer holds the chain (which then drains)."""
+def _drain(*, wait: bool = False) -> int:
+    """Link pending entries until none is left, and return how many this call linked. Unless ``wait``, stop
+    as soon as another writer holds the chain (that writer then drains)."""
+    linked = 0
     while _any_pending():
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-            if not cursor.fetchone()[0]:
-                return
-            _seal(cursor)
+            if wait:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+            else:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+                if not cursor.fetchone()[0]:
+                    return linked
+            linked += len(_seal(cursor))
+    return linked
 
 
 def _drain_quietly() -> None:
@@ -333,11 +336,4 @@ def seal_pending() -> int:
 
     A writer that died between committing its entry and linking it leaves it pending; the next append links
     it, and a checkpoint, a verification or the monitor links it at the latest (none of them may miss it)."""
-    if connection.vendor != "postgresql":
-        return 0
-    linked = 0
-    while AuditPending.objects.exists():
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-            linked += len(_seal(cursor))
-    return linked
+    return _drain(wait=True) if connection.vendor == "postgresql" else 0
