@@ -337,6 +337,23 @@ def test_a_pair_across_two_authorities_is_in_both_queues_and_a_shielded_childs_w
     assert not mine.withheld and mine.view.record.whereabouts.value.address.postcode == "EC1Y 8NX"
 
 
+def test_the_evidence_never_compares_a_withheld_childs_whereabouts_or_identifiers():
+    """"Same home" beside the other child's address would say where the shielded child lives."""
+    item = cross_border_pair()
+    city_child = Child.objects.get(responsible_la="201")
+    Child.objects.filter(pk=city_child.pk).update(shielded=True)
+    camden, city = data_manager(), data_manager("cal.city", org="LA-201")
+
+    pair = review.show(camden, item.pk, keyring=get_keyring(), now=NOW)
+    shown = {row.comparison for row in pair.evidence.rows}
+    assert shown and not shown & {"Address", "NHS number", "Unique pupil number", "Unique learner number"}
+    assert pair.evidence.probability is None and "NHS" not in pair.why
+    assert pair.evidence.total_weight == round(pair.evidence.prior_weight + sum(r.weight for r in pair.evidence.rows), 2)
+
+    own = review.show(city, item.pk, keyring=get_keyring(), now=NOW)  # its own authority sees it all
+    assert "Address" in {row.comparison for row in own.evidence.rows} and own.evidence.probability is not None
+
+
 def test_a_merge_with_a_shielded_child_is_shielded_and_a_split_puts_shielding_back_as_it_was():
     item = cross_border_pair()
     city_child = Child.objects.get(responsible_la="201")

@@ -31,12 +31,24 @@ class EvidenceRow:
     weight: float  # its match weight: log2 of m / u (positive: evidence for one child; negative: against)
 
 
+# Comparisons over fields a shielded child's record withholds (whereabouts and identifiers): "same home" next
+# to the other child's address would say where the shielded child lives.
+WITHHELD_COMPARISONS = frozenset({"nhs_number", "upn", "uln", "address"})
+
+
 @dataclass(frozen=True)
 class Evidence:
     rows: list[EvidenceRow]
     prior_weight: float  # the weight before any comparison: log2 of the odds that two random records match
     total_weight: float
-    probability: float  # as the feeds scored it when the pair was queued
+    probability: float | None  # as the feeds scored it when the pair was queued; None when withheld
+
+    def withholding(self) -> Evidence:
+        """The evidence without the comparisons of withheld fields, totalled again from what is left; the
+        feeds' probability, which counted them, is withheld too."""
+        hidden = {COMPARISON_WORDS[name] for name in WITHHELD_COMPARISONS}
+        rows = [r for r in self.rows if r.comparison not in hidden]
+        return Evidence(rows, self.prior_weight, round(self.prior_weight + sum(r.weight for r in rows), 2), None)
 
 
 def _level_words(label: str) -> str:

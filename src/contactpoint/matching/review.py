@@ -185,6 +185,7 @@ class Pair:
     evidence: Evidence
     decisions: list[DecisionEntry]
     pending: bool
+    why: str  # why the feeds queued it; general words when an identifier of a withheld record was the reason
 
 
 def _side(user: User, child: Child, *, keyring: KeyRing, now: datetime) -> Side:
@@ -219,7 +220,11 @@ def show(user: User, item_id: int, *, keyring: KeyRing, now: datetime) -> Pair:
     record_event(AuditAction.MATCH_REVIEW_OPENED, actor=user_actor(user), keyring=keyring, at=now,
                  subjects=[a.cpid, b.cpid],
                  context={"item": item.pk, "withheld": [s.cpid for s in (a, b) if s.withheld]})
-    return Pair(item, a, b, evidence(item, keyring), _decisions(item, keyring), item.status in PENDING)
+    found, why = evidence(item, keyring), item.why
+    if a.withheld or b.withheld:
+        found = found.withholding()
+        why = "an uncertain match" if why.startswith("different ") else why
+    return Pair(item, a, b, found, _decisions(item, keyring), item.status in PENDING, why)
 
 
 # --- notes -----------------------------------------------------------------------------------------------------

@@ -91,8 +91,9 @@ class Command(ContactPointCommand):
 
     def _show(self, user: User, item_id: int) -> None:
         pair = review.show(user, item_id, keyring=get_keyring(), now=timezone.now())
-        self.stdout.write(f"pair {pair.item.pk}: {pair.item.why}; scored {pair.evidence.probability:.1%} when "
-                          f"queued; status {pair.item.status}")
+        scored = (f"scored {pair.evidence.probability:.1%} when queued"
+                  if pair.evidence.probability is not None else "score withheld")
+        self.stdout.write(f"pair {pair.item.pk}: {pair.why}; {scored}; status {pair.item.status}")
         for label, side in (("A", pair.a), ("B", pair.b)):
             record = side.view.record
             self.stdout.write(f"\n{label}  {side.cpid}  ({side.status}, LA {side.responsible_la}"
