@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from django.db import connection
 
@@ -24,6 +23,7 @@ from contactpoint.bestview.build import Held, Manual, build
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.store import (
+    FIELD_GROUPS,
     Created,
     NewChild,
     cipher_for,
@@ -137,13 +137,9 @@ class Batch:
         self.engine = engine
         self.ciphers = _Ciphers(keyring)
 
-    def held(self, child: Child) -> tuple[list[Held], list[Manual]]:
-        """Everything held about a child, decrypted: its active source records and practitioners' entries."""
-
-        return self.held_many([child])[child.pk]
-
     def held_many(self, children: Sequence[Child]) -> dict[int, tuple[list[Held], list[Manual]]]:
-        """``held`` for many children in two queries, not two per child (a batch touches thousands)."""
+        """Everything held about each child, decrypted: its active source records and practitioners' entries,
+        in two queries, not two per child (a batch touches thousands)."""
         from contactpoint.records.involvements import manual_entries
         from contactpoint.records.models import PractitionerInvolvement
 
@@ -172,8 +168,10 @@ class Batch:
         result = BatchResult(accepted=len(rows))
         keys = {serialise.record_key(self.keyring, self.source.code, r.source_record_id): r for r in rows}
         hashes = {k: serialise.content_hash(self.keyring, r) for k, r in keys.items()}
+        # Neither the children's sealed groups nor unchanged records' payloads are read here: leave them behind.
         existing = {r.record_key: r for r in SourceRecord.objects.select_related("child").filter(
-            source=self.source.code, record_key__in=list(keys))}
+            source=self.source.code, record_key__in=list(keys)).defer(
+            "payload", *(f"child__{g}" for g in FIELD_GROUPS))}
         dirty: dict[int, Child] = {}
         for key, record in existing.items():
             if record.content_hash == hashes[key] and record.active:
@@ -198,7 +196,8 @@ class Batch:
         tokens: set[int] = set()
         for row in new.values():
             tokens |= _tokens(self.keyring, row)
-        candidates = Child.objects.filter(id__in=_candidate_children(tokens), status=ChildStatus.LIVE)
+        candidates = Child.objects.filter(id__in=_candidate_children(tokens), status=ChildStatus.LIVE).defer(
+            *FIELD_GROUPS)
         existing: dict[str, int] = {}
         children: dict[int, Child] = {}
         for child in candidates:
@@ -217,10 +216,12 @@ class Batch:
                 groups[outcome.group_of[uid]].append(uid)
         group_keys = list(groups)
         new_children: list[NewChild] = []
+        new_views = []
         for g in group_keys:
             rows = [new[uid] for uid in groups[g]]
             held = [Held(self.source.code, kind, self.run_id, self.today, uid, new[uid]) for uid in groups[g]]
-            new_children.append(NewChild(build(held).record, _responsible_la(self.source, rows)))
+            new_views.append(build(held))
+            new_children.append(NewChild(new_views[-1].record, _responsible_la(self.source, rows)))
         created: list[Created] = create_children(self.keyring, new_children, now=self.now) if new_children else []
         child_of_record: dict[str, int] = dict(existing)
         inserts = []
@@ -241,10 +242,8 @@ class Batch:
             SourceRecord(child_id=child_id, source=self.source.code, source_kind=kind, record_key=uid,
                          content_hash=hashes[uid], feed_run=self.run_id, received=self.today, active=True,
                          payload=payload) for child_id, uid, payload in inserts], batch_size=2000)
-        if created:  # the best view of a new child was built before its records had IDs: discrepancies now
-            made_children = list(Child.objects.filter(id__in=[c.id for c in created]))
-            everything = self.held_many(made_children)
-            sync_discrepancies({c.pk: build(*everything[c.pk], cpid=c.cpid).discrepancies for c in made_children},
+        if created:  # a new child's discrepancies point at its source records, which have IDs only now
+            sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, new_views, strict=True)},
                                now=self.now)
         self._queue_reviews(outcome.reviews, child_of_record, result)
 
@@ -290,10 +289,6 @@ class Batch:
         if las:
             with connection.cursor() as cursor:
                 cursor.executemany("UPDATE children_child SET responsible_la = %s WHERE id = %s", las)
-
-
-def accepted_rows_of(items: Iterable[tuple[Any, FeedRow | None, Any]]) -> list[FeedRow]:
-    return [row for _, row, _ in items if row is not None]
 
 
 __all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "date", "open_payload"]
