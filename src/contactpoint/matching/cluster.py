@@ -126,11 +126,6 @@ class _Groups:
         if uid not in self.parent:
             self.parent[uid], self.members[uid], self.child[uid] = uid, [uid], child
 
-    def join_child(self, uid: str, child: int) -> None:
-        """Put an existing child's records in one group."""
-        root = self.find(uid)
-        self.child[root] = child
-
     def find(self, uid: str) -> str:
         root = uid
         while self.parent[root] != root:

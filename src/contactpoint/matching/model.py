@@ -180,11 +180,6 @@ def trained_settings(version: str = MODEL_VERSION, dialect: str = "duckdb") -> d
     return fresh
 
 
-def model_metadata(version: str = MODEL_VERSION) -> dict[str, Any]:
-    """What the model was trained on and when."""
-    return _saved(version).get("contactpoint", {})
-
-
 def search_levels() -> dict[str, dict[str, tuple[float, float]]]:
     """The trained m and u of every level, by comparison and level label ("exact", "else"...), for search."""
     try:
