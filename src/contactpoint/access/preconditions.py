@@ -65,7 +65,11 @@ def has_second_factor(user: User) -> bool:
     from django_otp import devices_for_user
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    # Checked on every request: the common case (a TOTP token) in one query before asking every device type.
+    # Checked on every request. On the web, django-otp's middleware has just loaded the session's device and
+    # dropped it unless it is this user's and confirmed: no need to ask again. Otherwise the common case (a
+    # TOTP token) in one query before asking every device type.
+    if getattr(user, "otp_device", None) is not None:
+        return True
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return True
     return any(True for _ in devices_for_user(user, confirmed=True))

@@ -148,7 +148,9 @@ def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: Key
         _audit(AuditAction.SEARCH_REFUSED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
                code="too_many_matches", rule=decision.rule.name)
         raise SearchRefused(TOO_MANY, code="too_many_matches")
-    children = Child.objects.filter(id__in=ids, status=ChildStatus.LIVE)
+    # Only the groups ``_hit`` may open: a candidate's other five sealed groups need not leave the database.
+    children = Child.objects.filter(id__in=ids, status=ChildStatus.LIVE).only(
+        "id", "cpid", "shielded", "names", "birth", "identifiers", "whereabouts")
     if not decision.shielded_eligible:
         children = children.filter(shielded=False)
     keys = dict((k[0], (k[1], bytes(k[2]))) for k in
