@@ -49,6 +49,14 @@ def record_tokens(
         tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family[:2]}|{dob}"))
     for key in given_keys(normalise_name(given)):
         tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
+    return tokens | _hidden_field_tokens(keyring, dob=dob, postcode=postcode, nhs_number=nhs_number, upn=upn,
+                                         uln=uln, shielded=shielded)
+
+
+def _hidden_field_tokens(keyring: KeyRing, *, dob: str, postcode: str | None, nhs_number: str | None,
+                         upn: str | None, uln: str | None, shielded: bool) -> set[int]:
+    """Tokens of the fields shielding hides: in the searchable indexes, or in match-only ones if shielded."""
+    tokens: set[int] = set()
     nhs_index, upn_index, postcode_index = (
         (bi.MATCH_NHS_NUMBER, bi.MATCH_UPN, bi.MATCH_DOB_POSTCODE) if shielded
         else (bi.NHS_NUMBER, bi.UPN, bi.DOB_POSTCODE))
@@ -65,8 +73,10 @@ def record_tokens(
 
 def matching_tokens(keyring: KeyRing, **record) -> set[int]:
     """The tokens a feed record looks up to find candidate children: everything search would, plus the
-    match-only indexes of shielded children."""
-    return record_tokens(keyring, shielded=False, **record) | record_tokens(keyring, shielded=True, **record)
+    match-only indexes of shielded children (the name tokens are the same either way: made once)."""
+    hidden = {k: record[k] for k in ("postcode", "nhs_number", "upn", "uln")}
+    return record_tokens(keyring, shielded=False, **record) | _hidden_field_tokens(
+        keyring, dob=record["date_of_birth"].isoformat(), shielded=True, **hidden)
 
 
 def dob_variants(dob: date, fuzzy: bool) -> list[date]:
