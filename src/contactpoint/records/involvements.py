@@ -515,8 +515,13 @@ def entry_for(user: User, key: str, *, keyring: KeyRing) -> Entry:
 
 def la_team_for(user: User, child: Child) -> bool:
     """Whether ``user`` is on the ContactPoint team of the child's responsible local authority."""
+    return on_la_team(user, child.responsible_la)
+
+
+def on_la_team(user: User, responsible_la: str) -> bool:
+    """Whether ``user`` is on the ContactPoint team of the local authority with this code."""
     return user.has(Permission.LA_SENSITIVE_MANAGE) and bool(user.organisation.la_code) \
-        and user.organisation.la_code == child.responsible_la
+        and user.organisation.la_code == responsible_la
 
 
 def consented_entry_for_la(user: User, key: str, *, keyring: KeyRing) -> Entry:

@@ -87,8 +87,9 @@ def build_view(user: User, child: Child, *, keyring: KeyRing, overridden: bool, 
         # Parents' and carers' names stay visible; how to reach them does not.
         carers=tuple(Sourced(Carer(c.value.name, c.value.relationship, c.value.parental_responsibility),
                              _mask(c).provenance) for c in data["carers"]))
-    sees_sensitive = user.has(Permission.LA_SENSITIVE_MANAGE) and user.organisation.la_code == child.responsible_la
-    from contactpoint.records.involvements import own_entries
+    from contactpoint.records.involvements import la_team_for, own_entries
+
+    sees_sensitive = la_team_for(user, child)
 
     own = tuple(own_entries(user, child, keyring))
     own_keys = {e.key for e in own}

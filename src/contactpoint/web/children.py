@@ -22,6 +22,7 @@ from contactpoint.access.roles import Permission
 from contactpoint.children.identifiers import format_contactpoint_id, normalise_contactpoint_id
 from contactpoint.config import get_settings
 from contactpoint.errors import NotFound, PermissionDenied, SearchRefused, ValidationError
+from contactpoint.records.involvements import on_la_team
 from contactpoint.records.view import override_shielding, view_record
 from contactpoint.search.criteria import parse_criteria
 from contactpoint.search.reasons import LABELS, OTHER_MAX, Reason, StatedReason, parse_reason
@@ -133,8 +134,7 @@ def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
         and stated.reason == Reason.CHILD_PROTECTION,
         "can_record": request.user.has(Permission.CHILD_INVOLVEMENT),
         "flash": request.session.pop("involvement_flash", None),
-        "la_team": request.user.has(Permission.LA_SENSITIVE_MANAGE)
-        and request.user.organisation.la_code == view.responsible_la})
+        "la_team": on_la_team(request.user, view.responsible_la)})
 
 
 @requires(Permission.CHILD_SHIELD_OVERRIDE)
