@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access import sessions
 from contactpoint.access.guards import requires
 from contactpoint.access.roles import Permission
-from contactpoint.children.identifiers import format_contactpoint_id, normalise_contactpoint_id
+from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.config import get_settings
 from contactpoint.errors import NotFound, PermissionDenied, SearchRefused, ValidationError
 from contactpoint.records.involvements import on_la_team
@@ -28,7 +28,7 @@ from contactpoint.search.criteria import parse_criteria
 from contactpoint.search.reasons import LABELS, OTHER_MAX, Reason, StatedReason, parse_reason
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import GovukDateField, apply_error
+from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
 
 REASON_CHOICES = [(r.value, LABELS[r]) for r in Reason]
 GENDER_CHOICES = [("", "Any"), ("female", "Female"), ("male", "Male"), ("not specified", "Not specified")]
@@ -96,17 +96,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "title": "Find a child", "form": form, "result": result, "format_cpid": format_contactpoint_id})
 
 
-def _cpid(raw: str) -> str:
-    try:
-        return normalise_contactpoint_id(raw)
-    except ValidationError:
-        raise Http404 from None
-
-
 @requires(Permission.CHILD_VIEW)
 @require_http_methods(["GET", "POST"])
 def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     if request.method == "POST":  # stating the reason (from search results, or the reason form below)
         form = ReasonForm(request.POST)
         if form.is_valid():
@@ -140,7 +133,7 @@ def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
 @requires(Permission.CHILD_SHIELD_OVERRIDE)
 @require_http_methods(["GET", "POST"])
 def override_page(request: HttpRequest, cpid: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     remembered = _reasons(request).get(cpid)
     if not remembered:
         return HttpResponseRedirect(reverse("child-record", args=[cpid]))

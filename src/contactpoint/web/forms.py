@@ -6,7 +6,9 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.http import Http404
 
+from contactpoint.children.identifiers import normalise_contactpoint_id
 from contactpoint.errors import ValidationError
 
 
@@ -63,3 +65,11 @@ def apply_error(form: forms.Form, error: ValidationError, fallback: str | None =
     message = error.reason[0].upper() + error.reason[1:]
     field = error.field if error.field in form.fields else fallback
     form.add_error(field, message)
+
+
+def cpid_or_404(raw: str) -> str:
+    """A ContactPoint ID from a URL, normalised; a malformed one is a page that does not exist."""
+    try:
+        return normalise_contactpoint_id(raw)
+    except ValidationError:
+        raise Http404 from None

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from contactpoint.access.guards import requires
 from contactpoint.access.roles import Permission
-from contactpoint.children.identifiers import format_contactpoint_id, normalise_contactpoint_id
+from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.children.record import SensitiveBasis
 from contactpoint.errors import NotFound, PermissionDenied, ValidationError
 from contactpoint.records import brokering
@@ -42,7 +42,7 @@ from contactpoint.records.involvements import (
 )
 from contactpoint.records.models import BrokeringRequest
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import GovukDateField, apply_error
+from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
 
 PENDING = "involvement_pending"
 FLASH = "involvement_flash"
@@ -144,13 +144,6 @@ class ResolveForm(forms.Form):
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
-
-
-def _cpid(raw: str) -> str:
-    try:
-        return normalise_contactpoint_id(raw)
-    except ValidationError:
-        raise Http404 from None
 
 
 def _refused(request: HttpRequest, message: str) -> HttpResponse:
@@ -268,7 +261,7 @@ def _context(cpid: str, **more) -> dict:
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
 def new(request: HttpRequest, cpid: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     if not has_viewed(request.user, cpid):
         return HttpResponseRedirect(_record_url(cpid))  # the record page asks for a reason first
     user = request.user
@@ -285,7 +278,7 @@ def new(request: HttpRequest, cpid: str) -> HttpResponse:
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
 def change(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
         return entry
@@ -303,7 +296,7 @@ def change(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
 def consent(request: HttpRequest, cpid: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     pending = _pending(request, cpid)
     if pending is None:
         return HttpResponseRedirect(reverse("child-involvement-new", args=[cpid]))
@@ -326,7 +319,7 @@ def consent(request: HttpRequest, cpid: str) -> HttpResponse:
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
 def lead(request: HttpRequest, cpid: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     pending = _pending(request, cpid)
     if pending is None or "lead_message" not in pending:
         return HttpResponseRedirect(_record_url(cpid))
@@ -346,7 +339,7 @@ def lead(request: HttpRequest, cpid: str) -> HttpResponse:
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
 def end(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
         return entry
@@ -366,7 +359,7 @@ def end(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
         return entry
@@ -386,7 +379,7 @@ def withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def la_withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
     """The young person tells the local authority team, rather than the practitioner, that they withdraw consent."""
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     try:
         entry = consented_entry_for_la(request.user, key, keyring=get_keyring())
     except NotFound:
@@ -406,7 +399,7 @@ def la_withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 @requires(Permission.CHILD_VIEW)
 @require_http_methods(["GET", "POST"])
 def contact_request(request: HttpRequest, cpid: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     if not has_viewed(request.user, cpid):
         return HttpResponseRedirect(_record_url(cpid))
     form = ContactRequestForm(_posted(request))

@@ -42,7 +42,7 @@ from contactpoint.lifecycle.common import authority_child
 from contactpoint.lifecycle.models import DeathNotice, SealedOpening, ShieldDecision
 from contactpoint.lifecycle.shielding import THREAT_WORDS, BodyView, Proposal, ThreatLevel
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import GovukDateField, apply_error
+from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
 
 FLASH = "lifecycle_flash"
 BODY_SLOTS = 2
@@ -55,13 +55,6 @@ def _flash(request: HttpRequest, message: str) -> None:
 
 def _take_flash(request: HttpRequest) -> str | None:
     return request.session.pop(FLASH, None)
-
-
-def _cpid(raw: str) -> str:
-    try:
-        return normalise_contactpoint_id(raw)
-    except ValidationError:
-        raise Http404 from None
 
 
 def _attempt(form: forms.Form, action: Callable[[], Any]) -> tuple[bool, Any]:
@@ -266,7 +259,7 @@ class LifeSummary:
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET"])
 def child_page(request: HttpRequest, cpid: str) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     try:
         child = authority_child(request.user, cpid, statuses=ALL_STATES)
     except NotFound:
@@ -292,7 +285,7 @@ def child_page(request: HttpRequest, cpid: str) -> HttpResponse:
 def _form_page(request: HttpRequest, cpid: str, form_class: type[LayoutForm], *, heading: str, button: str,
                act: Callable[[LayoutForm, str], Any], done: str, intro: str = "", warning: str = "",
                form_kwargs: dict | None = None, back: str | None = None) -> HttpResponse:
-    cpid = _cpid(cpid)
+    cpid = cpid_or_404(cpid)
     form = form_class(request.POST or None, **(form_kwargs or {}))
     if request.method == "POST" and form.is_valid():
         ok, result = _attempt(form, lambda: act(form, cpid))
