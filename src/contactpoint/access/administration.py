@@ -203,7 +203,7 @@ def publish_policy(version: int, summary: str, *, now: datetime, keyring: KeyRin
         raise ValidationError("version", f"the new version must be higher than {current.version}")
     with transaction.atomic():
         policy = PolicyVersion.objects.create(version=version, published_at=now, summary=summary)
-        record_event(AuditAction.POLICY_PUBLISHED, actor=Actor(actor_name, role="operator"), keyring=keyring,
+        record_event(AuditAction.POLICY_PUBLISHED, actor=Actor.operator(actor_name), keyring=keyring,
                      at=now, context={"version": version})
     return policy
 
@@ -383,7 +383,7 @@ def provision_user(*, organisation: Organisation, username: str, full_name: str,
         raise ValidationError("username", "that username is already taken")
     password = password or temporary_password()
     pin = validate_pin(pin) if pin else temporary_pin()
-    actor = Actor(actor_name, role="operator")
+    actor = Actor.operator(actor_name)
     policy = PolicyVersion.objects.order_by("-version").values_list("version", flat=True).first()
     with transaction.atomic():
         user = User.objects.create_user(

@@ -48,6 +48,11 @@ class Actor:
     def system(cls, job: str) -> Actor:
         return cls(name=f"system:{job}", role="system")
 
+    @classmethod
+    def operator(cls, name: str = "system:operator-cli") -> Actor:
+        """The service's operator at the command line (or a named operator job)."""
+        return cls(name=name, role="operator")
+
 
 _CLEAR_TYPES = (str, int, bool, type(None))
 

@@ -15,7 +15,7 @@ from contactpoint.audit.trail import Actor, record_event
 from contactpoint.commands import ContactPointCommand
 from contactpoint.vault.keyring import get_keyring
 
-OPERATOR = "system:operator-cli"
+OPERATOR = Actor.operator().name
 
 
 class Command(ContactPointCommand):
@@ -114,14 +114,14 @@ class Command(ContactPointCommand):
     def _suspend_organisation(self, **o: Any) -> None:
         org = self._org(o["code"])
         Organisation.objects.filter(pk=org.pk).update(suspended_at=timezone.now(), suspended_reason=o["reason"])
-        record_event(AuditAction.ORGANISATION_SUSPENDED, actor=Actor(OPERATOR, role="operator"),
+        record_event(AuditAction.ORGANISATION_SUSPENDED, actor=Actor.operator(),
                      keyring=get_keyring(), context={"organisation": org.code})
         self.stdout.write(f"suspended {org.name}: its users are refused from their next request")
 
     def _reinstate_organisation(self, **o: Any) -> None:
         org = self._org(o["code"])
         Organisation.objects.filter(pk=org.pk).update(suspended_at=None, suspended_reason="")
-        record_event(AuditAction.ORGANISATION_REINSTATED, actor=Actor(OPERATOR, role="operator"),
+        record_event(AuditAction.ORGANISATION_REINSTATED, actor=Actor.operator(),
                      keyring=get_keyring(), context={"organisation": org.code})
         self.stdout.write(f"reinstated {org.name}")
 
@@ -136,7 +136,7 @@ class Command(ContactPointCommand):
     def _register_source(self, **o: Any) -> None:
         source = register_source(None, code=o["code"], name=o["name"], kind=o["kind"],
                                  organisation=self._org(o["organisation"]), now=timezone.now(),
-                                 keyring=get_keyring(), actor=Actor(OPERATOR, role="operator"))
+                                 keyring=get_keyring(), actor=Actor.operator())
         self.stdout.write(f"registered source system {source.code}")
 
     def _issue_key(self, **o: Any) -> None:
@@ -144,6 +144,6 @@ class Command(ContactPointCommand):
         if source is None:
             raise CommandError(f"no source system {o['source']}")
         issued = issue_key(None, source, now=timezone.now(), keyring=get_keyring(),
-                           actor=Actor(OPERATOR, role="operator"))
+                           actor=Actor.operator())
         self.stdout.write(f"API key for {source.code} (shown once; earlier keys stop working in 7 days):")
         self.stdout.write(issued.token)

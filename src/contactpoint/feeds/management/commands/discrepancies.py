@@ -21,7 +21,7 @@ from contactpoint.bestview.discrepancies import ReportItem, report
 from contactpoint.commands import ContactPointCommand
 from contactpoint.vault.keyring import get_keyring
 
-OPERATOR = Actor("system:operator-cli", role="operator")
+OPERATOR = Actor.operator()
 COLUMNS = ("source_record_id", "field", "message", "opened")
 
 
