@@ -37,9 +37,9 @@ class AuditEntry(models.Model):
 class AuditPending(models.Model):
     """An entry written and committed but not yet linked into the chain (PostgreSQL, outside a transaction).
 
-    Writers commit here concurrently, so their commits share WAL flushes; one sealer at a time moves pending
-    entries, in id order, into ``AuditEntry`` and deletes them here, in one transaction per batch. See
-    ``contactpoint.audit.trail``."""
+    Writers commit here concurrently, so their commits share WAL flushes; one linker at a time moves pending
+    entries, in id order, into ``AuditEntry`` and deletes them here, in one transaction per batch. The linking
+    is done by the database (``audit_link_pending``, migration 0004); see ``contactpoint.audit.trail``."""
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField()

@@ -55,21 +55,27 @@ class Actor:
 
 
 _CLEAR_TYPES = (str, int, bool, type(None))
+_SAFE_INT = 2**53 - 1
 
 
 def _check_context(value: Any, path: str = "context") -> None:
-    # Context is stored in clear and hashed as canonical JSON: plain, non-personal values only. Floats are
-    # refused because their JSON form is not stable across databases.
+    # Context is stored in clear and hashed as canonical JSON, in Python and (on PostgreSQL) in the database:
+    # plain, non-personal values only, of the kinds both hash alike. Floats are refused because their JSON form
+    # is not stable across databases; keys must be ASCII and integers exact in JSON (within 2^53).
     if isinstance(value, Mapping):
         for k, v in value.items():
-            if not isinstance(k, str):
-                raise AuditError(f"{path} keys must be strings")
+            if not isinstance(k, str) or not k.isascii():
+                raise AuditError(f"{path} keys must be ASCII strings")
             _check_context(v, f"{path}.{k}")
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             _check_context(v, f"{path}[{i}]")
     elif not isinstance(value, _CLEAR_TYPES):
         raise AuditError(f"{path} holds a {type(value).__name__}; audit context takes str, int, bool or None")
+    elif isinstance(value, int) and not -_SAFE_INT <= value <= _SAFE_INT:
+        raise AuditError(f"{path} holds an integer too large to be exact in JSON")
+    elif isinstance(value, str) and "\x00" in value:
+        raise AuditError(f"{path} holds a NUL character")
 
 
 # --- detail keys ---------------------------------------------------------------------------------------------
@@ -213,23 +219,26 @@ _FIELDS = ("at", "action", "outcome", "severity", "actor", "actor_org", "actor_r
            "subjects", "context", "detail", "detail_key")
 
 
-def _link(fields: Mapping[str, Any], seq: int, prev_hash: str, pending_id: int | None = None) -> AuditEntry:
+def _link(fields: Mapping[str, Any], seq: int, prev_hash: str) -> AuditEntry:
     body = entry_body(seq=seq, prev_hash=prev_hash, **fields)
-    return AuditEntry(seq=seq, prev_hash=prev_hash, hash=entry_hash(body), pending_id=pending_id,
+    return AuditEntry(seq=seq, prev_hash=prev_hash, hash=entry_hash(body),
                       **{**fields, "subjects": body["subjects"]})
 
 
 # --- group commit (PostgreSQL) ------------------------------------------------------------------------------
 #
 # Linking an entry means holding the chain from reading its head until the new head is committed, and a commit
-# waits for the WAL to reach disk (milliseconds). If every writer linked its own entry, appends would be
-# strictly serial and no faster than one flush each, whatever the number of writers. So a writer that finds
-# another linking at that moment commits its entry to ``audit_pending`` instead (concurrent commits share a
-# flush) and goes on: the entry is durable, so the caller's work may proceed (fail closed still holds). Whoever
-# holds the chain links every pending entry, in id order, in one transaction per batch, and after letting go
-# looks again and links whatever was committed meanwhile, until nothing is pending or another writer has taken
-# the chain (and with it that duty). So nothing stays pending unless a writer dies; the monitor and every
-# checkpoint link such leftovers.
+# waits for the WAL to reach disk. If every writer linked its own entry, appends would be strictly serial. So a
+# writer that finds another linking at that moment commits its entry to ``audit_pending`` instead (concurrent
+# commits share a flush) and goes on: the entry is durable, so the caller's work may proceed (fail closed still
+# holds). Whoever holds the chain links every pending entry, in id order, in one transaction per batch, and
+# after letting go looks again and links whatever was committed meanwhile, until nothing is pending or another
+# writer has taken the chain (and with it that duty). So nothing stays pending unless a writer dies; the monitor
+# and every checkpoint link such leftovers.
+#
+# The database does the linking (``audit_append``, ``audit_drain``: migration 0004), hashing exactly as
+# ``contactpoint.audit.chain`` does, so an append is one statement and one round trip instead of eight; that is
+# most of what an append costs. Verification stays in Python, so a bug in either hashing shows as a broken chain.
 #
 # Inside the caller's transaction the entry must commit or roll back with the caller's work, so it is linked
 # there and then, holding the chain until the caller commits; the pending entries are linked after that commit.
@@ -237,12 +246,8 @@ def _link(fields: Mapping[str, Any], seq: int, prev_hash: str, pending_id: int |
 _CHAIN_LOCK = 0x434F4E54_41435450  # the advisory lock that makes one linker at a time ("CONTACTP")
 SEAL_BATCH = 500
 
-_ENTRY_INSERT = ("INSERT INTO audit_entry (seq, at, action, outcome, severity, actor, actor_org, actor_role, reason, "
-                 "target_user, subjects, context, detail, detail_key, prev_hash, hash, pending_id) VALUES ")
-_ENTRY_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s)"
-_PENDING_INSERT = ("INSERT INTO audit_pending (at, action, outcome, severity, actor, actor_org, actor_role, reason, "
-                   "target_user, subjects, context, detail, detail_key) "
-                   "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s) RETURNING id")
+_APPEND = ("SELECT pending_id, seq, prev_hash, entry_hash FROM audit_append("
+           "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s)")
 
 
 def _params(fields: Mapping[str, Any]) -> list[Any]:
@@ -250,50 +255,33 @@ def _params(fields: Mapping[str, Any]) -> list[Any]:
 
 
 def _append_postgresql(fields: dict[str, Any], *, wait: bool) -> AuditEntry:
-    if connection.in_atomic_block:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-            entry = _seal(cursor, own=fields)[-1]
-        transaction.on_commit(_drain_quietly)
-        return entry
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        if cursor.fetchone()[0]:
-            # Nobody is linking: link whatever is pending, then this entry, in this one transaction.
-            entry = _seal(cursor, own=fields)[-1]
-            pending_id = None
-        else:
-            cursor.execute(_PENDING_INSERT, _params(fields))
-            pending_id = cursor.fetchone()[0]
-            entry = AuditEntry(seq=None, pending_id=pending_id, **fields)
-    _drain_quietly()  # this entry is durable whatever happens next: the caller's work may go ahead
-    if wait and entry.seq is None:
-        # Only for callers that need the entry's place in the chain: wait for the chain and link it.
-        _drain(wait=True)
-        entry = AuditEntry.objects.get(pending_id=pending_id)
-    return entry
-
-
-def _any_pending() -> bool:
+    in_transaction = connection.in_atomic_block
     with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM audit_pending)")
-        return cursor.fetchone()[0]
+        cursor.execute(_APPEND, [*_params(fields), _CHAIN_LOCK, in_transaction, SEAL_BATCH])
+        pending_id, seq, prev_hash, hash_ = cursor.fetchone()
+    if in_transaction:
+        transaction.on_commit(_drain_quietly)
+    else:
+        _drain_quietly()  # this entry is durable whatever happens next: the caller's work may go ahead
+        if wait and seq is None:
+            # Only for callers that need the entry's place in the chain: wait for the chain and link it.
+            _drain(wait=True)
+            seq, prev_hash, hash_ = (AuditEntry.objects.filter(pending_id=pending_id)
+                                     .values_list("seq", "prev_hash", "hash").get())
+    return AuditEntry(seq=seq, prev_hash=prev_hash or "", hash=hash_ or "", pending_id=pending_id, **fields)
 
 
 def _drain(*, wait: bool = False) -> int:
     """Link pending entries until none is left, and return how many this call linked. Unless ``wait``, stop
     as soon as another writer holds the chain (that writer then drains)."""
     linked = 0
-    while _any_pending():
-        with transaction.atomic(), connection.cursor() as cursor:
-            if wait:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-            else:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-                if not cursor.fetchone()[0]:
-                    return linked
-            linked += len(_seal(cursor))
-    return linked
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT audit_drain(%s, %s, %s)", [_CHAIN_LOCK, wait, SEAL_BATCH])
+            count = cursor.fetchone()[0]
+        if count <= 0:
+            return linked
+        linked += count
 
 
 def _drain_quietly() -> None:
@@ -303,37 +291,6 @@ def _drain_quietly() -> None:
         _drain()
     except Exception:
         logging.getLogger("contactpoint.audit").exception("could not link pending audit entries; will retry")
-
-
-def _pending_fields(row: Sequence[Any]) -> dict[str, Any]:
-    fields = dict(zip(_FIELDS, row, strict=True))
-    for name in ("subjects", "context"):  # Django's PostgreSQL connection hands jsonb back as text
-        if isinstance(fields[name], str):
-            fields[name] = json.loads(fields[name])
-    return fields
-
-
-def _seal(cursor, own: dict[str, Any] | None = None) -> list[AuditEntry]:
-    """Link up to ``SEAL_BATCH`` pending entries, oldest first, then ``own``; return the new entries. The
-    caller holds the chain lock. One statement writes the entries, removes them from pending and moves the head."""
-    head_seq, prev = _read_head(cursor)
-    cursor.execute(f"SELECT id, {', '.join(_FIELDS)} FROM audit_pending ORDER BY id LIMIT {SEAL_BATCH}")
-    pending = [(_pending_fields(row[1:]), row[0]) for row in cursor.fetchall()]
-    entries: list[AuditEntry] = []
-    for fields, pending_id in [*pending, *([(own, None)] if own is not None else [])]:
-        entries.append(_link(fields, head_seq + len(entries) + 1, prev, pending_id=pending_id))
-        prev = entries[-1].hash
-    if not entries:
-        return entries
-    values = ", ".join([_ENTRY_VALUES] * len(entries))
-    params: list[Any] = []
-    for e in entries:
-        params += [e.seq, *_params({f: getattr(e, f) for f in _FIELDS}), e.prev_hash, e.hash, e.pending_id]
-    cursor.execute(f"WITH linked AS ({_ENTRY_INSERT}{values}), "
-                   "unpending AS (DELETE FROM audit_pending WHERE id = ANY(%s)) "
-                   "UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1",
-                   [*params, [pending_id for _, pending_id in pending], entries[-1].seq, entries[-1].hash])
-    return entries
 
 
 def seal_pending() -> int:
