@@ -39,6 +39,51 @@ BEGIN
 END;
 $$;
 
+-- An entry's hash, over the body contactpoint.audit.chain.entry_body makes (its keys in sorted order).
+CREATE OR REPLACE FUNCTION audit_entry_hash(
+    p_seq bigint, p_at timestamptz, p_action text, p_outcome text, p_severity text, p_actor text,
+    p_actor_org text, p_actor_role text, p_reason text, p_target_user text, p_subjects jsonb, p_context jsonb,
+    p_detail text, p_detail_key text, p_prev text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN encode(sha256(convert_to(
+           '{"action":' || to_json(p_action)::text
+        || ',"actor":' || to_json(p_actor)::text
+        || ',"actor_org":' || to_json(p_actor_org)::text
+        || ',"actor_role":' || to_json(p_actor_role)::text
+        || ',"at":"' || to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"'
+        || ',"context":' || audit_canonical(p_context)
+        || ',"detail":' || to_json(p_detail)::text
+        || ',"detail_key":' || to_json(p_detail_key)::text
+        || ',"outcome":' || to_json(p_outcome)::text
+        || ',"prev":"' || p_prev || '"'
+        || ',"reason":' || to_json(p_reason)::text
+        || ',"seq":' || p_seq
+        || ',"severity":' || to_json(p_severity)::text
+        || ',"subjects":' || audit_canonical(p_subjects)
+        || ',"target_user":' || to_json(p_target_user)::text
+        || '}', 'UTF8')), 'hex');
+END;
+$$;
+
+-- The chain's tip, created at the genesis hash for an empty trail. The caller holds the chain lock.
+CREATE OR REPLACE FUNCTION audit_chain_head(OUT head_seq bigint, OUT head_hash text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM audit_head AS h WHERE h.id = 1;
+    IF NOT FOUND THEN
+        -- A missing head over existing entries means someone removed it: refuse rather than start a second
+        -- chain.
+        IF EXISTS (SELECT 1 FROM audit_entry) THEN
+            RAISE EXCEPTION 'the audit trail''s head row is missing: the trail may have been tampered with';
+        END IF;
+        head_seq := 0;
+        head_hash := repeat('0', 64);
+        INSERT INTO audit_head (id, seq, hash) VALUES (1, head_seq, head_hash);
+    END IF;
+END;
+$$;
+
 -- Link up to max_rows pending entries, oldest first. The caller holds the chain lock (_CHAIN_LOCK in
 -- contactpoint.audit.trail) for the rest of its transaction. Returns how many were linked.
 CREATE OR REPLACE FUNCTION audit_link_pending(max_rows integer) RETURNS integer
@@ -47,44 +92,18 @@ DECLARE
     head_seq bigint;
     head_hash text;
     r audit_pending;
-    body text;
     linked_ids bigint[] := '{}';
 BEGIN
-    SELECT seq, hash INTO head_seq, head_hash FROM audit_head WHERE id = 1;
-    IF NOT FOUND THEN
-        -- An empty trail starts at the genesis hash; a missing head over existing entries means someone
-        -- removed it: refuse rather than start a second chain.
-        IF EXISTS (SELECT 1 FROM audit_entry) THEN
-            RAISE EXCEPTION 'the audit trail''s head row is missing: the trail may have been tampered with';
-        END IF;
-        head_seq := 0;
-        head_hash := repeat('0', 64);
-        INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, head_hash);
-    END IF;
+    SELECT * INTO head_seq, head_hash FROM audit_chain_head();
     FOR r IN SELECT * FROM audit_pending ORDER BY id LIMIT max_rows LOOP
         head_seq := head_seq + 1;
-        -- The keys in sorted order, as contactpoint.audit.chain.entry_body and canonical_json make them.
-        body := '{"action":' || to_json(r.action)::text
-             || ',"actor":' || to_json(r.actor)::text
-             || ',"actor_org":' || to_json(r.actor_org)::text
-             || ',"actor_role":' || to_json(r.actor_role)::text
-             || ',"at":"' || to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"'
-             || ',"context":' || audit_canonical(r.context)
-             || ',"detail":' || to_json(r.detail)::text
-             || ',"detail_key":' || to_json(r.detail_key)::text
-             || ',"outcome":' || to_json(r.outcome)::text
-             || ',"prev":"' || head_hash || '"'
-             || ',"reason":' || to_json(r.reason)::text
-             || ',"seq":' || head_seq
-             || ',"severity":' || to_json(r.severity)::text
-             || ',"subjects":' || audit_canonical(r.subjects)
-             || ',"target_user":' || to_json(r.target_user)::text
-             || '}';
         INSERT INTO audit_entry (seq, at, action, outcome, severity, actor, actor_org, actor_role, reason,
                                  target_user, subjects, context, detail, detail_key, prev_hash, hash, pending_id)
         VALUES (head_seq, r.at, r.action, r.outcome, r.severity, r.actor, r.actor_org, r.actor_role, r.reason,
                 r.target_user, r.subjects, r.context, r.detail, r.detail_key, head_hash,
-                encode(sha256(convert_to(body, 'UTF8')), 'hex'), r.id)
+                audit_entry_hash(head_seq, r.at, r.action, r.outcome, r.severity, r.actor, r.actor_org,
+                                 r.actor_role, r.reason, r.target_user, r.subjects, r.context, r.detail,
+                                 r.detail_key, head_hash), r.id)
         RETURNING hash INTO head_hash;
         linked_ids := linked_ids || r.id;
     END LOOP;
@@ -96,37 +115,40 @@ BEGIN
 END;
 $$;
 
--- Append one entry. It is written to audit_pending and, if this transaction can have the chain lock (always
--- when wait is true; only when nobody else is linking when wait is false), linked at once together with
--- everything pending before it. Returns the pending id and, when linked, the entry's seq, previous hash and hash (else NULL).
+-- Append one entry. If this transaction can have the chain lock (always when wait is true; only when nobody
+-- else is linking when wait is false) the entry is linked at once, after everything pending before it;
+-- otherwise it is committed to audit_pending for the holder to link. Returns the entry's seq, previous hash
+-- and hash when linked, else its pending id.
 CREATE OR REPLACE FUNCTION audit_append(
     p_at timestamptz, p_action text, p_outcome text, p_severity text, p_actor text, p_actor_org text,
     p_actor_role text, p_reason text, p_target_user text, p_subjects jsonb, p_context jsonb, p_detail text,
     p_detail_key text, lock_key bigint, wait boolean, batch integer,
     OUT pending_id bigint, OUT seq bigint, OUT prev_hash text, OUT entry_hash text)
 LANGUAGE plpgsql AS $$
-DECLARE
-    own bigint;
 BEGIN
-    INSERT INTO audit_pending (at, action, outcome, severity, actor, actor_org, actor_role, reason, target_user,
-                               subjects, context, detail, detail_key)
-    VALUES (p_at, p_action, p_outcome, p_severity, p_actor, p_actor_org, p_actor_role, p_reason, p_target_user,
-            p_subjects, p_context, p_detail, p_detail_key)
-    RETURNING id INTO own;
-    pending_id := own;
     IF wait THEN
         PERFORM pg_advisory_xact_lock(lock_key);
     ELSIF NOT pg_try_advisory_xact_lock(lock_key) THEN
+        INSERT INTO audit_pending (at, action, outcome, severity, actor, actor_org, actor_role, reason,
+                                   target_user, subjects, context, detail, detail_key)
+        VALUES (p_at, p_action, p_outcome, p_severity, p_actor, p_actor_org, p_actor_role, p_reason,
+                p_target_user, p_subjects, p_context, p_detail, p_detail_key)
+        RETURNING id INTO pending_id;
         RETURN;
     END IF;
-    -- Everything still pending was committed before this entry, or is this entry: link until this one is in.
+    -- What is pending now was committed before this entry: it goes first.
     LOOP
-        IF audit_link_pending(batch) = 0 THEN
-            RAISE EXCEPTION 'audit entry % was not linked', own;
-        END IF;
-        SELECT e.seq, e.prev_hash, e.hash INTO seq, prev_hash, entry_hash FROM audit_entry AS e WHERE e.pending_id = own;
-        EXIT WHEN FOUND;
+        EXIT WHEN audit_link_pending(batch) < batch;
     END LOOP;
+    SELECT h.head_seq + 1, h.head_hash INTO seq, prev_hash FROM audit_chain_head() AS h;
+    entry_hash := audit_entry_hash(seq, p_at, p_action, p_outcome, p_severity, p_actor, p_actor_org, p_actor_role,
+                                   p_reason, p_target_user, p_subjects, p_context, p_detail, p_detail_key,
+                                   prev_hash);
+    INSERT INTO audit_entry (seq, at, action, outcome, severity, actor, actor_org, actor_role, reason, target_user,
+                             subjects, context, detail, detail_key, prev_hash, hash)
+    VALUES (seq, p_at, p_action, p_outcome, p_severity, p_actor, p_actor_org, p_actor_role, p_reason,
+            p_target_user, p_subjects, p_context, p_detail, p_detail_key, prev_hash, entry_hash);
+    UPDATE audit_head SET seq = audit_append.seq, hash = entry_hash WHERE id = 1;
 END;
 $$;
 
@@ -153,6 +175,9 @@ DROP FUNCTION IF EXISTS audit_drain(bigint, boolean, integer);
 DROP FUNCTION IF EXISTS audit_append(timestamptz, text, text, text, text, text, text, text, text, jsonb, jsonb,
                                      text, text, bigint, boolean, integer);
 DROP FUNCTION IF EXISTS audit_link_pending(integer);
+DROP FUNCTION IF EXISTS audit_chain_head();
+DROP FUNCTION IF EXISTS audit_entry_hash(bigint, timestamptz, text, text, text, text, text, text, text, text, jsonb,
+                                         jsonb, text, text, text);
 DROP FUNCTION IF EXISTS audit_canonical(jsonb);
 """
 
