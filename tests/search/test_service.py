@@ -232,3 +232,34 @@ def test_no_combination_of_allowed_criteria_returns_more_than_the_cap(user):
         assert len(result.hits) <= cap
 
     check()
+
+
+def test_a_child_born_on_another_day_that_shares_a_token_bucket_is_dropped_unopened(user, amelia, monkeypatch):
+    """Tokens are truncated, so as the index grows unrelated children share buckets with the wanted one. Such a
+    child, born on another day, is dropped after its date of birth alone is decrypted (its names, identifiers
+    and address stay sealed) and never appears in the results."""
+    from django.db import connection
+
+    from contactpoint.search import service
+    from contactpoint.search.keys import query_tokens
+    from contactpoint.search.policy import check
+
+    [namesake] = add(make_record(given="Amelia", family="Hartley", dob=date(2015, 7, 3), postcode="NW1 8NP"))
+    criteria = parse_criteria(today=TODAY, family="Hartley", given="Amelia", birthdate="2015-06-03")
+    collider = Child.objects.get(cpid=namesake)
+    with connection.cursor() as cursor:  # the namesake lands in every bucket the search looks in
+        for token in query_tokens(get_keyring(), criteria, fuzzy=check(criteria).fuzzy):
+            cursor.execute("INSERT INTO vault_index (token, child_id) VALUES (%s, %s)", [token, collider.pk])
+    opened: list[tuple[str, tuple[str, ...]]] = []
+    real = service.load_groups
+
+    def spy(keyring, child, groups, cipher=None):
+        opened.append((child.cpid, tuple(groups)))
+        return real(keyring, child, groups, cipher)
+
+    monkeypatch.setattr(service, "load_groups", spy)
+    result = find(user, family="Hartley", given="Amelia", birthdate="2015-06-03")
+    assert [h.cpid for h in result.hits] == [amelia]
+    assert [groups for cpid, groups in opened if cpid == namesake] == [("birth",)]
+    # Searched by its own date of birth, the namesake is found as before.
+    assert [h.cpid for h in find(user, family="Hartley", given="Amelia", birthdate="2015-07-03").hits] == [namesake]

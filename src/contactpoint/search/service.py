@@ -27,7 +27,7 @@ from contactpoint.config import SearchSettings
 from contactpoint.errors import SearchRefused
 from contactpoint.search import policy, ratelimit
 from contactpoint.search.criteria import Criteria
-from contactpoint.search.keys import query_tokens
+from contactpoint.search.keys import dob_variants, query_tokens
 from contactpoint.search.reasons import StatedReason
 from contactpoint.search.scoring import Candidate, Score, Scorer
 from contactpoint.vault.cipher import open_child_key
@@ -83,10 +83,16 @@ def _candidate_ids(criteria: Criteria, tokens: set[int]) -> list[int]:
 
 
 def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Criteria,
-         decision: policy.Decision) -> Hit | None:
+         decision: policy.Decision, birthdates: frozenset[date] | None) -> Hit | None:
     cipher = open_child_key(keyring, child.cpid, key[0], key[1])
-    groups = ["names", "birth"] if child.shielded else ["names", "birth", "identifiers", "whereabouts"]
-    data = load_groups(keyring, child, groups, cipher)
+    data = load_groups(keyring, child, ["birth"], cipher)
+    if birthdates is not None and data["date_of_birth"].value not in birthdates:
+        # Every token these criteria look up is keyed by the date of birth (or its day/month swap), so a
+        # candidate born on another day only shares a truncated token's bucket by chance: dropped before its
+        # other groups are opened. (Buckets fill as the index grows; this keeps that growth cheap.)
+        return None
+    data |= load_groups(keyring, child, ["names"] if child.shielded else ["names", "identifiers", "whereabouts"],
+                        cipher)
     name = data["name"].value
     postcode = town = nhs = upn = None
     if not child.shielded:
@@ -111,6 +117,14 @@ def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Crite
             return None
     return Hit(child.cpid, name.given, name.middle, name.family, candidate.birthdate, candidate.gender,
                child.shielded, town, postcode, score)
+
+
+def _birthdates_that_can_match(criteria: Criteria, decision: policy.Decision) -> frozenset[date] | None:
+    """The dates of birth a candidate can have, when every token looked up is keyed by one of them; None when
+    an identifier (NHS number, UPN, ContactPoint ID) may have found it whatever its date of birth."""
+    if criteria.birthdate is None or criteria.nhs_number or criteria.upn or criteria.contactpoint_id:
+        return None
+    return frozenset(dob_variants(criteria.birthdate, decision.fuzzy))
 
 
 def _audit(action: AuditAction, user: User, keyring: KeyRing, now: datetime, stated: StatedReason | None,
@@ -155,8 +169,9 @@ def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: Key
         children = children.filter(shielded=False)
     keys = dict((k[0], (k[1], bytes(k[2]))) for k in
                 DataKey.objects.filter(child_id__in=ids).values_list("child_id", "kek_id", "wrapped"))
+    birthdates = _birthdates_that_can_match(criteria, decision)
     hits = [h for child in children if child.pk in keys
-            for h in [_hit(keyring, child, keys[child.pk], criteria, decision)] if h is not None]
+            for h in [_hit(keyring, child, keys[child.pk], criteria, decision, birthdates)] if h is not None]
     if len(hits) > limits.result_cap:
         _audit(AuditAction.SEARCH_REFUSED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
                code="too_many_matches", rule=decision.rule.name)
