@@ -167,8 +167,8 @@ def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: Key
         "id", "cpid", "shielded", "names", "birth", "identifiers", "whereabouts")
     if not decision.shielded_eligible:
         children = children.filter(shielded=False)
-    keys = dict((k[0], (k[1], bytes(k[2]))) for k in
-                DataKey.objects.filter(child_id__in=ids).values_list("child_id", "kek_id", "wrapped"))
+    keys = {child_id: (kek_id, bytes(wrapped)) for child_id, kek_id, wrapped in
+            DataKey.objects.filter(child_id__in=ids).values_list("child_id", "kek_id", "wrapped")}
     birthdates = _birthdates_that_can_match(criteria, decision)
     hits = [h for child in children if child.pk in keys
             for h in [_hit(keyring, child, keys[child.pk], criteria, decision, birthdates)] if h is not None]
