@@ -237,8 +237,9 @@ def _link(fields: Mapping[str, Any], seq: int, prev_hash: str) -> AuditEntry:
 # and every checkpoint link such leftovers.
 #
 # The database does the linking (``audit_append``, ``audit_drain``: migration 0004), hashing exactly as
-# ``contactpoint.audit.chain`` does, so an append is one statement and one round trip instead of eight; that is
-# most of what an append costs. Verification stays in Python, so a bug in either hashing shows as a broken chain.
+# ``contactpoint.audit.chain`` does, so an append is one statement (and one look for pending entries after it)
+# instead of eight round trips, which were most of what an append cost. Verification stays in Python, so a bug
+# in either hashing shows as a broken chain.
 #
 # Inside the caller's transaction the entry must commit or roll back with the caller's work, so it is linked
 # there and then, holding the chain until the caller commits; the pending entries are linked after that commit.
