@@ -29,6 +29,7 @@ from contactpoint.children.store import (
     cipher_for,
     ciphers_for,
     create_children,
+    load_groups,
     save_records,
 )
 from contactpoint.feeds import serialise
@@ -39,6 +40,7 @@ from contactpoint.matching.models import ReviewItem
 from contactpoint.matching.profile import profile
 from contactpoint.reference import la_for_postcode
 from contactpoint.search.keys import dob_variants, matching_tokens
+from contactpoint.vault.blindindex import keyed_by_dob
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
 
@@ -85,30 +87,38 @@ class _Ciphers:
         return cipher
 
 
-def _tokens(keyring: KeyRing, row: FeedRow) -> set[int]:
+def _tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set[date]]:
+    """The tokens a row looks up, each with the dates of birth it stands for (none for an identifier's)."""
     if row.date_of_birth is None:
-        return set()
-    out: set[int] = set()
+        return {}
+    out: dict[int, set[date]] = defaultdict(set)
     for dob in dob_variants(row.date_of_birth, fuzzy=True):
-        out |= matching_tokens(
-            keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
-            date_of_birth=dob, postcode=row.address.postcode if row.address else None,
-            nhs_number=row.nhs_number, upn=row.upn, uln=row.uln)
+        for token in matching_tokens(
+                keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
+                date_of_birth=dob, postcode=row.address.postcode if row.address else None,
+                nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
+            dobs = out[token]
+            if keyed_by_dob(token):
+                dobs.add(dob)
     return out
 
 
-def _candidate_children(tokens: set[int]) -> list[int]:
-    if not tokens:
-        return []
-    ids: set[int] = set()
+def _candidate_children(tokens: dict[int, set[date]]) -> dict[int, set[date] | None]:
+    """Children in the buckets of ``tokens``: for each, the dates of birth it must have to be there for a
+    reason (None when an identifier's token found it: any date of birth will do)."""
+    found: dict[int, set[date] | None] = {}
     tokens_list = list(tokens)
     with connection.cursor() as cursor:
         for start in range(0, len(tokens_list), 500):
             chunk = tokens_list[start:start + 500]
-            cursor.execute(f"SELECT DISTINCT child_id FROM vault_index WHERE token IN ({', '.join(['%s'] * len(chunk))})",
+            cursor.execute(f"SELECT token, child_id FROM vault_index WHERE token IN ({', '.join(['%s'] * len(chunk))})",
                            chunk)
-            ids.update(r[0] for r in cursor.fetchall())
-    return sorted(ids)
+            for token, child_id in cursor.fetchall():
+                if not keyed_by_dob(token):
+                    found[child_id] = None
+                elif (wanted := found.setdefault(child_id, set())) is not None:
+                    wanted |= tokens[token]
+    return found
 
 
 def _responsible_la(source: SourceSystem, rows: Iterable[FeedRow], current: str | None = None) -> str:
@@ -193,15 +203,12 @@ class Batch:
                          result: BatchResult) -> None:
         kind = self.source.kind
         profiles = {k: profile(k, kind, r) for k, r in new.items()}
-        tokens: set[int] = set()
+        tokens: dict[int, set[date]] = defaultdict(set)
         for row in new.values():
-            tokens |= _tokens(self.keyring, row)
-        candidates = Child.objects.filter(id__in=_candidate_children(tokens), status=ChildStatus.LIVE).defer(
-            *FIELD_GROUPS)
+            for token, dobs in _tokens(self.keyring, row).items():
+                tokens[token] |= dobs
         existing: dict[str, int] = {}
-        children: dict[int, Child] = {}
-        for child in candidates:
-            children[child.pk] = child
+        children = {child.pk: child for child in self._candidates(tokens)}
         for child_id, (held, _) in self.held_many(list(children.values())).items():
             for h in held:
                 profiles[h.record_key] = profile(h.record_key, h.source_kind, h.row)
@@ -246,6 +253,25 @@ class Batch:
             sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, new_views, strict=True)},
                                now=self.now)
         self._queue_reviews(outcome.reviews, child_of_record, result)
+
+    def _candidates(self, tokens: dict[int, set[date]]) -> list[Child]:
+        """The live children the rows' tokens find, without those that share a bucket only by chance.
+
+        Tokens are truncated, so as the index grows each bucket also holds children unrelated to the value
+        looked up (about one per token at a million children, ten at eleven million). A child found only
+        through tokens keyed by date of birth, whose own date of birth is none of those, is such a bucket-mate:
+        it is dropped after its date of birth alone is decrypted, before its source records are."""
+        wanted = _candidate_children(tokens)
+        children = list(Child.objects.filter(id__in=list(wanted), status=ChildStatus.LIVE).defer(
+            *(g for g in FIELD_GROUPS if g != "birth")))
+        self.ciphers.prefetch(children)
+        kept = []
+        for child in children:
+            dobs = wanted[child.pk]
+            if dobs is None or load_groups(self.keyring, child, ["birth"], self.ciphers(child))[
+                    "date_of_birth"].value in dobs:
+                kept.append(child)
+        return kept
 
     def _queue_reviews(self, reviews, child_of_record: dict[str, int], result: BatchResult) -> None:
         items = []

@@ -62,6 +62,14 @@ MATCH_DOB_POSTCODE = BlindIndex("match-only:dob+postcode", 10)
 CATALOGUE = (NHS_NUMBER, UPN, FAMILY_DOB, FAMILY_PREFIX_DOB, GIVEN_DOB, DOB_POSTCODE, ULN, MATCH_NHS_NUMBER,
              MATCH_UPN, MATCH_DOB_POSTCODE)
 SEARCHABLE = frozenset(i.number for i in CATALOGUE if not i.name.startswith("match-only:"))
+# The indexes whose values include the date of birth: a child is in one of their buckets either because the
+# value (and so the date of birth) matched, or by chance, because tokens are truncated.
+KEYED_BY_DOB = frozenset(i.number for i in (FAMILY_DOB, FAMILY_PREFIX_DOB, GIVEN_DOB, DOB_POSTCODE,
+                                            MATCH_DOB_POSTCODE))
+
+
+def keyed_by_dob(token: int) -> bool:
+    return token >> _INDEX_SHIFT in KEYED_BY_DOB
 
 
 def index_of(token: int) -> BlindIndex:

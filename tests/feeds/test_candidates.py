@@ -1,0 +1,76 @@
+"""Which children a feed row is matched against: those the blind index finds for a reason, not those that share
+a truncated token's bucket by chance."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from contactpoint.children.models import SourceRecord
+from contactpoint.feeds import pipeline, serialise
+from contactpoint.search.keys import dob_variants, matching_tokens
+from contactpoint.vault.keyring import get_keyring
+from contactpoint.vault.models import IndexEntry
+from tests.factories import vouched_org
+from tests.matching.test_review import AMELIA, GP_ROW, NOW, feed, health_org, source
+
+pytestmark = pytest.mark.django_db
+
+# Another child altogether: another name, birthday, home and NHS number.
+ZARA = {"source_record_id": "GP-2", "given_name": "Zara", "family_name": "Quist", "gender": "female",
+        "date_of_birth": "2012-02-20", "address_line_1": "3 Upper Street", "town": "London", "postcode": "N1 0PN",
+        "whereabouts": "current", "nhs_number": "4010232137", "gp_practice_code": "F83004",
+        "gp_practice_name": "Camden Health Centre"}
+SCHOOL_ROW = AMELIA | {"source_record_id": "S-1", "setting_urn": "100001", "setting_name": "Agar Grove Primary"}
+
+
+def child_id_of(source_code: str, record_id: str) -> int:
+    key = serialise.record_key(get_keyring(), source_code, record_id)
+    return SourceRecord.objects.filter(record_key=key).values_list("child_id", flat=True).get()
+
+
+def in_every_bucket_of(row: dict[str, str], child_id: int) -> None:
+    """Put a child in every bucket the row looks up, as a large index does for some of them by chance."""
+    born = date.fromisoformat(row["date_of_birth"])
+    for dob in dob_variants(born, fuzzy=True):
+        for token in matching_tokens(get_keyring(), given=row["given_name"], family_names=[row["family_name"]],
+                                     date_of_birth=dob, postcode=row.get("postcode") or None,
+                                     nhs_number=row.get("nhs_number") or None, upn=None, uln=None):
+            IndexEntry.objects.get_or_create(token=token, child_id=child_id)
+
+
+@pytest.fixture
+def opened(monkeypatch) -> list[int]:
+    """The children whose source records the pipeline decrypts."""
+    seen: list[int] = []
+    real = pipeline.open_payload
+
+    def spy(cipher, record):
+        seen.append(record.child_id)
+        return real(cipher, record)
+
+    monkeypatch.setattr(pipeline, "open_payload", spy)
+    return seen
+
+
+def test_a_child_in_the_rows_buckets_by_chance_is_dropped_before_its_records_are_opened(opened):
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW, ZARA, now=NOW - timedelta(days=1))
+    amelia, zara = child_id_of("gp-camden", "GP-1"), child_id_of("gp-camden", "GP-2")
+    in_every_bucket_of(SCHOOL_ROW, zara)
+    opened.clear()
+    feed(source("agar-grove", "school_census", vouched_org()), SCHOOL_ROW)
+    assert child_id_of("agar-grove", "S-1") == amelia
+    assert zara not in opened and amelia in opened
+
+
+def test_a_child_found_by_its_nhs_number_is_matched_whatever_its_date_of_birth(opened):
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW, now=NOW - timedelta(days=1))
+    # The school has her birthday a few days out (not a day/month swap) but her NHS number right.
+    typo = SCHOOL_ROW | {"date_of_birth": "2015-06-08", "nhs_number": GP_ROW["nhs_number"]}
+    opened.clear()
+    feed(source("agar-grove", "school_census", vouched_org()), typo)
+    assert child_id_of("gp-camden", "GP-1") in opened
+    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
