@@ -39,7 +39,7 @@ from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
 from contactpoint.matching.profile import profile
 from contactpoint.reference import la_for_postcode
-from contactpoint.search.keys import dob_variants, matching_tokens
+from contactpoint.search.keys import dob_variants, in_buckets, matching_tokens
 from contactpoint.vault.blindindex import keyed_by_dob
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
@@ -101,24 +101,6 @@ def _tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set[date]]:
             if keyed_by_dob(token):
                 dobs.add(dob)
     return out
-
-
-def _candidate_children(tokens: dict[int, set[date]]) -> dict[int, set[date] | None]:
-    """Children in the buckets of ``tokens``: for each, the dates of birth it must have to be there for a
-    reason (None when an identifier's token found it: any date of birth will do)."""
-    found: dict[int, set[date] | None] = {}
-    tokens_list = list(tokens)
-    with connection.cursor() as cursor:
-        for start in range(0, len(tokens_list), 500):
-            chunk = tokens_list[start:start + 500]
-            cursor.execute(f"SELECT token, child_id FROM vault_index WHERE token IN ({', '.join(['%s'] * len(chunk))})",
-                           chunk)
-            for token, child_id in cursor.fetchall():
-                if not keyed_by_dob(token):
-                    found[child_id] = None
-                elif (wanted := found.setdefault(child_id, set())) is not None:
-                    wanted |= tokens[token]
-    return found
 
 
 def _responsible_la(source: SourceSystem, rows: Iterable[FeedRow], current: str | None = None) -> str:
@@ -255,13 +237,9 @@ class Batch:
         self._queue_reviews(outcome.reviews, child_of_record, result)
 
     def _candidates(self, tokens: dict[int, set[date]]) -> list[Child]:
-        """The live children the rows' tokens find, without those that share a bucket only by chance.
-
-        Tokens are truncated, so as the index grows each bucket also holds children unrelated to the value
-        looked up (about one per token at a million children, ten at eleven million). A child found only
-        through tokens keyed by date of birth, whose own date of birth is none of those, is such a bucket-mate:
-        it is dropped after its date of birth alone is decrypted, before its source records are."""
-        wanted = _candidate_children(tokens)
+        """The live children the rows' tokens find, without those that share a bucket only by chance (see
+        ``in_buckets``): dropped after their date of birth alone is decrypted, before their source records are."""
+        wanted = in_buckets(tokens)
         children = list(Child.objects.filter(id__in=list(wanted), status=ChildStatus.LIVE).defer(
             *(g for g in FIELD_GROUPS if g != "birth")))
         self.ciphers.prefetch(children)

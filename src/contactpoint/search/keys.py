@@ -15,8 +15,10 @@ behaves exactly as if it were absent while a feed can still find it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
+
+from django.db import connection
 
 from contactpoint.children.names import given_keys, name_parts, normalise_name, phonetic
 from contactpoint.vault import blindindex as bi
@@ -90,33 +92,61 @@ def dob_variants(dob: date, fuzzy: bool) -> list[date]:
     return out
 
 
-def query_tokens(keyring: KeyRing, criteria, *, fuzzy: bool) -> set[int]:
-    """Every token a child matching these criteria could be indexed under. Candidates are the union; the
-    scorer then decides, so this errs towards more candidates, never fewer."""
-    tokens: set[int] = set()
+def query_tokens(keyring: KeyRing, criteria, *, fuzzy: bool) -> dict[int, set[date]]:
+    """Every token a child matching these criteria could be indexed under, each with the dates of birth it
+    stands for (none for an identifier's). Candidates are the union; the scorer then decides, so this errs
+    towards more candidates, never fewer."""
+    tokens: dict[int, set[date]] = {}
     if criteria.nhs_number:
-        tokens.add(bi.NHS_NUMBER.token(keyring, criteria.nhs_number))
+        tokens[bi.NHS_NUMBER.token(keyring, criteria.nhs_number)] = set()
     if criteria.upn:
-        tokens.add(bi.UPN.token(keyring, criteria.upn))
+        tokens[bi.UPN.token(keyring, criteria.upn)] = set()
     if criteria.birthdate is None:
         return tokens
     family, given = criteria.family, criteria.given
-    for dob in (d.isoformat() for d in dob_variants(criteria.birthdate, fuzzy)):
+    for born in dob_variants(criteria.birthdate, fuzzy):
+        dob = born.isoformat()
+        made: set[int] = set()
         if family is not None:
             if family.wildcard:
-                tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family.normalised[:2]}|{dob}"))
+                made.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family.normalised[:2]}|{dob}"))
             else:
                 for part in name_parts(family.raw):
-                    tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(part)}|{dob}"))
+                    made.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(part)}|{dob}"))
                     if fuzzy:  # a typo that changes the sound still keeps (mostly) the first two letters
-                        tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{part[:2]}|{dob}"))
+                        made.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{part[:2]}|{dob}"))
                 if fuzzy:  # given and family names transposed
                     for key in given_keys(family.normalised):
-                        tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
+                        made.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
         if given is not None and not given.wildcard and fuzzy:
             for key in given_keys(given.normalised):
-                tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
-            tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(given.normalised)}|{dob}"))
+                made.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
+            made.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(given.normalised)}|{dob}"))
         if criteria.postcode:
-            tokens.add(bi.DOB_POSTCODE.token(keyring, f"{dob}|{criteria.postcode}"))
+            made.add(bi.DOB_POSTCODE.token(keyring, f"{dob}|{criteria.postcode}"))
+        for token in made:
+            tokens.setdefault(token, set()).add(born)
     return tokens
+
+
+def in_buckets(tokens: Mapping[int, set[date]]) -> dict[int, set[date] | None]:
+    """The children in the buckets of ``tokens`` (search's or a feed's), each with the dates of birth it must
+    have to be there for a reason, or None when an identifier's token found it (any date of birth will do).
+
+    Tokens are truncated, so each bucket also holds children unrelated to the value looked up, more as the index
+    grows (about one per token at a million children, ten at eleven million). Every other token is keyed by the
+    date of birth, so a child found only through those, born on none of their dates, is such a bucket-mate:
+    callers drop it after opening its date of birth alone."""
+    found: dict[int, set[date] | None] = {}
+    tokens_list = list(tokens)
+    with connection.cursor() as cursor:
+        for start in range(0, len(tokens_list), 500):
+            chunk = tokens_list[start:start + 500]
+            cursor.execute(f"SELECT token, child_id FROM vault_index WHERE token IN ({', '.join(['%s'] * len(chunk))})",
+                           chunk)
+            for token, child_id in cursor.fetchall():
+                if not bi.keyed_by_dob(token):
+                    found[child_id] = None
+                elif (wanted := found.setdefault(child_id, set())) is not None:
+                    wanted |= tokens[token]
+    return found

@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import connection
-
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
@@ -27,7 +25,7 @@ from contactpoint.config import SearchSettings
 from contactpoint.errors import SearchRefused
 from contactpoint.search import policy, ratelimit
 from contactpoint.search.criteria import Criteria
-from contactpoint.search.keys import dob_variants, query_tokens
+from contactpoint.search.keys import in_buckets, query_tokens
 from contactpoint.search.reasons import StatedReason
 from contactpoint.search.scoring import Candidate, Score, Scorer
 from contactpoint.vault.cipher import open_child_key
@@ -69,28 +67,21 @@ class SearchResult:
     rule: str
 
 
-def _candidate_ids(criteria: Criteria, tokens: set[int]) -> list[int]:
-    ids: set[int] = set()
-    if tokens:
-        with connection.cursor() as cursor:
-            marks = ", ".join(["%s"] * len(tokens))
-            cursor.execute(f"SELECT DISTINCT child_id FROM vault_index WHERE token IN ({marks})", list(tokens))
-            ids.update(row[0] for row in cursor.fetchall())
+def _candidates(criteria: Criteria, tokens: dict[int, set[date]]) -> dict[int, set[date] | None]:
+    """The children to consider, each with the dates of birth it must have (see ``in_buckets``)."""
+    found = in_buckets(tokens) if tokens else {}
     if criteria.contactpoint_id:
-        ids.update(Child.objects.filter(cpid=criteria.contactpoint_id, status=ChildStatus.LIVE)
-                   .values_list("id", flat=True))
-    return sorted(ids)
+        found.update(dict.fromkeys(Child.objects.filter(cpid=criteria.contactpoint_id, status=ChildStatus.LIVE)
+                                   .values_list("id", flat=True)))
+    return found
 
 
 def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Criteria,
-         decision: policy.Decision, birthdates: frozenset[date] | None) -> Hit | None:
+         decision: policy.Decision, birthdates: set[date] | None) -> Hit | None:
     cipher = open_child_key(keyring, child.cpid, key[0], key[1])
     data = load_groups(keyring, child, ["birth"], cipher)
     if birthdates is not None and data["date_of_birth"].value not in birthdates:
-        # Every token these criteria look up is keyed by the date of birth (or its day/month swap), so a
-        # candidate born on another day only shares a truncated token's bucket by chance: dropped before its
-        # other groups are opened. (Buckets fill as the index grows; this keeps that growth cheap.)
-        return None
+        return None  # in the tokens' buckets by chance: its other groups stay sealed
     data |= load_groups(keyring, child, ["names"] if child.shielded else ["names", "identifiers", "whereabouts"],
                         cipher)
     name = data["name"].value
@@ -117,14 +108,6 @@ def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Crite
             return None
     return Hit(child.cpid, name.given, name.middle, name.family, candidate.birthdate, candidate.gender,
                child.shielded, town, postcode, score)
-
-
-def _birthdates_that_can_match(criteria: Criteria, decision: policy.Decision) -> frozenset[date] | None:
-    """The dates of birth a candidate can have, when every token looked up is keyed by one of them; None when
-    an identifier (NHS number, UPN, ContactPoint ID) may have found it whatever its date of birth."""
-    if criteria.birthdate is None or criteria.nhs_number or criteria.upn or criteria.contactpoint_id:
-        return None
-    return frozenset(dob_variants(criteria.birthdate, decision.fuzzy))
 
 
 def _audit(action: AuditAction, user: User, keyring: KeyRing, now: datetime, stated: StatedReason | None,
@@ -157,7 +140,8 @@ def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: Key
                code=refused.code)
         raise
 
-    ids = _candidate_ids(criteria, query_tokens(keyring, criteria, fuzzy=decision.fuzzy))
+    wanted = _candidates(criteria, query_tokens(keyring, criteria, fuzzy=decision.fuzzy))
+    ids = list(wanted)
     if len(ids) > MAX_CANDIDATES:
         _audit(AuditAction.SEARCH_REFUSED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
                code="too_many_matches", rule=decision.rule.name)
@@ -169,9 +153,8 @@ def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: Key
         children = children.filter(shielded=False)
     keys = {child_id: (kek_id, bytes(wrapped)) for child_id, kek_id, wrapped in
             DataKey.objects.filter(child_id__in=ids).values_list("child_id", "kek_id", "wrapped")}
-    birthdates = _birthdates_that_can_match(criteria, decision)
     hits = [h for child in children if child.pk in keys
-            for h in [_hit(keyring, child, keys[child.pk], criteria, decision, birthdates)] if h is not None]
+            for h in [_hit(keyring, child, keys[child.pk], criteria, decision, wanted[child.pk])] if h is not None]
     if len(hits) > limits.result_cap:
         _audit(AuditAction.SEARCH_REFUSED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
                code="too_many_matches", rule=decision.rule.name)
