@@ -66,9 +66,15 @@ BEGIN
 END;
 $$;
 
--- The chain's tip, created at the genesis hash for an empty trail. The caller holds the chain lock.
-CREATE OR REPLACE FUNCTION audit_chain_head(OUT head_seq bigint, OUT head_hash text)
+-- Link up to max_rows pending entries, oldest first, and return how many were linked and the chain's tip after
+-- them (created at the genesis hash for an empty trail). The caller holds the chain lock (_CHAIN_LOCK in
+-- contactpoint.audit.trail) for the rest of its transaction.
+CREATE OR REPLACE FUNCTION audit_link_pending(max_rows integer, OUT linked integer, OUT head_seq bigint,
+                                              OUT head_hash text)
 LANGUAGE plpgsql AS $$
+DECLARE
+    r audit_pending;
+    linked_ids bigint[] := '{}';
 BEGIN
     SELECT h.seq, h.hash INTO head_seq, head_hash FROM audit_head AS h WHERE h.id = 1;
     IF NOT FOUND THEN
@@ -81,20 +87,6 @@ BEGIN
         head_hash := repeat('0', 64);
         INSERT INTO audit_head (id, seq, hash) VALUES (1, head_seq, head_hash);
     END IF;
-END;
-$$;
-
--- Link up to max_rows pending entries, oldest first. The caller holds the chain lock (_CHAIN_LOCK in
--- contactpoint.audit.trail) for the rest of its transaction. Returns how many were linked.
-CREATE OR REPLACE FUNCTION audit_link_pending(max_rows integer) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    head_seq bigint;
-    head_hash text;
-    r audit_pending;
-    linked_ids bigint[] := '{}';
-BEGIN
-    SELECT * INTO head_seq, head_hash FROM audit_chain_head();
     FOR r IN SELECT * FROM audit_pending ORDER BY id LIMIT max_rows LOOP
         head_seq := head_seq + 1;
         INSERT INTO audit_entry (seq, at, action, outcome, severity, actor, actor_org, actor_role, reason,
@@ -107,11 +99,11 @@ BEGIN
         RETURNING hash INTO head_hash;
         linked_ids := linked_ids || r.id;
     END LOOP;
-    IF cardinality(linked_ids) > 0 THEN
+    linked := cardinality(linked_ids);
+    IF linked > 0 THEN
         DELETE FROM audit_pending WHERE id = ANY(linked_ids);
         UPDATE audit_head SET seq = head_seq, hash = head_hash WHERE id = 1;
     END IF;
-    RETURN cardinality(linked_ids);
 END;
 $$;
 
@@ -125,6 +117,8 @@ CREATE OR REPLACE FUNCTION audit_append(
     p_detail_key text, lock_key bigint, wait boolean, batch integer,
     OUT pending_id bigint, OUT seq bigint, OUT prev_hash text, OUT entry_hash text)
 LANGUAGE plpgsql AS $$
+DECLARE
+    linked integer;
 BEGIN
     IF wait THEN
         PERFORM pg_advisory_xact_lock(lock_key);
@@ -138,9 +132,9 @@ BEGIN
     END IF;
     -- What is pending now was committed before this entry: it goes first.
     LOOP
-        EXIT WHEN audit_link_pending(batch) < batch;
+        SELECT l.linked, l.head_seq + 1, l.head_hash INTO linked, seq, prev_hash FROM audit_link_pending(batch) AS l;
+        EXIT WHEN linked < batch;
     END LOOP;
-    SELECT h.head_seq + 1, h.head_hash INTO seq, prev_hash FROM audit_chain_head() AS h;
     entry_hash := audit_entry_hash(seq, p_at, p_action, p_outcome, p_severity, p_actor, p_actor_org, p_actor_role,
                                    p_reason, p_target_user, p_subjects, p_context, p_detail, p_detail_key,
                                    prev_hash);
@@ -165,7 +159,7 @@ BEGIN
     ELSIF NOT pg_try_advisory_xact_lock(lock_key) THEN
         RETURN -1;
     END IF;
-    RETURN audit_link_pending(batch);
+    RETURN (audit_link_pending(batch)).linked;
 END;
 $$;
 """
@@ -175,7 +169,6 @@ DROP FUNCTION IF EXISTS audit_drain(bigint, boolean, integer);
 DROP FUNCTION IF EXISTS audit_append(timestamptz, text, text, text, text, text, text, text, text, jsonb, jsonb,
                                      text, text, bigint, boolean, integer);
 DROP FUNCTION IF EXISTS audit_link_pending(integer);
-DROP FUNCTION IF EXISTS audit_chain_head();
 DROP FUNCTION IF EXISTS audit_entry_hash(bigint, timestamptz, text, text, text, text, text, text, text, text, jsonb,
                                          jsonb, text, text, text);
 DROP FUNCTION IF EXISTS audit_canonical(jsonb);
