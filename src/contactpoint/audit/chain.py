@@ -42,7 +42,7 @@ def entry_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-_SAFE_INT = 2**53 - 1
+SAFE_INT = 2**53 - 1  # the largest integer JSON carries exactly (RFC 8785, I-JSON)
 
 
 def _plain(value: Any) -> bool:
@@ -51,7 +51,7 @@ def _plain(value: Any) -> bool:
     if isinstance(value, bool) or value is None:
         return True
     if isinstance(value, int):
-        return -_SAFE_INT <= value <= _SAFE_INT
+        return -SAFE_INT <= value <= SAFE_INT
     if isinstance(value, list):
         return all(_plain(v) for v in value)
     if isinstance(value, dict):

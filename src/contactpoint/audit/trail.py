@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, connection, transaction
 
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
-from contactpoint.audit.chain import GENESIS, entry_body, entry_hash
+from contactpoint.audit.chain import GENESIS, SAFE_INT, entry_body, entry_hash
 from contactpoint.audit.models import AuditDetailKey, AuditEntry
 from contactpoint.errors import AuditError, VaultError
 from contactpoint.vault.keyring import KeyRing
@@ -55,7 +55,6 @@ class Actor:
 
 
 _CLEAR_TYPES = (str, int, bool, type(None))
-_SAFE_INT = 2**53 - 1
 
 
 def _check_context(value: Any, path: str = "context") -> None:
@@ -72,7 +71,7 @@ def _check_context(value: Any, path: str = "context") -> None:
             _check_context(v, f"{path}[{i}]")
     elif not isinstance(value, _CLEAR_TYPES):
         raise AuditError(f"{path} holds a {type(value).__name__}; audit context takes str, int, bool or None")
-    elif isinstance(value, int) and not -_SAFE_INT <= value <= _SAFE_INT:
+    elif isinstance(value, int) and not -SAFE_INT <= value <= SAFE_INT:
         raise AuditError(f"{path} holds an integer too large to be exact in JSON")
     elif isinstance(value, str) and "\x00" in value:
         raise AuditError(f"{path} holds a NUL character")
