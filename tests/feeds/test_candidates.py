@@ -44,13 +44,13 @@ def in_every_bucket_of(row: dict[str, str], child_id: int) -> None:
 def opened(monkeypatch) -> list[int]:
     """The children whose source records the pipeline decrypts."""
     seen: list[int] = []
-    real = pipeline.open_payload
+    real = pipeline.Batch.held_many
 
-    def spy(cipher, record):
-        seen.append(record.child_id)
-        return real(cipher, record)
+    def spy(self, children):
+        seen.extend(child.pk for child in children)
+        return real(self, children)
 
-    monkeypatch.setattr(pipeline, "open_payload", spy)
+    monkeypatch.setattr(pipeline.Batch, "held_many", spy)
     return seen
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from contactpoint import bulk
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, SourceRecord
 
@@ -24,11 +25,9 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
     closed)."""
     if not current:
         return 0, 0
-    records = {(r.child_id, r.record_key): r for r in
-               SourceRecord.objects.filter(child_id__in=list(current)).only("id", "child_id", "record_key",
-                                                                              "source", "active")}
-    open_items = list(Discrepancy.objects.filter(child_id__in=list(current), closed_at__isnull=True)
-                      .select_related("record"))
+    open_items = []
+    for q in bulk.any_of("child_id", list(current)):
+        open_items += Discrepancy.objects.filter(q, closed_at__isnull=True).select_related("record")
     have = {(d.child_id, d.record.record_key, d.field) for d in open_items}
     want = {(child, key, field) for child, found in current.items() for key, field in found}
     closing = []
@@ -38,9 +37,14 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
             d.closed_reason = "source agrees" if d.record.active else "record no longer held"
             closing.append(d)
     Discrepancy.objects.bulk_update(closing, ["closed_at", "closed_reason"])
+    new = sorted(want - have)
+    records = {}  # of the children with a new item only: most batches open none
+    for q in bulk.any_of("child_id", sorted({child for child, _, _ in new})):
+        records.update(((r.child_id, r.record_key), r) for r in
+                       SourceRecord.objects.filter(q).only("id", "child_id", "record_key", "source", "active"))
     opening = [Discrepancy(source=records[(child, key)].source, record=records[(child, key)], child_id=child,
                            field=field, opened_at=now)
-               for child, key, field in sorted(want - have) if (child, key) in records]
+               for child, key, field in new if (child, key) in records]
     Discrepancy.objects.bulk_create(opening)
     return len(opening), len(closing)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from contactpoint import bulk
 from contactpoint.children.identifiers import new_contactpoint_id
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import FIELD_GROUPS, ChildRecord, decode_groups, encode_groups
@@ -63,8 +64,6 @@ def child_id(cpid: str) -> int:
 
 _CHILD_COLUMNS = ("id", "cpid", "status", "shielded", "responsible_la", "review_month", "archived_month", "version",
                   "created_at", "updated_at", *FIELD_GROUPS)
-_INSERT_CHILD = (f"INSERT INTO children_child ({', '.join(_CHILD_COLUMNS)}) "
-                 f"VALUES ({', '.join(['%s'] * len(_CHILD_COLUMNS))})")
 
 
 @dataclass(frozen=True)
@@ -100,12 +99,11 @@ def create_children(keyring: KeyRing, new: Sequence[NewChild], *, now: datetime)
     for attempt in range(3):
         prepared = [_prepare(keyring, item, now) for item in new]
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.executemany(_INSERT_CHILD, [p.row for p in prepared])
-                cursor.executemany("INSERT INTO vault_data_key (child_id, kek_id, wrapped) VALUES (%s, %s, %s)",
-                                   [(p.row[0], p.kek_id, p.wrapped) for p in prepared])
-                cursor.executemany("INSERT INTO vault_index (token, child_id) VALUES (%s, %s)",
-                                   [(t, p.row[0]) for p in prepared for t in p.tokens])
+            with transaction.atomic():
+                bulk.insert("children_child", _CHILD_COLUMNS, (p.row for p in prepared))
+                bulk.insert("vault_data_key", ("child_id", "kek_id", "wrapped"),
+                            ((p.row[0], p.kek_id, p.wrapped) for p in prepared))
+                bulk.insert("vault_index", ("token", "child_id"), ((t, p.row[0]) for p in prepared for t in p.tokens))
             return [Created(p.row[0], p.row[1], p.cipher) for p in prepared]
         except IntegrityError:
             # A ContactPoint ID collided (random IDs: about 1 in 10,000 per million new children). The IDs are
@@ -127,11 +125,9 @@ def cipher_for(keyring: KeyRing, child: Child) -> ChildCipher:
 def ciphers_for(keyring: KeyRing, children: Iterable[Child]) -> dict[int, ChildCipher]:
     """``cipher_for`` many children with one query (feeds open thousands of data keys per batch)."""
     by_id = {c.pk: c for c in children}
-    ids = list(by_id)
     out: dict[int, ChildCipher] = {}
-    for start in range(0, len(ids), 900):  # SQLite's limit on query parameters
-        for child_id, kek_id, wrapped in DataKey.objects.filter(child_id__in=ids[start:start + 900]).values_list(
-                "child_id", "kek_id", "wrapped"):
+    for q in bulk.any_of("child_id", list(by_id)):
+        for child_id, kek_id, wrapped in DataKey.objects.filter(q).values_list("child_id", "kek_id", "wrapped"):
             out[child_id] = open_child_key(keyring, by_id[child_id].cpid, kek_id, wrapped)
     return out
 
@@ -156,30 +152,31 @@ def save_record(keyring: KeyRing, child: Child, record: ChildRecord, *, now: dat
     return child
 
 
-_GROUP_SETS = ", ".join(f"{g} = %s" for g in FIELD_GROUPS)
-
-
 def save_records(keyring: KeyRing, items: Sequence[tuple[Child, ChildRecord, ChildCipher]], *,
                  now: datetime) -> None:
-    """Replace many children's records at once (the feed pipeline's hot path): one UPDATE per child, their
-    tokens deleted and written again in bulk."""
+    """Replace many children's records at once (the feed pipeline's hot path): every group sealed again, in one
+    statement for them all, and of their index tokens only those that changed are deleted or added (a record
+    that gains a source mostly keeps its tokens)."""
     ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(now)
-    updates, tokens = [], []
+    updates, wanted = [], {}
     for child, record, cipher in items:
         sealed = _sealed_columns(cipher, record)
         review = _review_month(record) if child.status == ChildStatus.LIVE else child.review_month
-        updates.append((*(sealed[g] for g in FIELD_GROUPS), stamp, ops.adapt_datefield_value(review), child.pk))
-        if child.status == ChildStatus.LIVE:
-            tokens.extend((t, child.pk) for t in tokens_for(keyring, record, shielded=child.shielded))
-    ids = [child.pk for child, _, _ in items]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE children_child SET {_GROUP_SETS}, updated_at = %s, review_month = %s, "
-                           f"version = version + 1 WHERE id = %s", updates)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            cursor.execute(f"DELETE FROM vault_index WHERE child_id IN ({', '.join(['%s'] * len(chunk))})", chunk)
-        cursor.executemany("INSERT INTO vault_index (token, child_id) VALUES (%s, %s)", tokens)
+        updates.append((child.pk, *(sealed[g] for g in FIELD_GROUPS), ops.adapt_datefield_value(review)))
+        wanted[child.pk] = (tokens_for(keyring, record, shielded=child.shielded)
+                            if child.status == ChildStatus.LIVE else set())
+    held: dict[int, set[int]] = {child_id: set() for child_id in wanted}
+    for token, child_id in bulk.select_any("SELECT token, child_id FROM vault_index WHERE child_id {any}",
+                                           list(wanted)):
+        held[child_id].add(token)
+    with transaction.atomic():
+        bulk.update("children_child", "id", [*((g, "bytea") for g in FIELD_GROUPS), ("review_month", "date")],
+                    updates, extra="updated_at = %s, version = version + 1",
+                    extra_params=[ops.adapt_datetimefield_value(now)])
+        bulk.delete("vault_index", ("token", "child_id"), [(t, c) for c, tokens in held.items()
+                                                          for t in tokens - wanted[c]])
+        bulk.insert("vault_index", ("token", "child_id"), [(t, c) for c, tokens in wanted.items()
+                                                          for t in tokens - held[c]])
 
 
 def reindex(keyring: KeyRing, child: Child, record: ChildRecord) -> None:

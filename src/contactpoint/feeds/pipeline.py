@@ -18,10 +18,12 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
 from contactpoint.bestview.build import Held, Manual, build
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.record import decode_groups
 from contactpoint.children.store import (
     FIELD_GROUPS,
     Created,
@@ -29,7 +31,6 @@ from contactpoint.children.store import (
     cipher_for,
     ciphers_for,
     create_children,
-    load_groups,
     save_records,
 )
 from contactpoint.feeds import serialise
@@ -41,7 +42,7 @@ from contactpoint.matching.profile import profile
 from contactpoint.reference import la_for_postcode
 from contactpoint.search.keys import dob_variants, in_buckets, matching_tokens
 from contactpoint.vault.blindindex import keyed_by_dob
-from contactpoint.vault.cipher import ChildCipher
+from contactpoint.vault.cipher import ChildCipher, open_child_key
 from contactpoint.vault.keyring import KeyRing
 
 UNASSIGNED_LA = "000"
@@ -61,8 +62,12 @@ def _seal(cipher: ChildCipher, record_key: str, row: FeedRow) -> bytes:
     return cipher.seal(f"source-record:{record_key}", serialise.dumps(row))
 
 
+def open_sealed(cipher: ChildCipher, record_key: str, payload: bytes) -> FeedRow:
+    return serialise.loads(cipher.open(f"source-record:{record_key}", bytes(payload)))
+
+
 def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
-    return serialise.loads(cipher.open(f"source-record:{record.record_key}", bytes(record.payload)))
+    return open_sealed(cipher, record.record_key, record.payload)
 
 
 class _Ciphers:
@@ -74,6 +79,13 @@ class _Ciphers:
 
     def add(self, child_id: int, cipher: ChildCipher) -> None:
         self._by_child[child_id] = cipher
+
+    def opened(self, child_id: int, cpid: str, kek_id: str, wrapped: bytes) -> ChildCipher:
+        """The child's cipher, from its wrapped data key unless already opened."""
+        cipher = self._by_child.get(child_id)
+        if cipher is None:
+            cipher = self._by_child[child_id] = open_child_key(self.keyring, cpid, kek_id, wrapped)
+        return cipher
 
     def prefetch(self, children: Sequence[Child]) -> None:
         missing = [c for c in children if c.pk not in self._by_child]
@@ -136,21 +148,20 @@ class Batch:
         from contactpoint.records.models import PractitionerInvolvement
 
         ids = [c.pk for c in children]
-        records: dict[int, list[SourceRecord]] = defaultdict(list)
-        for start in range(0, len(ids), 900):  # SQLite's limit on query parameters
-            chunk = ids[start:start + 900]
-            for r in SourceRecord.objects.filter(child_id__in=chunk, active=True).order_by("id"):
-                records[r.child_id].append(r)
+        records: dict[int, list[tuple]] = defaultdict(list)
         with_entries = set()
-        for start in range(0, len(ids), 900):
-            with_entries.update(PractitionerInvolvement.objects.filter(child_id__in=ids[start:start + 900])
-                                .values_list("child_id", flat=True).distinct())
+        for q in bulk.any_of("child_id", ids):
+            for r in SourceRecord.objects.filter(q, active=True).order_by("id").values_list(
+                    "child_id", "source", "source_kind", "feed_run", "received", "record_key", "payload"):
+                records[r[0]].append(r)
+            with_entries.update(PractitionerInvolvement.objects.filter(q).values_list("child_id", flat=True)
+                                .distinct())
         out = {}
         self.ciphers.prefetch(children)
         for child in children:
             cipher = self.ciphers(child)
-            held = [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
-                    for r in records.get(child.pk, ())]
+            held = [Held(source, kind, run, received, key, open_sealed(cipher, key, payload))
+                    for _, source, kind, run, received, key, payload in records.get(child.pk, ())]
             out[child.pk] = (held, manual_entries(child, cipher) if child.pk in with_entries else [])
         return out
 
@@ -161,28 +172,34 @@ class Batch:
         keys = {serialise.record_key(self.keyring, self.source.code, r.source_record_id): r for r in rows}
         hashes = {k: serialise.content_hash(self.keyring, r) for k, r in keys.items()}
         # Neither the children's sealed groups nor unchanged records' payloads are read here: leave them behind.
-        existing = {r.record_key: r for r in SourceRecord.objects.select_related("child").filter(
-            source=self.source.code, record_key__in=list(keys)).defer(
-            "payload", *(f"child__{g}" for g in FIELD_GROUPS))}
+        existing: dict[str, SourceRecord] = {}
+        for q in bulk.any_of("record_key", list(keys)):
+            existing.update((r.record_key, r) for r in SourceRecord.objects.select_related("child").filter(
+                q, source=self.source.code).defer("payload", *(f"child__{g}" for g in FIELD_GROUPS)))
         dirty: dict[int, Child] = {}
+        changed = []
         for key, record in existing.items():
             if record.content_hash == hashes[key] and record.active:
                 result.unchanged += 1
                 continue
             child = record.child
-            record.payload = _seal(self.ciphers(child), key, keys[key])
-            record.content_hash, record.feed_run, record.received, record.active = \
-                hashes[key], self.run_id, self.today, True
-            record.save(update_fields=["payload", "content_hash", "feed_run", "received", "active"])
+            changed.append((record.pk, _seal(self.ciphers(child), key, keys[key]), hashes[key], self.run_id,
+                            connection.ops.adapt_datefield_value(self.today), True))
             dirty[child.pk] = child
+        bulk.update("children_source_record", "id", [("payload", "bytea"), ("content_hash", "text"),
+                                                     ("feed_run", "text"), ("received", "date"),
+                                                     ("active", "boolean")], changed)
         new = {k: r for k, r in keys.items() if k not in existing}
+        held: dict[int, tuple[list[Held], list[Manual]]] = {}
         if new:
-            self._match_and_place(new, hashes, dirty, result)
-        self.refresh(list(dirty.values()), result)
+            held = self._match_and_place(new, hashes, dirty, result)
+        self.refresh(list(dirty.values()), result, held=held)
         return result
 
     def _match_and_place(self, new: dict[str, FeedRow], hashes: dict[str, str], dirty: dict[int, Child],
-                         result: BatchResult) -> None:
+                         result: BatchResult) -> dict[int, tuple[list[Held], list[Manual]]]:
+        """Match the new records, create children and link records; returns what is now held about each
+        existing child a record was matched against (decrypted once, for ``refresh`` to use again)."""
         kind = self.source.kind
         profiles = {k: profile(k, kind, r) for k, r in new.items()}
         tokens: dict[int, set[date]] = defaultdict(set)
@@ -191,7 +208,8 @@ class Batch:
                 tokens[token] |= dobs
         existing: dict[str, int] = {}
         children = {child.pk: child for child in self._candidates(tokens)}
-        for child_id, (held, _) in self.held_many(list(children.values())).items():
+        held_now = self.held_many(list(children.values()))
+        for child_id, (held, _) in held_now.items():
             for h in held:
                 profiles[h.record_key] = profile(h.record_key, h.source_kind, h.row)
                 existing[h.record_key] = child_id
@@ -225,74 +243,96 @@ class Batch:
                 child_of_record[uid] = child_id
                 child = children[child_id]
                 inserts.append((child_id, uid, _seal(self.ciphers(child), uid, new[uid])))
+                # Appended last, as a fresh read would list it (by ID).
+                held_now[child_id][0].append(Held(self.source.code, kind, self.run_id, self.today, uid, new[uid]))
                 dirty[child_id] = child
                 result.linked += 1
-        SourceRecord.objects.bulk_create([
-            SourceRecord(child_id=child_id, source=self.source.code, source_kind=kind, record_key=uid,
-                         content_hash=hashes[uid], feed_run=self.run_id, received=self.today, active=True,
-                         payload=payload) for child_id, uid, payload in inserts], batch_size=2000)
+        received = connection.ops.adapt_datefield_value(self.today)
+        bulk.insert("children_source_record", ("child_id", "source", "source_kind", "record_key", "content_hash",
+                                               "feed_run", "received", "active", "payload"),
+                    ((child_id, self.source.code, kind, uid, hashes[uid], self.run_id, received, True, payload)
+                     for child_id, uid, payload in inserts))
         if created:  # a new child's discrepancies point at its source records, which have IDs only now
             sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, new_views, strict=True)},
                                now=self.now)
         self._queue_reviews(outcome.reviews, child_of_record, result)
+        return held_now
 
     def _candidates(self, tokens: dict[int, set[date]]) -> list[Child]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (see
-        ``in_buckets``): dropped after their date of birth alone is decrypted, before their source records are."""
+        ``in_buckets``): dropped after their date of birth alone is decrypted, before their source records are.
+        At a million children most of those found are such bucket-mates, so they are read as bare rows (date of
+        birth and data key), and only the children kept become model instances."""
         wanted = in_buckets(tokens)
-        children = list(Child.objects.filter(id__in=list(wanted), status=ChildStatus.LIVE).defer(
-            *(g for g in FIELD_GROUPS if g != "birth")))
-        self.ciphers.prefetch(children)
         kept = []
-        for child in children:
-            dobs = wanted[child.pk]
-            if dobs is None or load_groups(self.keyring, child, ["birth"], self.ciphers(child))[
+        for child_id, cpid, birth, kek_id, wrapped in bulk.select_any(
+                "SELECT c.id, c.cpid, c.birth, k.kek_id, k.wrapped FROM children_child c "
+                "JOIN vault_data_key k ON k.child_id = c.id WHERE c.status = %s AND c.id {any}",
+                list(wanted), [ChildStatus.LIVE.value]):
+            cipher = self.ciphers.opened(child_id, cpid, kek_id, wrapped)
+            dobs = wanted[child_id]
+            if dobs is None or decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})[
                     "date_of_birth"].value in dobs:
-                kept.append(child)
-        return kept
+                kept.append(child_id)
+        children = []
+        for q in bulk.any_of("id", kept):
+            children.extend(Child.objects.filter(q).defer(*FIELD_GROUPS))
+        return children
 
     def _queue_reviews(self, reviews, child_of_record: dict[str, int], result: BatchResult) -> None:
-        items = []
-        las = dict(Child.objects.filter(id__in=set(child_of_record.values())).values_list("id", "responsible_la"))
+        pairs = []
         for review in reviews:
             a, b = child_of_record.get(review.record_a), child_of_record.get(review.record_b)
-            if a is None or b is None or a == b:
+            if a is not None and b is not None and a != b:
+                pairs.append((review, a, b))
+        if not pairs:
+            return
+        involved = list({c for _, a, b in pairs for c in (a, b)})
+        # A pair already open, deferred or kept apart by a data manager is not asked about again.
+        asked = set()
+        for q in bulk.any_of("child_a_id", involved):
+            asked.update(frozenset(pair) for pair in ReviewItem.objects.filter(q, status__in=(
+                ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED, ReviewItem.Status.KEPT_APART)).values_list(
+                "child_a_id", "child_b_id"))
+        las = {}
+        for q in bulk.any_of("id", involved):
+            las.update(Child.objects.filter(q).values_list("id", "responsible_la"))
+        items = []
+        for review, a, b in pairs:
+            if frozenset((a, b)) in asked:
                 continue
-            open_already = ReviewItem.objects.filter(
-                child_a_id__in=(a, b), child_b_id__in=(a, b),
-                status__in=(ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED, ReviewItem.Status.KEPT_APART)).exists()
-            if open_already:
-                continue
+            asked.add(frozenset((a, b)))
             items.append(ReviewItem(child_a_id=a, child_b_id=b, record_a=review.record_a, record_b=review.record_b,
                                     probability=review.probability, evidence=dict(review.evidence),
                                     why=review.why, responsible_la=las.get(a, UNASSIGNED_LA), created_at=self.now))
         ReviewItem.objects.bulk_create(items)
         result.reviews += len(items)
 
-    def refresh(self, children: Sequence[Child], result: BatchResult | None = None) -> None:
-        """Rebuild and store the best view of each child (after any change to what is held about them)."""
+    def refresh(self, children: Sequence[Child], result: BatchResult | None = None, *,
+                held: dict[int, tuple[list[Held], list[Manual]]] | None = None) -> None:
+        """Rebuild and store the best view of each child (after any change to what is held about them). ``held``
+        is what is already known to be held about some of them, decrypted: the rest is read."""
         items, discrepancies = [], {}
         las = []
-        everything = self.held_many(children)
+        everything = dict(held or {})
+        everything.update(self.held_many([c for c in children if c.pk not in everything]))
         for child in children:
-            held, manual = everything[child.pk]
-            if not held:
+            records, manual = everything[child.pk]
+            if not records:
                 continue  # nothing left: the lifecycle or a split deals with an empty record
-            view = build(held, manual, cpid=child.cpid)
+            view = build(records, manual, cpid=child.cpid)
             items.append((child, view.record, self.ciphers(child)))
             discrepancies[child.pk] = view.discrepancies
-            la = _responsible_la(self.source, [h.row for h in held if h.source == self.source.code],
+            la = _responsible_la(self.source, [h.row for h in records if h.source == self.source.code],
                                  current=child.responsible_la)
             if la != child.responsible_la and la != UNASSIGNED_LA:
-                las.append((la, child.pk))
+                las.append((child.pk, la))
             if result is not None:
                 result.updated.append(child.cpid)
         if items:
             save_records(self.keyring, items, now=self.now)
             sync_discrepancies(discrepancies, now=self.now)
-        if las:
-            with connection.cursor() as cursor:
-                cursor.executemany("UPDATE children_child SET responsible_la = %s WHERE id = %s", las)
+        bulk.update("children_child", "id", [("responsible_la", "text")], las)
 
 
 __all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "date", "open_payload"]

@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from django.db import connection
-
+from contactpoint import bulk
 from contactpoint.children.names import given_keys, name_parts, normalise_name, phonetic
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import KeyRing
@@ -138,15 +137,9 @@ def in_buckets(tokens: Mapping[int, set[date]]) -> dict[int, set[date] | None]:
     date of birth, so a child found only through those, born on none of their dates, is such a bucket-mate:
     callers drop it after opening its date of birth alone."""
     found: dict[int, set[date] | None] = {}
-    tokens_list = list(tokens)
-    with connection.cursor() as cursor:
-        for start in range(0, len(tokens_list), 500):
-            chunk = tokens_list[start:start + 500]
-            cursor.execute(f"SELECT token, child_id FROM vault_index WHERE token IN ({', '.join(['%s'] * len(chunk))})",
-                           chunk)
-            for token, child_id in cursor.fetchall():
-                if not bi.keyed_by_dob(token):
-                    found[child_id] = None
-                elif (wanted := found.setdefault(child_id, set())) is not None:
-                    wanted |= tokens[token]
+    for token, child_id in bulk.select_any("SELECT token, child_id FROM vault_index WHERE token {any}", list(tokens)):
+        if not bi.keyed_by_dob(token):
+            found[child_id] = None
+        elif (wanted := found.setdefault(child_id, set())) is not None:
+            wanted |= tokens[token]
     return found

@@ -1,0 +1,119 @@
+"""Reading and writing thousands of rows at once: the feed pipeline's database fast paths.
+
+A batch of a feed touches tens of thousands of rows. Written the ordinary way (an ``IN`` list of every ID, a
+multi-row ``INSERT`` with one placeholder per value) the statements grow with the batch, and on PostgreSQL the
+time goes into building, sending and parsing them rather than into the work. So on PostgreSQL:
+
+- a list of IDs is one array parameter (``= ANY(%s)``), whatever its length;
+- new rows go in with ``COPY``, the server's bulk loading path;
+- many rows are updated by one ``UPDATE ... FROM unnest(...)`` over column arrays.
+
+SQLite (the demo, the tests) keeps plain ``IN`` lists in chunks under its parameter limit and ``executemany``,
+which are fast there: it runs in process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import F, Lookup
+
+SQLITE_CHUNK = 900  # under SQLite's limit on parameters in one statement, whatever the version
+
+
+def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """``values`` in as few pieces as the database needs: one on PostgreSQL, parameter-sized ones on SQLite."""
+    size = len(values) if connection.vendor == "postgresql" else SQLITE_CHUNK
+    for start in range(0, len(values), max(size, 1)):
+        yield values[start:start + size]
+
+
+class AnyOf(Lookup):
+    """``field`` is one of ``values``: one array parameter on PostgreSQL, an ``IN`` list elsewhere. Used as an
+    expression, ``.filter(AnyOf(F("child_id"), ids))``, in a loop over ``chunks(ids)``."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if not self.rhs:
+            raise EmptyResultSet
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+def any_of(field: str, values: Sequence[Any]) -> Iterator[AnyOf]:
+    """One ``AnyOf`` per chunk of ``values``: ``for q in any_of("child_id", ids): ...filter(q)``."""
+    for chunk in chunks(values):
+        yield AnyOf(F(field), list(chunk))
+
+
+def select_any(sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple]:
+    """Rows of ``sql``, whose ``{any}`` stands for "is one of ``values``" (after ``params``), e.g.
+    ``SELECT token, child_id FROM vault_index WHERE token {any}``."""
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        for chunk in chunks(values):
+            if connection.vendor == "postgresql":
+                cursor.execute(sql.format(any="= ANY(%s)"), [*params, list(chunk)])
+            else:
+                cursor.execute(sql.format(any=f"IN ({', '.join(['%s'] * len(chunk))})"), [*params, *chunk])
+            out.extend(cursor.fetchall())
+    return out
+
+
+def insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Add rows to ``table``: ``COPY`` on PostgreSQL, ``executemany`` elsewhere. Values as the database driver
+    takes them (bytes, dates, ints, strings). Inside the caller's transaction."""
+    names = ", ".join(columns)
+    # COPY goes past Django's cursor wrapper: its errors are translated here (a unique violation is Django's
+    # IntegrityError, as the callers expect).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
+                               list(rows))
+
+
+def update(table: str, key: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
+           *, extra: str = "", extra_params: Sequence[Any] = ()) -> None:
+    """Set ``columns`` (name, PostgreSQL type) of many rows, each row being (key value, *column values).
+    ``extra`` adds assignments shared by every row (``"updated_at = %s"``)."""
+    if not rows:
+        return
+    sets = [f"{name} = v.{name}" for name, _ in columns] + ([extra] if extra else [])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for _, kind in (("", "bigint"), *columns))
+            names = ", ".join([key, *(name for name, _ in columns)])
+            cursor.execute(f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({arrays}) AS v({names}) "
+                           f"WHERE t.{key} = v.{key}",
+                           [*extra_params, *(list(column) for column in zip(*rows, strict=True))])
+        else:
+            plain = [f"{name} = %s" for name, _ in columns] + ([extra] if extra else [])
+            cursor.executemany(f"UPDATE {table} SET {', '.join(plain)} WHERE {key} = %s",
+                               [(*row[1:], *extra_params, row[0]) for row in rows])
+
+
+def delete(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Delete the rows whose ``columns`` have the values of one of ``rows`` (a composite key)."""
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = ", ".join(columns)
+            arrays = ", ".join(["%s"] * len(columns))
+            cursor.execute(f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM unnest({arrays}))",
+                           [list(column) for column in zip(*rows, strict=True)])
+        else:
+            cursor.executemany(f"DELETE FROM {table} WHERE {' AND '.join(f'{c} = %s' for c in columns)}", rows)
