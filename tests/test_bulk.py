@@ -52,7 +52,7 @@ def test_a_duplicate_copied_in_is_djangos_integrity_error_and_leaves_nothing(two
 
 def test_update_sets_each_rows_own_values_and_the_shared_ones(two):
     first, second = two
-    bulk.update("children_child", "id", [("responsible_la", "text")], [(first, "210"), (second, "211")],
+    bulk.update("children_child", "id", ["responsible_la"], [(first, "210"), (second, "211")],
                 extra="version = version + 1")
     assert dict(Child.objects.filter(id__in=two).values_list("id", "responsible_la")) == {first: "210",
                                                                                          second: "211"}

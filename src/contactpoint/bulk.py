@@ -15,6 +15,7 @@ which are fast there: it runs in process.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -22,6 +23,17 @@ from django.db import connection
 from django.db.models import F, Lookup
 
 SQLITE_CHUNK = 900  # under SQLite's limit on parameters in one statement, whatever the version
+
+
+@contextmanager
+def _bound() -> Iterator[Any]:
+    """A cursor on Django's own PostgreSQL connection (so inside its transaction) that binds parameters on the
+    server, in binary: Django's cursors bind on the client, writing every array out as SQL text."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -58,51 +70,78 @@ def any_of(field: str, values: Sequence[Any]) -> Iterator[AnyOf]:
 def select_any(sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple]:
     """Rows of ``sql``, whose ``{any}`` stands for "is one of ``values``" (after ``params``), e.g.
     ``SELECT token, child_id FROM vault_index WHERE token {any}``."""
+    if not values:
+        return []
+    if connection.vendor == "postgresql":
+        with _bound() as bound:
+            bound.execute(sql.format(any="= ANY(%s)"), [*params, list(values)], binary=True)
+            return bound.fetchall()
     out: list[tuple] = []
     with connection.cursor() as cursor:
         for chunk in chunks(values):
-            if connection.vendor == "postgresql":
-                cursor.execute(sql.format(any="= ANY(%s)"), [*params, list(chunk)])
-            else:
-                cursor.execute(sql.format(any=f"IN ({', '.join(['%s'] * len(chunk))})"), [*params, *chunk])
+            cursor.execute(sql.format(any=f"IN ({', '.join(['%s'] * len(chunk))})"), [*params, *chunk])
             out.extend(cursor.fetchall())
     return out
+
+
+def _column_types(cursor, table: str, columns: Sequence[str]) -> list[int]:
+    """The type OIDs of ``columns`` of ``table``, which a binary COPY must be told."""
+    key = (table, tuple(columns))
+    if key not in _TYPES:
+        cursor.execute("SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+                       [table])
+        found = dict(cursor.fetchall())
+        _TYPES[key] = [found[c] for c in columns]
+    return _TYPES[key]
+
+
+_TYPES: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+
+
+def _copy_in(cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+             types_of: str | None = None) -> None:
+    """Binary ``COPY``: values go as the server stores them (a ciphertext is not escaped to text and back)."""
+    types = _column_types(cursor, types_of or table, columns)
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Add rows to ``table``: ``COPY`` on PostgreSQL, ``executemany`` elsewhere. Values as the database driver
     takes them (bytes, dates, ints, strings). Inside the caller's transaction."""
-    names = ", ".join(columns)
-    # COPY goes past Django's cursor wrapper: its errors are translated here (a unique violation is Django's
-    # IntegrityError, as the callers expect).
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
-                               list(rows))
+    if connection.vendor == "postgresql":
+        with _bound() as cursor:
+            _copy_in(cursor, table, columns, rows)
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                           list(rows))
 
 
-def update(table: str, key: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
-           *, extra: str = "", extra_params: Sequence[Any] = ()) -> None:
-    """Set ``columns`` (name, PostgreSQL type) of many rows, each row being (key value, *column values).
-    ``extra`` adds assignments shared by every row (``"updated_at = %s"``)."""
+def update(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, extra: str = "",
+           extra_params: Sequence[Any] = ()) -> None:
+    """Set ``columns`` of many rows, each row being (key value, *column values). ``extra`` adds assignments
+    shared by every row (``"updated_at = %s"``). On PostgreSQL the rows are copied into a temporary table and
+    applied by one ``UPDATE``."""
     if not rows:
         return
-    sets = [f"{name} = v.{name}" for name, _ in columns] + ([extra] if extra else [])
+    if connection.vendor == "postgresql":
+        names = [key, *columns]
+        sets = [f"{name} = v.{name}" for name in columns] + ([extra] if extra else [])
+        staging = f"bulk_{table}"
+        with _bound() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {', '.join(names)} FROM {table} WITH NO DATA")
+            _copy_in(cursor, staging, names, rows, types_of=table)
+            cursor.execute(f"UPDATE {table} AS t SET {', '.join(sets)} FROM {staging} AS v WHERE t.{key} = v.{key}",
+                           extra_params)
+            cursor.execute(f"DROP TABLE {staging}")
+        return
+    plain = [f"{name} = %s" for name in columns] + ([extra] if extra else [])
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{kind}[]" for _, kind in (("", "bigint"), *columns))
-            names = ", ".join([key, *(name for name, _ in columns)])
-            cursor.execute(f"UPDATE {table} AS t SET {', '.join(sets)} FROM unnest({arrays}) AS v({names}) "
-                           f"WHERE t.{key} = v.{key}",
-                           [*extra_params, *(list(column) for column in zip(*rows, strict=True))])
-        else:
-            plain = [f"{name} = %s" for name, _ in columns] + ([extra] if extra else [])
-            cursor.executemany(f"UPDATE {table} SET {', '.join(plain)} WHERE {key} = %s",
-                               [(*row[1:], *extra_params, row[0]) for row in rows])
+        cursor.executemany(f"UPDATE {table} SET {', '.join(plain)} WHERE {key} = %s",
+                           [(*row[1:], *extra_params, row[0]) for row in rows])
 
 
 def delete(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -113,7 +152,8 @@ def delete(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
         if connection.vendor == "postgresql":
             names = ", ".join(columns)
             arrays = ", ".join(["%s"] * len(columns))
-            cursor.execute(f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM unnest({arrays}))",
-                           [list(column) for column in zip(*rows, strict=True)])
+            with _bound() as bound:
+                bound.execute(f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM unnest({arrays}))",
+                              [list(column) for column in zip(*rows, strict=True)], binary=True)
         else:
             cursor.executemany(f"DELETE FROM {table} WHERE {' AND '.join(f'{c} = %s' for c in columns)}", rows)

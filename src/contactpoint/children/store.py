@@ -170,7 +170,7 @@ def save_records(keyring: KeyRing, items: Sequence[tuple[Child, ChildRecord, Chi
                                            list(wanted)):
         held[child_id].add(token)
     with transaction.atomic():
-        bulk.update("children_child", "id", [*((g, "bytea") for g in FIELD_GROUPS), ("review_month", "date")],
+        bulk.update("children_child", "id", [*FIELD_GROUPS, "review_month"],
                     updates, extra="updated_at = %s, version = version + 1",
                     extra_params=[ops.adapt_datetimefield_value(now)])
         bulk.delete("vault_index", ("token", "child_id"), [(t, c) for c, tokens in held.items()

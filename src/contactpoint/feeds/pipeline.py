@@ -186,9 +186,8 @@ class Batch:
             changed.append((record.pk, _seal(self.ciphers(child), key, keys[key]), hashes[key], self.run_id,
                             connection.ops.adapt_datefield_value(self.today), True))
             dirty[child.pk] = child
-        bulk.update("children_source_record", "id", [("payload", "bytea"), ("content_hash", "text"),
-                                                     ("feed_run", "text"), ("received", "date"),
-                                                     ("active", "boolean")], changed)
+        bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
+                    changed)
         new = {k: r for k, r in keys.items() if k not in existing}
         held: dict[int, tuple[list[Held], list[Manual]]] = {}
         if new:
@@ -332,7 +331,7 @@ class Batch:
         if items:
             save_records(self.keyring, items, now=self.now)
             sync_discrepancies(discrepancies, now=self.now)
-        bulk.update("children_child", "id", [("responsible_la", "text")], las)
+        bulk.update("children_child", "id", ["responsible_la"], las)
 
 
 __all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "date", "open_payload"]
