@@ -37,7 +37,7 @@ from contactpoint.feeds.validate import validate
 from contactpoint.matching.engine import Backend
 from contactpoint.vault.keyring import KeyRing
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 10000
 REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
 
 
