@@ -3,17 +3,21 @@ a truncated token's bucket by chance."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from io import BytesIO
 
 import pytest
 
-from contactpoint.children.models import SourceRecord
-from contactpoint.feeds import pipeline, serialise
+from contactpoint.children.models import Child, SourceRecord
+from contactpoint.children.store import load_record, save_record
+from contactpoint.feeds import formats, pipeline, serialise
+from contactpoint.feeds.validate import validate
 from contactpoint.search.keys import dob_variants, matching_tokens
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.vault.models import IndexEntry
 from tests.factories import vouched_org
-from tests.matching.test_review import AMELIA, GP_ROW, NOW, feed, health_org, source
+from tests.matching.test_review import AMELIA, GP_ROW, NOW, csv_bytes, feed, health_org, source
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +78,23 @@ def test_a_child_found_by_its_nhs_number_is_matched_whatever_its_date_of_birth(o
     feed(source("agar-grove", "school_census", vouched_org()), typo)
     assert child_id_of("gp-camden", "GP-1") in opened
     assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
+
+
+def test_a_bucket_mates_date_of_birth_is_opened_again_once_its_record_has_changed():
+    """A run keeps the dates of birth it opened, with each child's version: a child written since (here a
+    corrected date of birth) is judged on its new record, not on what the run saw earlier."""
+    feed(source("gp-camden", "gp_registrations", health_org()), ZARA, now=NOW - timedelta(days=1))
+    zara = Child.objects.get(pk=child_id_of("gp-camden", "GP-2"))
+    in_every_bucket_of(SCHOOL_ROW, zara.pk)
+    [raw] = formats.read("csv", BytesIO(csv_bytes([SCHOOL_ROW])))
+    row, _ = validate(raw, today=NOW.date())
+    batch = pipeline.Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
+                           run_id="run-1")
+    tokens = pipeline._tokens(get_keyring(), row)
+    assert [c.pk for c in batch._candidates(tokens)] == []  # born on another day: a bucket-mate
+
+    record = load_record(get_keyring(), zara)
+    save_record(get_keyring(), zara, replace(record, date_of_birth=replace(record.date_of_birth,
+                                                                           value=row.date_of_birth)), now=NOW)
+    in_every_bucket_of(SCHOOL_ROW, zara.pk)  # (saving rewrote her tokens: chance puts her back)
+    assert [c.pk for c in batch._candidates(tokens)] == [zara.pk]

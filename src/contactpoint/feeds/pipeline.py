@@ -71,7 +71,7 @@ def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
 
 
 class _Ciphers:
-    """Data keys opened once per batch."""
+    """Data keys opened once per run (a feed touches the same children batch after batch)."""
 
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
@@ -79,13 +79,6 @@ class _Ciphers:
 
     def add(self, child_id: int, cipher: ChildCipher) -> None:
         self._by_child[child_id] = cipher
-
-    def opened(self, child_id: int, cpid: str, kek_id: str, wrapped: bytes) -> ChildCipher:
-        """The child's cipher, from its wrapped data key unless already opened."""
-        cipher = self._by_child.get(child_id)
-        if cipher is None:
-            cipher = self._by_child[child_id] = open_child_key(self.keyring, cpid, kek_id, wrapped)
-        return cipher
 
     def prefetch(self, children: Sequence[Child]) -> None:
         missing = [c for c in children if c.pk not in self._by_child]
@@ -140,6 +133,7 @@ class Batch:
         self.run_id = run_id
         self.engine = engine
         self.ciphers = _Ciphers(keyring)
+        self._born: dict[int, tuple[int, date]] = {}  # child ID -> (version, date of birth), for _candidates
 
     def held_many(self, children: Sequence[Child]) -> dict[int, tuple[list[Held], list[Manual]]]:
         """Everything held about each child, decrypted: its active source records and practitioners' entries,
@@ -231,8 +225,9 @@ class Batch:
         created: list[Created] = create_children(self.keyring, new_children, now=self.now) if new_children else []
         child_of_record: dict[str, int] = dict(existing)
         inserts = []
-        for g, made in zip(group_keys, created, strict=True):
+        for g, made, view in zip(group_keys, created, new_views, strict=True):
             self.ciphers.add(made.id, made.cipher)
+            self._born[made.id] = (1, view.record.date_of_birth.value)
             for uid in groups[g]:
                 child_of_record[uid] = made.id
                 inserts.append((made.id, uid, _seal(made.cipher, uid, new[uid])))
@@ -260,19 +255,29 @@ class Batch:
     def _candidates(self, tokens: dict[int, set[date]]) -> list[Child]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (see
         ``in_buckets``): dropped after their date of birth alone is decrypted, before their source records are.
-        At a million children most of those found are such bucket-mates, so they are read as bare rows (date of
-        birth and data key), and only the children kept become model instances."""
+
+        At a million children most of those found are such bucket-mates, and the same ones come back batch after
+        batch (a bucket's members do not change with the rows looking it up). So a date of birth opened once in
+        a run is kept with the child's version, and opened again only when the child has been written since."""
         wanted = in_buckets(tokens)
-        kept = []
-        for child_id, cpid, birth, kek_id, wrapped in bulk.select_any(
-                "SELECT c.id, c.cpid, c.birth, k.kek_id, k.wrapped FROM children_child c "
-                "JOIN vault_data_key k ON k.child_id = c.id WHERE c.status = %s AND c.id {any}",
-                list(wanted), [ChildStatus.LIVE.value]):
-            cipher = self.ciphers.opened(child_id, cpid, kek_id, wrapped)
+        kept, unopened = [], []
+        for child_id, version in bulk.select_any("SELECT id, version FROM children_child WHERE status = %s AND id {any}",
+                                                 list(wanted), [ChildStatus.LIVE.value]):
             dobs = wanted[child_id]
-            if dobs is None or decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})[
-                    "date_of_birth"].value in dobs:
+            known = self._born.get(child_id)
+            if dobs is None or (known is not None and known[0] == version and known[1] in dobs):
                 kept.append(child_id)
+            elif known is None or known[0] != version:
+                unopened.append(child_id)
+        for child_id, cpid, version, birth, kek_id, wrapped in bulk.select_any(
+                "SELECT c.id, c.cpid, c.version, c.birth, k.kek_id, k.wrapped FROM children_child c "
+                "JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", unopened):
+            cipher = open_child_key(self.keyring, cpid, kek_id, wrapped)
+            born = decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})["date_of_birth"].value
+            self._born[child_id] = (version, born)
+            if born in wanted[child_id]:
+                kept.append(child_id)
+                self.ciphers.add(child_id, cipher)
         children = []
         for q in bulk.any_of("id", kept):
             children.extend(Child.objects.filter(q).defer(*FIELD_GROUPS))
@@ -321,6 +326,7 @@ class Batch:
                 continue  # nothing left: the lifecycle or a split deals with an empty record
             view = build(records, manual, cpid=child.cpid)
             items.append((child, view.record, self.ciphers(child)))
+            self._born[child.pk] = (child.version + 1, view.record.date_of_birth.value)  # as save_records leaves it
             discrepancies[child.pk] = view.discrepancies
             la = _responsible_la(self.source, [h.row for h in records if h.source == self.source.code],
                                  current=child.responsible_la)
