@@ -36,6 +36,14 @@ def _bound() -> Iterator[Any]:
         yield cursor
 
 
+def _array(values: Sequence[Any]) -> tuple[str, Any]:
+    """An array parameter. A list of integers (IDs, tokens: the long lists) is written as PostgreSQL's array
+    text by one join, which is safe for integers and a hundred times quicker than adapting each element."""
+    if all(type(v) is int for v in values):
+        return "%s::bigint[]", "{" + ",".join(map(str, values)) + "}"
+    return "%s", list(values)
+
+
 def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     """``values`` in as few pieces as the database needs: one on PostgreSQL, parameter-sized ones on SQLite."""
     size = len(values) if connection.vendor == "postgresql" else SQLITE_CHUNK
@@ -57,7 +65,8 @@ class AnyOf(Lookup):
         field = self.lhs.output_field
         values = [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs]
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+            placeholder, param = _array(values)
+            return f"{lhs} = ANY({placeholder})", [*lhs_params, param]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 
@@ -74,7 +83,8 @@ def select_any(sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> l
         return []
     if connection.vendor == "postgresql":
         with _bound() as bound:
-            bound.execute(sql.format(any="= ANY(%s)"), [*params, list(values)], binary=True)
+            placeholder, param = _array(values)
+            bound.execute(sql.format(any=f"= ANY({placeholder})"), [*params, param], binary=True)
             return bound.fetchall()
     out: list[tuple] = []
     with connection.cursor() as cursor:
