@@ -5,11 +5,12 @@ multi-row ``INSERT`` with one placeholder per value) the statements grow with th
 time goes into building, sending and parsing them rather than into the work. So on PostgreSQL:
 
 - a list of IDs is one array parameter (``= ANY(%s)``), whatever its length;
-- new rows go in with ``COPY``, the server's bulk loading path;
-- many rows are updated by one ``UPDATE ... FROM unnest(...)`` over column arrays.
+- new rows go in by binary ``COPY``, the server's bulk loading path;
+- many rows are updated by one ``UPDATE`` from a temporary table filled by ``COPY``.
 
 SQLite (the demo, the tests) keeps plain ``IN`` lists in chunks under its parameter limit and ``executemany``,
-which are fast there: it runs in process.
+which are fast there: it runs in process. Queries go through Django's cursors (its query log and execute
+wrappers see them); only ``COPY``, which Django's cursors cannot run, goes past them.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Lookup
 
 SQLITE_CHUNK = 900  # under SQLite's limit on parameters in one statement, whatever the version
 
 
 @contextmanager
-def _bound() -> Iterator[Any]:
-    """A cursor on Django's own PostgreSQL connection (so inside its transaction) that binds parameters on the
-    server, in binary: Django's cursors bind on the client, writing every array out as SQL text."""
+def _copying() -> Iterator[Any]:
+    """A psycopg cursor on Django's own PostgreSQL connection (so inside its transaction), for ``COPY``; its
+    errors are translated to Django's (a unique violation is an ``IntegrityError``, as callers expect)."""
     import psycopg
 
     connection.ensure_connection()
@@ -52,8 +53,8 @@ def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 class AnyOf(Lookup):
-    """``field`` is one of ``values``: one array parameter on PostgreSQL, an ``IN`` list elsewhere. Used as an
-    expression, ``.filter(AnyOf(F("child_id"), ids))``, in a loop over ``chunks(ids)``."""
+    """``field`` is one of ``values``: one array parameter on PostgreSQL, an ``IN`` list elsewhere. Made by
+    ``any_of``, one per chunk."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -81,15 +82,14 @@ def select_any(sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> l
     ``SELECT token, child_id FROM vault_index WHERE token {any}``."""
     if not values:
         return []
-    if connection.vendor == "postgresql":
-        with _bound() as bound:
-            placeholder, param = _array(values)
-            bound.execute(sql.format(any=f"= ANY({placeholder})"), [*params, param], binary=True)
-            return bound.fetchall()
     out: list[tuple] = []
     with connection.cursor() as cursor:
         for chunk in chunks(values):
-            cursor.execute(sql.format(any=f"IN ({', '.join(['%s'] * len(chunk))})"), [*params, *chunk])
+            if connection.vendor == "postgresql":
+                placeholder, param = _array(chunk)
+                cursor.execute(sql.format(any=f"= ANY({placeholder})"), [*params, param])
+            else:
+                cursor.execute(sql.format(any=f"IN ({', '.join(['%s'] * len(chunk))})"), [*params, *chunk])
             out.extend(cursor.fetchall())
     return out
 
@@ -122,7 +122,7 @@ def insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) ->
     """Add rows to ``table``: ``COPY`` on PostgreSQL, ``executemany`` elsewhere. Values as the database driver
     takes them (bytes, dates, ints, strings). Inside the caller's transaction."""
     if connection.vendor == "postgresql":
-        with _bound() as cursor:
+        with _copying() as cursor:
             _copy_in(cursor, table, columns, rows)
         return
     with connection.cursor() as cursor:
@@ -141,7 +141,8 @@ def update(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence
         names = [key, *columns]
         sets = [f"{name} = v.{name}" for name in columns] + ([extra] if extra else [])
         staging = f"bulk_{table}"
-        with _bound() as cursor:
+        # In a savepoint, so that a failure also takes the staging table away, even outside a transaction.
+        with transaction.atomic(), _copying() as cursor:
             cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {', '.join(names)} FROM {table} WITH NO DATA")
             _copy_in(cursor, staging, names, rows, types_of=table)
             cursor.execute(f"UPDATE {table} AS t SET {', '.join(sets)} FROM {staging} AS v WHERE t.{key} = v.{key}",
@@ -160,10 +161,8 @@ def delete(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            names = ", ".join(columns)
-            arrays = ", ".join(["%s"] * len(columns))
-            with _bound() as bound:
-                bound.execute(f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM unnest({arrays}))",
-                              [list(column) for column in zip(*rows, strict=True)], binary=True)
+            arrays = [_array(list(column)) for column in zip(*rows, strict=True)]
+            cursor.execute(f"DELETE FROM {table} WHERE ({', '.join(columns)}) IN "
+                           f"(SELECT * FROM unnest({', '.join(p for p, _ in arrays)}))", [v for _, v in arrays])
         else:
             cursor.executemany(f"DELETE FROM {table} WHERE {' AND '.join(f'{c} = %s' for c in columns)}", rows)
