@@ -165,14 +165,15 @@ def save_records(keyring: KeyRing, items: Sequence[tuple[Child, ChildRecord, Chi
         updates.append((child.pk, *(sealed[g] for g in FIELD_GROUPS), ops.adapt_datefield_value(review)))
         wanted[child.pk] = (tokens_for(keyring, record, shielded=child.shielded)
                             if child.status == ChildStatus.LIVE else set())
-    held: dict[int, set[int]] = {child_id: set() for child_id in wanted}
-    for token, child_id in bulk.select_any("SELECT token, child_id FROM vault_index WHERE child_id {any}",
-                                           list(wanted)):
-        held[child_id].add(token)
     with transaction.atomic():
         bulk.update("children_child", "id", [*FIELD_GROUPS, "review_month"],
                     updates, extra="updated_at = %s, version = version + 1",
                     extra_params=[ops.adapt_datetimefield_value(now)])
+        # Read after the UPDATE, which locks the children's rows: another writer of them waits for this one.
+        held: dict[int, set[int]] = {child_id: set() for child_id in wanted}
+        for token, child_id in bulk.select_any("SELECT token, child_id FROM vault_index WHERE child_id {any}",
+                                               list(wanted)):
+            held[child_id].add(token)
         bulk.delete("vault_index", ("token", "child_id"), [(t, c) for c, tokens in held.items()
                                                           for t in tokens - wanted[c]])
         bulk.insert("vault_index", ("token", "child_id"), [(t, c) for c, tokens in wanted.items()
