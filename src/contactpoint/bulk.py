@@ -56,7 +56,6 @@ class AnyOf(Lookup):
     """``field`` is one of ``values``: one array parameter on PostgreSQL, an ``IN`` list elsewhere. Made by
     ``any_of``, one per chunk."""
 
-    lookup_name = "any_of"
     prepare_rhs = False
 
     def as_sql(self, compiler, connection):
@@ -94,6 +93,9 @@ def select_any(sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> l
     return out
 
 
+_TYPES: dict[tuple[str, tuple[str, ...]], list[int]] = {}  # (table, columns) -> type OIDs
+
+
 def _column_types(cursor, table: str, columns: Sequence[str]) -> list[int]:
     """The type OIDs of ``columns`` of ``table``, which a binary COPY must be told."""
     key = (table, tuple(columns))
@@ -103,9 +105,6 @@ def _column_types(cursor, table: str, columns: Sequence[str]) -> list[int]:
         found = dict(cursor.fetchall())
         _TYPES[key] = [found[c] for c in columns]
     return _TYPES[key]
-
-
-_TYPES: dict[tuple[str, tuple[str, ...]], list[int]] = {}
 
 
 def _copy_in(cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,

@@ -130,6 +130,7 @@ class Batch:
         self.keyring = keyring
         self.now = now
         self.today = now.date()
+        self.received = connection.ops.adapt_datefield_value(self.today)  # as bulk writes take it
         self.run_id = run_id
         self.engine = engine
         self.ciphers = _Ciphers(keyring)
@@ -178,7 +179,7 @@ class Batch:
                 continue
             child = record.child
             changed.append((record.pk, _seal(self.ciphers(child), key, keys[key]), hashes[key], self.run_id,
-                            connection.ops.adapt_datefield_value(self.today), True))
+                            self.received, True))
             dirty[child.pk] = child
         bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
                     changed)
@@ -241,10 +242,9 @@ class Batch:
                 held_now[child_id][0].append(Held(self.source.code, kind, self.run_id, self.today, uid, new[uid]))
                 dirty[child_id] = child
                 result.linked += 1
-        received = connection.ops.adapt_datefield_value(self.today)
         bulk.insert("children_source_record", ("child_id", "source", "source_kind", "record_key", "content_hash",
                                                "feed_run", "received", "active", "payload"),
-                    ((child_id, self.source.code, kind, uid, hashes[uid], self.run_id, received, True, payload)
+                    ((child_id, self.source.code, kind, uid, hashes[uid], self.run_id, self.received, True, payload)
                      for child_id, uid, payload in inserts))
         if created:  # a new child's discrepancies point at its source records, which have IDs only now
             sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, new_views, strict=True)},
@@ -298,8 +298,8 @@ class Batch:
             asked.update(frozenset(pair) for pair in ReviewItem.objects.filter(q, status__in=(
                 ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED, ReviewItem.Status.KEPT_APART)).values_list(
                 "child_a_id", "child_b_id"))
-        las = {}
-        for q in bulk.any_of("id", involved):
+        las = {}  # of the first child of each pair, whose local authority the item goes to
+        for q in bulk.any_of("id", sorted({a for _, a, _ in pairs})):
             las.update(Child.objects.filter(q).values_list("id", "responsible_la"))
         items = []
         for review, a, b in pairs:
