@@ -23,11 +23,11 @@ class Child(models.Model):
     # The ID is the ContactPoint ID's 11 digits (without its check character): known before the row is written,
     # so a batch of children, their keys and their tokens go to the database in three plain bulk inserts.
     id = models.BigIntegerField(primary_key=True)
-    cpid = models.CharField("ContactPoint ID", max_length=12, unique=True)
+    cpid = models.CharField("ContactPoint ID", max_length=12)
     status = models.CharField(max_length=10, choices=ChildStatus.choices, default=ChildStatus.LIVE)
     shielded = models.BooleanField(default=False)
-    responsible_la = models.CharField(max_length=3, db_index=True)
-    review_month = models.DateField(db_index=True)
+    responsible_la = models.CharField(max_length=3)
+    review_month = models.DateField()
     archived_month = models.DateField(null=True, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=1)
@@ -46,7 +46,13 @@ class Child(models.Model):
 
     class Meta:
         db_table = "children_child"
-        indexes = [models.Index(fields=["status", "review_month"], name="child_lifecycle_idx")]
+        # Every feed that links a record rewrites its child's row, so each index here costs every such write.
+        # Only what is looked up has one: by ID, by ContactPoint ID (exactly: a constraint, not a field
+        # option, so PostgreSQL gets no second, pattern-matching index), by responsible LA, and the lifecycle's
+        # (status, review month), which also serves every query by review month.
+        constraints = [models.UniqueConstraint(fields=["cpid"], name="child_cpid_unique")]
+        indexes = [models.Index(fields=["status", "review_month"], name="child_lifecycle_idx"),
+                   models.Index(fields=["responsible_la"], name="child_la_idx")]
 
     def __str__(self) -> str:
         return f"Child {self.cpid}"
@@ -73,5 +79,5 @@ class SourceRecord(models.Model):
 
     class Meta:
         db_table = "children_source_record"
+        # A record is found by (source, record key) and by child (the foreign key's own index).
         constraints = [models.UniqueConstraint(fields=["source", "record_key"], name="source_record_unique")]
-        indexes = [models.Index(fields=["child"], name="source_record_child_idx")]
