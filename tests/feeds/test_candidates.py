@@ -69,6 +69,20 @@ def test_a_child_in_the_rows_buckets_by_chance_is_dropped_before_its_records_are
     assert zara not in opened and amelia in opened
 
 
+def test_a_child_in_an_identifiers_bucket_by_chance_is_dropped_before_its_records_are_opened(opened):
+    """An NHS number's token is not keyed by date of birth, so a bucket-mate there is told apart by opening the
+    identifiers it holds: another NHS number, another child."""
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW, ZARA, now=NOW - timedelta(days=1))
+    amelia, zara = child_id_of("gp-camden", "GP-1"), child_id_of("gp-camden", "GP-2")
+    school = SCHOOL_ROW | {"nhs_number": GP_ROW["nhs_number"]}
+    in_every_bucket_of(school, zara)  # the NHS number's buckets (searchable and match-only) included
+    opened.clear()
+    feed(source("agar-grove", "school_census", vouched_org()), school)
+    assert child_id_of("agar-grove", "S-1") == amelia
+    assert zara not in opened and amelia in opened
+
+
 def test_a_child_found_by_its_nhs_number_is_matched_whatever_its_date_of_birth(opened):
     gp = source("gp-camden", "gp_registrations", health_org())
     feed(gp, GP_ROW, now=NOW - timedelta(days=1))

@@ -23,7 +23,7 @@ from contactpoint.access.models import SourceSystem
 from contactpoint.bestview.build import Held, Manual, build
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
-from contactpoint.children.record import decode_groups
+from contactpoint.children.record import ChildRecord, decode_groups
 from contactpoint.children.store import (
     FIELD_GROUPS,
     Created,
@@ -40,8 +40,8 @@ from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
 from contactpoint.matching.profile import profile
 from contactpoint.reference import la_for_postcode
-from contactpoint.search.keys import dob_variants, in_buckets, matching_tokens
-from contactpoint.vault.blindindex import keyed_by_dob
+from contactpoint.search.keys import bucket_members, dob_variants, matching_tokens
+from contactpoint.vault import blindindex as bi
 from contactpoint.vault.cipher import ChildCipher, open_child_key
 from contactpoint.vault.keyring import KeyRing
 
@@ -70,6 +70,20 @@ def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
     return open_sealed(cipher, record.record_key, record.payload)
 
 
+@dataclass(frozen=True)
+class _FoundBy:
+    """What a child is looked up by (its best view's date of birth and identifiers), opened to tell a real
+    candidate from a bucket-mate."""
+
+    date_of_birth: date
+    identifiers: frozenset[tuple[str, str]]  # (field, value)
+
+    @classmethod
+    def of(cls, record: ChildRecord) -> _FoundBy:
+        return cls(record.date_of_birth.value, frozenset(
+            (f, s.value) for f in ("nhs_number", "upn", "uln") if (s := getattr(record, f)) is not None))
+
+
 class _Ciphers:
     """Data keys opened once per run (a feed touches the same children batch after batch)."""
 
@@ -92,19 +106,26 @@ class _Ciphers:
         return cipher
 
 
-def _tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set[date]]:
-    """The tokens a row looks up, each with the dates of birth it stands for (none for an identifier's)."""
+# The row field each identifier index holds (its searchable and its match-only index alike).
+_IDENTIFIER_FIELD = {i.number: field for i, field in (
+    (bi.NHS_NUMBER, "nhs_number"), (bi.MATCH_NHS_NUMBER, "nhs_number"), (bi.UPN, "upn"), (bi.MATCH_UPN, "upn"),
+    (bi.ULN, "uln"))}
+assert set(_IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB  # every other index has a date
+
+
+def _tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set]:
+    """The tokens a row looks up, each with what a child must hold to be in its bucket for a reason: the dates
+    of birth it stands for, or for an identifier's token the identifier, as (field, value)."""
     if row.date_of_birth is None:
         return {}
-    out: dict[int, set[date]] = defaultdict(set)
+    out: dict[int, set] = defaultdict(set)
     for dob in dob_variants(row.date_of_birth, fuzzy=True):
         for token in matching_tokens(
                 keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
                 date_of_birth=dob, postcode=row.address.postcode if row.address else None,
                 nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
-            dobs = out[token]
-            if keyed_by_dob(token):
-                dobs.add(dob)
+            field = _IDENTIFIER_FIELD.get(bi.index_number(token))
+            out[token].add(dob if field is None else (field, getattr(row, field)))
     return out
 
 
@@ -134,7 +155,7 @@ class Batch:
         self.run_id = run_id
         self.engine = engine
         self.ciphers = _Ciphers(keyring)
-        self._born: dict[int, tuple[int, date]] = {}  # child ID -> (version, date of birth), for _candidates
+        self._opened: dict[int, tuple[int, _FoundBy]] = {}  # child ID -> (version, what _candidates opened)
 
     def held_many(self, children: Sequence[Child]) -> dict[int, tuple[list[Held], list[Manual]]]:
         """Everything held about each child, decrypted: its active source records and practitioners' entries,
@@ -196,7 +217,7 @@ class Batch:
         existing child a record was matched against (decrypted once, for ``refresh`` to use again)."""
         kind = self.source.kind
         profiles = {k: profile(k, kind, r) for k, r in new.items()}
-        tokens: dict[int, set[date]] = defaultdict(set)
+        tokens: dict[int, set] = defaultdict(set)
         for row in new.values():
             for token, dobs in _tokens(self.keyring, row).items():
                 tokens[token] |= dobs
@@ -228,7 +249,7 @@ class Batch:
         inserts = []
         for g, made, view in zip(group_keys, created, new_views, strict=True):
             self.ciphers.add(made.id, made.cipher)
-            self._born[made.id] = (1, view.record.date_of_birth.value)
+            self._opened[made.id] = (1, _FoundBy.of(view.record))
             for uid in groups[g]:
                 child_of_record[uid] = made.id
                 inserts.append((made.id, uid, _seal(made.cipher, uid, new[uid])))
@@ -252,36 +273,46 @@ class Batch:
         self._queue_reviews(outcome.reviews, child_of_record, result)
         return held_now
 
-    def _candidates(self, tokens: dict[int, set[date]]) -> list[Child]:
-        """The live children the rows' tokens find, without those that share a bucket only by chance (see
-        ``in_buckets``): dropped after their date of birth alone is decrypted, before their source records are.
+    def _candidates(self, tokens: dict[int, set]) -> list[Child]:
+        """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are
+        truncated: see ``in_buckets``). A child is kept if it was born on a date its date-keyed tokens stand
+        for, or holds an identifier one of its identifier tokens stands for: its date of birth and identifiers
+        alone are decrypted to tell, before its source records are.
 
         At a million children most of those found are such bucket-mates, and the same ones come back batch after
-        batch (a bucket's members do not change with the rows looking it up). So a date of birth opened once in
-        a run is kept with the child's version, and opened again only when the child has been written since."""
-        wanted = in_buckets(tokens)
+        batch (a bucket's members do not change with the rows looking it up). So what was opened once in a run
+        is kept with the child's version, and opened again only when the child has been written since."""
+        found = bucket_members(tokens)
         kept, unopened = [], []
         for child_id, version in bulk.select_any("SELECT id, version FROM children_child WHERE status = %s AND id {any}",
-                                                 list(wanted), [ChildStatus.LIVE.value]):
-            dobs = wanted[child_id]
-            known = self._born.get(child_id)
-            if dobs is None or (known is not None and known[0] == version and known[1] in dobs):
-                kept.append(child_id)
-            elif known is None or known[0] != version:
+                                                 list(found), [ChildStatus.LIVE.value]):
+            known = self._opened.get(child_id)
+            if known is None or known[0] != version:
                 unopened.append(child_id)
-        for child_id, cpid, version, birth, kek_id, wrapped in bulk.select_any(
-                "SELECT c.id, c.cpid, c.version, c.birth, k.kek_id, k.wrapped FROM children_child c "
+            elif self._there_for_a_reason(tokens, found[child_id], known[1]):
+                kept.append(child_id)
+        for child_id, cpid, version, birth, identifiers, kek_id, wrapped in bulk.select_any(
+                "SELECT c.id, c.cpid, c.version, c.birth, c.identifiers, k.kek_id, k.wrapped FROM children_child c "
                 "JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", unopened):
             cipher = open_child_key(self.keyring, cpid, kek_id, wrapped)
-            born = decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})["date_of_birth"].value
-            self._born[child_id] = (version, born)
-            if born in wanted[child_id]:
+            data = decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth)),
+                                        "identifiers": cipher.open("identifiers", bytes(identifiers))})
+            held = _FoundBy(data["date_of_birth"].value, frozenset(
+                (f, data[f].value) for f in ("nhs_number", "upn", "uln") if data[f] is not None))
+            self._opened[child_id] = (version, held)
+            if self._there_for_a_reason(tokens, found[child_id], held):
                 kept.append(child_id)
                 self.ciphers.add(child_id, cipher)
         children = []
         for q in bulk.any_of("id", kept):
             children.extend(Child.objects.filter(q).defer(*FIELD_GROUPS))
         return children
+
+    @staticmethod
+    def _there_for_a_reason(tokens: dict[int, set], found: tuple[set[date], set[int]], held: _FoundBy) -> bool:
+        dobs, identifier_tokens = found
+        return held.date_of_birth in dobs or any(not held.identifiers.isdisjoint(tokens[t])
+                                                 for t in identifier_tokens)
 
     def _queue_reviews(self, reviews, child_of_record: dict[str, int], result: BatchResult) -> None:
         pairs = []
@@ -326,7 +357,7 @@ class Batch:
                 continue  # nothing left: the lifecycle or a split deals with an empty record
             view = build(records, manual, cpid=child.cpid)
             items.append((child, view.record, self.ciphers(child)))
-            self._born[child.pk] = (child.version + 1, view.record.date_of_birth.value)  # as save_records leaves it
+            self._opened[child.pk] = (child.version + 1, _FoundBy.of(view.record))  # as save_records leaves it
             discrepancies[child.pk] = view.discrepancies
             la = _responsible_la(self.source, [h.row for h in records if h.source == self.source.code],
                                  current=child.responsible_la)

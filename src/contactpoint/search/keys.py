@@ -128,6 +128,19 @@ def query_tokens(keyring: KeyRing, criteria, *, fuzzy: bool) -> dict[int, set[da
     return tokens
 
 
+def bucket_members(tokens: Mapping[int, set]) -> dict[int, tuple[set[date], set[int]]]:
+    """The children in the buckets of ``tokens``, each with the dates of birth its date-keyed tokens stand for
+    and the identifier tokens (NHS number, UPN, ULN) that found it (see ``in_buckets``)."""
+    found: dict[int, tuple[set[date], set[int]]] = {}
+    for token, child_id in bulk.select_any("SELECT token, child_id FROM vault_index WHERE token {any}", list(tokens)):
+        dobs, identifiers = found.setdefault(child_id, (set(), set()))
+        if bi.keyed_by_dob(token):
+            dobs |= tokens[token]
+        else:
+            identifiers.add(token)
+    return found
+
+
 def in_buckets(tokens: Mapping[int, set[date]]) -> dict[int, set[date] | None]:
     """The children in the buckets of ``tokens`` (search's or a feed's), each with the dates of birth it must
     have to be there for a reason, or None when an identifier's token found it (any date of birth will do).
@@ -136,10 +149,5 @@ def in_buckets(tokens: Mapping[int, set[date]]) -> dict[int, set[date] | None]:
     grows (about one per token at a million children, ten at eleven million). Every other token is keyed by the
     date of birth, so a child found only through those, born on none of their dates, is such a bucket-mate:
     callers drop it after opening its date of birth alone."""
-    found: dict[int, set[date] | None] = {}
-    for token, child_id in bulk.select_any("SELECT token, child_id FROM vault_index WHERE token {any}", list(tokens)):
-        if not bi.keyed_by_dob(token):
-            found[child_id] = None
-        elif (wanted := found.setdefault(child_id, set())) is not None:
-            wanted |= tokens[token]
-    return found
+    return {child_id: None if identifiers else dobs
+            for child_id, (dobs, identifiers) in bucket_members(tokens).items()}

@@ -67,10 +67,14 @@ KEYED_BY_DOB = frozenset(i.number for i in (FAMILY_DOB, FAMILY_PREFIX_DOB, GIVEN
                                             MATCH_DOB_POSTCODE))
 
 
+def index_number(token: int) -> int:
+    return token >> _INDEX_SHIFT
+
+
 def keyed_by_dob(token: int) -> bool:
-    return token >> _INDEX_SHIFT in KEYED_BY_DOB
+    return index_number(token) in KEYED_BY_DOB
 
 
 def index_of(token: int) -> BlindIndex:
-    number = token >> _INDEX_SHIFT
+    number = index_number(token)
     return next(i for i in CATALOGUE if i.number == number)
