@@ -83,6 +83,18 @@ def test_a_child_in_an_identifiers_bucket_by_chance_is_dropped_before_its_record
     assert zara not in opened and amelia in opened
 
 
+def test_a_feed_does_not_look_children_up_by_the_first_letters_of_their_surname(opened):
+    """Born the same day, surname starting the same, nothing else alike: search's wildcard index would find her,
+    but a feed row does not ask it (at scale it would bring back a few such children for every row)."""
+    gp = source("gp-camden", "gp_registrations", health_org())
+    harriet = ZARA | {"given_name": "Xanthe", "family_name": "Hawksworth", "date_of_birth": AMELIA["date_of_birth"]}
+    feed(gp, harriet, now=NOW - timedelta(days=1))
+    opened.clear()
+    feed(source("agar-grove", "school_census", vouched_org()), SCHOOL_ROW)
+    assert opened == []
+    assert child_id_of("agar-grove", "S-1") != child_id_of("gp-camden", "GP-2")
+
+
 def test_a_child_found_by_its_nhs_number_is_matched_whatever_its_date_of_birth(opened):
     gp = source("gp-camden", "gp_registrations", health_org())
     feed(gp, GP_ROW, now=NOW - timedelta(days=1))

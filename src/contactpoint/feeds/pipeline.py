@@ -70,18 +70,39 @@ def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
     return open_sealed(cipher, record.record_key, record.payload)
 
 
+# The row field each identifier index holds (its searchable and its match-only index alike).
+_IDENTIFIER_FIELD = {i.number: field for i, field in (
+    (bi.NHS_NUMBER, "nhs_number"), (bi.MATCH_NHS_NUMBER, "nhs_number"), (bi.UPN, "upn"), (bi.MATCH_UPN, "upn"),
+    (bi.ULN, "uln"))}
+_IDENTIFIER_FIELDS = tuple(sorted(set(_IDENTIFIER_FIELD.values())))
+assert set(_IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB  # every other index has a date
+
+
 @dataclass(frozen=True)
 class _FoundBy:
     """What a child is looked up by (its best view's date of birth and identifiers), opened to tell a real
     candidate from a bucket-mate."""
 
     date_of_birth: date
-    identifiers: frozenset[tuple[str, str]]  # (field, value)
+    identifiers: frozenset[tuple[str, str]] | None = None  # (field, value); None: not opened
 
     @classmethod
     def of(cls, record: ChildRecord) -> _FoundBy:
         return cls(record.date_of_birth.value, frozenset(
-            (f, s.value) for f in ("nhs_number", "upn", "uln") if (s := getattr(record, f)) is not None))
+            (f, s.value) for f in _IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
+
+
+def _there_for_a_reason(tokens: dict[int, set], found: tuple[set[date], set[int]], seen: _FoundBy) -> bool | None:
+    """Whether a child in the buckets of ``tokens`` (``found``: see ``bucket_members``) holds what one of them
+    stands for; None when that depends on identifiers not yet opened."""
+    dobs, identifier_tokens = found
+    if seen.date_of_birth in dobs:
+        return True
+    if not identifier_tokens:
+        return False
+    if seen.identifiers is None:
+        return None
+    return any(not seen.identifiers.isdisjoint(tokens[t]) for t in identifier_tokens)
 
 
 class _Ciphers:
@@ -104,13 +125,6 @@ class _Ciphers:
         if cipher is None:
             cipher = self._by_child[child.pk] = cipher_for(self.keyring, child)
         return cipher
-
-
-# The row field each identifier index holds (its searchable and its match-only index alike).
-_IDENTIFIER_FIELD = {i.number: field for i, field in (
-    (bi.NHS_NUMBER, "nhs_number"), (bi.MATCH_NHS_NUMBER, "nhs_number"), (bi.UPN, "upn"), (bi.MATCH_UPN, "upn"),
-    (bi.ULN, "uln"))}
-assert set(_IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB  # every other index has a date
 
 
 def _tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set]:
@@ -287,32 +301,31 @@ class Batch:
         for child_id, version in bulk.select_any("SELECT id, version FROM children_child WHERE status = %s AND id {any}",
                                                  list(found), [ChildStatus.LIVE.value]):
             known = self._opened.get(child_id)
-            if known is None or known[0] != version:
+            reason = None if known is None or known[0] != version else _there_for_a_reason(
+                tokens, found[child_id], known[1])
+            if reason is None:
                 unopened.append(child_id)
-            elif self._there_for_a_reason(tokens, found[child_id], known[1]):
+            elif reason:
                 kept.append(child_id)
         for child_id, cpid, version, birth, identifiers, kek_id, wrapped in bulk.select_any(
                 "SELECT c.id, c.cpid, c.version, c.birth, c.identifiers, k.kek_id, k.wrapped FROM children_child c "
                 "JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", unopened):
             cipher = open_child_key(self.keyring, cpid, kek_id, wrapped)
-            data = decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth)),
-                                        "identifiers": cipher.open("identifiers", bytes(identifiers))})
-            held = _FoundBy(data["date_of_birth"].value, frozenset(
-                (f, data[f].value) for f in ("nhs_number", "upn", "uln") if data[f] is not None))
-            self._opened[child_id] = (version, held)
-            if self._there_for_a_reason(tokens, found[child_id], held):
+            seen = _FoundBy(decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})["date_of_birth"].value)
+            reason = _there_for_a_reason(tokens, found[child_id], seen)
+            if reason is None:  # found by an identifier's token, born on another day: what identifiers does it hold?
+                held = decode_groups(cpid, {"identifiers": cipher.open("identifiers", bytes(identifiers))})
+                seen = _FoundBy(seen.date_of_birth, frozenset(
+                    (f, held[f].value) for f in _IDENTIFIER_FIELDS if held[f] is not None))
+                reason = _there_for_a_reason(tokens, found[child_id], seen)
+            self._opened[child_id] = (version, seen)
+            if reason:
                 kept.append(child_id)
                 self.ciphers.add(child_id, cipher)
         children = []
         for q in bulk.any_of("id", kept):
             children.extend(Child.objects.filter(q).defer(*FIELD_GROUPS))
         return children
-
-    @staticmethod
-    def _there_for_a_reason(tokens: dict[int, set], found: tuple[set[date], set[int]], held: _FoundBy) -> bool:
-        dobs, identifier_tokens = found
-        return held.date_of_birth in dobs or any(not held.identifiers.isdisjoint(tokens[t])
-                                                 for t in identifier_tokens)
 
     def _queue_reviews(self, reviews, child_of_record: dict[str, int], result: BatchResult) -> None:
         pairs = []

@@ -42,12 +42,14 @@ def record_tokens(
     upn: str | None,
     uln: str | None,
     shielded: bool,
+    prefixes: bool = True,
 ) -> set[int]:
     dob = date_of_birth.isoformat()
     tokens: set[int] = set()
     for family in family_variants(family_names):
         tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(family)}|{dob}"))
-        tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family[:2]}|{dob}"))
+        if prefixes:
+            tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family[:2]}|{dob}"))
     for key in given_keys(normalise_name(given)):
         tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
     return tokens | _hidden_field_tokens(keyring, dob=dob, postcode=postcode, nhs_number=nhs_number, upn=upn,
@@ -73,10 +75,14 @@ def _hidden_field_tokens(keyring: KeyRing, *, dob: str, postcode: str | None, nh
 
 
 def matching_tokens(keyring: KeyRing, **record) -> set[int]:
-    """The tokens a feed record looks up to find candidate children: everything search would, plus the
-    match-only indexes of shielded children (the name tokens are the same either way: made once)."""
+    """The tokens a feed record looks up to find candidate children: what search would, plus the match-only
+    indexes of shielded children (the name tokens are the same either way: made once), less the family name's
+    first two letters. That one serves a search's wildcard ("Sm*"); as a blocking rule it would bring back
+    every child born the same day whose surname starts the same (about two a row at a million children,
+    twenty-five at eleven million), each decrypted and scored, for links that the given name, the postcode or
+    an identifier find anyway."""
     hidden = {k: record[k] for k in ("postcode", "nhs_number", "upn", "uln")}
-    return record_tokens(keyring, shielded=False, **record) | _hidden_field_tokens(
+    return record_tokens(keyring, shielded=False, prefixes=False, **record) | _hidden_field_tokens(
         keyring, dob=record["date_of_birth"].isoformat(), shielded=True, **hidden)
 
 
