@@ -11,7 +11,7 @@ import pytest
 
 from contactpoint.children.models import Child, SourceRecord
 from contactpoint.children.store import load_record, save_record
-from contactpoint.feeds import formats, pipeline, serialise
+from contactpoint.feeds import formats, pipeline, prepare, serialise
 from contactpoint.feeds.validate import validate
 from contactpoint.search.keys import dob_variants, matching_tokens
 from contactpoint.vault.keyring import get_keyring
@@ -116,7 +116,7 @@ def test_a_bucket_mates_date_of_birth_is_opened_again_once_its_record_has_change
     row, _ = validate(raw, today=NOW.date())
     batch = pipeline.Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
                            run_id="run-1")
-    tokens = pipeline._tokens(get_keyring(), row)
+    tokens = prepare.lookup_tokens(get_keyring(), row)
     assert [c.pk for c in batch._candidates(tokens)] == []  # born on another day: a bucket-mate
 
     record = load_record(get_keyring(), zara)

@@ -1,6 +1,7 @@
 """Taking in a feed: ``contactpoint ingest SOURCE FILE`` and ``POST /api/v1/feeds/{source}`` both call ``ingest``.
 
     read (format) -> validate (refuse rows and fields, with line and reason) -> batches through the pipeline
+    └──────────────────────── prepare.chunks ───────────────────────┘
 
 Guarantees (DESIGN.md section 5):
 - the same file again (same SHA-256) changes nothing: the run is found complete and returned as it was;
@@ -19,7 +20,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from io import BytesIO
 
 from django.db import transaction
 
@@ -29,16 +29,14 @@ from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, SourceRecord
 from contactpoint.errors import FeedRejected
-from contactpoint.feeds import formats, serialise
 from contactpoint.feeds.models import FeedRun, RowProblem
 from contactpoint.feeds.pipeline import Batch, BatchResult
-from contactpoint.feeds.rows import FeedRow, FieldRefusal, Refusal
-from contactpoint.feeds.validate import validate
+from contactpoint.feeds.prepare import Chunk, chunks
+from contactpoint.feeds.rows import FieldRefusal, Refusal
 from contactpoint.matching.engine import Backend
 from contactpoint.vault.keyring import KeyRing
 
 BATCH_SIZE = 10000
-REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
 
 
 @dataclass(frozen=True)
@@ -87,39 +85,13 @@ def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", 
 
 def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: KeyRing, now: datetime,
          engine: Backend | None, batch_size: int, progress: Callable[[int], None] | None) -> None:
-    # The whole file must be readable before any of it is taken: a file found unreadable part-way (a CSV that
-    # stops being UTF-8, a broken quote at row 90,000) is refused whole, with nothing from it kept.
-    for _ in formats.read(fmt, BytesIO(data)):
-        pass
     batch = Batch(source, keyring=keyring, now=now, run_id=run.id, engine=engine)
-    seen: set[str] = set()
-    pending: list[tuple[FeedRow | None, list[Refusal | FieldRefusal]]] = []
-    position = 0  # rows read so far (the unit of rows_done)
-    today = now.date()
-
-    def flush() -> None:
-        nonlocal pending
-        if pending:
-            _commit_batch(run, batch, pending, upto=position, keyring=keyring, now=now, source=source)
-            if progress:
-                progress(position)
-        pending = []
-
-    for raw in formats.read(fmt, BytesIO(data)):
-        position += 1
-        row, problems = validate(raw, today=today)
-        if row is not None:
-            key = serialise.record_key(keyring, source.code, row.source_record_id)
-            if key in seen:
-                row, problems = None, [*problems, Refusal(raw.line, "source_record_id", REPEATED)]
-            else:
-                seen.add(key)
-        if position <= run.rows_done:
-            continue  # committed by an earlier, interrupted attempt at this same file
-        pending.append((row, problems))
-        if len(pending) >= batch_size:
-            flush()
-    flush()
+    seen: set[str] = set()  # every record key in the file, for a full feed's retirements
+    for chunk in chunks(data, fmt=fmt, keyring=keyring, source_code=source.code, today=now.date(),
+                        skip=run.rows_done, batch_size=batch_size, seen=seen):
+        _commit_batch(run, batch, chunk, keyring=keyring, now=now, source=source)
+        if progress:
+            progress(chunk.upto)
     if run.mode == "full":
         _retire_missing(run, batch, seen, keyring=keyring, now=now, source=source)
     with transaction.atomic():
@@ -132,18 +104,16 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
                               "records_linked": run.records_linked, "reviews_queued": run.reviews_queued})
 
 
-def _commit_batch(run: FeedRun, batch: Batch, pending, *, upto: int, keyring: KeyRing, now: datetime,
+def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing, now: datetime,
                   source: SourceSystem) -> None:
-    rows = [row for row, _ in pending if row is not None]
-    problems = [p for _, ps in pending for p in ps]
+    problems = chunk.problems
     with transaction.atomic():
-        result: BatchResult = batch.process(rows)
+        result: BatchResult = batch.process(chunk.entries)
         RowProblem.objects.bulk_create(_row_problems(run, problems))
-        refused_rows = sum(1 for row, _ in pending if row is None)
-        run.rows_done = upto
+        run.rows_done = chunk.upto
         run.rows_accepted += result.accepted
         run.rows_unchanged += result.unchanged
-        run.rows_refused += refused_rows
+        run.rows_refused += chunk.refused
         run.fields_refused += sum(1 for p in problems if isinstance(p, FieldRefusal))
         run.children_created += len(result.created)
         run.records_linked += result.linked

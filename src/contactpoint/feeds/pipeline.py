@@ -34,13 +34,13 @@ from contactpoint.children.store import (
     save_records,
 )
 from contactpoint.feeds import serialise
+from contactpoint.feeds.prepare import IDENTIFIER_FIELDS, Entry
 from contactpoint.feeds.rows import FeedRow
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
 from contactpoint.matching.profile import profile
 from contactpoint.reference import la_for_postcode
-from contactpoint.search.keys import bucket_members, dob_variants, matching_tokens
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.cipher import ChildCipher, open_child_key
 from contactpoint.vault.keyring import KeyRing
@@ -59,7 +59,11 @@ class BatchResult:
 
 
 def _seal(cipher: ChildCipher, record_key: str, row: FeedRow) -> bytes:
-    return cipher.seal(f"source-record:{record_key}", serialise.dumps(row))
+    return _seal_payload(cipher, record_key, serialise.dumps(row))
+
+
+def _seal_payload(cipher: ChildCipher, record_key: str, payload: bytes) -> bytes:
+    return cipher.seal(f"source-record:{record_key}", payload)
 
 
 def open_sealed(cipher: ChildCipher, record_key: str, payload: bytes) -> FeedRow:
@@ -68,14 +72,6 @@ def open_sealed(cipher: ChildCipher, record_key: str, payload: bytes) -> FeedRow
 
 def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
     return open_sealed(cipher, record.record_key, record.payload)
-
-
-# The row field each identifier index holds (its searchable and its match-only index alike).
-_IDENTIFIER_FIELD = {i.number: field for i, field in (
-    (bi.NHS_NUMBER, "nhs_number"), (bi.MATCH_NHS_NUMBER, "nhs_number"), (bi.UPN, "upn"), (bi.MATCH_UPN, "upn"),
-    (bi.ULN, "uln"))}
-_IDENTIFIER_FIELDS = tuple(sorted(set(_IDENTIFIER_FIELD.values())))
-assert set(_IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB  # every other index has a date
 
 
 @dataclass(frozen=True)
@@ -89,15 +85,17 @@ class _FoundBy:
     @classmethod
     def of(cls, record: ChildRecord) -> _FoundBy:
         return cls(record.date_of_birth.value, frozenset(
-            (f, s.value) for f in _IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
+            (f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
 
 
-def _there_for_a_reason(tokens: dict[int, set], found: tuple[set[date], set[int]], seen: _FoundBy) -> bool | None:
-    """Whether a child in the buckets of ``tokens`` (``found``: see ``bucket_members``) holds what one of them
-    stands for; None when that depends on identifiers not yet opened."""
-    dobs, identifier_tokens = found
-    if seen.date_of_birth in dobs:
+def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: _FoundBy) -> bool | None:
+    """Whether a child whose tokens ``found`` are among ``tokens`` holds what one of them stands for; None when
+    that depends on identifiers not yet opened. (A date-keyed token stands for dates of birth, an identifier's
+    token for (field, value) pairs: a date is never among the latter.)"""
+    dob = seen.date_of_birth
+    if any(dob in tokens[t] for t in found):
         return True
+    identifier_tokens = [t for t in found if not bi.keyed_by_dob(t)]
     if not identifier_tokens:
         return False
     if seen.identifiers is None:
@@ -125,22 +123,6 @@ class _Ciphers:
         if cipher is None:
             cipher = self._by_child[child.pk] = cipher_for(self.keyring, child)
         return cipher
-
-
-def _tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set]:
-    """The tokens a row looks up, each with what a child must hold to be in its bucket for a reason: the dates
-    of birth it stands for, or for an identifier's token the identifier, as (field, value)."""
-    if row.date_of_birth is None:
-        return {}
-    out: dict[int, set] = defaultdict(set)
-    for dob in dob_variants(row.date_of_birth, fuzzy=True):
-        for token in matching_tokens(
-                keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
-                date_of_birth=dob, postcode=row.address.postcode if row.address else None,
-                nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
-            field = _IDENTIFIER_FIELD.get(bi.index_number(token))
-            out[token].add(dob if field is None else (field, getattr(row, field)))
-    return out
 
 
 def _responsible_la(source: SourceSystem, rows: Iterable[FeedRow], current: str | None = None) -> str:
@@ -197,10 +179,9 @@ class Batch:
 
     # -- the batch ---------------------------------------------------------------------------------------------
 
-    def process(self, rows: Sequence[FeedRow]) -> BatchResult:
-        result = BatchResult(accepted=len(rows))
-        keys = {serialise.record_key(self.keyring, self.source.code, r.source_record_id): r for r in rows}
-        hashes = {k: serialise.content_hash(self.keyring, r) for k, r in keys.items()}
+    def process(self, entries: Sequence[Entry]) -> BatchResult:
+        result = BatchResult(accepted=len(entries))
+        keys = {e.key: e for e in entries}
         # Neither the children's sealed groups nor unchanged records' payloads are read here: leave them behind.
         existing: dict[str, SourceRecord] = {}
         for q in bulk.any_of("record_key", list(keys)):
@@ -209,31 +190,32 @@ class Batch:
         dirty: dict[int, Child] = {}
         changed = []
         for key, record in existing.items():
-            if record.content_hash == hashes[key] and record.active:
+            entry = keys[key]
+            if record.content_hash == entry.content_hash and record.active:
                 result.unchanged += 1
                 continue
             child = record.child
-            changed.append((record.pk, _seal(self.ciphers(child), key, keys[key]), hashes[key], self.run_id,
-                            self.received, True))
+            changed.append((record.pk, _seal_payload(self.ciphers(child), key, entry.payload), entry.content_hash,
+                            self.run_id, self.received, True))
             dirty[child.pk] = child
         bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
                     changed)
-        new = {k: r for k, r in keys.items() if k not in existing}
+        new = {k: e for k, e in keys.items() if k not in existing}
         held: dict[int, tuple[list[Held], list[Manual]]] = {}
         if new:
-            held = self._match_and_place(new, hashes, dirty, result)
+            held = self._match_and_place(new, dirty, result)
         self.refresh(list(dirty.values()), result, held=held)
         return result
 
-    def _match_and_place(self, new: dict[str, FeedRow], hashes: dict[str, str], dirty: dict[int, Child],
+    def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, Child],
                          result: BatchResult) -> dict[int, tuple[list[Held], list[Manual]]]:
         """Match the new records, create children and link records; returns what is now held about each
         existing child a record was matched against (decrypted once, for ``refresh`` to use again)."""
         kind = self.source.kind
-        profiles = {k: profile(k, kind, r) for k, r in new.items()}
+        profiles = {k: e.match_profile(kind) for k, e in new.items()}
         tokens: dict[int, set] = defaultdict(set)
-        for row in new.values():
-            for token, dobs in _tokens(self.keyring, row).items():
+        for e in new.values():
+            for token, dobs in e.lookup(self.keyring).items():
                 tokens[token] |= dobs
         existing: dict[str, int] = {}
         children = {child.pk: child for child in self._candidates(tokens)}
@@ -254,8 +236,8 @@ class Batch:
         new_children: list[NewChild] = []
         new_views = []
         for g in group_keys:
-            rows = [new[uid] for uid in groups[g]]
-            held = [Held(self.source.code, kind, self.run_id, self.today, uid, new[uid]) for uid in groups[g]]
+            rows = [new[uid].row for uid in groups[g]]
+            held = [Held(self.source.code, kind, self.run_id, self.today, uid, new[uid].row) for uid in groups[g]]
             new_views.append(build(held))
             new_children.append(NewChild(new_views[-1].record, _responsible_la(self.source, rows)))
         created: list[Created] = create_children(self.keyring, new_children, now=self.now) if new_children else []
@@ -266,21 +248,22 @@ class Batch:
             self._opened[made.id] = (1, _FoundBy.of(view.record))
             for uid in groups[g]:
                 child_of_record[uid] = made.id
-                inserts.append((made.id, uid, _seal(made.cipher, uid, new[uid])))
+                inserts.append((made.id, uid, _seal_payload(made.cipher, uid, new[uid].payload)))
             result.created.append(made.cpid)
         for uid, child_id in outcome.child_of.items():
             if child_id is not None:
                 child_of_record[uid] = child_id
                 child = children[child_id]
-                inserts.append((child_id, uid, _seal(self.ciphers(child), uid, new[uid])))
+                inserts.append((child_id, uid, _seal_payload(self.ciphers(child), uid, new[uid].payload)))
                 # Appended last, as a fresh read would list it (by ID).
-                held_now[child_id][0].append(Held(self.source.code, kind, self.run_id, self.today, uid, new[uid]))
+                held_now[child_id][0].append(Held(self.source.code, kind, self.run_id, self.today, uid,
+                                                  new[uid].row))
                 dirty[child_id] = child
                 result.linked += 1
         bulk.insert("children_source_record", ("child_id", "source", "source_kind", "record_key", "content_hash",
                                                "feed_run", "received", "active", "payload"),
-                    ((child_id, self.source.code, kind, uid, hashes[uid], self.run_id, self.received, True, payload)
-                     for child_id, uid, payload in inserts))
+                    ((child_id, self.source.code, kind, uid, new[uid].content_hash, self.run_id, self.received, True,
+                      payload) for child_id, uid, payload in inserts))
         if created:  # a new child's discrepancies point at its source records, which have IDs only now
             sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, new_views, strict=True)},
                                now=self.now)
@@ -289,20 +272,29 @@ class Batch:
 
     def _candidates(self, tokens: dict[int, set]) -> list[Child]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are
-        truncated: see ``in_buckets``). A child is kept if it was born on a date its date-keyed tokens stand
+        truncated: see ``search.keys.in_buckets``, whose lookup this is, with each child's version). A child is kept if it was born on a date its date-keyed tokens stand
         for, or holds an identifier one of its identifier tokens stands for: its date of birth and identifiers
         alone are decrypted to tell, before its source records are.
 
         At a million children most of those found are such bucket-mates, and the same ones come back batch after
         batch (a bucket's members do not change with the rows looking it up). So what was opened once in a run
         is kept with the child's version, and opened again only when the child has been written since."""
-        found = bucket_members(tokens)
+        # child ID -> [its version, then each of its tokens that is among ``tokens``]. One row per token found, so
+        # hundreds of thousands a batch at a million children: kept to one dictionary look-up each.
+        found: dict[int, list[int]] = {}
+        for token, child_id, version in bulk.select_any(
+                "SELECT i.token, i.child_id, c.version FROM vault_index i JOIN children_child c ON c.id = i.child_id "
+                "WHERE c.status = %s AND i.token {any}", list(tokens), [ChildStatus.LIVE.value]):
+            member = found.get(child_id)
+            if member is None:
+                found[child_id] = [version, token]
+            else:
+                member.append(token)
         kept, unopened = [], []
-        for child_id, version in bulk.select_any("SELECT id, version FROM children_child WHERE status = %s AND id {any}",
-                                                 list(found), [ChildStatus.LIVE.value]):
+        for child_id, (version, *its_tokens) in found.items():
             known = self._opened.get(child_id)
             reason = None if known is None or known[0] != version else _there_for_a_reason(
-                tokens, found[child_id], known[1])
+                tokens, its_tokens, known[1])
             if reason is None:
                 unopened.append(child_id)
             elif reason:
@@ -312,12 +304,12 @@ class Batch:
                 "JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", unopened):
             cipher = open_child_key(self.keyring, cpid, kek_id, wrapped)
             seen = _FoundBy(decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})["date_of_birth"].value)
-            reason = _there_for_a_reason(tokens, found[child_id], seen)
+            reason = _there_for_a_reason(tokens, found[child_id][1:], seen)
             if reason is None:  # found by an identifier's token, born on another day: what identifiers does it hold?
                 held = decode_groups(cpid, {"identifiers": cipher.open("identifiers", bytes(identifiers))})
                 seen = _FoundBy(seen.date_of_birth, frozenset(
-                    (f, held[f].value) for f in _IDENTIFIER_FIELDS if held[f] is not None))
-                reason = _there_for_a_reason(tokens, found[child_id], seen)
+                    (f, held[f].value) for f in IDENTIFIER_FIELDS if held[f] is not None))
+                reason = _there_for_a_reason(tokens, found[child_id][1:], seen)
             self._opened[child_id] = (version, seen)
             if reason:
                 kept.append(child_id)

@@ -137,6 +137,13 @@ def _spark_schema():
     return T.StructType(fields)
 
 
+def _table(profiles: Sequence[dict[str, Any]]) -> pa.Table:
+    """The profiles as an Arrow table, built column by column: ``Table.from_pylist`` converts row by row and
+    took a third of a batch's matching time at a million records."""
+    return pa.Table.from_arrays([pa.array([p[c] for p in profiles], type=SCHEMA.field(c).type) for c in COLUMNS],
+                                schema=SCHEMA)
+
+
 def backend(name: str | None = None) -> Backend:
     from contactpoint.config import get_settings
 
@@ -155,7 +162,7 @@ def score(profiles: Sequence[dict[str, Any]], new: Iterable[str], *, engine: Bac
     # Per-comparison match weights: the evidence a data manager sees in the review queue.
     settings["retain_intermediate_calculation_columns"] = True
     levels = _levels(settings)
-    table = pa.Table.from_pylist(list(profiles), schema=SCHEMA)
+    table = _table(profiles)
     rows = engine.predict(table, settings, threshold)
     edges = []
     for row in rows:

@@ -1,0 +1,125 @@
+"""Preparing a feed's batches: each row read, validated and keyed once, before the batch touches the database.
+
+    file ─► read ─► validate ─► record key, content hash, payload ─► batches of entries (``Chunk``)
+                                lookup tokens, match profile: worked out only for records new to the index
+
+Everything here depends only on the row and the key ring's keyed hashes: no database, no child's data key.
+
+The whole file is read once before the first batch is handed over, so a file that turns out unreadable part-way
+(a CSV that stops being UTF-8 at row 90,000) is refused whole with nothing taken.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from io import BytesIO
+from typing import Any
+
+from contactpoint.feeds import formats, serialise
+from contactpoint.feeds.rows import FeedRow, FieldRefusal, Refusal
+from contactpoint.feeds.validate import validate
+from contactpoint.matching.profile import profile
+from contactpoint.search.keys import dob_variants, matching_tokens
+from contactpoint.vault import blindindex as bi
+from contactpoint.vault.keyring import KeyRing
+
+REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
+
+# The row field each identifier index holds (its searchable and its match-only index alike).
+IDENTIFIER_FIELD = {i.number: field for i, field in (
+    (bi.NHS_NUMBER, "nhs_number"), (bi.MATCH_NHS_NUMBER, "nhs_number"), (bi.UPN, "upn"), (bi.MATCH_UPN, "upn"),
+    (bi.ULN, "uln"))}
+IDENTIFIER_FIELDS = tuple(sorted(set(IDENTIFIER_FIELD.values())))
+assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB  # every other index has a date
+
+
+def lookup_tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set]:
+    """The tokens a row looks up, each with what a child must hold to be in its bucket for a reason: the dates
+    of birth it stands for, or for an identifier's token the identifier, as (field, value)."""
+    if row.date_of_birth is None:
+        return {}
+    out: dict[int, set] = defaultdict(set)
+    for dob in dob_variants(row.date_of_birth, fuzzy=True):
+        for token in matching_tokens(
+                keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
+                date_of_birth=dob, postcode=row.address.postcode if row.address else None,
+                nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
+            field = IDENTIFIER_FIELD.get(bi.index_number(token))
+            out[token].add(dob if field is None else (field, getattr(row, field)))
+    return out
+
+
+@dataclass(slots=True)
+class Entry:
+    """One accepted row and what the pipeline derives from it. ``tokens`` and ``profile`` are needed only for a
+    record the index does not hold yet, so they are worked out when first asked for."""
+
+    row: FeedRow
+    key: str  # the keyed record key: which source record this is, without its identifier in clear
+    content_hash: str
+    payload: bytes  # the row as sealed with its child's data key
+    tokens: dict[int, set] | None = None
+    profile: dict[str, Any] | None = None
+
+    def lookup(self, keyring: KeyRing) -> dict[int, set]:
+        if self.tokens is None:
+            self.tokens = lookup_tokens(keyring, self.row)
+        return self.tokens
+
+    def match_profile(self, source_kind: str) -> dict[str, Any]:
+        if self.profile is None:
+            self.profile = profile(self.key, source_kind, self.row)
+        return self.profile
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A batch's rows as read: ``upto`` rows of the file are read with it (the unit of a run's ``rows_done``)."""
+
+    upto: int
+    entries: list[Entry]
+    problems: list[Refusal | FieldRefusal]
+    refused: int  # rows not taken at all
+
+
+def chunks(data: bytes, *, fmt: str, keyring: KeyRing, source_code: str, today: date,
+           skip: int, batch_size: int, seen: set[str] | None = None) -> Iterator[Chunk]:
+    """The feed's batches, in file order, from row ``skip + 1`` on (the rows before were committed by an earlier
+    attempt at the same file: they are read again only to know which record IDs came first). ``seen`` collects
+    the record key of every row taken."""
+    # The whole file must be readable before any of it is taken: a file found unreadable part-way (a CSV that
+    # stops being UTF-8, a broken quote at row 90,000) is refused whole, with nothing from it kept.
+    for _ in formats.read(fmt, BytesIO(data)):
+        pass
+    seen = set() if seen is None else seen
+    entries: list[Entry] = []
+    problems: list[Refusal | FieldRefusal] = []
+    position = count = refused = 0
+    for raw in formats.read(fmt, BytesIO(data)):
+        position += 1
+        row, row_problems = validate(raw, today=today)
+        if row is not None:
+            key = serialise.record_key(keyring, source_code, row.source_record_id)
+            if key in seen:
+                row, row_problems = None, [*row_problems, Refusal(raw.line, "source_record_id", REPEATED)]
+            else:
+                seen.add(key)
+        if position <= skip:
+            continue
+        count += 1
+        problems.extend(row_problems)
+        if row is None:
+            refused += 1
+        else:
+            entries.append(Entry(row, key, serialise.content_hash(keyring, row), serialise.dumps(row)))
+        if count == batch_size:
+            yield Chunk(position, entries, problems, refused)
+            entries, problems, count, refused = [], [], 0, 0
+    if count:
+        yield Chunk(position, entries, problems, refused)
+
+
+__all__ = ["IDENTIFIER_FIELDS", "REPEATED", "Chunk", "Entry", "chunks", "lookup_tokens"]
