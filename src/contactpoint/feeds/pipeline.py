@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from django.db import connection
 
@@ -25,7 +26,6 @@ from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.record import ChildRecord, decode_groups
 from contactpoint.children.store import (
-    FIELD_GROUPS,
     Created,
     NewChild,
     cipher_for,
@@ -103,6 +103,38 @@ def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: _Fou
     return any(not seen.identifiers.isdisjoint(tokens[t]) for t in identifier_tokens)
 
 
+@dataclass(frozen=True, slots=True)
+class ChildRow:
+    """A child's row without its sealed groups, as a batch uses it. Read with plain SQL: making Django models
+    of the tens of thousands of children a batch touches (signals, field conversions) cost more than the query
+    at a million records."""
+
+    id: int
+    cpid: str
+    status: str
+    shielded: bool
+    responsible_la: str
+    review_month: date
+    version: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+AnyChild = Child | ChildRow
+_CHILD_ROW = "c.id, c.cpid, c.status, c.shielded, c.responsible_la, c.review_month, c.version"
+
+
+def _date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)  # SQLite's raw rows carry text
+
+
+def _child_row(values: Sequence[Any]) -> ChildRow:
+    child_id, cpid, status, shielded, la, review_month, version = values
+    return ChildRow(child_id, cpid, status, bool(shielded), la, _date(review_month), version)
+
+
 class _Ciphers:
     """Data keys opened once per run (a feed touches the same children batch after batch)."""
 
@@ -113,7 +145,7 @@ class _Ciphers:
     def add(self, child_id: int, cipher: ChildCipher) -> None:
         self._by_child[child_id] = cipher
 
-    def prefetch(self, children: Sequence[Child]) -> None:
+    def prefetch(self, children: Sequence[AnyChild]) -> None:
         missing = [c for c in children if c.pk not in self._by_child]
         if missing:
             self._by_child.update(ciphers_for(self.keyring, missing))
@@ -153,26 +185,23 @@ class Batch:
         self.ciphers = _Ciphers(keyring)
         self._opened: dict[int, tuple[int, _FoundBy]] = {}  # child ID -> (version, what _candidates opened)
 
-    def held_many(self, children: Sequence[Child]) -> dict[int, tuple[list[Held], list[Manual]]]:
+    def held_many(self, children: Sequence[AnyChild]) -> dict[int, tuple[list[Held], list[Manual]]]:
         """Everything held about each child, decrypted: its active source records and practitioners' entries,
         in two queries, not two per child (a batch touches thousands)."""
         from contactpoint.records.involvements import manual_entries
-        from contactpoint.records.models import PractitionerInvolvement
 
         ids = [c.pk for c in children]
         records: dict[int, list[tuple]] = defaultdict(list)
-        with_entries = set()
-        for q in bulk.any_of("child_id", ids):
-            for r in SourceRecord.objects.filter(q, active=True).order_by("id").values_list(
-                    "child_id", "source", "source_kind", "feed_run", "received", "record_key", "payload"):
-                records[r[0]].append(r)
-            with_entries.update(PractitionerInvolvement.objects.filter(q).values_list("child_id", flat=True)
-                                .distinct())
+        for r in bulk.select_any("SELECT child_id, source, source_kind, feed_run, received, record_key, payload "
+                                 "FROM children_source_record WHERE active AND child_id {any} ORDER BY id", ids):
+            records[r[0]].append(r)
+        with_entries = {child_id for (child_id,) in bulk.select_any(
+            "SELECT DISTINCT child_id FROM records_practitioner_involvement WHERE child_id {any}", ids)}
         out = {}
         self.ciphers.prefetch(children)
         for child in children:
             cipher = self.ciphers(child)
-            held = [Held(source, kind, run, received, key, open_sealed(cipher, key, payload))
+            held = [Held(source, kind, run, _date(received), key, open_sealed(cipher, key, payload))
                     for _, source, kind, run, received, key, payload in records.get(child.pk, ())]
             out[child.pk] = (held, manual_entries(child, cipher) if child.pk in with_entries else [])
         return out
@@ -183,19 +212,20 @@ class Batch:
         result = BatchResult(accepted=len(entries))
         keys = {e.key: e for e in entries}
         # Neither the children's sealed groups nor unchanged records' payloads are read here: leave them behind.
-        existing: dict[str, SourceRecord] = {}
-        for q in bulk.any_of("record_key", list(keys)):
-            existing.update((r.record_key, r) for r in SourceRecord.objects.select_related("child").filter(
-                q, source=self.source.code).defer("payload", *(f"child__{g}" for g in FIELD_GROUPS)))
-        dirty: dict[int, Child] = {}
+        existing: dict[str, tuple[int, str, bool, ChildRow]] = {}
+        for record_id, key, content_hash, active, *child in bulk.select_any(
+                f"SELECT r.id, r.record_key, r.content_hash, r.active, {_CHILD_ROW} FROM children_source_record r "
+                "JOIN children_child c ON c.id = r.child_id WHERE r.source = %s AND r.record_key {any}",
+                list(keys), [self.source.code]):
+            existing[key] = (record_id, content_hash, bool(active), _child_row(child))
+        dirty: dict[int, AnyChild] = {}
         changed = []
-        for key, record in existing.items():
+        for key, (record_id, content_hash, active, child) in existing.items():
             entry = keys[key]
-            if record.content_hash == entry.content_hash and record.active:
+            if content_hash == entry.content_hash and active:
                 result.unchanged += 1
                 continue
-            child = record.child
-            changed.append((record.pk, _seal_payload(self.ciphers(child), key, entry.payload), entry.content_hash,
+            changed.append((record_id, _seal_payload(self.ciphers(child), key, entry.payload), entry.content_hash,
                             self.run_id, self.received, True))
             dirty[child.pk] = child
         bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
@@ -207,7 +237,7 @@ class Batch:
         self.refresh(list(dirty.values()), result, held=held)
         return result
 
-    def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, Child],
+    def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, AnyChild],
                          result: BatchResult) -> dict[int, tuple[list[Held], list[Manual]]]:
         """Match the new records, create children and link records; returns what is now held about each
         existing child a record was matched against (decrypted once, for ``refresh`` to use again)."""
@@ -270,7 +300,7 @@ class Batch:
         self._queue_reviews(outcome.reviews, child_of_record, result)
         return held_now
 
-    def _candidates(self, tokens: dict[int, set]) -> list[Child]:
+    def _candidates(self, tokens: dict[int, set]) -> list[ChildRow]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are
         truncated: see ``search.keys.in_buckets``, whose lookup this is, with each child's version). A child is kept if it was born on a date its date-keyed tokens stand
         for, or holds an identifier one of its identifier tokens stands for: its date of birth and identifiers
@@ -314,10 +344,8 @@ class Batch:
             if reason:
                 kept.append(child_id)
                 self.ciphers.add(child_id, cipher)
-        children = []
-        for q in bulk.any_of("id", kept):
-            children.extend(Child.objects.filter(q).defer(*FIELD_GROUPS))
-        return children
+        return [_child_row(r) for r in bulk.select_any(f"SELECT {_CHILD_ROW} FROM children_child c WHERE c.id {{any}}",
+                                                       kept)]
 
     def _queue_reviews(self, reviews, child_of_record: dict[str, int], result: BatchResult) -> None:
         pairs = []
@@ -348,7 +376,7 @@ class Batch:
         ReviewItem.objects.bulk_create(items)
         result.reviews += len(items)
 
-    def refresh(self, children: Sequence[Child], result: BatchResult | None = None, *,
+    def refresh(self, children: Sequence[AnyChild], result: BatchResult | None = None, *,
                 held: dict[int, tuple[list[Held], list[Manual]]] | None = None) -> None:
         """Rebuild and store the best view of each child (after any change to what is held about them). ``held``
         is what is already known to be held about some of them, decrypted: the rest is read."""

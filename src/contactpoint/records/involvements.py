@@ -242,7 +242,7 @@ def open_involvement(cipher: ChildCipher, entry: PractitionerInvolvement) -> Rec
 def manual_entries(child: Child, cipher: ChildCipher) -> list[Manual]:
     """Practitioners' entries as the best view takes them in (bestview.build)."""
     return [Manual(open_involvement(cipher, e).shown(), e.organisation, e.updated_at.date())
-            for e in PractitionerInvolvement.objects.filter(child=child).order_by("created_at", "id")]
+            for e in PractitionerInvolvement.objects.filter(child_id=child.pk).order_by("created_at", "id")]
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
