@@ -15,8 +15,9 @@ rows per child):
    (``PostcodeComparison``), NHS number, UPN, ULN and gender (exact); standard blocking (identifiers, name
    pairs, name and date of birth, postcode and date of birth); EM training; predict; clusters at 0.9;
 4. pairwise precision, recall and F1 of both against truth.csv (``matching.evaluate``), wall time, peak
-   memory (``ru_maxrss`` of each worker process: Python, DuckDB and Splink; the PostgreSQL server's own
-   memory is not included), and the time ratio.
+   memory (``ru_maxrss`` of each worker process: Python, DuckDB and Splink; for the pipeline, its main process
+   plus each of its helper processes (``contactpoint.feeds.helpers``) counted at the largest helper's peak; the
+   PostgreSQL server's own memory is not included), CPU time (the helpers' included), and the time ratio.
 
 Targets (issue 5): F1 >= 0.99; pipeline <= 3x raw Splink's time at 1M; peak memory <= 6 GiB at 1M; a 10k
 delta into a 1M index in under 60 s.
@@ -119,7 +120,10 @@ def pipeline(task: dict) -> None:
 
     reviews = ReviewItem.objects.count()
     quality = pairwise(clusters, truth)
+    from contactpoint.config import get_settings
+
     harness.emit({"load_s": load_s, "delta": delta, "timings": timings, "records": len(clusters),
+                  "helpers": get_settings().feeds.workers + 1 if get_settings().feeds.workers > 1 else 0,
                   "reviews": reviews, "children": children_before + delta["created"],
                   "precision": quality.precision, "recall": quality.recall, "f1": quality.f1})
 
@@ -232,9 +236,12 @@ def main() -> None:
                   f"{t['refused']:>4} refused", flush=True)
         d = p["delta"]
         total_pipeline = p["load_s"] + d["s"]
+        # At most this much at once: the main process's peak, and each helper at the largest one's peak.
+        p["peak_mib"] = p["maxrss_mib"] + p["helpers"] * p["children_maxrss_mib"]
         print(f"  pipeline: {total_pipeline:.0f} s ({records / total_pipeline:,.0f} records/s), "
-              f"{p['children']:,} children, {p['reviews']:,} review items, peak {p['maxrss_mib']:,.0f} MiB, "
-              f"worker CPU {p['cpu_s']:.0f} s (PostgreSQL's not counted); "
+              f"{p['children']:,} children, {p['reviews']:,} review items, peak {p['peak_mib']:,.0f} MiB "
+              f"(main {p['maxrss_mib']:,.0f} + {p['helpers']} helpers of at most {p['children_maxrss_mib']:,.0f}), "
+              f"CPU {p['cpu_s']:.0f} s, helpers included (PostgreSQL's not counted); "
               f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
         print(f"  delta: {d['rows']:,} records into an index of {d['index_children']:,} children in {d['s']:.1f} s "
               f"({d['created']:,} new, {d['linked']:,} linked, {d['reviews']} for review)", flush=True)
@@ -246,13 +253,13 @@ def main() -> None:
                   f"{r['maxrss_mib']:,.0f} MiB, CPU {r['cpu_s']:.0f} s; P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}",
                   flush=True)
             ratio = total_pipeline / r["s"]
-            print(f"  CPU time ratio (worker processes): x{p['cpu_s'] / r['cpu_s']:.1f}")
+            print(f"  CPU time ratio (pipeline with its helpers / raw Splink): x{p['cpu_s'] / r['cpu_s']:.1f}")
             print(f"  time ratio pipeline / raw Splink: x{ratio:.1f} "
                   f"[{'met' if ratio <= TARGET_RATIO else 'NOT met'}: <= {TARGET_RATIO}x at 1M]", flush=True)
             result["raw"] = r
         print(f"  F1 {p['f1']:.4f} [{'met' if p['f1'] >= TARGET_F1 else 'NOT met'}: >= {TARGET_F1}]; "
-              f"peak memory {p['maxrss_mib'] / 1024:.2f} GiB "
-              f"[{'met' if p['maxrss_mib'] / 1024 <= TARGET_MEM_GIB else 'NOT met'}: <= {TARGET_MEM_GIB} GiB]; "
+              f"peak memory {p['peak_mib'] / 1024:.2f} GiB "
+              f"[{'met' if p['peak_mib'] / 1024 <= TARGET_MEM_GIB else 'NOT met'}: <= {TARGET_MEM_GIB} GiB]; "
               f"delta {d['s']:.0f} s [{'met' if d['s'] < TARGET_DELTA_S else 'NOT met'}: < {TARGET_DELTA_S:.0f} s "
               f"into a 1M index]", flush=True)
         results[size] = result

@@ -85,6 +85,14 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class FeedSettings:
+    # Helper processes for a large feed's CPU-bound work (contactpoint.feeds.helpers): workers besides the main
+    # process, and the file size from which they are started (starting them costs about a second each).
+    workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 8))
+    helpers_from_bytes: int = 4 << 20
+
+
+@dataclass(frozen=True)
 class SessionSettings:
     idle_minutes: int = 15
     absolute_hours: int = 12
@@ -109,6 +117,7 @@ class Settings:
     audit_detail_years: int = 6
     search: SearchSettings = field(default_factory=SearchSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
+    feeds: FeedSettings = field(default_factory=FeedSettings)
 
     @property
     def is_production(self) -> bool:
@@ -181,6 +190,10 @@ class Settings:
             session=SessionSettings(
                 idle_minutes=_int(environ, "CONTACTPOINT_SESSION_IDLE_MINUTES", 15, minimum=1),
                 absolute_hours=_int(environ, "CONTACTPOINT_SESSION_ABSOLUTE_HOURS", 12, minimum=1),
+            ),
+            feeds=FeedSettings(
+                workers=_int(environ, "CONTACTPOINT_FEED_WORKERS", FeedSettings().workers, minimum=1),
+                helpers_from_bytes=_int(environ, "CONTACTPOINT_FEED_HELPERS_FROM_BYTES", 4 << 20),
             ),
         )
         if production:

@@ -11,7 +11,7 @@ import pytest
 
 from contactpoint.children.models import Child, SourceRecord
 from contactpoint.children.store import load_record, save_record
-from contactpoint.feeds import formats, pipeline, prepare, serialise
+from contactpoint.feeds import formats, pipeline, prepare, serialise, work
 from contactpoint.feeds.validate import validate
 from contactpoint.search.keys import dob_variants, matching_tokens
 from contactpoint.vault.keyring import get_keyring
@@ -48,13 +48,13 @@ def in_every_bucket_of(row: dict[str, str], child_id: int) -> None:
 def opened(monkeypatch) -> list[int]:
     """The children whose source records the pipeline decrypts."""
     seen: list[int] = []
-    real = pipeline.Batch.held_many
+    real = work.Worker.open
 
-    def spy(self, children):
-        seen.extend(child.pk for child in children)
-        return real(self, children)
+    def spy(self, jobs):
+        seen.extend(job.child_id for job in jobs)
+        return real(self, jobs)
 
-    monkeypatch.setattr(pipeline.Batch, "held_many", spy)
+    monkeypatch.setattr(work.Worker, "open", spy)
     return seen
 
 

@@ -54,10 +54,12 @@ def feeds(tmp_path_factory) -> Path:
 class Instance:
     """One ContactPoint installation: its own var directory, SQLite database and key ring."""
 
-    def __init__(self, var: Path) -> None:
+    def __init__(self, var: Path, *, helpers: bool = False) -> None:
         self.var = var
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CONTACTPOINT_KEYRING")}
         self.env.update(CONTACTPOINT_VAR_DIR=str(var), CONTACTPOINT_ENV="development", PYTHONUNBUFFERED="1")
+        if helpers:  # however small the feed, its work goes to helper processes (as a large feed's does)
+            self.env.update(CONTACTPOINT_FEED_WORKERS="2", CONTACTPOINT_FEED_HELPERS_FROM_BYTES="0")
         self.printed: list[bytes] = []
 
     def command(self, *args: str) -> list[str]:
@@ -99,13 +101,19 @@ class Instance:
         return b"".join(p.read_bytes() for p in self.var.glob("contactpoint.sqlite3*"))
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+            for c in (task / "children").read_text().split()]
+
+
 def test_a_feed_killed_part_way_and_run_again_gives_the_same_index_as_one_clean_run(feeds, tmp_path):
     clean = Instance(tmp_path / "clean")
     clean.setup()
     for code in ORDER:
         clean.ingest(feeds, code)
 
-    crashed = Instance(tmp_path / "crashed")
+    # Worked in helper processes, killed with them: the same index as the clean run worked in one process.
+    crashed = Instance(tmp_path / "crashed", helpers=True)
     crashed.setup()
     crashed.ingest(feeds, GP)
     victim = subprocess.Popen(crashed.command("ingest", CHILD_BENEFIT, str(feeds / feed_files(["202"])[CHILD_BENEFIT]),
@@ -115,10 +123,17 @@ def test_a_feed_killed_part_way_and_run_again_gives_the_same_index_as_one_clean_
     while crashed.rows_done() < 3 * int(BATCH) and victim.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert victim.poll() is None, "the feed finished before it could be killed: make it bigger"
+    helpers = _children(victim.pid)
+    assert len(helpers) >= 3  # two workers and the reader (and multiprocessing's resource tracker)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     killed_at = crashed.rows_done()
     assert 0 < killed_at < 400
+    # Its helpers find their feed gone and stop: nothing is left running.
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in helpers)
 
     resumed = crashed.ingest(feeds, CHILD_BENEFIT)
     assert "run " in resumed and "taken before" not in resumed
@@ -138,7 +153,7 @@ def test_a_feed_killed_part_way_and_run_again_gives_the_same_index_as_one_clean_
 
 
 def test_the_canary_child_fed_through_the_pipeline_is_nowhere_in_clear(feeds, tmp_path):
-    instance = Instance(tmp_path / "canary")
+    instance = Instance(tmp_path / "canary", helpers=True)
     instance.setup()
     printed = instance.ingest(feeds, GP)
     assert "refused" in printed  # the generator's bad rows were refused and reported

@@ -8,7 +8,7 @@ fields never decrypts them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,10 +18,9 @@ from django.db import IntegrityError, connection, transaction
 from contactpoint import bulk
 from contactpoint.children.identifiers import new_contactpoint_id
 from contactpoint.children.models import Child, ChildStatus
-from contactpoint.children.record import FIELD_GROUPS, ChildRecord, decode_groups, encode_groups
-from contactpoint.lifecycle.dates import live_review_month
-from contactpoint.search.keys import record_tokens
-from contactpoint.vault.cipher import ChildCipher, new_child_key, open_child_key
+from contactpoint.children.record import FIELD_GROUPS, ChildRecord, decode_groups
+from contactpoint.children.sealing import Identity, Sealed, child_id, seal, tokens_for
+from contactpoint.vault.cipher import ChildCipher, dek_context, new_data_key, open_child_key
 from contactpoint.vault.keyring import KeyRing
 from contactpoint.vault.models import DataKey, IndexEntry
 
@@ -35,31 +34,11 @@ class NewChild:
     shielded: bool = False
 
 
-def tokens_for(keyring: KeyRing, record: ChildRecord, *, shielded: bool) -> set[int]:
-    return record_tokens(
-        keyring,
-        given=record.name.value.given,
-        family_names=[record.name.value.family, *(f.value.family for f in record.former_names)],
-        date_of_birth=record.date_of_birth.value,
-        postcode=record.postcode,
-        nhs_number=record.nhs_number.value if record.nhs_number else None,
-        upn=record.upn.value if record.upn else None,
-        uln=record.uln.value if record.uln else None,
-        shielded=shielded,
-    )
-
-
-def _review_month(record: ChildRecord):
-    death = record.date_of_death.value if record.date_of_death else None
-    return live_review_month(record.date_of_birth.value, date_of_death=death)
-
-
-def _sealed_columns(cipher: ChildCipher, record: ChildRecord) -> dict[str, bytes]:
-    return {group: cipher.seal(group, plaintext) for group, plaintext in encode_groups(record).items()}
-
-
-def child_id(cpid: str) -> int:
-    return int(cpid[:-1])
+def new_identity(keyring: KeyRing) -> Identity:
+    cpid = new_contactpoint_id()
+    data_key = new_data_key()
+    kek_id, wrapped = keyring.wrap(data_key, dek_context(cpid))
+    return Identity(cpid, data_key, kek_id, wrapped)
 
 
 _CHILD_COLUMNS = ("id", "cpid", "status", "shielded", "responsible_la", "review_month", "archived_month", "version",
@@ -67,50 +46,48 @@ _CHILD_COLUMNS = ("id", "cpid", "status", "shielded", "responsible_la", "review_
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    row: tuple[Any, ...]
-    kek_id: str
-    wrapped: bytes
-    tokens: set[int]
-    cipher: ChildCipher
-
-
-def _prepare(keyring: KeyRing, item: NewChild, now: datetime) -> _Prepared:
-    cpid = new_contactpoint_id()
-    record = item.record  # its cpid field is not stored: the ID is the row's, bound into every ciphertext
-    cipher, kek_id, wrapped = new_child_key(keyring, cpid)
-    sealed = _sealed_columns(cipher, record)
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(now)
-    row = (child_id(cpid), cpid, ChildStatus.LIVE.value, item.shielded, item.responsible_la,
-           ops.adapt_datefield_value(_review_month(record)), None, 1, stamp, stamp, *(sealed[g] for g in FIELD_GROUPS))
-    return _Prepared(row, kek_id, wrapped, tokens_for(keyring, record, shielded=item.shielded), cipher)
-
-
-@dataclass(frozen=True)
 class Created:
     id: int
     cpid: str
     cipher: ChildCipher  # for sealing what else belongs to the child (its source records) in the same transaction
+    data_key: bytes
 
 
-def create_children(keyring: KeyRing, new: Sequence[NewChild], *, now: datetime) -> list[Created]:
-    """Add children in one transaction: rows, wrapped keys and index tokens."""
+def create_sealed(keyring: KeyRing, count: int,
+                  prepare: Callable[[list[Identity]], Sequence[tuple[Sealed, str, bool]]], *,
+                  now: datetime) -> list[Created]:
+    """Add ``count`` children in one transaction: rows, wrapped keys and index tokens. ``prepare`` seals each
+    child's record under the identity given to it and returns (sealed, responsible LA, shielded) for each."""
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
     for attempt in range(3):
-        prepared = [_prepare(keyring, item, now) for item in new]
+        identities = [new_identity(keyring) for _ in range(count)]
+        prepared = prepare(identities)
         try:
             with transaction.atomic():
-                bulk.insert("children_child", _CHILD_COLUMNS, (p.row for p in prepared))
+                bulk.insert("children_child", _CHILD_COLUMNS, (
+                    (i.id, i.cpid, ChildStatus.LIVE.value, shielded, la, ops.adapt_datefield_value(s.review_month),
+                     None, 1, stamp, stamp, *s.groups)
+                    for i, (s, la, shielded) in zip(identities, prepared, strict=True)))
                 bulk.insert("vault_data_key", ("child_id", "kek_id", "wrapped"),
-                            ((p.row[0], p.kek_id, p.wrapped) for p in prepared))
-                bulk.insert("vault_index", ("token", "child_id"), ((t, p.row[0]) for p in prepared for t in p.tokens))
-            return [Created(p.row[0], p.row[1], p.cipher) for p in prepared]
+                            ((i.id, i.kek_id, i.wrapped) for i in identities))
+                bulk.insert("vault_index", ("token", "child_id"), (
+                    (t, i.id) for i, (s, _, _) in zip(identities, prepared, strict=True) for t in s.tokens))
+            return [Created(i.id, i.cpid, ChildCipher(i.cpid, i.data_key), i.data_key) for i in identities]
         except IntegrityError:
             # A ContactPoint ID collided (random IDs: about 1 in 10,000 per million new children). The IDs are
             # bound into the ciphertexts, so everything is prepared again with new ones.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def create_children(keyring: KeyRing, new: Sequence[NewChild], *, now: datetime) -> list[Created]:
+    """Add children in one transaction: rows, wrapped keys and index tokens."""
+    # A record's cpid field is not stored: the ID is the row's, bound into every ciphertext.
+    return create_sealed(keyring, len(new), lambda identities: [
+        (seal(keyring, ChildCipher(i.cpid, i.data_key), item.record, shielded=item.shielded), item.responsible_la,
+         item.shielded) for i, item in zip(identities, new, strict=True)], now=now)
 
 
 def cipher_for(keyring: KeyRing, child: Child) -> ChildCipher:
@@ -127,8 +104,8 @@ def ciphers_for(keyring: KeyRing, children: Iterable[Child]) -> dict[int, ChildC
     by_id = {c.pk: c for c in children}
     out: dict[int, ChildCipher] = {}
     for q in bulk.any_of("child_id", list(by_id)):
-        for child_id, kek_id, wrapped in DataKey.objects.filter(q).values_list("child_id", "kek_id", "wrapped"):
-            out[child_id] = open_child_key(keyring, by_id[child_id].cpid, kek_id, wrapped)
+        for pk, kek_id, wrapped in DataKey.objects.filter(q).values_list("child_id", "kek_id", "wrapped"):
+            out[pk] = open_child_key(keyring, by_id[pk].cpid, kek_id, wrapped)
     return out
 
 
@@ -154,17 +131,22 @@ def save_record(keyring: KeyRing, child: Child, record: ChildRecord, *, now: dat
 
 def save_records(keyring: KeyRing, items: Sequence[tuple[Child, ChildRecord, ChildCipher]], *,
                  now: datetime) -> None:
-    """Replace many children's records at once (the feed pipeline's hot path): every group sealed again, in one
-    statement for them all, and of their index tokens only those that changed are deleted or added (a record
-    that gains a source mostly keeps its tokens)."""
+    """Replace many children's records at once: see ``write_sealed``."""
+    write_sealed([(child, seal(keyring, cipher, record, shielded=child.shielded,
+                               indexed=child.status == ChildStatus.LIVE)) for child, record, cipher in items], now=now)
+
+
+def write_sealed(items: Sequence[tuple[Any, Sealed]], *, now: datetime) -> None:
+    """Replace many children's records at once (the feed pipeline's hot path): every group in one statement for
+    them all, and of their index tokens only those that changed are deleted or added (a record that gains a
+    source mostly keeps its tokens). A child is a ``Child`` or anything with its ``pk``, ``status`` and
+    ``review_month``."""
     ops = connection.ops
     updates, wanted = [], {}
-    for child, record, cipher in items:
-        sealed = _sealed_columns(cipher, record)
-        review = _review_month(record) if child.status == ChildStatus.LIVE else child.review_month
-        updates.append((child.pk, *(sealed[g] for g in FIELD_GROUPS), ops.adapt_datefield_value(review)))
-        wanted[child.pk] = (tokens_for(keyring, record, shielded=child.shielded)
-                            if child.status == ChildStatus.LIVE else set())
+    for child, sealed in items:
+        review = sealed.review_month if child.status == ChildStatus.LIVE else child.review_month
+        updates.append((child.pk, *sealed.groups, ops.adapt_datefield_value(review)))
+        wanted[child.pk] = sealed.tokens if child.status == ChildStatus.LIVE else frozenset()
     with transaction.atomic():
         bulk.update("children_child", "id", [*FIELD_GROUPS, "review_month"],
                     updates, extra="updated_at = %s, version = version + 1",
@@ -199,3 +181,9 @@ def shred(child: Child) -> None:
         IndexEntry.objects.filter(child_id=child.pk).delete()
         DataKey.objects.filter(child_id=child.pk).delete()
         Child.objects.filter(pk=child.pk).delete()
+
+
+# Sealing is in ``sealing`` (no database: a feed's helper processes use it); the names stay importable from here.
+__all__ = ["Created", "Identity", "NewChild", "Sealed", "child_id", "cipher_for", "ciphers_for", "create_children",
+           "create_sealed", "load_groups", "load_record", "new_identity", "reindex", "save_record", "save_records",
+           "seal", "shred", "tokens_for", "write_sealed"]

@@ -28,11 +28,14 @@ from contactpoint.access.sources import source_actor
 from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, SourceRecord
+from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
+from contactpoint.feeds import helpers
 from contactpoint.feeds.models import FeedRun, RowProblem
-from contactpoint.feeds.pipeline import Batch, BatchResult
+from contactpoint.feeds.pipeline import Batch, BatchResult, origin_of
 from contactpoint.feeds.prepare import Chunk, chunks
 from contactpoint.feeds.rows import FieldRefusal, Refusal
+from contactpoint.feeds.work import IndexKeys
 from contactpoint.matching.engine import Backend
 from contactpoint.vault.keyring import KeyRing
 
@@ -85,15 +88,28 @@ def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", 
 
 def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: KeyRing, now: datetime,
          engine: Backend | None, batch_size: int, progress: Callable[[int], None] | None) -> None:
-    batch = Batch(source, keyring=keyring, now=now, run_id=run.id, engine=engine)
-    seen: set[str] = set()  # every record key in the file, for a full feed's retirements
-    for chunk in chunks(data, fmt=fmt, keyring=keyring, source_code=source.code, today=now.date(),
-                        skip=run.rows_done, batch_size=batch_size, seen=seen):
-        _commit_batch(run, batch, chunk, keyring=keyring, now=now, source=source)
-        if progress:
-            progress(chunk.upto)
-    if run.mode == "full":
-        _retire_missing(run, batch, seen, keyring=keyring, now=now, source=source)
+    feeds = get_settings().feeds
+    helped = feeds.workers > 1 and len(data) >= feeds.helpers_from_bytes
+    options = {"fmt": fmt, "source_code": source.code, "today": now.date(), "skip": run.rows_done,
+               "batch_size": batch_size}
+    workers = helpers.start(feeds.workers if helped else 1, keys=keyring,
+                            origin=origin_of(source, run.id, now.date()))
+    reader = helpers.Reader(data, keys=IndexKeys.of(keyring), source_kind=source.kind,
+                            want_seen=run.mode == "full", **options) if helped else None
+    try:
+        batch = Batch(source, keyring=keyring, now=now, run_id=run.id, engine=engine, workers=workers)
+        seen: set[str] = set()  # every record key in the file, for a full feed's retirements
+        for chunk in reader if reader is not None else chunks(data, keyring=keyring, seen=seen, **options):
+            _commit_batch(run, batch, chunk, keyring=keyring, now=now, source=source)
+            if progress:
+                progress(chunk.upto)
+        if run.mode == "full":
+            _retire_missing(run, batch, reader.seen if reader is not None else seen, keyring=keyring, now=now,
+                            source=source)
+    finally:
+        workers.close()
+        if reader is not None:
+            reader.close()
     with transaction.atomic():
         FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.COMPLETED, completed_at=now)
         run.refresh_from_db()

@@ -21,31 +21,23 @@ from django.db import connection
 
 from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
-from contactpoint.bestview.build import Held, Manual, build
+from contactpoint.bestview.build import Manual
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
-from contactpoint.children.record import ChildRecord, decode_groups
-from contactpoint.children.store import (
-    Created,
-    NewChild,
-    cipher_for,
-    ciphers_for,
-    create_children,
-    save_records,
-)
+from contactpoint.children.record import decode_groups
+from contactpoint.children.sealing import Identity, Sealed
+from contactpoint.children.store import create_sealed, write_sealed
 from contactpoint.feeds import serialise
+from contactpoint.feeds.helpers import Inline, Workers
 from contactpoint.feeds.prepare import IDENTIFIER_FIELDS, Entry
 from contactpoint.feeds.rows import FeedRow
+from contactpoint.feeds.work import UNASSIGNED_LA, FoundBy, NewJob, OpenJob, Origin, Stored, View, ViewJob
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
-from contactpoint.matching.profile import profile
-from contactpoint.reference import la_for_postcode
 from contactpoint.vault import blindindex as bi
-from contactpoint.vault.cipher import ChildCipher, open_child_key
+from contactpoint.vault.cipher import ChildCipher, unwrap_data_key
 from contactpoint.vault.keyring import KeyRing
-
-UNASSIGNED_LA = "000"
 
 
 @dataclass
@@ -74,21 +66,7 @@ def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
     return open_sealed(cipher, record.record_key, record.payload)
 
 
-@dataclass(frozen=True)
-class _FoundBy:
-    """What a child is looked up by (its best view's date of birth and identifiers), opened to tell a real
-    candidate from a bucket-mate."""
-
-    date_of_birth: date
-    identifiers: frozenset[tuple[str, str]] | None = None  # (field, value); None: not opened
-
-    @classmethod
-    def of(cls, record: ChildRecord) -> _FoundBy:
-        return cls(record.date_of_birth.value, frozenset(
-            (f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
-
-
-def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: _FoundBy) -> bool | None:
+def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: FoundBy) -> bool | None:
     """Whether a child whose tokens ``found`` are among ``tokens`` holds what one of them stands for; None when
     that depends on identifiers not yet opened. (A date-keyed token stands for dates of birth, an identifier's
     token for (field, value) pairs: a date is never among the latter.)"""
@@ -135,46 +113,37 @@ def _child_row(values: Sequence[Any]) -> ChildRow:
     return ChildRow(child_id, cpid, status, bool(shielded), la, _date(review_month), version)
 
 
-class _Ciphers:
-    """Data keys opened once per run (a feed touches the same children batch after batch)."""
+class _Keys:
+    """Children's data keys, opened once per run (a feed touches the same children batch after batch): a cipher
+    for sealing records here, the key itself for a worker (``work.Worker``)."""
 
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
-        self._by_child: dict[int, ChildCipher] = {}
+        self._by_child: dict[int, tuple[ChildCipher, bytes]] = {}
 
-    def add(self, child_id: int, cipher: ChildCipher) -> None:
-        self._by_child[child_id] = cipher
+    def add(self, child_id: int, cpid: str, data_key: bytes) -> None:
+        self._by_child[child_id] = (ChildCipher(cpid, data_key), data_key)
 
-    def prefetch(self, children: Sequence[AnyChild]) -> None:
-        missing = [c for c in children if c.pk not in self._by_child]
-        if missing:
-            self._by_child.update(ciphers_for(self.keyring, missing))
+    def prefetch(self, children: Iterable[AnyChild]) -> None:
+        missing = {c.pk: c.cpid for c in children if c.pk not in self._by_child}
+        for child_id, kek_id, wrapped in bulk.select_any(
+                "SELECT child_id, kek_id, wrapped FROM vault_data_key WHERE child_id {any}", list(missing)):
+            self.add(child_id, missing[child_id], unwrap_data_key(self.keyring, missing[child_id], kek_id, wrapped))
 
-    def __call__(self, child: Child) -> ChildCipher:
-        cipher = self._by_child.get(child.pk)
-        if cipher is None:
-            cipher = self._by_child[child.pk] = cipher_for(self.keyring, child)
-        return cipher
+    def cipher(self, child: AnyChild) -> ChildCipher:
+        self.prefetch([child])
+        return self._by_child[child.pk][0]
 
-
-def _responsible_la(source: SourceSystem, rows: Iterable[FeedRow], current: str | None = None) -> str:
-    """The local authority responsible for a child: the LA whose own systems hold them, else the one they
-    live in, else the one already responsible."""
-    la = source.organisation.la_code
-    if la and source.organisation.kind in ("local_authority", "school"):
-        return la
-    for row in rows:
-        found = la_for_postcode(row.address.postcode if row.address else None)
-        if found:
-            return found
-    return current or la or UNASSIGNED_LA
+    def key(self, child: AnyChild) -> bytes:
+        self.prefetch([child])
+        return self._by_child[child.pk][1]
 
 
 class Batch:
-    """Everything one batch needs: its source, key ring, clock and matching engine."""
+    """Everything one batch needs: its source, key ring, clock, matching engine and workers (``helpers``)."""
 
     def __init__(self, source: SourceSystem, *, keyring: KeyRing, now: datetime, run_id: str,
-                 engine: Backend | None = None) -> None:
+                 engine: Backend | None = None, workers: Inline | Workers | None = None) -> None:
         self.source = source
         self.keyring = keyring
         self.now = now
@@ -182,29 +151,29 @@ class Batch:
         self.received = connection.ops.adapt_datefield_value(self.today)  # as bulk writes take it
         self.run_id = run_id
         self.engine = engine
-        self.ciphers = _Ciphers(keyring)
-        self._opened: dict[int, tuple[int, _FoundBy]] = {}  # child ID -> (version, what _candidates opened)
+        self.origin = origin_of(source, run_id, self.today)
+        self.workers = workers or Inline(keyring, self.origin)
+        self.keys = _Keys(keyring)
+        self._opened: dict[int, tuple[int, FoundBy]] = {}  # child ID -> (version, what _candidates opened)
 
-    def held_many(self, children: Sequence[AnyChild]) -> dict[int, tuple[list[Held], list[Manual]]]:
-        """Everything held about each child, decrypted: its active source records and practitioners' entries,
-        in two queries, not two per child (a batch touches thousands)."""
+    def _stored(self, children: Iterable[AnyChild]) -> dict[int, list[Stored]]:
+        """Each child's active source records, as stored (sealed): in one query, not one per child."""
+        out: dict[int, list[Stored]] = defaultdict(list)
+        for child_id, *record in bulk.select_any(
+                "SELECT child_id, source, source_kind, feed_run, received, record_key, payload "
+                "FROM children_source_record WHERE active AND child_id {any} ORDER BY id", [c.pk for c in children]):
+            record[3] = _date(record[3])
+            out[child_id].append(tuple(record))  # type: ignore[arg-type]
+        return out
+
+    def _manual(self, children: Sequence[AnyChild]) -> dict[int, list[Manual]]:
+        """Practitioners' own entries about each child that has any (few do)."""
         from contactpoint.records.involvements import manual_entries
 
-        ids = [c.pk for c in children]
-        records: dict[int, list[tuple]] = defaultdict(list)
-        for r in bulk.select_any("SELECT child_id, source, source_kind, feed_run, received, record_key, payload "
-                                 "FROM children_source_record WHERE active AND child_id {any} ORDER BY id", ids):
-            records[r[0]].append(r)
-        with_entries = {child_id for (child_id,) in bulk.select_any(
-            "SELECT DISTINCT child_id FROM records_practitioner_involvement WHERE child_id {any}", ids)}
-        out = {}
-        self.ciphers.prefetch(children)
-        for child in children:
-            cipher = self.ciphers(child)
-            held = [Held(source, kind, run, _date(received), key, open_sealed(cipher, key, payload))
-                    for _, source, kind, run, received, key, payload in records.get(child.pk, ())]
-            out[child.pk] = (held, manual_entries(child, cipher) if child.pk in with_entries else [])
-        return out
+        ids = {child_id for (child_id,) in bulk.select_any(
+            "SELECT DISTINCT child_id FROM records_practitioner_involvement WHERE child_id {any}",
+            [c.pk for c in children])}
+        return {c.pk: manual_entries(c, self.keys.cipher(c)) for c in children if c.pk in ids}
 
     # -- the batch ---------------------------------------------------------------------------------------------
 
@@ -225,35 +194,38 @@ class Batch:
             if content_hash == entry.content_hash and active:
                 result.unchanged += 1
                 continue
-            changed.append((record_id, _seal_payload(self.ciphers(child), key, entry.payload), entry.content_hash,
-                            self.run_id, self.received, True))
+            changed.append((record_id, _seal_payload(self.keys.cipher(child), key, entry.payload),
+                            entry.content_hash, self.run_id, self.received, True))
             dirty[child.pk] = child
         bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
                     changed)
         new = {k: e for k, e in keys.items() if k not in existing}
-        held: dict[int, tuple[list[Held], list[Manual]]] = {}
+        opened: set[int] = set()
+        added: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
         if new:
-            held = self._match_and_place(new, dirty, result)
-        self.refresh(list(dirty.values()), result, held=held)
+            opened = self._match_and_place(new, dirty, added, result)
+        self.refresh(list(dirty.values()), result, opened=opened, added=added)
         return result
 
     def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, AnyChild],
-                         result: BatchResult) -> dict[int, tuple[list[Held], list[Manual]]]:
-        """Match the new records, create children and link records; returns what is now held about each
-        existing child a record was matched against (decrypted once, for ``refresh`` to use again)."""
+                         added: dict[int, list[tuple[str, bytes]]], result: BatchResult) -> set[int]:
+        """Match the new records, create children and link records (a linked record goes into ``added`` for its
+        child's best view). Returns the children whose records the workers opened (and keep for ``refresh``)."""
         kind = self.source.kind
         profiles = {k: e.match_profile(kind) for k, e in new.items()}
         tokens: dict[int, set] = defaultdict(set)
         for e in new.values():
             for token, dobs in e.lookup(self.keyring).items():
                 tokens[token] |= dobs
-        existing: dict[str, int] = {}
         children = {child.pk: child for child in self._candidates(tokens)}
-        held_now = self.held_many(list(children.values()))
-        for child_id, (held, _) in held_now.items():
-            for h in held:
-                profiles[h.record_key] = profile(h.record_key, h.source_kind, h.row)
-                existing[h.record_key] = child_id
+        stored = self._stored(children.values())
+        self.keys.prefetch(children.values())
+        existing: dict[str, int] = {}
+        for child_id, found in self.workers.open([OpenJob(c.pk, c.cpid, self.keys.key(c), stored.get(c.pk, []))
+                                                  for c in children.values()]).items():
+            for record_key, record_profile in found:
+                profiles[record_key] = record_profile
+                existing[record_key] = child_id
         edges = score(list(profiles.values()), new, engine=self.engine)
         outcome = decide(list(new), existing, profiles, edges)
 
@@ -262,21 +234,21 @@ class Batch:
         for uid, child_id in outcome.child_of.items():
             if child_id is None:
                 groups[outcome.group_of[uid]].append(uid)
-        group_keys = list(groups)
-        new_children: list[NewChild] = []
-        new_views = []
-        for g in group_keys:
-            rows = [new[uid].row for uid in groups[g]]
-            held = [Held(self.source.code, kind, self.run_id, self.today, uid, new[uid].row) for uid in groups[g]]
-            new_views.append(build(held))
-            new_children.append(NewChild(new_views[-1].record, _responsible_la(self.source, rows)))
-        created: list[Created] = create_children(self.keyring, new_children, now=self.now) if new_children else []
+        jobs = [[(uid, new[uid].payload) for uid in uids] for uids in groups.values()]
+        views: list[View] = []
+
+        def prepare(identities: list[Identity]) -> list[tuple[Sealed, str, bool]]:
+            views[:] = self.workers.create([NewJob(i.cpid, i.data_key, rows) for i, rows in zip(
+                identities, jobs, strict=True)], [i.id for i in identities])
+            return [(v.sealed, v.responsible_la, False) for v in views]
+
+        created = create_sealed(self.keyring, len(jobs), prepare, now=self.now) if jobs else []
         child_of_record: dict[str, int] = dict(existing)
         inserts = []
-        for g, made, view in zip(group_keys, created, new_views, strict=True):
-            self.ciphers.add(made.id, made.cipher)
-            self._opened[made.id] = (1, _FoundBy.of(view.record))
-            for uid in groups[g]:
+        for uids, made, view in zip(groups.values(), created, views, strict=True):
+            self.keys.add(made.id, made.cpid, made.data_key)
+            self._opened[made.id] = (1, view.found)
+            for uid in uids:
                 child_of_record[uid] = made.id
                 inserts.append((made.id, uid, _seal_payload(made.cipher, uid, new[uid].payload)))
             result.created.append(made.cpid)
@@ -284,10 +256,8 @@ class Batch:
             if child_id is not None:
                 child_of_record[uid] = child_id
                 child = children[child_id]
-                inserts.append((child_id, uid, _seal_payload(self.ciphers(child), uid, new[uid].payload)))
-                # Appended last, as a fresh read would list it (by ID).
-                held_now[child_id][0].append(Held(self.source.code, kind, self.run_id, self.today, uid,
-                                                  new[uid].row))
+                inserts.append((child_id, uid, _seal_payload(self.keys.cipher(child), uid, new[uid].payload)))
+                added[child_id].append((uid, new[uid].payload))  # last, as a fresh read would list it (by ID)
                 dirty[child_id] = child
                 result.linked += 1
         bulk.insert("children_source_record", ("child_id", "source", "source_kind", "record_key", "content_hash",
@@ -295,10 +265,10 @@ class Batch:
                     ((child_id, self.source.code, kind, uid, new[uid].content_hash, self.run_id, self.received, True,
                       payload) for child_id, uid, payload in inserts))
         if created:  # a new child's discrepancies point at its source records, which have IDs only now
-            sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, new_views, strict=True)},
+            sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, views, strict=True)},
                                now=self.now)
         self._queue_reviews(outcome.reviews, child_of_record, result)
-        return held_now
+        return set(children)
 
     def _candidates(self, tokens: dict[int, set]) -> list[ChildRow]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are
@@ -332,18 +302,19 @@ class Batch:
         for child_id, cpid, version, birth, identifiers, kek_id, wrapped in bulk.select_any(
                 "SELECT c.id, c.cpid, c.version, c.birth, c.identifiers, k.kek_id, k.wrapped FROM children_child c "
                 "JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", unopened):
-            cipher = open_child_key(self.keyring, cpid, kek_id, wrapped)
-            seen = _FoundBy(decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})["date_of_birth"].value)
+            data_key = unwrap_data_key(self.keyring, cpid, kek_id, wrapped)
+            cipher = ChildCipher(cpid, data_key)
+            seen = FoundBy(decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})["date_of_birth"].value)
             reason = _there_for_a_reason(tokens, found[child_id][1:], seen)
             if reason is None:  # found by an identifier's token, born on another day: what identifiers does it hold?
                 held = decode_groups(cpid, {"identifiers": cipher.open("identifiers", bytes(identifiers))})
-                seen = _FoundBy(seen.date_of_birth, frozenset(
+                seen = FoundBy(seen.date_of_birth, frozenset(
                     (f, held[f].value) for f in IDENTIFIER_FIELDS if held[f] is not None))
                 reason = _there_for_a_reason(tokens, found[child_id][1:], seen)
             self._opened[child_id] = (version, seen)
             if reason:
                 kept.append(child_id)
-                self.ciphers.add(child_id, cipher)
+                self.keys.add(child_id, cpid, data_key)
         return [_child_row(r) for r in bulk.select_any(f"SELECT {_CHILD_ROW} FROM children_child c WHERE c.id {{any}}",
                                                        kept)]
 
@@ -377,31 +348,38 @@ class Batch:
         result.reviews += len(items)
 
     def refresh(self, children: Sequence[AnyChild], result: BatchResult | None = None, *,
-                held: dict[int, tuple[list[Held], list[Manual]]] | None = None) -> None:
-        """Rebuild and store the best view of each child (after any change to what is held about them). ``held``
-        is what is already known to be held about some of them, decrypted: the rest is read."""
-        items, discrepancies = [], {}
-        las = []
-        everything = dict(held or {})
-        everything.update(self.held_many([c for c in children if c.pk not in everything]))
-        for child in children:
-            records, manual = everything[child.pk]
-            if not records:
+                opened: set[int] | frozenset[int] = frozenset(),
+                added: dict[int, list[tuple[str, bytes]]] | None = None) -> None:
+        """Rebuild and store the best view of each child (after any change to what is held about them). The
+        records of the children in ``opened`` are those the workers opened for matching, with ``added``; the
+        rest are read."""
+        added = added or {}
+        stored = self._stored([c for c in children if c.pk not in opened])
+        manual = self._manual(children)
+        self.keys.prefetch(children)
+        views = self.workers.views([ViewJob(
+            c.pk, c.cpid, self.keys.key(c), c.status == ChildStatus.LIVE, c.shielded, c.responsible_la,
+            records=None if c.pk in opened else stored.get(c.pk, []), added=added.get(c.pk),
+            manual=manual.get(c.pk)) for c in children])
+        items, discrepancies, las = [], {}, []
+        for child, view in zip(children, views, strict=True):
+            if view is None:
                 continue  # nothing left: the lifecycle or a split deals with an empty record
-            view = build(records, manual, cpid=child.cpid)
-            items.append((child, view.record, self.ciphers(child)))
-            self._opened[child.pk] = (child.version + 1, _FoundBy.of(view.record))  # as save_records leaves it
+            items.append((child, view.sealed))
+            self._opened[child.pk] = (child.version + 1, view.found)  # as write_sealed leaves it
             discrepancies[child.pk] = view.discrepancies
-            la = _responsible_la(self.source, [h.row for h in records if h.source == self.source.code],
-                                 current=child.responsible_la)
-            if la != child.responsible_la and la != UNASSIGNED_LA:
-                las.append((child.pk, la))
+            if view.responsible_la not in (child.responsible_la, UNASSIGNED_LA):
+                las.append((child.pk, view.responsible_la))
             if result is not None:
                 result.updated.append(child.cpid)
         if items:
-            save_records(self.keyring, items, now=self.now)
+            write_sealed(items, now=self.now)
             sync_discrepancies(discrepancies, now=self.now)
         bulk.update("children_child", "id", ["responsible_la"], las)
+
+
+def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:
+    return Origin(source.code, source.kind, run_id, received, source.organisation.kind, source.organisation.la_code)
 
 
 __all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "date", "open_payload"]

@@ -48,12 +48,21 @@ class ChildCipher:
             raise VaultError() from None
 
 
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(256)
+
+
 def new_child_key(keyring: KeyRing, cpid: str) -> tuple[ChildCipher, str, bytes]:
     """A fresh data key for a new child: the cipher to use now, and (kek_id, wrapped key) to store."""
-    data_key = AESGCM.generate_key(256)
+    data_key = new_data_key()
     kek_id, wrapped = keyring.wrap(data_key, dek_context(cpid))
     return ChildCipher(cpid, data_key), kek_id, wrapped
 
 
 def open_child_key(keyring: KeyRing, cpid: str, kek_id: str, wrapped: bytes) -> ChildCipher:
-    return ChildCipher(cpid, keyring.unwrap(kek_id, bytes(wrapped), dek_context(cpid)))
+    return ChildCipher(cpid, unwrap_data_key(keyring, cpid, kek_id, wrapped))
+
+
+def unwrap_data_key(keyring: KeyRing, cpid: str, kek_id: str, wrapped: bytes) -> bytes:
+    """A child's data key in clear: only for handing to a feed's helper process (``ChildCipher`` otherwise)."""
+    return keyring.unwrap(kek_id, bytes(wrapped), dek_context(cpid))

@@ -1,0 +1,225 @@
+"""Helper processes: a large feed's work that needs no database, spread over the machine's cores.
+
+    main process: database, Splink, decisions, writes ◄──── chunks ──── reader: reads, validates and keys the
+         │                                                              next batch (prepare.chunks) while this
+         │ open / views / create (work.Worker), each child                one is matched and written
+         ▼ always to the same worker
+    workers 1..n: decrypt, profile, build the best view, seal, index
+
+One Python process runs one core at a time, and at a million records the pipeline's own Python work was most of a
+feed's time while the second core sat idle (docs/benchmarks.md). Small feeds (the demo, the API's typical
+request, tests) do the same work in the main process (``Inline``): the results are the same either way.
+
+Helpers are started fresh ("spawn"): they inherit no database connection, thread or key ring. Each is given only
+what it needs: the reader the feed's bytes and the keyed hashes' keys; the workers those keys and, with each
+child's work, that child's data key. Nothing is written to disk; results come back over pipes. An error in a helper
+is raised in the main process as ``HelperFailed`` without the helper's message (which could quote a value), so the
+batch's transaction rolls back and running the feed again completes it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import traceback
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from contactpoint.errors import ContactPointError
+from contactpoint.feeds.prepare import Chunk, chunks
+from contactpoint.feeds.work import IndexKeys, NewJob, OpenJob, Origin, View, ViewJob, Worker
+
+
+class HelperFailed(ContactPointError):
+    """A helper process stopped or raised: the batch is not taken (it is taken again when the feed is re-run)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"a feed helper process failed ({where}); nothing of this batch was taken: "
+                         "send the feed again to complete it")
+
+
+def _context():
+    return multiprocessing.get_context("spawn")
+
+
+def _failure(error: BaseException) -> tuple[str, str]:
+    """What may leave a helper about an error: its type and where it happened, never its message."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = " < ".join(f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in reversed(frames[-4:]))
+    return ("error", f"{type(error).__name__} in {where}")
+
+
+# --- workers ----------------------------------------------------------------------------------------------------
+
+class Inline:
+    """The workers' work, done in this process."""
+
+    def __init__(self, keys: Any, origin: Origin) -> None:
+        self.worker = Worker(keys, origin)
+
+    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
+        return self.worker.open(jobs)
+
+    def views(self, jobs: Sequence[ViewJob]) -> list[View | None]:
+        return self.worker.views(jobs)
+
+    def create(self, jobs: Sequence[NewJob], ids: Sequence[int]) -> list[View]:
+        return self.worker.create(jobs)
+
+    def close(self) -> None:
+        pass
+
+
+def _serve_worker(conn, keys: IndexKeys, origin: Origin) -> None:
+    worker = Worker(keys, origin)
+    try:
+        while (message := conn.recv()) is not None:
+            method, jobs = message
+            try:
+                answer = ("ok", getattr(worker, method)(jobs))
+            except Exception as error:  # noqa: BLE001 - reported without its message (see _failure)
+                answer = _failure(error)
+            conn.send(answer)
+    except (EOFError, OSError):
+        return  # the main process has gone (finished, or was killed): so do we
+
+
+class Workers:
+    """``count`` worker processes. Each child goes to worker ``child ID % count``, so ``views`` finds what
+    ``open`` kept for it."""
+
+    def __init__(self, count: int, keys: IndexKeys, origin: Origin) -> None:
+        context = _context()
+        self._conns = []
+        self._procs = []
+        for n in range(count):
+            parent, child = context.Pipe()
+            proc = context.Process(target=_serve_worker, args=(child, keys, origin), daemon=True,
+                                   name=f"contactpoint-feed-worker-{n}")
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+
+    def _scatter(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> tuple[list[Any], list[list[int]]]:
+        """Send each worker its share of ``jobs`` (by child ID); the answers, one list per worker, and the
+        positions of its jobs in ``jobs``."""
+        count = len(self._conns)
+        shares: list[list[Any]] = [[] for _ in range(count)]
+        positions: list[list[int]] = [[] for _ in range(count)]
+        for position, (job, child_id) in enumerate(zip(jobs, ids, strict=True)):
+            shares[child_id % count].append(job)
+            positions[child_id % count].append(position)
+        for conn, share in zip(self._conns, shares, strict=True):
+            conn.send((method, share))
+        answers = []
+        for conn in self._conns:
+            try:
+                status, answer = conn.recv()
+            except (EOFError, OSError):
+                raise HelperFailed(f"a worker stopped during '{method}'") from None
+            if status != "ok":
+                raise HelperFailed(answer)
+            answers.append(answer)
+        return answers, positions
+
+    def _in_order(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> list[Any]:
+        answers, positions = self._scatter(method, jobs, ids)
+        out: list[Any] = [None] * len(jobs)
+        for answer, places in zip(answers, positions, strict=True):
+            for place, result in zip(places, answer, strict=True):
+                out[place] = result
+        return out
+
+    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
+        answers, _ = self._scatter("open", jobs, [j.child_id for j in jobs])
+        return {child_id: found for answer in answers for child_id, found in answer.items()}
+
+    def views(self, jobs: Sequence[ViewJob]) -> list[View | None]:
+        return self._in_order("views", jobs, [j.child_id for j in jobs])
+
+    def create(self, jobs: Sequence[NewJob], ids: Sequence[int]) -> list[View]:
+        return self._in_order("create", jobs, ids)
+
+    def close(self) -> None:
+        for conn in self._conns:
+            try:
+                conn.send(None)
+                conn.close()
+            except OSError:
+                pass
+        for proc in self._procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+
+
+# --- the reader ---------------------------------------------------------------------------------------------------
+
+def _serve_reader(conn, data: bytes, keys: IndexKeys, source_kind: str, options: dict[str, Any]) -> None:
+    seen: set[str] | None = set() if options.pop("want_seen") else None
+    try:
+        try:
+            for chunk in chunks(data, keyring=keys, seen=seen, **options):
+                for entry in chunk.entries:  # worked out here, in parallel, for whichever records turn out new
+                    entry.lookup(keys)
+                    entry.match_profile(source_kind)
+                    entry.row = None  # the workers read the payload: no need to send the row twice
+                conn.send(("chunk", chunk))
+            conn.send(("done", seen))
+        except (BrokenPipeError, EOFError):
+            return  # the main process has gone (finished early, or was killed): so do we
+        except Exception as error:  # noqa: BLE001
+            from contactpoint.errors import FeedRejected
+
+            conn.send(("refused", error.message) if isinstance(error, FeedRejected) else _failure(error))
+    except OSError:
+        return
+    finally:
+        conn.close()
+
+
+class Reader:
+    """``prepare.chunks`` in a helper process, one batch ahead of the caller. ``seen`` holds every record key of
+    the file once the last chunk has been read (when asked for: ``want_seen``)."""
+
+    def __init__(self, data: bytes, *, keys: IndexKeys, source_kind: str, want_seen: bool,
+                 **options: Any) -> None:
+        context = _context()
+        self._conn, child = context.Pipe(duplex=False)
+        self.seen: set[str] | None = None
+        self._proc = context.Process(target=_serve_reader, args=(child, data, keys, source_kind,
+                                                                 {**options, "want_seen": want_seen}),
+                                     daemon=True, name="contactpoint-feed-reader")
+        self._proc.start()
+        child.close()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        from contactpoint.errors import FeedRejected
+
+        while True:
+            try:
+                kind, payload = self._conn.recv()
+            except (EOFError, OSError):
+                raise HelperFailed("the reader stopped") from None
+            if kind == "chunk":
+                yield payload
+            elif kind == "done":
+                self.seen = payload
+                return
+            elif kind == "refused":
+                raise FeedRejected(payload)
+            else:
+                raise HelperFailed(payload)
+
+    def close(self) -> None:
+        self._conn.close()
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+
+def start(count: int, *, keys: Any, origin: Origin) -> Inline | Workers:
+    return Workers(count, IndexKeys.of(keys), origin) if count > 1 else Inline(keys, origin)
+
+
+__all__ = ["HelperFailed", "Inline", "Reader", "Workers", "start"]

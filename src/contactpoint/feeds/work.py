@@ -1,0 +1,194 @@
+"""A batch's work for each child that needs no database: opening the child's source records and profiling them
+for the match model; building, sealing and indexing the child's best view.
+
+    pipeline (database, Splink) ──open(children)──►  Worker: decrypt records, profile them   ──► profiles
+                                ──views(children)─►  Worker: best view, seal, index tokens   ──► View
+                                ──create(groups)──►  Worker: a new child's view, sealed      ──► View
+
+A ``Worker`` is given everything as bytes and plain values (a child's data key, its sealed records) and answers
+the same way, so it can run in this process or in a helper process (``contactpoint.feeds.helpers``). What a
+worker opened for ``open`` it keeps until the next ``open``, for ``views`` of the same children: a child's
+records are decrypted once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from contactpoint.bestview.build import Held, Manual, build
+from contactpoint.children.record import ChildRecord
+from contactpoint.children.sealing import Sealed, seal
+from contactpoint.feeds import serialise
+from contactpoint.feeds.prepare import IDENTIFIER_FIELDS
+from contactpoint.feeds.rows import FeedRow
+from contactpoint.matching.profile import profile
+from contactpoint.reference import la_for_postcode
+from contactpoint.vault import blindindex as bi
+from contactpoint.vault.cipher import ChildCipher
+
+UNASSIGNED_LA = "000"
+
+# A source record as stored: (source, source kind, feed run, received, record key, payload sealed with the
+# child's data key).
+Stored = tuple[str, str, str, date, str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a feed's records come from: the source, its run, and what the responsible-LA rule asks of it."""
+
+    source: str
+    kind: str
+    run: str
+    received: date
+    organisation_kind: str
+    organisation_la: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FoundBy:
+    """What a child is looked up by (its best view's date of birth and identifiers), opened to tell a real
+    candidate from a bucket-mate."""
+
+    date_of_birth: date
+    identifiers: frozenset[tuple[str, str]] | None = None  # (field, value); None: not opened
+
+    @classmethod
+    def of(cls, record: ChildRecord) -> FoundBy:
+        return cls(record.date_of_birth.value, frozenset(
+            (f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenJob:
+    child_id: int
+    cpid: str
+    data_key: bytes
+    records: list[Stored]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewJob:
+    """Build a child's best view from its records: those ``open`` kept (``records`` None) or ``records``, with
+    ``added`` (this batch's new records of the child: record key and payload in clear) and practitioners'
+    entries."""
+
+    child_id: int
+    cpid: str
+    data_key: bytes
+    live: bool
+    shielded: bool
+    responsible_la: str
+    records: list[Stored] | None = None
+    added: list[tuple[str, bytes]] | None = None
+    manual: list[Manual] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A new child from a group of this batch's records (record key, payload in clear)."""
+
+    cpid: str
+    data_key: bytes
+    rows: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    sealed: Sealed
+    found: FoundBy
+    discrepancies: frozenset[tuple[str, str]]  # (record key, field)
+    responsible_la: str
+
+
+def responsible_la(origin: Origin, rows: Iterable[FeedRow], current: str | None = None) -> str:
+    """The local authority responsible for a child: the LA whose own systems hold them, else the one they
+    live in, else the one already responsible."""
+    la = origin.organisation_la
+    if la and origin.organisation_kind in ("local_authority", "school"):
+        return la
+    for row in rows:
+        found = la_for_postcode(row.address.postcode if row.address else None)
+        if found:
+            return found
+    return current or la or UNASSIGNED_LA
+
+
+class Worker:
+    """``keys`` need only the blind indexes' keys (``index_key``): a worker never sees the key ring's KEKs."""
+
+    def __init__(self, keys: Any, origin: Origin) -> None:
+        self.keys = keys
+        self.origin = origin
+        self.held: dict[int, list[Held]] = {}
+
+    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
+        """Each child's records decrypted (and kept for ``views``) and profiled: {child ID: [(record key,
+        profile)]}."""
+        self.held = {}
+        out = {}
+        for job in jobs:
+            held = self.held[job.child_id] = _opened(ChildCipher(job.cpid, job.data_key), job.records)
+            out[job.child_id] = [(h.record_key, profile(h.record_key, h.source_kind, h.row)) for h in held]
+        return out
+
+    def views(self, jobs: Sequence[ViewJob]) -> list[View | None]:
+        """Each child's best view, sealed; None for a child nothing is held about any more."""
+        out: list[View | None] = []
+        for job in jobs:
+            cipher = ChildCipher(job.cpid, job.data_key)
+            held = (self.held.pop(job.child_id, []) if job.records is None else _opened(cipher, job.records))
+            held += self._new(job.added or ())
+            if not held:
+                out.append(None)  # nothing left: the lifecycle or a split deals with an empty record
+                continue
+            view = build(held, job.manual or (), cpid=job.cpid)
+            ours = [h.row for h in held if h.source == self.origin.source]
+            out.append(View(seal(self.keys, cipher, view.record, shielded=job.shielded, indexed=job.live),
+                            FoundBy.of(view.record), view.discrepancies,
+                            responsible_la(self.origin, ours, current=job.responsible_la)))
+        return out
+
+    def create(self, jobs: Sequence[NewJob]) -> list[View]:
+        """Each new child's best view from its records, sealed under the identity it was given."""
+        out = []
+        for job in jobs:
+            held = self._new(job.rows)
+            view = build(held)
+            out.append(View(seal(self.keys, ChildCipher(job.cpid, job.data_key), view.record, shielded=False),
+                            FoundBy.of(view.record), view.discrepancies,
+                            responsible_la(self.origin, [h.row for h in held])))
+        return out
+
+    def _new(self, rows: Iterable[tuple[str, bytes]]) -> list[Held]:
+        o = self.origin
+        return [Held(o.source, o.kind, o.run, o.received, key, serialise.loads(payload)) for key, payload in rows]
+
+
+def _opened(cipher: ChildCipher, records: Iterable[Stored]) -> list[Held]:
+    return [Held(source, kind, run, received, key,
+                 serialise.loads(cipher.open(f"source-record:{key}", bytes(payload))))
+            for source, kind, run, received, key, payload in records]
+
+
+class IndexKeys:
+    """The keys of the keyed hashes a worker computes (blind-index tokens): all it needs of the key ring."""
+
+    NAMES = (*(i.name for i in bi.CATALOGUE), "source-record", "source-record-content")
+
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        self._keys = keys
+
+    @classmethod
+    def of(cls, keyring: Any) -> IndexKeys:
+        return cls({name: keyring.index_key(name) for name in cls.NAMES})
+
+    def index_key(self, index_name: str) -> bytes:
+        return self._keys[index_name]
+
+
+__all__ = ["UNASSIGNED_LA", "FoundBy", "IndexKeys", "NewJob", "OpenJob", "Origin", "Stored", "View", "ViewJob",
+           "Worker", "responsible_la"]
