@@ -167,6 +167,62 @@ def emit(result: dict[str, Any]) -> None:
         "children_maxrss_mib": round(children.ru_maxrss / 1024, 1)}), flush=True)
 
 
+class TreeMemory:
+    """The peak resident memory of this process and every process under it at the same moment, sampled four
+    times a second by a thread (``ru_maxrss`` cannot say it: it gives each process's own peak, and a child's
+    includes what its parent had when it forked). Linux only; ``peak_mib`` stays 0 elsewhere."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import threading
+
+        self.peak_mib = 0.0
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @staticmethod
+    def _rss_kib(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    @staticmethod
+    def _descendants(pid: int) -> list[int]:
+        out, todo = [], [pid]
+        while todo:
+            parent = todo.pop()
+            try:
+                tasks = list(Path(f"/proc/{parent}/task").iterdir())
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    children = [int(c) for c in (task / "children").read_text().split()]
+                except OSError:
+                    continue
+                out += children
+                todo += children
+        return out
+
+    def _watch(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self._interval):
+            total = sum(self._rss_kib(pid) for pid in [me, *self._descendants(me)])
+            self.peak_mib = max(self.peak_mib, total / 1024)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def children_rss_mib() -> float:
     """Peak resident memory of the largest child process waited for so far (Linux reports the maximum)."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

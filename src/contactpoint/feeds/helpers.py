@@ -19,9 +19,11 @@ batch's transaction rolls back and running the feed again completes it.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import traceback
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from contactpoint.errors import ContactPointError
@@ -39,6 +41,24 @@ class HelperFailed(ContactPointError):
 
 def _context():
     return multiprocessing.get_context("spawn")
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector, quieter while a feed runs. A batch makes millions of short-lived
+    objects, nearly all without cycles (reference counting frees them), and at the default thresholds the
+    collector ran hundreds of times a batch, each time walking what the process keeps (caches, the run's opened
+    children): 15 % of a 10,000-record delta. What the process held before the run is frozen out of those walks
+    and the youngest generation is collected every 100,000 allocations instead of 700; both are put back
+    afterwards."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _failure(error: BaseException) -> tuple[str, str]:
@@ -70,6 +90,7 @@ class Inline:
 
 
 def _serve_worker(conn, keys: IndexKeys, origin: Origin) -> None:
+    gc.set_threshold(100_000, 50, 100)  # see fewer_collections
     worker = Worker(keys, origin)
     try:
         while (message := conn.recv()) is not None:
@@ -156,6 +177,7 @@ class Workers:
 # --- the reader ---------------------------------------------------------------------------------------------------
 
 def _serve_reader(conn, data: bytes, keys: IndexKeys, source_kind: str, options: dict[str, Any]) -> None:
+    gc.set_threshold(100_000, 50, 100)  # see fewer_collections
     seen: set[str] | None = set() if options.pop("want_seen") else None
     try:
         try:
@@ -222,4 +244,4 @@ def start(count: int, *, keys: Any, origin: Origin) -> Inline | Workers:
     return Workers(count, IndexKeys.of(keys), origin) if count > 1 else Inline(keys, origin)
 
 
-__all__ = ["HelperFailed", "Inline", "Reader", "Workers", "start"]
+__all__ = ["HelperFailed", "Inline", "Reader", "Workers", "fewer_collections", "start"]

@@ -73,8 +73,9 @@ def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", 
             record_event(AuditAction.FEED_RECEIVED, actor=source_actor(source), keyring=keyring, at=now,
                          context={"run": run.id, "sha256": sha, "format": fmt, "mode": mode})
     try:
-        _run(run, source, data, fmt=fmt, keyring=keyring, now=now, engine=engine, batch_size=batch_size,
-             progress=progress)
+        with helpers.fewer_collections():
+            _run(run, source, data, fmt=fmt, keyring=keyring, now=now, engine=engine, batch_size=batch_size,
+                 progress=progress)
     except FeedRejected as refused:
         with transaction.atomic():
             FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.REJECTED, message=refused.message,

@@ -35,6 +35,7 @@ from contactpoint.feeds.work import UNASSIGNED_LA, FoundBy, NewJob, OpenJob, Ori
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
+from contactpoint.matching.profile import Profiles
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.cipher import ChildCipher, unwrap_data_key
 from contactpoint.vault.keyring import KeyRing
@@ -227,7 +228,7 @@ class Batch:
                 profiles[record_key] = record_profile
                 existing[record_key] = child_id
         edges = score(list(profiles.values()), new, engine=self.engine)
-        outcome = decide(list(new), existing, profiles, edges)
+        outcome = decide(list(new), existing, Profiles(profiles), edges)
 
         # New children: one per group of new records that linked to no child in the index.
         groups: dict[str, list[str]] = defaultdict(list)

@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
-from typing import Any
 
 from contactpoint.feeds import formats, serialise
 from contactpoint.feeds.rows import FeedRow, FieldRefusal, Refusal
 from contactpoint.feeds.validate import validate
-from contactpoint.matching.profile import profile
+from contactpoint.matching.profile import profile_row
 from contactpoint.search.keys import dob_variants, matching_tokens
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import KeyRing
@@ -62,16 +61,21 @@ class Entry:
     content_hash: str
     payload: bytes  # the row as sealed with its child's data key
     tokens: dict[int, set] | None = None
-    profile: dict[str, Any] | None = None
+    profile: tuple | None = None  # matching.profile.profile_row
+
+    def __reduce__(self) -> tuple:
+        # One call to the constructor when unpickled (the reader process sends entries by the million), instead of
+        # a Python-level state setter per field.
+        return (Entry, (self.row, self.key, self.content_hash, self.payload, self.tokens, self.profile))
 
     def lookup(self, keyring: KeyRing) -> dict[int, set]:
         if self.tokens is None:
             self.tokens = lookup_tokens(keyring, self.row)
         return self.tokens
 
-    def match_profile(self, source_kind: str) -> dict[str, Any]:
+    def match_profile(self, source_kind: str) -> tuple:
         if self.profile is None:
-            self.profile = profile(self.key, source_kind, self.row)
+            self.profile = profile_row(self.key, source_kind, self.row)
         return self.profile
 
 

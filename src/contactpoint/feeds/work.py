@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from contactpoint.bestview.build import Held, Manual, build
 from contactpoint.children.record import ChildRecord
@@ -24,7 +24,7 @@ from contactpoint.children.sealing import Sealed, seal
 from contactpoint.feeds import serialise
 from contactpoint.feeds.prepare import IDENTIFIER_FIELDS
 from contactpoint.feeds.rows import FeedRow
-from contactpoint.matching.profile import profile
+from contactpoint.matching.profile import profile_row
 from contactpoint.reference import la_for_postcode
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.cipher import ChildCipher
@@ -48,8 +48,9 @@ class Origin:
     organisation_la: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class FoundBy:
+# Named tuples, not dataclasses: these cross between processes by the hundred thousand, and a tuple is unpickled
+# in C where a slotted dataclass calls back into Python for every field.
+class FoundBy(NamedTuple):
     """What a child is looked up by (its best view's date of birth and identifiers), opened to tell a real
     candidate from a bucket-mate."""
 
@@ -62,16 +63,14 @@ class FoundBy:
             (f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
 
 
-@dataclass(frozen=True, slots=True)
-class OpenJob:
+class OpenJob(NamedTuple):
     child_id: int
     cpid: str
     data_key: bytes
     records: list[Stored]
 
 
-@dataclass(frozen=True, slots=True)
-class ViewJob:
+class ViewJob(NamedTuple):
     """Build a child's best view from its records: those ``open`` kept (``records`` None) or ``records``, with
     ``added`` (this batch's new records of the child: record key and payload in clear) and practitioners'
     entries."""
@@ -87,8 +86,7 @@ class ViewJob:
     manual: list[Manual] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NewJob:
+class NewJob(NamedTuple):
     """A new child from a group of this batch's records (record key, payload in clear)."""
 
     cpid: str
@@ -96,8 +94,7 @@ class NewJob:
     rows: list[tuple[str, bytes]]
 
 
-@dataclass(frozen=True, slots=True)
-class View:
+class View(NamedTuple):
     sealed: Sealed
     found: FoundBy
     discrepancies: frozenset[tuple[str, str]]  # (record key, field)
@@ -125,14 +122,14 @@ class Worker:
         self.origin = origin
         self.held: dict[int, list[Held]] = {}
 
-    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
+    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, tuple]]]:
         """Each child's records decrypted (and kept for ``views``) and profiled: {child ID: [(record key,
-        profile)]}."""
+        profile row)]}."""
         self.held = {}
         out = {}
         for job in jobs:
             held = self.held[job.child_id] = _opened(ChildCipher(job.cpid, job.data_key), job.records)
-            out[job.child_id] = [(h.record_key, profile(h.record_key, h.source_kind, h.row)) for h in held]
+            out[job.child_id] = [(h.record_key, profile_row(h.record_key, h.source_kind, h.row)) for h in held]
         return out
 
     def views(self, jobs: Sequence[ViewJob]) -> list[View | None]:

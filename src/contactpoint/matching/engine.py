@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -137,11 +137,15 @@ def _spark_schema():
     return T.StructType(fields)
 
 
-def _table(profiles: Sequence[dict[str, Any]]) -> pa.Table:
-    """The profiles as an Arrow table, built column by column: ``Table.from_pylist`` converts row by row and
-    took a third of a batch's matching time at a million records."""
-    return pa.Table.from_arrays([pa.array([p[c] for p in profiles], type=SCHEMA.field(c).type) for c in COLUMNS],
-                                schema=SCHEMA)
+def _table(profiles: Sequence[Mapping[str, Any] | tuple]) -> pa.Table:
+    """The profiles (dicts, or rows in ``COLUMNS`` order) as an Arrow table, built column by column:
+    ``Table.from_pylist`` converts row by row and took a third of a batch's matching time at a million records."""
+    if profiles and isinstance(profiles[0], tuple):
+        columns = list(zip(*profiles, strict=True))
+    else:
+        columns = [[p[c] for p in profiles] for c in COLUMNS]
+    return pa.Table.from_arrays([pa.array(values, type=SCHEMA.field(c).type) for c, values in zip(
+        COLUMNS, columns, strict=True)], schema=SCHEMA)
 
 
 def backend(name: str | None = None) -> Backend:
@@ -151,9 +155,10 @@ def backend(name: str | None = None) -> Backend:
     return SparkBackend() if name == "spark" else Backend()
 
 
-def score(profiles: Sequence[dict[str, Any]], new: Iterable[str], *, engine: Backend | None = None,
+def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, engine: Backend | None = None,
           threshold: float = REVIEW) -> list[Edge]:
-    """Scored pairs among ``profiles`` with at least one record in ``new``, above ``threshold``."""
+    """Scored pairs among ``profiles`` (dicts, or rows in ``COLUMNS`` order) with at least one record in ``new``,
+    above ``threshold``."""
     new = set(new)
     if len(profiles) < 2 or not new:
         return []

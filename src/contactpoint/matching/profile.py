@@ -9,6 +9,7 @@ former surname means the same thing to the feeds as to a practitioner's search. 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any, Protocol
 
@@ -89,3 +90,31 @@ def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
         "carer_names": carers or None,
         "carer_families": carer_families or None,
     }
+
+
+def profile_row(unique_id: str, source_kind: str, row: Matchable) -> tuple:
+    """``profile`` as a tuple in ``COLUMNS`` order: what feeds keep and send between processes (see
+    ``Profiles``)."""
+    found = profile(unique_id, source_kind, row)
+    return tuple(found[c] for c in COLUMNS)
+
+
+class Profiles(Mapping[str, dict[str, Any]]):
+    """Profile rows (``profile_row``) by record, each made a dict when first asked for: a batch scores tens of
+    thousands, and the decisions look at a few of them."""
+
+    def __init__(self, rows: dict[str, tuple]) -> None:
+        self.rows = rows
+        self._dicts: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, uid: str) -> dict[str, Any]:
+        found = self._dicts.get(uid)
+        if found is None:
+            found = self._dicts[uid] = dict(zip(COLUMNS, self.rows[uid], strict=True))
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
