@@ -257,8 +257,9 @@ def main() -> None:
                   flush=True)
             ratio = total_pipeline / r["s"]
             print(f"  CPU time ratio (pipeline with its helpers / raw Splink): x{p['cpu_s'] / r['cpu_s']:.1f}")
-            print(f"  time ratio pipeline / raw Splink: x{ratio:.1f} "
-                  f"[{'met' if ratio <= TARGET_RATIO else 'NOT met'}: <= {TARGET_RATIO}x at 1M]", flush=True)
+            verdict = (("met" if ratio <= TARGET_RATIO else "NOT met") if records >= 1_000_000
+                       else "the target is at 1M, where Splink's share grows")
+            print(f"  time ratio pipeline / raw Splink: x{ratio:.1f} [{verdict}: <= {TARGET_RATIO}x at 1M]", flush=True)
             result["raw"] = r
         print(f"  F1 {p['f1']:.4f} [{'met' if p['f1'] >= TARGET_F1 else 'NOT met'}: >= {TARGET_F1}]; "
               f"peak memory {p['peak_mib'] / 1024:.2f} GiB "
