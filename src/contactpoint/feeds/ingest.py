@@ -95,9 +95,11 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
                "batch_size": batch_size}
     workers = helpers.start(feeds.workers if helped else 1, keys=keyring,
                             origin=origin_of(source, run.id, now.date()))
-    reader = helpers.Reader(data, keys=IndexKeys.of(keyring), source_kind=source.kind,
-                            want_seen=run.mode == "full", **options) if helped else None
+    reader = None
     try:
+        if helped:
+            reader = helpers.Reader(data, keys=IndexKeys.of(keyring), source_kind=source.kind,
+                                    want_seen=run.mode == "full", **options)
         batch = Batch(source, keyring=keyring, now=now, run_id=run.id, engine=engine, workers=workers)
         seen: set[str] = set()  # every record key in the file, for a full feed's retirements
         for chunk in reader if reader is not None else chunks(data, keyring=keyring, seen=seen, **options):
