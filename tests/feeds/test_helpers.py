@@ -136,6 +136,29 @@ def test_a_helpers_failure_stops_the_batch_and_says_where_not_what(gp_feed):
     assert canary_key not in message and cpid not in message
 
 
+
+def test_a_worker_that_cannot_start_leaves_no_other_running(monkeypatch):
+    real = helpers._context()
+    started = []
+
+    class Context:  # the second worker cannot be started (out of processes, say)
+        Pipe = staticmethod(real.Pipe)
+
+        @staticmethod
+        def Process(*args, **kwargs):
+            if started:
+                raise OSError("no more processes")
+            started.append(real.Process(*args, **kwargs))
+            return started[-1]
+
+    monkeypatch.setattr(helpers, "_context", lambda: Context)
+    with pytest.raises(OSError) as failed:  # kept, as a caller reporting the error would keep it
+        helpers.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
+    [first] = started
+    first.join(timeout=10)
+    assert not first.is_alive()
+    assert "no more processes" in str(failed.value)
+
 @pytest.fixture
 def helped(monkeypatch) -> list:
     """Every feed, however small, worked in helper processes; the helpers started, as a list."""

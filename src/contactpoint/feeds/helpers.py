@@ -112,14 +112,18 @@ class Workers:
         context = _context()
         self._conns = []
         self._procs = []
-        for n in range(count):
-            parent, child = context.Pipe()
-            proc = context.Process(target=_serve_worker, args=(child, keys, origin), daemon=True,
-                                   name=f"contactpoint-feed-worker-{n}")
-            proc.start()
-            child.close()
-            self._conns.append(parent)
-            self._procs.append(proc)
+        try:
+            for n in range(count):
+                parent, child = context.Pipe()
+                proc = context.Process(target=_serve_worker, args=(child, keys, origin), daemon=True,
+                                       name=f"contactpoint-feed-worker-{n}")
+                self._conns.append(parent)
+                proc.start()
+                self._procs.append(proc)
+                child.close()
+        except BaseException:
+            self.close()  # the workers that did start are not left waiting for work
+            raise
 
     def _scatter(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> tuple[list[Any], list[list[int]]]:
         """Send each worker its share of ``jobs`` (by child ID); the answers, one list per worker, and the
