@@ -14,8 +14,8 @@ from contactpoint.children.store import load_record
 from contactpoint.config import FeedSettings, get_settings
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds import helpers
-from contactpoint.feeds.pipeline import _seal_payload
 from contactpoint.feeds.prepare import chunks
+from contactpoint.feeds.serialise import seal_record
 from contactpoint.feeds.work import IndexKeys, NewJob, OpenJob, Origin, ViewJob
 from contactpoint.synthetic.generator import feed_files, generate
 from contactpoint.synthetic.sources import GP
@@ -52,7 +52,7 @@ def _jobs(entries):
         key = new_data_key()
         cpid = f"{100000000 + n:011d}"
         stored = (GP, "gp_registrations", "run-0", TODAY, entry.key,
-                  _seal_payload(ChildCipher(cpid, key), entry.key, entry.payload))
+                  seal_record(ChildCipher(cpid, key), entry.key, entry.payload))
         opens.append(OpenJob(int(cpid), cpid, key, [stored]))
         views.append(ViewJob(int(cpid), cpid, key, live=True, shielded=n % 5 == 0, responsible_la="202",
                              added=[(entry.key + "-again", entry.payload)] if n % 2 else None))
@@ -124,7 +124,7 @@ def test_a_helpers_failure_stops_the_batch_and_says_where_not_what(gp_feed):
     cpid = "10000000001"
     canary_key = CANARY["family"]  # a record key is opaque, but make sure nothing of the job comes back
     stored = (GP, "gp_registrations", "run-0", TODAY, canary_key,
-              _seal_payload(ChildCipher(cpid, new_data_key()), canary_key, entry.payload))
+              seal_record(ChildCipher(cpid, new_data_key()), canary_key, entry.payload))
     workers = helpers.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
     try:
         with pytest.raises(helpers.HelperFailed) as failed:

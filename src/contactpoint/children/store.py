@@ -20,7 +20,7 @@ from contactpoint.children.identifiers import new_contactpoint_id
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import FIELD_GROUPS, ChildRecord, decode_groups
 from contactpoint.children.sealing import Identity, Sealed, child_id, seal, tokens_for
-from contactpoint.vault.cipher import ChildCipher, dek_context, new_data_key, open_child_key
+from contactpoint.vault.cipher import ChildCipher, new_data_key, open_child_key, wrap_data_key
 from contactpoint.vault.keyring import KeyRing
 from contactpoint.vault.models import DataKey, IndexEntry
 
@@ -37,8 +37,7 @@ class NewChild:
 def new_identity(keyring: KeyRing) -> Identity:
     cpid = new_contactpoint_id()
     data_key = new_data_key()
-    kek_id, wrapped = keyring.wrap(data_key, dek_context(cpid))
-    return Identity(cpid, data_key, kek_id, wrapped)
+    return Identity(cpid, data_key, *wrap_data_key(keyring, cpid, data_key))
 
 
 _CHILD_COLUMNS = ("id", "cpid", "status", "shielded", "responsible_la", "review_month", "archived_month", "version",
@@ -97,16 +96,6 @@ def cipher_for(keyring: KeyRing, child: Child) -> ChildCipher:
 
         raise VaultError()
     return open_child_key(keyring, child.cpid, key[0], key[1])
-
-
-def ciphers_for(keyring: KeyRing, children: Iterable[Child]) -> dict[int, ChildCipher]:
-    """``cipher_for`` many children with one query (feeds open thousands of data keys per batch)."""
-    by_id = {c.pk: c for c in children}
-    out: dict[int, ChildCipher] = {}
-    for q in bulk.any_of("child_id", list(by_id)):
-        for pk, kek_id, wrapped in DataKey.objects.filter(q).values_list("child_id", "kek_id", "wrapped"):
-            out[pk] = open_child_key(keyring, by_id[pk].cpid, kek_id, wrapped)
-    return out
 
 
 def load_groups(keyring: KeyRing, child: Child, groups: Iterable[str] = FIELD_GROUPS,
@@ -184,6 +173,6 @@ def shred(child: Child) -> None:
 
 
 # Sealing is in ``sealing`` (no database: a feed's helper processes use it); the names stay importable from here.
-__all__ = ["Created", "Identity", "NewChild", "Sealed", "child_id", "cipher_for", "ciphers_for", "create_children",
+__all__ = ["Created", "Identity", "NewChild", "Sealed", "child_id", "cipher_for", "create_children",
            "create_sealed", "load_groups", "load_record", "new_identity", "reindex", "save_record", "save_records",
            "seal", "shred", "tokens_for", "write_sealed"]

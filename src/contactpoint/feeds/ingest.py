@@ -27,12 +27,12 @@ from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
 from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
-from contactpoint.children.models import Child, SourceRecord
+from contactpoint.children.models import SourceRecord
 from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds import helpers
 from contactpoint.feeds.models import FeedRun, RowProblem
-from contactpoint.feeds.pipeline import Batch, BatchResult, origin_of
+from contactpoint.feeds.pipeline import Batch, BatchResult, child_rows, origin_of
 from contactpoint.feeds.prepare import Chunk, chunks
 from contactpoint.feeds.rows import FieldRefusal, Refusal
 from contactpoint.feeds.work import IndexKeys
@@ -159,7 +159,7 @@ def _retire_missing(run: FeedRun, batch: Batch, seen: set[str], *, keyring: KeyR
         return
     with transaction.atomic():
         SourceRecord.objects.filter(id__in=[m[0] for m in missing]).update(active=False, feed_run=run.id)
-        children = list(Child.objects.filter(id__in={m[1] for m in missing}))
+        children = child_rows(sorted({m[1] for m in missing}))
         result = BatchResult()
         batch.refresh(children, result)
         record_event(AuditAction.CHILD_UPDATED, actor=source_actor(source), keyring=keyring, at=now,

@@ -51,20 +51,8 @@ class BatchResult:
     reviews: int = 0
 
 
-def _seal(cipher: ChildCipher, record_key: str, row: FeedRow) -> bytes:
-    return _seal_payload(cipher, record_key, serialise.dumps(row))
-
-
-def _seal_payload(cipher: ChildCipher, record_key: str, payload: bytes) -> bytes:
-    return cipher.seal(f"source-record:{record_key}", payload)
-
-
-def open_sealed(cipher: ChildCipher, record_key: str, payload: bytes) -> FeedRow:
-    return serialise.loads(cipher.open(f"source-record:{record_key}", bytes(payload)))
-
-
 def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
-    return open_sealed(cipher, record.record_key, record.payload)
+    return serialise.loads(serialise.open_record(cipher, record.record_key, record.payload))
 
 
 def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: FoundBy) -> bool | None:
@@ -101,7 +89,6 @@ class ChildRow:
         return self.id
 
 
-AnyChild = Child | ChildRow
 _CHILD_ROW = "c.id, c.cpid, c.status, c.shielded, c.responsible_la, c.review_month, c.version"
 
 
@@ -112,6 +99,11 @@ def _date(value: date | str) -> date:
 def _child_row(values: Sequence[Any]) -> ChildRow:
     child_id, cpid, status, shielded, la, review_month, version = values
     return ChildRow(child_id, cpid, status, bool(shielded), la, _date(review_month), version)
+
+
+def child_rows(ids: Sequence[int]) -> list[ChildRow]:
+    return [_child_row(r) for r in bulk.select_any(f"SELECT {_CHILD_ROW} FROM children_child c WHERE c.id {{any}}",
+                                                   ids)]
 
 
 class _Keys:
@@ -125,17 +117,17 @@ class _Keys:
     def add(self, child_id: int, cpid: str, data_key: bytes) -> None:
         self._by_child[child_id] = (ChildCipher(cpid, data_key), data_key)
 
-    def prefetch(self, children: Iterable[AnyChild]) -> None:
+    def prefetch(self, children: Iterable[ChildRow]) -> None:
         missing = {c.pk: c.cpid for c in children if c.pk not in self._by_child}
         for child_id, kek_id, wrapped in bulk.select_any(
                 "SELECT child_id, kek_id, wrapped FROM vault_data_key WHERE child_id {any}", list(missing)):
             self.add(child_id, missing[child_id], unwrap_data_key(self.keyring, missing[child_id], kek_id, wrapped))
 
-    def cipher(self, child: AnyChild) -> ChildCipher:
+    def cipher(self, child: ChildRow) -> ChildCipher:
         self.prefetch([child])
         return self._by_child[child.pk][0]
 
-    def key(self, child: AnyChild) -> bytes:
+    def key(self, child: ChildRow) -> bytes:
         self.prefetch([child])
         return self._by_child[child.pk][1]
 
@@ -157,7 +149,7 @@ class Batch:
         self.keys = _Keys(keyring)
         self._opened: dict[int, tuple[int, FoundBy]] = {}  # child ID -> (version, what _candidates opened)
 
-    def _stored(self, children: Iterable[AnyChild]) -> dict[int, list[Stored]]:
+    def _stored(self, children: Iterable[ChildRow]) -> dict[int, list[Stored]]:
         """Each child's active source records, as stored (sealed): in one query, not one per child."""
         out: dict[int, list[Stored]] = defaultdict(list)
         for child_id, *record in bulk.select_any(
@@ -167,7 +159,7 @@ class Batch:
             out[child_id].append(tuple(record))  # type: ignore[arg-type]
         return out
 
-    def _manual(self, children: Sequence[AnyChild]) -> dict[int, list[Manual]]:
+    def _manual(self, children: Sequence[ChildRow]) -> dict[int, list[Manual]]:
         """Practitioners' own entries about each child that has any (few do)."""
         from contactpoint.records.involvements import manual_entries
 
@@ -188,14 +180,15 @@ class Batch:
                 "JOIN children_child c ON c.id = r.child_id WHERE r.source = %s AND r.record_key {any}",
                 list(keys), [self.source.code]):
             existing[key] = (record_id, content_hash, bool(active), _child_row(child))
-        dirty: dict[int, AnyChild] = {}
+        dirty: dict[int, ChildRow] = {}
         changed = []
+        self.keys.prefetch(child for *_, child in existing.values())  # one query for the batch, not one a child
         for key, (record_id, content_hash, active, child) in existing.items():
             entry = keys[key]
             if content_hash == entry.content_hash and active:
                 result.unchanged += 1
                 continue
-            changed.append((record_id, _seal_payload(self.keys.cipher(child), key, entry.payload),
+            changed.append((record_id, serialise.seal_record(self.keys.cipher(child), key, entry.payload),
                             entry.content_hash, self.run_id, self.received, True))
             dirty[child.pk] = child
         bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
@@ -208,7 +201,7 @@ class Batch:
         self.refresh(list(dirty.values()), result, opened=opened, added=added)
         return result
 
-    def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, AnyChild],
+    def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, ChildRow],
                          added: dict[int, list[tuple[str, bytes]]], result: BatchResult) -> set[int]:
         """Match the new records, create children and link records (a linked record goes into ``added`` for its
         child's best view). Returns the children whose records the workers opened (and keep for ``refresh``)."""
@@ -251,13 +244,13 @@ class Batch:
             self._opened[made.id] = (1, view.found)
             for uid in uids:
                 child_of_record[uid] = made.id
-                inserts.append((made.id, uid, _seal_payload(made.cipher, uid, new[uid].payload)))
+                inserts.append((made.id, uid, serialise.seal_record(made.cipher, uid, new[uid].payload)))
             result.created.append(made.cpid)
         for uid, child_id in outcome.child_of.items():
             if child_id is not None:
                 child_of_record[uid] = child_id
                 child = children[child_id]
-                inserts.append((child_id, uid, _seal_payload(self.keys.cipher(child), uid, new[uid].payload)))
+                inserts.append((child_id, uid, serialise.seal_record(self.keys.cipher(child), uid, new[uid].payload)))
                 added[child_id].append((uid, new[uid].payload))  # last, as a fresh read would list it (by ID)
                 dirty[child_id] = child
                 result.linked += 1
@@ -316,8 +309,7 @@ class Batch:
             if reason:
                 kept.append(child_id)
                 self.keys.add(child_id, cpid, data_key)
-        return [_child_row(r) for r in bulk.select_any(f"SELECT {_CHILD_ROW} FROM children_child c WHERE c.id {{any}}",
-                                                       kept)]
+        return child_rows(kept)
 
     def _queue_reviews(self, reviews, child_of_record: dict[str, int], result: BatchResult) -> None:
         pairs = []
@@ -348,7 +340,7 @@ class Batch:
         ReviewItem.objects.bulk_create(items)
         result.reviews += len(items)
 
-    def refresh(self, children: Sequence[AnyChild], result: BatchResult | None = None, *,
+    def refresh(self, children: Sequence[ChildRow], result: BatchResult | None = None, *,
                 opened: set[int] | frozenset[int] = frozenset(),
                 added: dict[int, list[tuple[str, bytes]]] | None = None) -> None:
         """Rebuild and store the best view of each child (after any change to what is held about them). The
@@ -356,8 +348,8 @@ class Batch:
         rest are read."""
         added = added or {}
         stored = self._stored([c for c in children if c.pk not in opened])
-        manual = self._manual(children)
         self.keys.prefetch(children)
+        manual = self._manual(children)
         views = self.workers.views([ViewJob(
             c.pk, c.cpid, self.keys.key(c), c.status == ChildStatus.LIVE, c.shielded, c.responsible_la,
             records=None if c.pk in opened else stored.get(c.pk, []), added=added.get(c.pk),
@@ -383,4 +375,4 @@ def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:
     return Origin(source.code, source.kind, run_id, received, source.organisation.kind, source.organisation.la_code)
 
 
-__all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "date", "open_payload"]
+__all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "ChildRow", "child_rows", "open_payload"]

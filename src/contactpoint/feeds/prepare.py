@@ -118,7 +118,8 @@ def chunks(data: bytes, *, fmt: str, keyring: KeyRing, source_code: str, today: 
         if row is None:
             refused += 1
         else:
-            entries.append(Entry(row, key, serialise.content_hash(keyring, row), serialise.dumps(row)))
+            payload = serialise.dumps(row)
+            entries.append(Entry(row, key, serialise.content_hash(keyring, payload), payload))
         if count == batch_size:
             yield Chunk(position, entries, problems, refused)
             entries, problems, count, refused = [], [], 0, 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -16,6 +15,7 @@ from contactpoint.children.record import (
     SensitiveCategory, WhereaboutsState,
 )
 from contactpoint.feeds.rows import FeedRow
+from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
 
 
@@ -90,7 +90,18 @@ def record_key(keyring: KeyRing, source: str, source_record_id: str) -> str:
                     hashlib.sha256).hexdigest()
 
 
-def content_hash(keyring: KeyRing, row: FeedRow) -> str:
-    """Equal for two rows with the same content, whatever line they were on."""
-    return hmac.new(keyring.index_key("source-record-content"), dumps(replace(row, line=0)),
-                    hashlib.sha256).hexdigest()
+def content_hash(keyring: KeyRing, payload: bytes) -> str:
+    """Of a row's payload (``dumps``): equal for two rows with the same content, whatever line they were on (the
+    payload does not hold the line)."""
+    return hmac.new(keyring.index_key("source-record-content"), payload, hashlib.sha256).hexdigest()
+
+
+# A source record is stored sealed with its child's data key, bound to its record key.
+
+def seal_record(cipher: ChildCipher, record_key: str, payload: bytes) -> bytes:
+    return cipher.seal(f"source-record:{record_key}", payload)
+
+
+def open_record(cipher: ChildCipher, record_key: str, sealed: bytes) -> bytes:
+    """The payload (``loads`` makes it a row)."""
+    return cipher.open(f"source-record:{record_key}", bytes(sealed))

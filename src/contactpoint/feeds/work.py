@@ -166,9 +166,8 @@ class Worker:
 
 
 def _opened(cipher: ChildCipher, records: Iterable[Stored]) -> list[Held]:
-    return [Held(source, kind, run, received, key,
-                 serialise.loads(cipher.open(f"source-record:{key}", bytes(payload))))
-            for source, kind, run, received, key, payload in records]
+    return [Held(source, kind, run, received, key, serialise.loads(serialise.open_record(cipher, key, sealed)))
+            for source, kind, run, received, key, sealed in records]
 
 
 class IndexKeys:

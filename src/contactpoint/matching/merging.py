@@ -58,12 +58,13 @@ def _move_records(keys: list[str], src: Child, dst: Child, src_cipher: ChildCiph
                   involvement_keys: list[str]) -> None:
     """Move source records and practitioners' entries from one child to another, re-sealed under the other's
     data key (ciphertexts are bound to their child, so they cannot simply be re-pointed)."""
-    from contactpoint.feeds.pipeline import _seal, open_payload
+    from contactpoint.feeds.serialise import open_record, seal_record
     from contactpoint.records.involvements import open_involvement, seal_involvement
 
     records = list(SourceRecord.objects.filter(child=src, record_key__in=keys))
     for record in records:
-        record.payload = _seal(dst_cipher, record.record_key, open_payload(src_cipher, record))
+        record.payload = seal_record(dst_cipher, record.record_key, open_record(src_cipher, record.record_key,
+                                                                              record.payload))
         record.child = dst
     SourceRecord.objects.bulk_update(records, ["payload", "child"])
     Discrepancy.objects.filter(record__in=records).update(child=dst)

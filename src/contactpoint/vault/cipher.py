@@ -55,8 +55,12 @@ def new_data_key() -> bytes:
 def new_child_key(keyring: KeyRing, cpid: str) -> tuple[ChildCipher, str, bytes]:
     """A fresh data key for a new child: the cipher to use now, and (kek_id, wrapped key) to store."""
     data_key = new_data_key()
-    kek_id, wrapped = keyring.wrap(data_key, dek_context(cpid))
-    return ChildCipher(cpid, data_key), kek_id, wrapped
+    return ChildCipher(cpid, data_key), *wrap_data_key(keyring, cpid, data_key)
+
+
+def wrap_data_key(keyring: KeyRing, cpid: str, data_key: bytes) -> tuple[str, bytes]:
+    """(KEK ID, the data key wrapped under it), to store."""
+    return keyring.wrap(data_key, dek_context(cpid))
 
 
 def open_child_key(keyring: KeyRing, cpid: str, kek_id: str, wrapped: bytes) -> ChildCipher:
