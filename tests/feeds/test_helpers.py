@@ -199,3 +199,15 @@ def test_a_small_feed_is_worked_in_the_main_process(monkeypatch):
     monkeypatch.setattr(helpers.Workers, "__init__", lambda self, *a, **k: started.append(self))
     feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW)  # far below the default 4 MiB
     assert started == []
+
+
+def test_a_job_or_a_new_identity_shows_no_key_or_payload_when_printed(gp_feed):
+    from contactpoint.children.store import new_identity
+
+    [entry] = _entries(gp_feed)[:1]
+    opens, views, news = _jobs([entry])
+    identity = new_identity(get_keyring())
+    for shown in (repr(opens[0]), repr(views[0]), repr(news[0]), repr(identity)):
+        assert opens[0].data_key not in shown.encode() and repr(opens[0].data_key) not in shown
+        assert entry.row.name.family not in shown
+    assert repr(identity.data_key) not in repr(identity)

@@ -6,7 +6,7 @@ Pure functions of the record, the child's data key and the blind indexes' keys: 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -61,7 +61,7 @@ class Identity:
     """A new child's ContactPoint ID and data key: the key in clear (to seal with) and wrapped (to store)."""
 
     cpid: str
-    data_key: bytes
+    data_key: bytes = field(repr=False)
     kek_id: str
     wrapped: bytes
 

@@ -9,7 +9,7 @@ fields never decrypts them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ class Created:
     id: int
     cpid: str
     cipher: ChildCipher  # for sealing what else belongs to the child (its source records) in the same transaction
-    data_key: bytes
+    data_key: bytes = field(repr=False)
 
 
 def create_sealed(keyring: KeyRing, count: int,

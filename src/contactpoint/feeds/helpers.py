@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import signal
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +70,23 @@ def _failure(error: BaseException) -> tuple[str, str]:
     return ("error", f"{type(error).__name__} in {where}")
 
 
+def _helper(serve, conn, *args: Any) -> None:
+    """A helper process's life around ``serve``. Ctrl-C is for the main process, which closes the pipes (and the
+    helpers then stop). An error that escapes ``serve`` is reported like any other (``_failure``) and never
+    printed: multiprocessing would print its traceback to stderr, and a traceback can quote a value (the message
+    of an exception being handled when it happened, such as a validator's)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.set_threshold(100_000, 50, 100)  # see fewer_collections
+    try:
+        serve(conn, *args)
+    except BaseException as error:  # noqa: BLE001 - see above
+        try:
+            conn.send(_failure(error))
+        except BaseException:  # noqa: BLE001, S110 - the main process may be gone: nothing else to tell
+            pass
+        os._exit(1)
+
+
 # --- workers ----------------------------------------------------------------------------------------------------
 
 class Inline:
@@ -90,7 +109,6 @@ class Inline:
 
 
 def _serve_worker(conn, keys: IndexKeys, origin: Origin) -> None:
-    gc.set_threshold(100_000, 50, 100)  # see fewer_collections
     worker = Worker(keys, origin)
     try:
         while (message := conn.recv()) is not None:
@@ -115,7 +133,7 @@ class Workers:
         try:
             for n in range(count):
                 parent, child = context.Pipe()
-                proc = context.Process(target=_serve_worker, args=(child, keys, origin), daemon=True,
+                proc = context.Process(target=_helper, args=(_serve_worker, child, keys, origin), daemon=True,
                                        name=f"contactpoint-feed-worker-{n}")
                 self._conns.append(parent)
                 proc.start()
@@ -134,17 +152,23 @@ class Workers:
         for position, (job, child_id) in enumerate(zip(jobs, ids, strict=True)):
             shares[child_id % count].append(job)
             positions[child_id % count].append(position)
-        for conn, share in zip(self._conns, shares, strict=True):
-            conn.send((method, share))
-        answers = []
-        for conn in self._conns:
+        try:
+            for conn, share in zip(self._conns, shares, strict=True):
+                conn.send((method, share))
+        except OSError:
+            raise HelperFailed(f"a worker stopped before '{method}'") from None
+        answers, failure = [], None
+        for conn in self._conns:  # every answer is read, so that none is left to be taken for the next call's
             try:
                 status, answer = conn.recv()
-            except (EOFError, OSError):
-                raise HelperFailed(f"a worker stopped during '{method}'") from None
+            except Exception:  # noqa: BLE001 - gone, or an answer that cannot be read: its text is not passed on
+                failure = failure or f"a worker stopped during '{method}'"
+                continue
             if status != "ok":
-                raise HelperFailed(answer)
+                failure = failure or answer
             answers.append(answer)
+        if failure is not None:
+            raise HelperFailed(failure)
         return answers, positions
 
     def _in_order(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> list[Any]:
@@ -181,7 +205,6 @@ class Workers:
 # --- the reader ---------------------------------------------------------------------------------------------------
 
 def _serve_reader(conn, data: bytes, keys: IndexKeys, source_kind: str, options: dict[str, Any]) -> None:
-    gc.set_threshold(100_000, 50, 100)  # see fewer_collections
     seen: set[str] | None = set() if options.pop("want_seen") else None
     try:
         try:
@@ -213,8 +236,8 @@ class Reader:
         context = _context()
         self._conn, child = context.Pipe(duplex=False)
         self.seen: set[str] | None = None
-        self._proc = context.Process(target=_serve_reader, args=(child, data, keys, source_kind,
-                                                                 {**options, "want_seen": want_seen}),
+        self._proc = context.Process(target=_helper, args=(_serve_reader, child, data, keys, source_kind,
+                                                           {**options, "want_seen": want_seen}),
                                      daemon=True, name="contactpoint-feed-reader")
         self._proc.start()
         child.close()
@@ -225,7 +248,7 @@ class Reader:
         while True:
             try:
                 kind, payload = self._conn.recv()
-            except (EOFError, OSError):
+            except Exception:  # noqa: BLE001 - gone, or a message that cannot be read: its text is not passed on
                 raise HelperFailed("the reader stopped") from None
             if kind == "chunk":
                 yield payload

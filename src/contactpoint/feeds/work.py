@@ -63,11 +63,19 @@ class FoundBy(NamedTuple):
             (f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
 
 
+def _job_repr(job: Any) -> str:
+    # A job holds a child's data key and, for new records, their payloads in clear: neither may reach a log, an
+    # assertion's diff or an error page through a repr.
+    return f"{type(job).__name__}(cpid={job.cpid!r}, ...)"
+
+
 class OpenJob(NamedTuple):
     child_id: int
     cpid: str
     data_key: bytes
     records: list[Stored]
+
+    __repr__ = _job_repr
 
 
 class ViewJob(NamedTuple):
@@ -85,6 +93,8 @@ class ViewJob(NamedTuple):
     added: list[tuple[str, bytes]] | None = None
     manual: list[Manual] | None = None
 
+    __repr__ = _job_repr
+
 
 class NewJob(NamedTuple):
     """A new child from a group of this batch's records (record key, payload in clear)."""
@@ -92,6 +102,8 @@ class NewJob(NamedTuple):
     cpid: str
     data_key: bytes
     rows: list[tuple[str, bytes]]
+
+    __repr__ = _job_repr
 
 
 class View(NamedTuple):
