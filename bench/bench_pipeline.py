@@ -91,24 +91,23 @@ def pipeline(task: dict) -> None:
     engine = backend(None)
     delta_code, main_part, delta_part = split_delta(folder, task["delta"])
     timings = {}
-    memory = harness.TreeMemory().__enter__()
-    started = time.perf_counter()
-    for code, path in load_order(folder):
-        data = main_part if code == delta_code else path.read_bytes()
+    with harness.TreeMemory() as memory:
+        started = time.perf_counter()
+        for code, path in load_order(folder):
+            data = main_part if code == delta_code else path.read_bytes()
+            t = time.perf_counter()
+            run = ingest(sources[code], data, fmt="csv", mode="delta", keyring=ring, now=harness.NOW, engine=engine).run
+            timings[code] = {"s": time.perf_counter() - t, "rows": run.rows_done, "created": run.children_created,
+                             "linked": run.records_linked, "reviews": run.reviews_queued, "refused": run.rows_refused}
+            print(f"  {code}: {run.rows_done:,} rows in {timings[code]['s']:.0f} s", file=sys.stderr, flush=True)
+        load_s = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM children_child")
+            children_before = cursor.fetchone()[0]
         t = time.perf_counter()
-        run = ingest(sources[code], data, fmt="csv", mode="delta", keyring=ring, now=harness.NOW, engine=engine).run
-        timings[code] = {"s": time.perf_counter() - t, "rows": run.rows_done, "created": run.children_created,
-                         "linked": run.records_linked, "reviews": run.reviews_queued, "refused": run.rows_refused}
-        print(f"  {code}: {run.rows_done:,} rows in {timings[code]['s']:.0f} s", file=sys.stderr, flush=True)
-    load_s = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM children_child")
-        children_before = cursor.fetchone()[0]
-    t = time.perf_counter()
-    run = ingest(sources[delta_code], delta_part, fmt="csv", mode="delta", keyring=ring, now=harness.NOW,
-                 engine=engine).run
-    delta_s = time.perf_counter() - t
-    memory.__exit__()
+        run = ingest(sources[delta_code], delta_part, fmt="csv", mode="delta", keyring=ring, now=harness.NOW,
+                     engine=engine).run
+        delta_s = time.perf_counter() - t
     delta = {"s": delta_s, "rows": run.rows_done, "created": run.children_created, "linked": run.records_linked,
              "reviews": run.reviews_queued, "index_children": children_before}
 

@@ -157,14 +157,13 @@ def keyring():
 def emit(result: dict[str, Any]) -> None:
     """Print the worker's result with its peak memory and the CPU time it used (user + system, all threads):
     on a shared machine CPU time is the figure least disturbed by other people's load. The processes it started
-    and waited for (a feed's helpers) are counted too: their CPU time in ``cpu_s``, the largest one's peak
-    memory in ``children_maxrss_mib``."""
+    and waited for (a feed's helpers) are counted in ``cpu_s`` too; their memory is ``TreeMemory``'s to measure
+    (a child process's ``ru_maxrss`` includes what it inherited)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(RESULT_TAG + json.dumps({
         **result, "maxrss_mib": round(usage.ru_maxrss / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 2),
-        "children_maxrss_mib": round(children.ru_maxrss / 1024, 1)}), flush=True)
+        "cpu_s": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 2)}), flush=True)
 
 
 class TreeMemory:
@@ -221,11 +220,6 @@ class TreeMemory:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def children_rss_mib() -> float:
-    """Peak resident memory of the largest child process waited for so far (Linux reports the maximum)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 # --- generated data -------------------------------------------------------------------------------------------
