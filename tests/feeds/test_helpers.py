@@ -16,7 +16,7 @@ from contactpoint.errors import FeedRejected
 from contactpoint.feeds import helpers
 from contactpoint.feeds.prepare import chunks
 from contactpoint.feeds.serialise import seal_record
-from contactpoint.feeds.work import IndexKeys, NewJob, OpenJob, Origin, ViewJob
+from contactpoint.feeds.work import IndexKeys, NewJob, OpenJob, Origin, ViewJob, Worker
 from contactpoint.synthetic.generator import feed_files, generate
 from contactpoint.synthetic.sources import GP
 from contactpoint.vault.cipher import ChildCipher, new_data_key
@@ -70,7 +70,7 @@ def _opened_view(view, job):
 def test_workers_in_helper_processes_give_what_the_main_process_would(gp_feed):
     entries = _entries(gp_feed)[:40]
     opens, views, news = _jobs(entries)
-    inline = helpers.Inline(get_keyring(), ORIGIN)
+    inline = Worker(get_keyring(), ORIGIN)
     workers = helpers.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
     try:
         # ``views`` of a child ``open`` was given uses the records it opened (records=None).
@@ -78,8 +78,7 @@ def test_workers_in_helper_processes_give_what_the_main_process_would(gp_feed):
         here, there = inline.views(views), workers.views(views)
         assert [_opened_view(v, j) for v, j in zip(there, views, strict=True)] == \
             [_opened_view(v, j) for v, j in zip(here, views, strict=True)]
-        ids = [int(j.cpid) for j in news]
-        here, there = inline.create(news, ids), workers.create(news, ids)
+        here, there = inline.create(news), workers.create(news)
         assert [_opened_view(v, j) for v, j in zip(there, news, strict=True)] == \
             [_opened_view(v, j) for v, j in zip(here, news, strict=True)]
     finally:

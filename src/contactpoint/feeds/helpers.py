@@ -8,7 +8,7 @@
 
 One Python process runs one core at a time, and at a million records the pipeline's own Python work was most of a
 feed's time while the second core sat idle (docs/benchmarks.md). Small feeds (the demo, the API's typical
-request, tests) do the same work in the main process (``Inline``): the results are the same either way.
+request, tests) do the same work in the main process (a ``work.Worker`` of its own): the results are the same either way.
 
 Helpers are started fresh ("spawn"): they inherit no database connection, thread or key ring. Each is given only
 what it needs: the reader the feed's bytes and the keyed hashes' keys; the workers those keys and, with each
@@ -89,25 +89,6 @@ def _helper(serve, conn, *args: Any) -> None:
 
 # --- workers ----------------------------------------------------------------------------------------------------
 
-class Inline:
-    """The workers' work, done in this process."""
-
-    def __init__(self, keys: Any, origin: Origin) -> None:
-        self.worker = Worker(keys, origin)
-
-    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
-        return self.worker.open(jobs)
-
-    def views(self, jobs: Sequence[ViewJob]) -> list[View | None]:
-        return self.worker.views(jobs)
-
-    def create(self, jobs: Sequence[NewJob], ids: Sequence[int]) -> list[View]:
-        return self.worker.create(jobs)
-
-    def close(self) -> None:
-        pass
-
-
 def _serve_worker(conn, keys: IndexKeys, origin: Origin) -> None:
     worker = Worker(keys, origin)
     try:
@@ -179,15 +160,15 @@ class Workers:
                 out[place] = result
         return out
 
-    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, dict[str, Any]]]]:
+    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, tuple]]]:
         answers, _ = self._scatter("open", jobs, [j.child_id for j in jobs])
         return {child_id: found for answer in answers for child_id, found in answer.items()}
 
     def views(self, jobs: Sequence[ViewJob]) -> list[View | None]:
         return self._in_order("views", jobs, [j.child_id for j in jobs])
 
-    def create(self, jobs: Sequence[NewJob], ids: Sequence[int]) -> list[View]:
-        return self._in_order("create", jobs, ids)
+    def create(self, jobs: Sequence[NewJob]) -> list[View]:
+        return self._in_order("create", jobs, range(len(jobs)))  # a new child has nothing kept: any worker will do
 
     def close(self) -> None:
         for conn in self._conns:
@@ -267,8 +248,8 @@ class Reader:
             self._proc.kill()
 
 
-def start(count: int, *, keys: Any, origin: Origin) -> Inline | Workers:
-    return Workers(count, IndexKeys.of(keys), origin) if count > 1 else Inline(keys, origin)
+def start(count: int, *, keys: Any, origin: Origin) -> Worker | Workers:
+    return Workers(count, IndexKeys.of(keys), origin) if count > 1 else Worker(keys, origin)
 
 
-__all__ = ["HelperFailed", "Inline", "Reader", "Workers", "fewer_collections", "start"]
+__all__ = ["HelperFailed", "Reader", "Workers", "fewer_collections", "start"]

@@ -28,10 +28,10 @@ from contactpoint.children.record import decode_groups
 from contactpoint.children.sealing import Identity, Sealed
 from contactpoint.children.store import create_sealed, write_sealed
 from contactpoint.feeds import serialise
-from contactpoint.feeds.helpers import Inline, Workers
+from contactpoint.feeds.helpers import Workers
 from contactpoint.feeds.prepare import IDENTIFIER_FIELDS, Entry
 from contactpoint.feeds.rows import FeedRow
-from contactpoint.feeds.work import UNASSIGNED_LA, FoundBy, NewJob, OpenJob, Origin, Stored, View, ViewJob
+from contactpoint.feeds.work import UNASSIGNED_LA, FoundBy, NewJob, OpenJob, Origin, Stored, View, ViewJob, Worker
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
@@ -136,7 +136,7 @@ class Batch:
     """Everything one batch needs: its source, key ring, clock, matching engine and workers (``helpers``)."""
 
     def __init__(self, source: SourceSystem, *, keyring: KeyRing, now: datetime, run_id: str,
-                 engine: Backend | None = None, workers: Inline | Workers | None = None) -> None:
+                 engine: Backend | None = None, workers: Worker | Workers | None = None) -> None:
         self.source = source
         self.keyring = keyring
         self.now = now
@@ -145,7 +145,7 @@ class Batch:
         self.run_id = run_id
         self.engine = engine
         self.origin = origin_of(source, run_id, self.today)
-        self.workers = workers or Inline(keyring, self.origin)
+        self.workers = workers or Worker(keyring, self.origin)
         self.keys = _Keys(keyring)
         self._opened: dict[int, tuple[int, FoundBy]] = {}  # child ID -> (version, what _candidates opened)
 
@@ -233,7 +233,7 @@ class Batch:
 
         def prepare(identities: list[Identity]) -> list[tuple[Sealed, str, bool]]:
             views[:] = self.workers.create([NewJob(i.cpid, i.data_key, rows) for i, rows in zip(
-                identities, jobs, strict=True)], [i.id for i in identities])
+                identities, jobs, strict=True)])
             return [(v.sealed, v.responsible_la, False) for v in views]
 
         created = create_sealed(self.keyring, len(jobs), prepare, now=self.now) if jobs else []

@@ -172,6 +172,9 @@ class Worker:
                             responsible_la(self.origin, [h.row for h in held])))
         return out
 
+    def close(self) -> None:
+        """Nothing to stop: a worker in this process (``helpers.Workers`` has processes to stop)."""
+
     def _new(self, rows: Iterable[tuple[str, bytes]]) -> list[Held]:
         o = self.origin
         return [Held(o.source, o.kind, o.run, o.received, key, serialise.loads(payload)) for key, payload in rows]
