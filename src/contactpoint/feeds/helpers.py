@@ -8,7 +8,8 @@
 
 One Python process runs one core at a time, and at a million records the pipeline's own Python work was most of a
 feed's time while the second core sat idle (docs/benchmarks.md). Small feeds (the demo, the API's typical
-request, tests) do the same work in the main process (a ``work.Worker`` of its own): the results are the same either way.
+request, tests) do the same work in the main process (a ``work.Worker`` of its own): the results are the same
+either way.
 
 Helpers are started fresh ("spawn"): they inherit no database connection, thread or key ring. Each is given only
 what it needs: the reader the feed's bytes and the keyed hashes' keys; the workers those keys and, with each
