@@ -16,7 +16,12 @@ child's personal data (they reach logs, screens and source systems).
     ├── SearchRefused           the search does not meet the anti-trawling policy (says what to add)
     ├── NotFound                no such record visible to you
     ├── FeedRejected            a whole feed cannot be taken (bad rows are reported, not raised)
+    │   ├── UnsupportedFeedType     the feed's format is not one ContactPoint reads
+    │   └── FeedTooLarge            the feed is larger than this interface takes
+    ├── IngestProcessFailed     a feed run's helper process stopped; nothing of the batch was taken
     ├── MatchingError           the match model cannot run
+    │   └── ReviewRefused           a review decision cannot be made as asked
+    ├── LeadNeedsConfirmation   someone else is the lead professional: confirm taking over
     └── LifecycleError          a lifecycle step is not allowed for this record
 """
 
@@ -104,8 +109,44 @@ class FeedRejected(ContactPointError):
     code = "feed_rejected"
 
 
+class UnsupportedFeedType(FeedRejected):
+    code = "unsupported_media_type"
+
+
+class FeedTooLarge(FeedRejected):
+    code = "too_large"
+
+
+class IngestProcessFailed(ContactPointError):
+    """A helper process of a feed run stopped or raised: the batch is not taken (it is taken again when the feed
+    is re-run). ``where`` names the step, never a value. Not a ``FeedRejected``: the feed itself is fine."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"a feed helper process failed ({where}); nothing of this batch was taken: "
+                         "send the feed again to complete it")
+
+
 class MatchingError(ContactPointError):
     code = "matching"
+
+
+class ReviewRefused(MatchingError):
+    """A review decision cannot be made as asked (already decided, a child no longer live, ...)."""
+
+    code = "review_refused"
+
+
+class LeadNeedsConfirmation(ContactPointError):
+    """Someone else is the child's current lead professional: the practitioner must confirm taking over.
+    ``holder`` describes them, or is empty where naming them would reveal what this user may not see."""
+
+    code = "lead_confirmation"
+
+    def __init__(self, holder: str) -> None:
+        who = holder or "Another practitioner"
+        super().__init__(f"{who} is recorded as the lead professional. Confirm that you are taking over as lead "
+                         f"professional.")
+        self.holder = holder
 
 
 class LifecycleError(ContactPointError):

@@ -22,7 +22,8 @@ from contactpoint.errors import NotFound, PermissionDenied, ValidationError
 from contactpoint.feeds.ingest import ingest
 from contactpoint.matching import review
 from contactpoint.matching.models import Label, Merge, ReviewDecision, ReviewItem
-from contactpoint.matching.review import Decision, ReviewRefused, Show
+from contactpoint.errors import ReviewRefused
+from contactpoint.matching.review import Decision, Show
 from contactpoint.synthetic.writer import FEED_COLUMNS
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.vault.models import IndexEntry

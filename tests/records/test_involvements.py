@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child
 from contactpoint.children.record import Involvement, SensitiveBasis, SensitiveCategory
-from contactpoint.errors import NotFound, PermissionDenied, ValidationError
+from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError
 from contactpoint.records import brokering
 from contactpoint.records.involvements import (
     Details,
-    LeadNeedsConfirmation,
     SensitiveGround,
     change_involvement,
     end_involvement,

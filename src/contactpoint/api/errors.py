@@ -82,9 +82,9 @@ def classify(exc: BaseException) -> Refusal:
         return Refusal(_SEARCH_STATUS.get(exc.code, 422), exc.code, exc.message)
     if isinstance(exc, errors.ValidationError):
         return Refusal(422, "invalid", exc.message, {"field": exc.field})
-    if isinstance(exc, UnsupportedFeedType):
+    if isinstance(exc, errors.UnsupportedFeedType):
         return Refusal(415, "unsupported_media_type", exc.message)
-    if isinstance(exc, FeedTooLarge):
+    if isinstance(exc, errors.FeedTooLarge):
         return Refusal(413, "too_large", exc.message)
     if isinstance(exc, errors.FeedRejected):
         return Refusal(422, "feed_rejected", exc.message)
@@ -107,14 +107,6 @@ def classify(exc: BaseException) -> Refusal:
         return Refusal(500, "server_error", SERVER_ERROR)
     log.error("API request failed: %s", type(exc).__name__)
     return Refusal(500, "server_error", SERVER_ERROR)
-
-
-class UnsupportedFeedType(errors.FeedRejected):
-    code = "unsupported_media_type"
-
-
-class FeedTooLarge(errors.FeedRejected):
-    code = "too_large"
 
 
 def handle_everything(ninja_api, handler) -> None:

@@ -18,12 +18,11 @@ from ninja import Query, Router
 from contactpoint.access.roles import Permission
 from contactpoint.access.sources import SourcePrincipal, source_actor
 from contactpoint.api.auth import SourceKey
-from contactpoint.api.errors import FeedTooLarge, UnsupportedFeedType
 from contactpoint.api.schemas import Discrepancies, FeedRun, Problem
 from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
-from contactpoint.bestview.discrepancies import report
-from contactpoint.errors import FeedRejected, PermissionDenied
+from contactpoint.bestview.discrepancies import fetch_report
+from contactpoint.errors import FeedRejected, FeedTooLarge, PermissionDenied, UnsupportedFeedType
 from contactpoint.feeds import formats
 from contactpoint.feeds.ingest import ingest
 from contactpoint.feeds.models import FeedRun as FeedRunModel
@@ -130,10 +129,8 @@ def submit(request: HttpRequest, source: str,
             operation_id="get_discrepancies")
 def discrepancies(request: HttpRequest, source: str):
     principal = _own_source(request, source, Permission.FEED_DISCREPANCIES)
-    keyring = get_keyring()
-    items = report(principal.source.code, keyring=keyring)
-    record_event(AuditAction.DISCREPANCIES_FETCHED, actor=source_actor(principal.source), keyring=keyring,
-                 at=timezone.now(), context={"source": principal.source.code, "items": len(items), "api": True})
+    items = fetch_report(principal.source.code, actor=source_actor(principal.source), keyring=get_keyring(),
+                         now=timezone.now(), context={"api": True})
     return {"source": principal.source.code,
             "items": [{"source_record_id": i.source_record_id, "field": i.field, "message": i.message,
                        "opened": i.opened} for i in items]}

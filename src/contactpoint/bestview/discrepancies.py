@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from contactpoint import bulk
+from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.trail import Actor, record_event
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, SourceRecord
+from contactpoint.vault.keyring import KeyRing
 
 FIELD_WORDS = {"date_of_birth": "date of birth", "name": "name", "nhs_number": "NHS number", "gender": "gender"}
 
@@ -57,8 +61,19 @@ class ReportItem:
     opened: date
 
 
-def report(source: str, *, keyring) -> list[ReportItem]:
-    """The source's open items, as it will read them."""
+def fetch_report(source: str, *, actor: Actor, keyring: KeyRing, now: datetime,
+                 context: Mapping[str, Any] | None = None) -> list[ReportItem]:
+    """The source's open items, audited as fetched by ``actor`` (who must already be allowed to read them): the
+    one fetch behind ``contactpoint discrepancies``, the local authority's page and the source's API call.
+    ``context`` adds to the audit entry (``{"api": True}`` for the API)."""
+    items = report(source, keyring=keyring)
+    record_event(AuditAction.DISCREPANCIES_FETCHED, actor=actor, keyring=keyring, at=now,
+                 context={"source": source, "items": len(items), **(context or {})})
+    return items
+
+
+def report(source: str, *, keyring: KeyRing) -> list[ReportItem]:
+    """The source's open items, as it will read them (not audited: ``fetch_report`` is what callers use)."""
     from contactpoint.children.store import cipher_for, load_groups
     from contactpoint.feeds.pipeline import open_payload
 

@@ -41,7 +41,7 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.store import cipher_for
-from contactpoint.errors import MatchingError, NotFound, PermissionDenied, ValidationError
+from contactpoint.errors import NotFound, PermissionDenied, ReviewRefused, ValidationError
 from contactpoint.matching import merging
 from contactpoint.matching.evidence import Evidence, evidence
 from contactpoint.matching.models import Label, Merge, ReviewDecision, ReviewItem
@@ -51,12 +51,6 @@ from contactpoint.vault.keyring import KeyRing
 NOTE_MAX = 1000
 PENDING = (ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED)
 NOT_FOUND = "There is no review item with that number for your local authority."
-
-
-class ReviewRefused(MatchingError):
-    """A review decision cannot be made as asked (already decided, a child no longer live, ...)."""
-
-    code = "review_refused"
 
 
 class Decision(StrEnum):

@@ -44,7 +44,7 @@ from contactpoint.bestview.build import Manual
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import Involvement, Provenance, SensitiveBasis, SensitiveCategory, Sourced
 from contactpoint.children.store import cipher_for, load_record, save_records
-from contactpoint.errors import ContactPointError, NotFound, PermissionDenied, ValidationError
+from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError
 from contactpoint.feeds.serialise import involvement_from_json, involvement_to_json
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.vault.cipher import ChildCipher
@@ -82,19 +82,6 @@ CONSENT_HOW = (("in_person", "In person"), ("in_writing", "In writing"), ("phone
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{6,24}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-
-
-class LeadNeedsConfirmation(ContactPointError):
-    """Someone else is the child's current lead professional: the practitioner must confirm taking over.
-    ``holder`` describes them, or is empty where naming them would reveal what this user may not see."""
-
-    code = "lead_confirmation"
-
-    def __init__(self, holder: str) -> None:
-        who = holder or "Another practitioner"
-        super().__init__(f"{who} is recorded as the lead professional. Confirm that you are taking over as lead "
-                         f"professional.")
-        self.holder = holder
 
 
 # --- what a practitioner enters ---------------------------------------------------------------------------------

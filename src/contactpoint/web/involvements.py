@@ -22,14 +22,13 @@ from contactpoint.access.guards import requires
 from contactpoint.access.roles import Permission
 from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.children.record import SensitiveBasis
-from contactpoint.errors import NotFound, PermissionDenied, ValidationError
+from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError
 from contactpoint.records import brokering
 from contactpoint.records.involvements import (
     CONSENT_HOW,
     SERVICES,
     Details,
     Entry,
-    LeadNeedsConfirmation,
     SensitiveGround,
     change_involvement,
     consented_entry_for_la,

@@ -15,10 +15,13 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
+from contactpoint.access.authentication import user_actor
 from contactpoint.access.guards import requires
+from contactpoint.access.models import SourceSystem
 from contactpoint.access.roles import Permission
+from contactpoint.bestview.discrepancies import fetch_report
 from contactpoint.children.identifiers import format_contactpoint_id
-from contactpoint.errors import NotFound, ValidationError
+from contactpoint.errors import NotFound, ReviewRefused, ValidationError
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.administration import flash, take_flash
@@ -101,7 +104,7 @@ def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404 from None
         except ValidationError as error:
             apply_error(form, error)
-        except review.ReviewRefused as refused:
+        except ReviewRefused as refused:
             form.add_error(None, refused.message)
         else:
             flash(request, DONE[decision].format(id=pk))
@@ -147,7 +150,7 @@ def split_page(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404 from None
         except ValidationError as invalid:
             apply_error(form, invalid, fallback="note")
-        except review.ReviewRefused as refused:
+        except ReviewRefused as refused:
             error = refused.message
             form.add_error(None, error)
         else:
@@ -167,15 +170,11 @@ def split_page(request: HttpRequest, pk: int) -> HttpResponse:
 def discrepancies_page(request: HttpRequest) -> HttpResponse:
     """The open discrepancy items of the sources registered in the user's local authority (its own systems and
     its schools'), as each source reads them."""
-    from contactpoint.access.authentication import user_actor
-    from contactpoint.access.models import SourceSystem
-    from contactpoint.feeds.management.commands.discrepancies import fetch_report
-
     la = request.user.organisation.la_code
     sources = list(SourceSystem.objects.filter(organisation__la_code=la).order_by("code")) if la else []
     chosen = next((s for s in sources if s.code == request.GET.get("source")), None)
     items = None
     if chosen is not None:
-        items = fetch_report(chosen, actor=user_actor(request.user), now=timezone.now())
+        items = fetch_report(chosen.code, actor=user_actor(request.user), keyring=get_keyring(), now=timezone.now())
     return render(request, "review/discrepancies.html", {
         "title": "Discrepancies", "sources": sources, "chosen": chosen, "items": items})

@@ -15,23 +15,13 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from contactpoint.access.models import SourceSystem
-from contactpoint.audit.actions import AuditAction
-from contactpoint.audit.trail import Actor, record_event
-from contactpoint.bestview.discrepancies import ReportItem, report
+from contactpoint.audit.trail import Actor
+from contactpoint.bestview.discrepancies import ReportItem, fetch_report
 from contactpoint.commands import ContactPointCommand
 from contactpoint.vault.keyring import get_keyring
 
 OPERATOR = Actor.operator()
 COLUMNS = ("source_record_id", "field", "message", "opened")
-
-
-def fetch_report(source: SourceSystem, *, actor: Actor, now) -> list[ReportItem]:
-    """The source's open items, audited as fetched (the caller must already be allowed to read them)."""
-    keyring = get_keyring()
-    items = report(source.code, keyring=keyring)
-    record_event(AuditAction.DISCREPANCIES_FETCHED, actor=actor, keyring=keyring, at=now,
-                 context={"source": source.code, "items": len(items)})
-    return items
 
 
 def _as_dict(item: ReportItem) -> dict[str, str]:
@@ -50,7 +40,7 @@ class Command(ContactPointCommand):
         source = SourceSystem.objects.filter(code=options["source"].strip().lower()).first()
         if source is None:
             raise CommandError(f"no source system '{options['source']}'")
-        items = fetch_report(source, actor=OPERATOR, now=timezone.now())
+        items = fetch_report(source.code, actor=OPERATOR, keyring=get_keyring(), now=timezone.now())
         fmt = options["format"]
         if fmt == "json":
             self.stdout.write(json.dumps({"source": source.code, "count": len(items),
