@@ -16,7 +16,7 @@ rows per child):
    pairs, name and date of birth, postcode and date of birth); EM training; predict; clusters at 0.9;
 4. pairwise precision, recall and F1 of both against truth.csv (``matching.evaluate``), wall time, peak
    memory (``ru_maxrss`` of each worker process: Python, DuckDB and Splink; for the pipeline, the most its main
-   process and its helper processes (``contactpoint.feeds.helpers``) held together, sampled four times a second;
+   process and its helper processes (``contactpoint.ingest.processes``) held together, sampled four times a second;
    the PostgreSQL server's own memory is not included), CPU time (the helpers' included), and the time ratio.
 
 Targets (issue 5): F1 >= 0.99; pipeline <= 3x raw Splink's time at 1M; peak memory <= 6 GiB at 1M; a 10k
@@ -73,8 +73,8 @@ def pipeline(task: dict) -> None:
     from contactpoint.access.models import Organisation
     from contactpoint.access.sources import register_source
     from contactpoint.audit.trail import Actor
-    from contactpoint.feeds import serialise
-    from contactpoint.feeds.ingest import ingest
+    from contactpoint.children import source_records
+    from contactpoint.ingest.run import ingest
     from contactpoint.matching.engine import backend
     from contactpoint.matching.evaluate import pairwise, read_truth
 
@@ -113,7 +113,7 @@ def pipeline(task: dict) -> None:
 
     # Which child each source record went to, by its keyed record key (no decryption needed).
     truth = read_truth(folder / "truth.csv")
-    by_key = {serialise.record_key(ring, source, rid): (source, rid) for source, rid in truth}
+    by_key = {source_records.record_key(ring, source, rid): (source, rid) for source, rid in truth}
     with connection.cursor() as cursor:
         cursor.execute("SELECT record_key, child_id FROM children_source_record WHERE active")
         clusters = [(by_key[key], str(child)) for key, child in cursor.fetchall() if key in by_key]
@@ -252,7 +252,8 @@ def main() -> None:
             r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
                 harness.Database("sqlite", "sqlite://", Path("/tmp"))))
             print(f"  raw Splink: {r['s']:.0f} s ({r['records'] / r['s']:,.0f} records/s), peak "
-                  f"{r['maxrss_mib']:,.0f} MiB, CPU {r['cpu_s']:.0f} s; P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}",
+                  f"{r['maxrss_mib']:,.0f} MiB, CPU {r['cpu_s']:.0f} s; "
+                  f"P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}",
                   flush=True)
             ratio = total_pipeline / r["s"]
             print(f"  CPU time ratio (pipeline with its helpers / raw Splink): x{p['cpu_s'] / r['cpu_s']:.1f}")

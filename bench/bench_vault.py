@@ -26,7 +26,7 @@ def work(task: dict) -> None:
     from django.db import connection
 
     from contactpoint.children.store import NewChild, create_children
-    from contactpoint.vault.rotation import rotate_keys
+    from contactpoint.lifecycle.rotation import rotate_keys
 
     ring = harness.keyring()
     harness.create_plain_table()

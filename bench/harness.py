@@ -325,7 +325,7 @@ def plain_rows(records, cpids: list[str], la: str = "202") -> list[tuple]:
 
     from contactpoint.children.record import FIELD_GROUPS, encode_groups
     from contactpoint.children.store import child_id
-    from contactpoint.lifecycle.dates import live_review_month
+    from contactpoint.dates import live_review_month
 
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(NOW)

@@ -5,8 +5,19 @@ from __future__ import annotations
 from datetime import date
 
 from contactpoint.children.record import (
-    Address, Carer, ChildRecord, EducationSetting, Gender, GPPractice, Involvement, PersonName, Provenance,
-    Sourced, SourceIdentifier, Whereabouts, WhereaboutsState,
+    Address,
+    Carer,
+    ChildRecord,
+    EducationSetting,
+    Gender,
+    GPPractice,
+    Involvement,
+    PersonName,
+    Provenance,
+    Sourced,
+    SourceIdentifier,
+    Whereabouts,
+    WhereaboutsState,
 )
 
 PROV = Provenance(source="gp-registrations", feed="feed-1", received=date(2026, 11, 1))
@@ -14,6 +25,9 @@ PROV = Provenance(source="gp-registrations", feed="feed-1", received=date(2026, 
 
 def s(value, provenance: Provenance = PROV):
     return Sourced(value, provenance)
+
+
+CAMDEN_GP = GPPractice("F83004", "Camden Health Centre", date(2015, 7, 1))
 
 
 def make_record(
@@ -31,7 +45,7 @@ def make_record(
     carers: tuple[Carer, ...] = (Carer("Sarah Hartley", "mother", True, "07700 900123"),),
     involvements: tuple[Involvement, ...] = (),
     education: EducationSetting | None = None,
-    gp: GPPractice | None = GPPractice("F83004", "Camden Health Centre", date(2015, 7, 1)),
+    gp: GPPractice | None = CAMDEN_GP,
 ) -> ChildRecord:
     return ChildRecord(
         cpid="",

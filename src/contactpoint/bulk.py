@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, Lookup
@@ -30,7 +31,6 @@ SQLITE_CHUNK = 900  # under SQLite's limit on parameters in one statement, whate
 def _copying() -> Iterator[Any]:
     """A psycopg cursor on Django's own PostgreSQL connection (so inside its transaction), for ``COPY``; its
     errors are translated to Django's (a unique violation is an ``IntegrityError``, as callers expect)."""
-    import psycopg
 
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:

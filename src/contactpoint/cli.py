@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
+from contactpoint.errors import ConfigurationError
 
 # Command names with hyphens (Django's come from module names, which cannot have them).
 ALIASES = {"export-links": "export_links"}
@@ -16,10 +19,6 @@ ALIASES = {"export-links": "export_links"}
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings")
-    from django.core.management import execute_from_command_line
-
-    from contactpoint.errors import ConfigurationError
-
     args = ["contactpoint", *(sys.argv[1:] if argv is None else argv)]
     if len(args) > 1:
         args[1] = ALIASES.get(args[1], args[1])

@@ -86,7 +86,7 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class FeedSettings:
-    # Helper processes for a large feed's CPU-bound work (contactpoint.feeds.helpers): workers besides the main
+    # Helper processes for a large feed's CPU-bound work (contactpoint.ingest.processes): workers besides the main
     # process, and the file size from which they are started (starting them costs about a second each).
     workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 8))
     helpers_from_bytes: int = 4 << 20
@@ -198,7 +198,7 @@ class Settings:
         )
         if production:
             # Imported here: the vault imports this module for its own settings.
-            from contactpoint.vault.keyring import describe_keyring
+            from contactpoint.vault.keyring import describe_keyring  # noqa: PLC0415
 
             description = describe_keyring(keyring_path)
             if description.environment != "production":

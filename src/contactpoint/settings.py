@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "contactpoint.feeds",
     "contactpoint.matching",
     "contactpoint.bestview",
+    "contactpoint.ingest",
     "contactpoint.search",
     "contactpoint.records",
     "contactpoint.lifecycle",

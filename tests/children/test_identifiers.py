@@ -8,8 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contactpoint.children.identifiers import (
-    check_not_future, new_contactpoint_id, normalise_contactpoint_id, normalise_nhs_number,
-    normalise_postcode, normalise_uln, normalise_upn, uln_check_digit, upn_check_letter,
+    check_not_future,
+    new_contactpoint_id,
+    normalise_contactpoint_id,
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_uln,
+    normalise_upn,
+    uln_check_digit,
+    upn_check_letter,
 )
 from contactpoint.errors import ValidationError
 

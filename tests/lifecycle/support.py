@@ -48,7 +48,7 @@ def source(code: str, kind: str):
 
 
 def send(src, data: bytes):
-    from contactpoint.feeds.ingest import ingest
+    from contactpoint.ingest.run import ingest
     from contactpoint.vault.keyring import get_keyring
 
     return ingest(src, data, fmt="csv", keyring=get_keyring(), now=now())
@@ -83,9 +83,9 @@ def people():
 
 
 def find(user, **criteria):
+    from contactpoint.access.reasons import parse_reason
     from contactpoint.config import SearchSettings
     from contactpoint.search.criteria import parse_criteria
-    from contactpoint.search.reasons import parse_reason
     from contactpoint.search.service import search
     from contactpoint.vault.keyring import get_keyring
 

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
+from contactpoint.access.reasons import parse_reason
 from contactpoint.audit.checkpoints import verify_trail
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
@@ -17,7 +18,6 @@ from contactpoint.lifecycle import archive, shielding
 from contactpoint.lifecycle.models import ShieldDecision
 from contactpoint.lifecycle.shielding import BodyView, Proposal, ThreatLevel
 from contactpoint.records.view import view_record
-from contactpoint.search.reasons import parse_reason
 from contactpoint.vault.cipher import dek_context
 from contactpoint.vault.models import DataKey, IndexEntry
 from tests.lifecycle.support import at, feed, find, lifecycle_run, now, people, row, send, three_sources

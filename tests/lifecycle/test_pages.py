@@ -47,7 +47,8 @@ def test_a_shield_is_proposed_approved_by_a_second_officer_and_then_hides_wherea
     response = one.post(f"/lifecycle/children/{cpid}/shield", {**SHIELD, **_date("asked_on_1", today),
                                                                **_date("review_on", today + timedelta(days=90))})
     assert response.status_code == 302
-    assert "It has no effect until a second authorised officer approves it" in one.get(response["Location"]).content.decode()
+    page = one.get(response["Location"]).content.decode()
+    assert "It has no effect until a second authorised officer approves it" in page
     decision = ShieldDecision.objects.get()
     assert not Child.objects.get(cpid=cpid).shielded
     assert "You made this proposal" in one.get(f"/lifecycle/decisions/{decision.pk}").content.decode()

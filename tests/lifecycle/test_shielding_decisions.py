@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from contactpoint.bestview.discrepancies import report
 from contactpoint.children.models import Child
+from contactpoint.dates import anniversary, live_until
 from contactpoint.errors import LifecycleError, ValidationError
 from contactpoint.lifecycle import shielding
-from contactpoint.lifecycle.dates import anniversary, live_until
 from contactpoint.lifecycle.models import ShieldDecision
 from contactpoint.lifecycle.shielding import Proposal, ThreatLevel
 from tests.lifecycle.support import at, born, feed, now, people, row, send, source

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
+from contactpoint.ingest.profiles import profiles_of
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, SparkBackend, score
-from contactpoint.matching.management.commands.match import profiles_of
 from contactpoint.synthetic.generator import generate
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 def profiles(tmp_path_factory):
     folder = tmp_path_factory.mktemp("feeds")
     generate(150, 7, folder, ["202"], today=date(2026, 11, 24), workers=1)
-    return profiles_of(folder)
+    return profiles_of(folder, today=date(2026, 11, 24))
 
 
 def _decisions(profiles, engine):

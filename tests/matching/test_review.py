@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -18,11 +18,10 @@ from contactpoint.audit.models import AuditEntry
 from contactpoint.audit.trail import read_detail
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.store import load_record
-from contactpoint.errors import NotFound, PermissionDenied, ValidationError
-from contactpoint.feeds.ingest import ingest
+from contactpoint.errors import NotFound, PermissionDenied, ReviewRefused, ValidationError
+from contactpoint.ingest.run import ingest
 from contactpoint.matching import review
 from contactpoint.matching.models import Label, Merge, ReviewDecision, ReviewItem
-from contactpoint.errors import ReviewRefused
 from contactpoint.matching.review import Decision, Show
 from contactpoint.synthetic.writer import FEED_COLUMNS
 from contactpoint.vault.keyring import get_keyring
@@ -349,7 +348,8 @@ def test_the_evidence_never_compares_a_withheld_childs_whereabouts_or_identifier
     shown = {row.comparison for row in pair.evidence.rows}
     assert shown and not shown & {"Address", "NHS number", "Unique pupil number", "Unique learner number"}
     assert pair.evidence.probability is None and "NHS" not in pair.why
-    assert pair.evidence.total_weight == round(pair.evidence.prior_weight + sum(r.weight for r in pair.evidence.rows), 2)
+    evidence = pair.evidence
+    assert evidence.total_weight == round(evidence.prior_weight + sum(r.weight for r in evidence.rows), 2)
 
     own = review.show(city, item.pk, keyring=get_keyring(), now=NOW)  # its own authority sees it all
     assert "Address" in {row.comparison for row in own.evidence.rows} and own.evidence.probability is not None
@@ -432,12 +432,12 @@ def test_the_command_refuses_with_one_line_an_unknown_user_a_lapsed_one_or_anoth
 def test_match_training_averages_in_the_m_probabilities_of_enough_linked_pairs(tmp_path):
     from django.core.management import call_command
 
-    from contactpoint.matching.management.commands.match import profiles_of
+    from contactpoint.ingest.profiles import profiles_of
     from contactpoint.matching.train import MIN_LABELLED_PAIRS, train
 
     call_command("generate", "--children", "300", "--seed", "7", "--out", str(tmp_path), "--today", "2026-11-24",
                  stdout=io.StringIO())
-    profiles = profiles_of(tmp_path)
+    profiles = profiles_of(tmp_path, today=date(2026, 11, 24))
     # Stand-ins for what labelled_training_data returns: records under their own IDs, and the linked pairs.
     groups = [(p | {"unique_id": f"a|{p['unique_id']}"}, p | {"unique_id": f"b|{p['unique_id']}", "family": None})
               for p in profiles[:MIN_LABELLED_PAIRS]]

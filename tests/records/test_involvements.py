@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contactpoint.access.reasons import parse_reason
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child
 from contactpoint.children.record import Involvement, SensitiveBasis, SensitiveCategory
@@ -26,7 +27,6 @@ from contactpoint.records.involvements import (
 )
 from contactpoint.records.models import BrokeringRequest, PractitionerInvolvement
 from contactpoint.records.view import build_view, view_record
-from contactpoint.search.reasons import parse_reason
 from contactpoint.vault.keyring import get_keyring
 from tests.factories import make_person, make_record, vouched_org
 from tests.search.test_service import add

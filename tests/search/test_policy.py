@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contactpoint.access.reasons import Reason, parse_reason
 from contactpoint.errors import SearchRefused, ValidationError
 from contactpoint.search import policy
 from contactpoint.search.criteria import parse_criteria
-from contactpoint.search.reasons import Reason, parse_reason
 
 TODAY = date(2026, 11, 24)
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contactpoint.access.reasons import parse_reason
 from contactpoint.audit.models import AuditEntry
 from contactpoint.audit.trail import read_detail
 from contactpoint.children.models import Child
@@ -14,7 +15,6 @@ from contactpoint.children.store import NewChild, create_children
 from contactpoint.config import SearchSettings
 from contactpoint.errors import SearchRefused
 from contactpoint.search.criteria import parse_criteria
-from contactpoint.search.reasons import parse_reason
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
 from tests.factories import make_person, make_record
@@ -241,8 +241,8 @@ def test_a_child_born_on_another_day_that_shares_a_token_bucket_is_dropped_unope
     from django.db import connection
 
     from contactpoint.search import service
-    from contactpoint.search.keys import query_tokens
     from contactpoint.search.policy import check
+    from contactpoint.vault.tokens import query_tokens
 
     [namesake] = add(make_record(given="Amelia", family="Hartley", dob=date(2015, 7, 3), postcode="NW1 8NP"))
     criteria = parse_criteria(today=TODAY, family="Hartley", given="Amelia", birthdate="2015-06-03")

@@ -14,8 +14,9 @@ from contactpoint.children.identifiers import (
     normalise_uln,
     normalise_upn,
 )
+from contactpoint.dates import school_age
 from contactpoint.errors import ValidationError
-from contactpoint.synthetic.dates import earliest_child_dob, school_age
+from contactpoint.synthetic.dates import earliest_child_dob
 
 # DESIGN.md section 5, transcribed independently of the generator's own list.
 DOCUMENTED_COLUMNS = [

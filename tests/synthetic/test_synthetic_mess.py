@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
-from contactpoint.children.names import name_roots, normalise_name
+from contactpoint.names import name_roots, normalise_name
 from contactpoint.synthetic.mess import (
     MessRates,
     nickname_choices,

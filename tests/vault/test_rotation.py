@@ -7,9 +7,9 @@ from contactpoint.audit.trail import Actor, forget_detail_keys, read_detail, rec
 from contactpoint.children.models import Child
 from contactpoint.children.store import NewChild, create_children, load_record, shred
 from contactpoint.errors import VaultError
+from contactpoint.lifecycle.rotation import rotate_keys
 from contactpoint.vault.cipher import open_child_key
 from contactpoint.vault.models import DataKey
-from contactpoint.vault.rotation import rotate_keys
 from tests.factories import make_record
 
 pytestmark = pytest.mark.django_db

@@ -13,17 +13,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
-from contactpoint.access.authentication import user_actor, validate_pin
+from contactpoint.access.authentication import throttle_key, user_actor, validate_pin
 from contactpoint.access.models import LoginThrottle, Organisation, PolicyVersion, User
 from contactpoint.access.roles import ROLES_BY_CODE, OrgKind, Permission
 from contactpoint.audit.actions import AuditAction
-from contactpoint.audit.trail import record_event
+from contactpoint.audit.trail import Actor, record_event
 from contactpoint.errors import PermissionDenied, ValidationError
 from contactpoint.vault.keyring import KeyRing
 
@@ -105,7 +107,6 @@ def create_user(admin: User, *, username: str, full_name: str, organisation: Org
         raise ValidationError("role", "choose a role that people in this organisation can hold")
     if role_code == "org-admin" and organisation.pk != admin.organisation_id:
         raise ValidationError("role", "administrators of another organisation are added by that organisation")
-    from django.contrib.auth.hashers import make_password
 
     password, pin = temporary_password(), temporary_pin()
     with transaction.atomic():
@@ -196,8 +197,6 @@ def record_policy_signature(signer: User, user: User, *, version: int, now: date
 
 
 def publish_policy(version: int, summary: str, *, now: datetime, keyring: KeyRing, actor_name: str) -> PolicyVersion:
-    from contactpoint.audit.trail import Actor
-
     current = PolicyVersion.objects.order_by("-version").first()
     if current and version <= current.version:
         raise ValidationError("version", f"the new version must be higher than {current.version}")
@@ -243,7 +242,6 @@ def confirm_totp_enrolment(admin: User, user: User, *, code: str, now: datetime,
 
 def reset_tokens(admin: User, user: User, *, now: datetime, keyring: KeyRing) -> None:
     """Remove every token (lost or stolen); the user cannot sign in until a new one is enrolled."""
-    from django_otp_webauthn.models import WebAuthnCredential
 
     _require_admin(admin, user)
     with transaction.atomic():
@@ -254,8 +252,6 @@ def reset_tokens(admin: User, user: User, *, now: datetime, keyring: KeyRing) ->
 
 
 def unlock(admin: User, user: User, *, now: datetime, keyring: KeyRing) -> None:
-    from contactpoint.access.authentication import throttle_key
-
     _require_admin(admin, user)
     if LoginThrottle.objects.filter(key=throttle_key(user.username)).delete()[0]:
         _audit(AuditAction.ACCOUNT_UNLOCKED, admin, user, keyring, now)
@@ -263,7 +259,6 @@ def unlock(admin: User, user: User, *, now: datetime, keyring: KeyRing) -> None:
 
 def reset_credentials(admin: User, user: User, *, now: datetime, keyring: KeyRing) -> NewAccount:
     """A new temporary password and PIN for a user who has forgotten theirs."""
-    from django.contrib.auth.hashers import make_password
 
     _require_admin(admin, user)
     password, pin = temporary_password(), temporary_pin()
@@ -289,7 +284,6 @@ def change_credentials(user: User, *, current_password: str, new_password: str, 
     if new_password == current_password:
         raise ValidationError("new_password", "choose a password different from your current one")
     validate_pin(new_pin)
-    from django.contrib.auth.hashers import make_password
 
     with transaction.atomic():
         user.set_password(new_password)
@@ -371,9 +365,6 @@ def provision_user(*, organisation: Organisation, username: str, full_name: str,
                    email: str = "") -> ProvisionedAccount:
     """The operator creates a ready-to-use account: the first administrator of an organisation (who then
     manages everyone else) or a demo user. Everything it records is audited as done by the operator."""
-    from django.contrib.auth.hashers import make_password
-
-    from contactpoint.audit.trail import Actor
 
     role = ROLES_BY_CODE.get(role_code)
     if role is None or OrgKind(organisation.kind) not in role.org_kinds:

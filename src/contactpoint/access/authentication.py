@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from contactpoint.access.models import LoginThrottle, User
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
@@ -72,8 +73,6 @@ def validate_pin(pin: str) -> str:
 
 
 def _has_security_key(user: User) -> bool:
-    from django_otp_webauthn.models import WebAuthnCredential
-
     return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
 
 
@@ -92,7 +91,8 @@ def authenticate(username: str, password: str, pin: str, code: str, *, now: date
     if throttle.locked_until and throttle.locked_until > now:
         check_password(password, _dummy_hash())  # the same work as any other attempt
         check_password(pin, _dummy_hash())
-        record_event(AuditAction.LOGIN_FAILED, actor=actor, keyring=keyring, outcome=Outcome.REFUSED, target_user=target,
+        record_event(AuditAction.LOGIN_FAILED, actor=actor, keyring=keyring, outcome=Outcome.REFUSED,
+                     target_user=target,
                      context={**context, "why": "locked"}, detail=None if user else {"username": username},
                      at=now)
         raise AuthenticationFailed(LOCKED, code="locked")
@@ -131,10 +131,12 @@ def authenticate(username: str, password: str, pin: str, code: str, *, now: date
             throttle.locked_until = now + timedelta(minutes=limits.lockout_minutes)
             throttle.failures = 0
         throttle.save()
-        record_event(AuditAction.LOGIN_FAILED, actor=actor, keyring=keyring, outcome=Outcome.REFUSED, target_user=target,
+        record_event(AuditAction.LOGIN_FAILED, actor=actor, keyring=keyring, outcome=Outcome.REFUSED,
+                     target_user=target,
                      context={**context, "why": why}, detail=None if user else {"username": username}, at=now)
         if locked:
-            record_event(AuditAction.ACCOUNT_LOCKED, actor=actor, keyring=keyring, outcome=Outcome.REFUSED, target_user=target,
+            record_event(AuditAction.ACCOUNT_LOCKED, actor=actor, keyring=keyring, outcome=Outcome.REFUSED,
+                         target_user=target,
                          severity=Severity.WARNING, context={**context, "minutes": limits.lockout_minutes},
                          detail=None if user else {"username": username}, at=now)
     raise AuthenticationFailed(LOCKED if locked else NOT_RIGHT, code="locked" if locked else "not_right")

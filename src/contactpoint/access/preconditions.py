@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django_otp import devices_for_user
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from contactpoint.access.models import PolicyVersion, User
+from contactpoint.dates import anniversary
 from contactpoint.errors import PreconditionFailed
-from contactpoint.lifecycle.dates import anniversary
 
 CLEARANCE_YEARS = 3  # enhanced criminal records clearance is renewable every three years
 CLEARANCE_WARNING_DAYS = 60
@@ -62,9 +65,6 @@ def clearance_expires(user: User) -> date | None:
 
 
 def has_second_factor(user: User) -> bool:
-    from django_otp import devices_for_user
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     # Checked on every request. On the web, django-otp's middleware has just loaded the session's device and
     # dropped it unless it is this user's and confirmed: no need to ask again. Otherwise the common case (a
     # TOTP token) in one query before asking every device type.

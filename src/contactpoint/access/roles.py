@@ -170,6 +170,3 @@ SOURCE_SCOPES = frozenset({Permission.FEED_SUBMIT, Permission.FEED_DISCREPANCIES
 def role(code: str) -> Role:
     return ROLES_BY_CODE[code]
 
-
-def roles_for(kind: OrgKind) -> tuple[Role, ...]:
-    return tuple(r for r in ROLES if kind in r.org_kinds)

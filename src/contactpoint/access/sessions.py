@@ -31,7 +31,8 @@ POLICY_PATHS = ("/account/policy", "/sign-out")
 
 def start(request: HttpRequest, user: User, device, now: datetime) -> None:
     """Log the user in on a fresh session ID; ``device`` is None while a security key is still to be used."""
-    django_login(request, user, backend="django.contrib.auth.backends.AllowAllUsersModelBackend")  # cycles the session key
+    # (cycles the session key)
+    django_login(request, user, backend="django.contrib.auth.backends.AllowAllUsersModelBackend")
     if device is not None:
         otp_login(request, device)
     stamp = now.timestamp()

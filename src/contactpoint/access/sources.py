@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from contactpoint.access.administration import organisations_in_scope
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import Organisation, SourceKey, SourceSystem, User
 from contactpoint.access.roles import SOURCE_SCOPES, Permission
@@ -36,8 +37,6 @@ def source_actor(source: SourceSystem) -> Actor:
 
 
 def _require_manager(admin: User, org: Organisation) -> None:
-    from contactpoint.access.administration import organisations_in_scope
-
     if not admin.has(Permission.ORG_SOURCES_MANAGE):
         raise PermissionDenied("Only an organisation administrator can manage source systems.")
     if not organisations_in_scope(admin).filter(pk=org.pk).exists():

@@ -27,13 +27,15 @@ def format_at(at: datetime) -> str:
 
 def entry_body(
     *, seq: int, at: datetime, action: str, outcome: str, severity: str, actor: str, actor_org: str,
-    actor_role: str, reason: str, target_user: str, subjects: list[str], context: dict[str, Any], detail: str, detail_key: str,
+    actor_role: str, reason: str, target_user: str, subjects: list[str], context: dict[str, Any], detail: str,
+    detail_key: str,
     prev_hash: str,
 ) -> dict[str, Any]:
     return {
         "seq": seq, "at": format_at(at), "action": action, "outcome": outcome, "severity": severity,
         "actor": actor, "actor_org": actor_org, "actor_role": actor_role, "reason": reason,
-        "target_user": target_user, "subjects": list(subjects), "context": context, "detail": detail, "detail_key": detail_key,
+        "target_user": target_user, "subjects": list(subjects), "context": context, "detail": detail,
+        "detail_key": detail_key,
         "prev": prev_hash,
     }
 

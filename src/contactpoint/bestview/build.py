@@ -9,11 +9,19 @@ from datetime import date
 from typing import Any
 
 from contactpoint.bestview.rules import DISCREPANCY_FIELDS, Claim, latest, vote, weight
-from contactpoint.children.names import normalise_name
 from contactpoint.children.record import (
-    Carer, ChildRecord, Gender, Involvement, PersonName, Provenance, Sourced, SourceIdentifier, Whereabouts,
+    Carer,
+    ChildRecord,
+    Gender,
+    Involvement,
+    PersonName,
+    Provenance,
+    Sourced,
+    SourceIdentifier,
+    Whereabouts,
     WhereaboutsState,
 )
+from contactpoint.names import normalise_name
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ def _carers(held: Sequence[Held]) -> tuple[Sourced[Carer], ...]:
         ranked = sorted(claims, key=lambda c: (weight("carers", c.source_kind), c.recency), reverse=True)
         base = ranked[0].value
 
-        def first(attr: str, default: Any) -> Any:
+        def first(attr: str, default: Any, ranked: list[Claim] = ranked) -> Any:
             return next((getattr(c.value, attr) for c in ranked if getattr(c.value, attr) not in ("", None)),
                         default)
 

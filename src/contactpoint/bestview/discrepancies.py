@@ -19,6 +19,8 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, SourceRecord
+from contactpoint.children.source_records import open_payload
+from contactpoint.children.store import cipher_for, load_groups
 from contactpoint.vault.keyring import KeyRing
 
 FIELD_WORDS = {"date_of_birth": "date of birth", "name": "name", "nhs_number": "NHS number", "gender": "gender"}
@@ -74,8 +76,6 @@ def fetch_report(source: str, *, actor: Actor, keyring: KeyRing, now: datetime,
 
 def report(source: str, *, keyring: KeyRing) -> list[ReportItem]:
     """The source's open items, as it will read them (not audited: ``fetch_report`` is what callers use)."""
-    from contactpoint.children.store import cipher_for, load_groups
-    from contactpoint.feeds.pipeline import open_payload
 
     items = []
     open_items = (Discrepancy.objects.filter(source=source, closed_at__isnull=True)

@@ -11,11 +11,12 @@ shown with names only, and every other group could reveal whereabouts and is wit
 
 from __future__ import annotations
 
-import orjson
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
+
+import orjson
 
 T = TypeVar("T")
 

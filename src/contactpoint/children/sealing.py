@@ -1,5 +1,5 @@
 """A child's record sealed and indexed, ready to write: made without the database, so that a feed's helper
-processes can make them (``contactpoint.feeds.helpers``); written by ``contactpoint.children.store``.
+processes can make them (``contactpoint.ingest.processes``); written by ``contactpoint.children.store``.
 
 Pure functions of the record, the child's data key and the blind indexes' keys: nothing here needs Django.
 """
@@ -11,9 +11,9 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from contactpoint.children.record import FIELD_GROUPS, ChildRecord, encode_groups
-from contactpoint.lifecycle.dates import live_review_month
-from contactpoint.search.keys import record_tokens
+from contactpoint.dates import live_review_month
 from contactpoint.vault.cipher import ChildCipher
+from contactpoint.vault.tokens import record_tokens
 
 
 def child_id(cpid: str) -> int:

@@ -20,6 +20,7 @@ from contactpoint.children.identifiers import new_contactpoint_id
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import FIELD_GROUPS, ChildRecord, decode_groups
 from contactpoint.children.sealing import Identity, Sealed, child_id, seal, tokens_for
+from contactpoint.errors import VaultError
 from contactpoint.vault.cipher import ChildCipher, new_data_key, open_child_key, wrap_data_key
 from contactpoint.vault.keyring import KeyRing
 from contactpoint.vault.models import DataKey, IndexEntry
@@ -92,8 +93,6 @@ def create_children(keyring: KeyRing, new: Sequence[NewChild], *, now: datetime)
 def cipher_for(keyring: KeyRing, child: Child) -> ChildCipher:
     key = DataKey.objects.filter(child_id=child.pk).values_list("kek_id", "wrapped").first()
     if key is None:
-        from contactpoint.errors import VaultError
-
         raise VaultError()
     return open_child_key(keyring, child.cpid, key[0], key[1])
 

@@ -1,4 +1,5 @@
-"""What validation makes of a raw row: an accepted ``FeedRow``, and the refusals sent back to the source.
+"""What validation makes of a raw row: an accepted ``FeedRow`` (the shape of a stored source record, defined in
+``contactpoint.children.source_records``), and the refusals sent back to the source.
 
 Two kinds of refusal, with the same shape and different consequences:
 
@@ -15,48 +16,11 @@ refusals are reported back to the source system and written to logs (DESIGN.md s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
-from contactpoint.children.record import (
-    Address,
-    Carer,
-    EducationSetting,
-    Gender,
-    GPPractice,
-    Involvement,
-    PersonName,
-    WhereaboutsState,
-)
+from contactpoint.children.source_records import FeedRow
 
 # The field name a Refusal uses when the row as a whole could not be read (not JSON, wrong cell count...).
 WHOLE_ROW = "row"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRow:
-    """One accepted row: Schedule 1 values, checked and normalised, as one source knows the child.
-
-    ``line`` is the row's position as the format counts it (see ``contactpoint.feeds.formats``).
-    ``involvement.key`` is empty: the pipeline gives each involvement a key stable across updates.
-    """
-
-    line: int
-    source_record_id: str
-    name: PersonName
-    former_family_names: tuple[str, ...] = ()
-    gender: Gender | None = None
-    date_of_birth: date | None = None
-    date_of_death: date | None = None
-    nhs_number: str | None = None
-    upn: str | None = None
-    uln: str | None = None
-    address: Address | None = None
-    whereabouts: WhereaboutsState | None = None
-    carers: tuple[Carer, ...] = ()
-    education: EducationSetting | None = None
-    gp: GPPractice | None = None
-    involvement: Involvement | None = None
-    updated_at: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +39,6 @@ class FieldRefusal:
     line: int
     field: str
     reason: str
+
+
+__all__ = ["WHOLE_ROW", "FeedRow", "FieldRefusal", "Refusal"]

@@ -18,9 +18,9 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child
 from contactpoint.children.store import cipher_for, load_groups
+from contactpoint.dates import age_on, first_of_month
 from contactpoint.errors import LifecycleError, ValidationError
 from contactpoint.lifecycle.common import authority_child, day, new_key, require, seal, unseal
-from contactpoint.lifecycle.dates import age_on, first_of_month
 from contactpoint.lifecycle.models import StayConsent
 from contactpoint.vault.keyring import KeyRing
 

@@ -33,11 +33,11 @@ from contactpoint.children.record import (
     WhereaboutsState,
 )
 from contactpoint.children.store import NewChild, cipher_for, create_children, load_record, save_record
+from contactpoint.dates import anniversary, first_of_month, live_until
 from contactpoint.errors import LifecycleError, ValidationError
 from contactpoint.lifecycle import consent as consents
 from contactpoint.lifecycle import transitions
 from contactpoint.lifecycle.common import authority_child, day, new_key, require, seal
-from contactpoint.lifecycle.dates import anniversary, first_of_month, live_until
 from contactpoint.lifecycle.models import DeathNotice
 from contactpoint.vault.keyring import KeyRing
 

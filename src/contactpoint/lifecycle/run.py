@@ -23,10 +23,10 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.store import cipher_for, load_groups
+from contactpoint.dates import anniversary, first_of_month, live_until
 from contactpoint.lifecycle import consent as consents
 from contactpoint.lifecycle import retention, transitions
 from contactpoint.lifecycle.common import day, unseal
-from contactpoint.lifecycle.dates import anniversary, first_of_month, live_until
 from contactpoint.lifecycle.models import DeathNotice
 from contactpoint.lifecycle.transitions import RETAINED_YEARS, VISIBLE_YEARS, Reason
 from contactpoint.vault.keyring import KeyRing

@@ -18,9 +18,9 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.store import cipher_for, load_record, reindex, shred
+from contactpoint.dates import anniversary, first_of_month
 from contactpoint.lifecycle import retention
 from contactpoint.lifecycle.common import seal, unseal
-from contactpoint.lifecycle.dates import anniversary, first_of_month
 from contactpoint.lifecycle.models import Archive
 from contactpoint.vault.keyring import KeyRing
 from contactpoint.vault.models import IndexEntry

@@ -14,8 +14,11 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+from splink import DuckDBAPI, Linker
 
+from contactpoint.config import get_settings
 from contactpoint.errors import MatchingError
 from contactpoint.matching.cluster import REVIEW, Edge
 from contactpoint.matching.model import trained_settings
@@ -28,7 +31,7 @@ SCHEMA = pa.schema([(c, pa.list_(pa.string()) if c in _LIST_COLUMNS else
                      pa.int64() if c == "birth_year" else pa.string()) for c in COLUMNS])
 
 
-def _labels(settings: dict[str, Any]) -> dict[str, dict[int, str]]:
+def level_labels(settings: dict[str, Any]) -> dict[str, dict[int, str]]:
     """gamma value -> level label, per comparison (Splink numbers non-null levels from the bottom, else = 0)."""
     out: dict[str, dict[int, str]] = {}
     for comparison in settings["comparisons"]:
@@ -65,9 +68,6 @@ class Backend:
     dialect = "duckdb"
 
     def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
-        import duckdb
-        from splink import DuckDBAPI, Linker
-
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
@@ -92,13 +92,12 @@ class SparkBackend(Backend):
     @classmethod
     def session(cls):
         if cls._session is None:
+            # pyspark is an optional dependency (the [spark] extra): imported only when Spark is asked for.
             try:
-                from pyspark.sql import SparkSession
+                from pyspark.sql import SparkSession  # noqa: PLC0415
             except ImportError:
                 raise MatchingError("the Spark backend needs 'pip install contactpoint[spark]' and Java") from None
-            from splink.backends.spark import similarity_jar_location
-
-            from contactpoint.config import get_settings
+            from splink.backends.spark import similarity_jar_location  # noqa: PLC0415
 
             # Spark's Python workers must be the driver's interpreter (the venv), not the first python3 on PATH.
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -114,7 +113,7 @@ class SparkBackend(Backend):
         return cls._session
 
     def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
-        from splink import Linker, SparkAPI
+        from splink import SparkAPI  # noqa: PLC0415  (needs pyspark, the optional [spark] extra)
 
         spark = self.session()
         frame = spark.createDataFrame(table.to_pylist(), schema=_spark_schema())
@@ -127,7 +126,7 @@ class SparkBackend(Backend):
 
 
 def _spark_schema():
-    from pyspark.sql import types as T
+    from pyspark.sql import types as T  # noqa: PLC0415  (pyspark: the optional [spark] extra)
 
     fields = []
     for c in COLUMNS:
@@ -149,8 +148,6 @@ def _table(profiles: Sequence[Mapping[str, Any] | tuple]) -> pa.Table:
 
 
 def backend(name: str | None = None) -> Backend:
-    from contactpoint.config import get_settings
-
     name = name or get_settings().match_backend
     return SparkBackend() if name == "spark" else Backend()
 

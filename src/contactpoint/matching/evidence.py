@@ -8,13 +8,22 @@ is no longer held, the levels the feeds stored when they queued the pair are wei
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+from splink import DuckDBAPI, Linker
+
 from contactpoint.children.models import SourceRecord
+from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for
+from contactpoint.matching.engine import SCHEMA, level_labels
+from contactpoint.matching.model import trained_settings
 from contactpoint.matching.models import ReviewItem
+from contactpoint.matching.profile import profile
 from contactpoint.vault.keyring import KeyRing
 
 COMPARISON_WORDS = {
@@ -65,8 +74,6 @@ def _ordered(name: str) -> int:
 
 def _closest_profiles(item: ReviewItem, keyring: KeyRing) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The two source records behind the doubt, as the model sees them (decrypted and profiled in memory)."""
-    from contactpoint.feeds.pipeline import open_payload
-    from contactpoint.matching.profile import profile
 
     records = {r.record_key: r for r in SourceRecord.objects.filter(
         record_key__in=(item.record_a, item.record_b)).select_related("child")}
@@ -82,14 +89,6 @@ def _closest_profiles(item: ReviewItem, keyring: KeyRing) -> tuple[dict[str, Any
 def _score_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     """Splink's comparison of two records: the level (gamma) and match weight of each comparison. DuckDB in
     memory, dropped at once: the profiles never reach a disk."""
-    import logging
-
-    import duckdb
-    import pyarrow as pa
-    from splink import DuckDBAPI, Linker
-
-    from contactpoint.matching.engine import SCHEMA
-    from contactpoint.matching.model import trained_settings
 
     con = duckdb.connect(":memory:")
     try:
@@ -105,7 +104,6 @@ def _score_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
 def _stored_evidence(item: ReviewItem) -> Evidence:
     """The levels the feeds recorded when the pair was queued, weighed by the trained model (when the records
     themselves are no longer held)."""
-    from contactpoint.matching.model import trained_settings
 
     settings = trained_settings()
     weights: dict[str, dict[str, float]] = {}
@@ -131,14 +129,12 @@ def evidence(item: ReviewItem, keyring: KeyRing) -> Evidence:
     """Why the model was unsure: Splink's comparison of the closest pair of records, level by level, with each
     level's match weight (positive: evidence they are one child; negative: evidence against). Worked out from the
     records as they are now; the probability shown is the one the feeds scored when they queued the pair."""
-    from contactpoint.matching.engine import _labels
-    from contactpoint.matching.model import trained_settings
 
     pair = _closest_profiles(item, keyring)
     if pair is None:
         return _stored_evidence(item)
     scored = _score_pair(*pair)
-    labels = _labels(trained_settings())
+    labels = level_labels(trained_settings())
     rows = []
     for name in sorted(labels, key=_ordered):
         gamma = scored.get(f"gamma_{name}")

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for
 from contactpoint.vault.keyring import KeyRing
 
 
 def links(keyring: KeyRing) -> Iterator[tuple[str, str, str]]:
     """(source, source_record_id, contactpoint_id) for every record held about a child in the index."""
-    from contactpoint.feeds.pipeline import open_payload
 
     children = Child.objects.exclude(status=ChildStatus.MERGED).only("id", "cpid").order_by("id").iterator(2000)
     for child in children:

@@ -19,8 +19,10 @@ from contactpoint.bestview.build import Held, build
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.source_records import open_payload, open_record, seal_record
 from contactpoint.children.store import cipher_for, load_record, reindex, save_records
 from contactpoint.matching.models import Merge, ReviewItem
+from contactpoint.records.involvements import manual_entries, open_involvement, seal_involvement
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
@@ -30,15 +32,11 @@ PENDING = (ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED)
 
 
 def _held(child: Child, cipher: ChildCipher) -> list[Held]:
-    from contactpoint.feeds.pipeline import open_payload
-
     return [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
             for r in SourceRecord.objects.filter(child=child, active=True).order_by("id")]
 
 
 def _best_view(child: Child, cipher: ChildCipher):
-    from contactpoint.records.involvements import manual_entries
-
     held = _held(child, cipher)
     if not held:
         return None
@@ -58,8 +56,6 @@ def _move_records(keys: list[str], src: Child, dst: Child, src_cipher: ChildCiph
                   involvement_keys: list[str]) -> None:
     """Move source records and practitioners' entries from one child to another, re-sealed under the other's
     data key (ciphertexts are bound to their child, so they cannot simply be re-pointed)."""
-    from contactpoint.feeds.serialise import open_record, seal_record
-    from contactpoint.records.involvements import open_involvement, seal_involvement
 
     records = list(SourceRecord.objects.filter(child=src, record_key__in=keys))
     for record in records:

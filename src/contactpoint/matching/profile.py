@@ -1,7 +1,7 @@
 """A source record as the match model sees it: normalised, with the derived columns its comparisons use
 (phonetic codes, nickname roots, name parts, day/month-swapped date, postcode sector and district, carers).
 
-Built in Python with the same functions search uses (``contactpoint.children.names``), so a nickname or a
+Built in Python with the same functions search uses (``contactpoint.names``), so a nickname or a
 former surname means the same thing to the feeds as to a practitioner's search. Profiles exist only in memory
 (and in the in-memory DuckDB of one matching run): never on disk.
 """
@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any, Protocol
 
-from contactpoint.children.names import name_parts, name_roots, normalise_name, phonetic
 from contactpoint.children.record import Address, Carer, PersonName
+from contactpoint.names import name_parts, name_roots, normalise_name, phonetic
 
 _HOUSE = re.compile(r"\d+[A-Z]?")
 

@@ -40,11 +40,14 @@ from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for
 from contactpoint.errors import NotFound, PermissionDenied, ReviewRefused, ValidationError
 from contactpoint.matching import merging
 from contactpoint.matching.evidence import Evidence, evidence
 from contactpoint.matching.models import Label, Merge, ReviewDecision, ReviewItem
+from contactpoint.matching.profile import profile
+from contactpoint.records.view import build_view
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
 
@@ -183,8 +186,6 @@ class Pair:
 
 
 def _side(user: User, child: Child, *, keyring: KeyRing, now: datetime) -> Side:
-    from contactpoint.records.view import build_view
-
     hidden_ok = sees_hidden(user, child)
     view = build_view(user, child, keyring=keyring, overridden=hidden_ok, today=now.date())
     sources = () if not hidden_ok else tuple(sorted(set(
@@ -400,8 +401,6 @@ def labelled_training_data(keyring: KeyRing) -> tuple[list[dict[str, Any]], list
     """Profiles of the source records data managers linked, and the pairs they said are one child (the latest
     word on each pair counts). For ``contactpoint match train --with-labels``: profiles are built in memory and
     carry the record keys (HMACs), never a source's own ID."""
-    from contactpoint.feeds.pipeline import open_payload
-    from contactpoint.matching.profile import profile
 
     latest: dict[tuple[str, str], bool] = {}
     for label in Label.objects.order_by("decided_at", "id"):

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+from splink import DuckDBAPI, Linker, block_on
 
 from contactpoint.matching.engine import SCHEMA
 from contactpoint.matching.model import MODEL_VERSION, settings_creator
@@ -29,8 +31,6 @@ def train(profiles: Sequence[dict[str, Any]], *, description: str, seed: int = 1
     """``labelled``: the profiles of records data managers linked in the review queue and the pairs they linked
     (``contactpoint.matching.review.labelled_training_data``). With at least ``MIN_LABELLED_PAIRS`` pairs, m
     probabilities are also estimated from them, and Splink averages that estimate with the EM runs'."""
-    import duckdb
-    from splink import DuckDBAPI, Linker, block_on
 
     use_labels = labelled is not None and len(labelled[1]) >= MIN_LABELLED_PAIRS
     if use_labels:

@@ -3,3 +3,5 @@
     audit trail ──► engine (cursor by seq) ──► rules ──► Alert (+ ALERT_RAISED in the trail) ──► auditors
                                    └──► health: checkpoints keep coming, the witness agrees with the chain
 """
+
+__all__ = ["alerts", "engine", "health", "identity", "models", "reports", "rules", "thresholds", "worker"]

@@ -23,7 +23,7 @@ from contactpoint.access.models import SourceSystem, User
 from contactpoint.access.preconditions import clearance_expires
 from contactpoint.access.roles import OrgKind
 from contactpoint.audit.actions import AuditAction, Outcome
-from contactpoint.audit.models import AuditEntry
+from contactpoint.audit.models import AuditEntry, AuditHead
 from contactpoint.audit.trail import read_detail
 from contactpoint.children.models import Child, SourceRecord
 from contactpoint.errors import ContactPointError
@@ -360,7 +360,6 @@ def catch_up(keyring: KeyRing, settings: MonitorSettings, *, now: datetime | Non
 
 def lag() -> tuple[int, int]:
     """(entries not yet read by the monitor, the cursor's seq)."""
-    from contactpoint.audit.models import AuditHead
 
     head = AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
     seq = MonitorCursor.objects.filter(name=CURSOR).values_list("seq", flat=True).first() or 0

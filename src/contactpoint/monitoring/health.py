@@ -29,6 +29,7 @@ from contactpoint.audit.models import AuditCheckpoint, AuditEntry, AuditHead, Au
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.errors import AuditError
 from contactpoint.monitoring.alerts import raise_alert
+from contactpoint.monitoring.engine import lag
 from contactpoint.monitoring.models import MonitorState
 from contactpoint.monitoring.rules import Finding, Rule
 from contactpoint.monitoring.thresholds import MonitorSettings
@@ -52,8 +53,6 @@ class TrailHealth:
 
 
 def trail_health() -> TrailHealth:
-    from contactpoint.monitoring.engine import lag
-
     behind, seq = lag()
     return TrailHealth(
         chain_length=AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0,

@@ -18,9 +18,9 @@ from contactpoint.access.models import User
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.children.identifiers import normalise_postcode
-from contactpoint.children.names import name_parts
 from contactpoint.errors import ValidationError
 from contactpoint.monitoring.models import WatchedIdentity
+from contactpoint.names import name_parts
 from contactpoint.vault.keyring import KeyRing
 
 FAMILY_INDEX = "monitor:own-family"

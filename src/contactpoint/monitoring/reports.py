@@ -21,6 +21,7 @@ from django.db.models.functions import Cast
 
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
+from contactpoint.access.reasons import LABELS, Reason
 from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.models import AuditEntry
@@ -29,7 +30,6 @@ from contactpoint.children.identifiers import normalise_contactpoint_id
 from contactpoint.children.models import Child
 from contactpoint.errors import ContactPointError, NotFound, PermissionDenied
 from contactpoint.monitoring.alerts import is_national, users_in_area
-from contactpoint.search.reasons import LABELS, Reason
 from contactpoint.vault.keyring import KeyRing
 
 CHILD_ACTIONS = (AuditAction.SEARCH, AuditAction.RECORD_VIEWED, AuditAction.SHIELD_OVERRIDE,

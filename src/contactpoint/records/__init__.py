@@ -1,2 +1,5 @@
-"""The record view: what a practitioner sees of one child, with shielding and sensitive services applied, and
-the involvements practitioners record themselves."""
+"""The record view: what a practitioner sees of one child, with shielding and sensitive services applied
+(``view``), the involvements practitioners record themselves (``involvements``), and brokering contact through
+the local authority (``brokering``)."""
+
+__all__ = ["brokering", "involvements", "models", "view"]

@@ -43,9 +43,9 @@ from contactpoint.audit.trail import record_event
 from contactpoint.bestview.build import Manual
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import Involvement, Provenance, SensitiveBasis, SensitiveCategory, Sourced
+from contactpoint.children.source_records import involvement_from_json, involvement_to_json
 from contactpoint.children.store import cipher_for, load_record, save_records
 from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError
-from contactpoint.feeds.serialise import involvement_from_json, involvement_to_json
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
@@ -356,7 +356,8 @@ def _take_lead(user: User, child: Child, cipher: ChildCipher, keyring: KeyRing, 
         other.payload = seal_involvement(cipher, other.key, replace(held, lead_professional=False))
         other.updated_at = now
         other.save(update_fields=["payload", "updated_at"])
-        record_event(AuditAction.INVOLVEMENT_CHANGED, actor=user_actor(user), keyring=keyring, at=now, subjects=[child.cpid],
+        record_event(AuditAction.INVOLVEMENT_CHANGED, actor=user_actor(user), keyring=keyring, at=now,
+                     subjects=[child.cpid],
                      target_user=other.user.username,
                      context=_context(replace(held, lead_professional=False), entry=other.key, lead_taken=True))
         lost.append(other.key)
@@ -467,7 +468,8 @@ def end_involvement(user: User, key: str, end_date: date | None, *, keyring: Key
         entry.updated_at = now
         entry.save(update_fields=["payload", "updated_at"])
         _refresh(keyring, child, cipher, now=now)
-        record_event(AuditAction.INVOLVEMENT_ENDED, actor=user_actor(user), keyring=keyring, at=now, subjects=[child.cpid],
+        record_event(AuditAction.INVOLVEMENT_ENDED, actor=user_actor(user), keyring=keyring, at=now,
+                     subjects=[child.cpid],
                      target_user=entry.user.username, context=_context(ended, entry=key))
 
 

@@ -13,17 +13,25 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from contactpoint.access.authentication import user_actor
-from contactpoint.access.models import User
+from contactpoint.access.models import SourceSystem, User
+from contactpoint.access.reasons import Reason, StatedReason
 from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import (
-    FIELD_GROUPS, VISIBLE_WHEN_SHIELDED, Carer, ChildRecord, Involvement, Provenance, Sourced, SourceIdentifier,
+    FIELD_GROUPS,
+    VISIBLE_WHEN_SHIELDED,
+    Carer,
+    ChildRecord,
+    Involvement,
+    Provenance,
+    Sourced,
+    SourceIdentifier,
 )
 from contactpoint.children.store import load_groups
 from contactpoint.errors import NotFound, PermissionDenied
-from contactpoint.search.reasons import Reason, StatedReason
+from contactpoint.records.involvements import la_team_for, own_entries
 from contactpoint.vault.keyring import KeyRing
 
 SENSITIVE_NOTICE = "A service is involved. Contact the local authority ContactPoint team."
@@ -70,8 +78,6 @@ def _live_child(cpid: str) -> Child:
 
 
 def _own_sources(user: User) -> set[str]:
-    from contactpoint.access.models import SourceSystem
-
     return set(SourceSystem.objects.filter(organisation=user.organisation).values_list("code", flat=True))
 
 
@@ -87,7 +93,6 @@ def build_view(user: User, child: Child, *, keyring: KeyRing, overridden: bool, 
         # Parents' and carers' names stay visible; how to reach them does not.
         carers=tuple(Sourced(Carer(c.value.name, c.value.relationship, c.value.parental_responsibility),
                              _mask(c).provenance) for c in data["carers"]))
-    from contactpoint.records.involvements import la_team_for, own_entries
 
     sees_sensitive = la_team_for(user, child)
 

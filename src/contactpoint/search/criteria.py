@@ -11,11 +11,15 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from contactpoint.children.identifiers import (
-    normalise_contactpoint_id, normalise_nhs_number, normalise_postcode, normalise_upn, parse_date,
+    normalise_contactpoint_id,
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_upn,
+    parse_date,
 )
-from contactpoint.children.names import normalise_name
 from contactpoint.children.record import Gender
 from contactpoint.errors import ValidationError
+from contactpoint.names import normalise_name
 
 WILDCARD = "*"
 

@@ -8,7 +8,8 @@ from contactpoint.search.scoring import DEFAULT_LEVELS
 
 def trained_levels() -> dict[str, dict[str, tuple[float, float]]]:
     try:
-        from contactpoint.matching.model import search_levels
+        # Imported at the first search, not when a web process starts: it loads Splink (about a second).
+        from contactpoint.matching.model import search_levels  # noqa: PLC0415
     except ImportError:  # the matching stage is not installed
         return DEFAULT_LEVELS
     levels = {c: dict(lv) for c, lv in DEFAULT_LEVELS.items()}

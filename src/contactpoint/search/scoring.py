@@ -20,8 +20,8 @@ from datetime import date
 
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from contactpoint.children.names import name_parts, name_roots, normalise_name, phonetic
 from contactpoint.children.record import Gender
+from contactpoint.names import name_parts, name_roots, normalise_name, phonetic
 from contactpoint.search.criteria import Criteria, NameCriterion
 
 # (m, u) per level, as the model was trained when this was written (docs/search.md); the installed model's

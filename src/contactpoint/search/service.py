@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
+from contactpoint.access.reasons import StatedReason
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus
@@ -25,12 +26,12 @@ from contactpoint.config import SearchSettings
 from contactpoint.errors import SearchRefused
 from contactpoint.search import policy, ratelimit
 from contactpoint.search.criteria import Criteria
-from contactpoint.search.keys import in_buckets, query_tokens
-from contactpoint.search.reasons import StatedReason
+from contactpoint.search.model_weights import trained_levels
 from contactpoint.search.scoring import Candidate, Score, Scorer
 from contactpoint.vault.cipher import open_child_key
 from contactpoint.vault.keyring import KeyRing
 from contactpoint.vault.models import DataKey
+from contactpoint.vault.tokens import in_buckets, query_tokens
 
 MAX_CANDIDATES = 400  # above this many index candidates the answer is "too many matches" without decrypting
 TOO_MANY = "There are too many matches. Add more detail, such as the given name, gender or postcode."
@@ -41,8 +42,6 @@ _scorer: Scorer | None = None
 def scorer() -> Scorer:
     global _scorer
     if _scorer is None:
-        from contactpoint.search.model_weights import trained_levels
-
         _scorer = Scorer(trained_levels())
     return _scorer
 

@@ -11,3 +11,6 @@
 
 Kept free of imports so that loading the Django app costs nothing.
 """
+
+__all__ = ["badrows", "dates", "demo", "generator", "ids", "mess", "places", "pools", "population", "postcodes",
+           "rand", "sources", "views", "world", "writer"]

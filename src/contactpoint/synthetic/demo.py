@@ -8,6 +8,7 @@ anyone trying the demo can sign in at once. ``config.Settings`` refuses to run t
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from contactpoint.access.models import Organisation, SourceSystem, User
 from contactpoint.access.sources import issue_key, register_source
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
-from contactpoint.feeds.ingest import IngestOutcome, ingest
+from contactpoint.ingest.run import IngestOutcome, ingest
 from contactpoint.matching.engine import backend
 from contactpoint.synthetic.generator import feed_files, generate
 from contactpoint.synthetic.sources import CHILD_BENEFIT, GP, school_census, social_care
@@ -111,8 +112,6 @@ def create_users(*, keyring: KeyRing, now: datetime, today: date) -> list[Login]
                 email=f"{spec.username}@demo.contactpoint.invalid")
             secret = account.totp_secret
         else:
-            import base64
-
             secret = base64.b32encode(bytes.fromhex(key)).decode().rstrip("=")
         logins.append(Login(spec.username, password, pin, secret, spec.role, spec.organisation, spec.what))
     return logins

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from contactpoint.children.names import UK_NICKNAMES, name_roots, nicknames_of, normalise_name
+from contactpoint.names import UK_NICKNAMES, name_roots, nicknames_of, normalise_name
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def typo(name: str, rng: random.Random) -> str:
 def nickname_choices(given: str) -> tuple[str, ...]:
     """Nicknames a school or practitioner would plausibly use for ``given``.
 
-    Only nicknames that ``contactpoint.children.names.name_roots`` maps back to the full name are offered,
+    Only nicknames that ``contactpoint.names.name_roots`` maps back to the full name are offered,
     so search and matching can always undo them. Our own UK list comes first; the ``nicknames`` package's
     list is long and US-centred ('Isabella' -> 'Nib'), so only its first two are taken, and only where ours
     has nothing."""

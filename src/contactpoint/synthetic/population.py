@@ -16,16 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
+from contactpoint.dates import age_on, school_age, years_before
 from contactpoint.reference import local_authority
-from contactpoint.synthetic.dates import (
-    age_on,
-    day_between,
-    earliest_child_dob,
-    phase_start_year,
-    school_age,
-    school_start,
-    years_before,
-)
+from contactpoint.synthetic.dates import day_between, earliest_child_dob, phase_start_year, school_start
 from contactpoint.synthetic.ids import UpnSerials
 from contactpoint.synthetic.places import Practice, School
 from contactpoint.synthetic.pools import ACCENTED_BOYS, ACCENTED_FAMILY, ACCENTED_GIRLS

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from contactpoint.synthetic.dates import age_on, day_between, phase_start_year, school_age, school_start
+from contactpoint.dates import age_on, school_age
+from contactpoint.synthetic.dates import day_between, phase_start_year, school_start
 from contactpoint.synthetic.ids import Permutation
 from contactpoint.synthetic.places import School
 from contactpoint.synthetic.population import Carer, Child, Household, office_phone

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from contactpoint.config import check_private_file, write_private_file
+from contactpoint.config import check_private_file, get_settings, write_private_file
 from contactpoint.errors import ConfigurationError, VaultError
 
 FORMAT = "contactpoint-keyring/1"
@@ -85,7 +85,6 @@ def create_keyring_file(path: Path, environment: str = "development", now: datet
     now = now or datetime.now(UTC)
     kek_id = _new_kek_id(now)
     signing = Ed25519PrivateKey.generate()
-    from cryptography.hazmat.primitives import serialization
 
     doc = {
         "format": FORMAT,
@@ -177,8 +176,6 @@ class FileKeyRing:
         return tuple(k["id"] for k in self._doc["keks"] if k["state"] == "retiring")
 
     def describe(self) -> KeyRingDescription:
-        from cryptography.hazmat.primitives import serialization
-
         public = self._signing.public_key().public_bytes(serialization.Encoding.Raw,
                                                           serialization.PublicFormat.Raw)
         return KeyRingDescription(
@@ -291,7 +288,6 @@ _rings_lock = threading.Lock()
 
 def get_keyring() -> FileKeyRing:
     """The process's key ring, from ``CONTACTPOINT_KEYRING``. In development a missing ring is created."""
-    from contactpoint.config import get_settings
 
     settings = get_settings()
     path = settings.keyring_path

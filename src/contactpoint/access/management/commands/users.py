@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import qrcode
 from django.core.management.base import CommandError
 from django.utils import timezone
 
@@ -39,7 +40,8 @@ class Command(ContactPointCommand):
         show = sub.add_parser("show", help="a user's conditions of access")
         show.add_argument("username")
         for name in ("suspend-organisation", "reinstate-organisation"):
-            p = sub.add_parser(name, help=f"{name.split('-')[0]} an organisation's accreditation (takes effect at once)")
+            p = sub.add_parser(name, help=f"{name.split('-')[0]} an organisation's accreditation "
+                                          "(takes effect at once)")
             p.add_argument("code")
             if name.startswith("suspend"):
                 p.add_argument("--reason", required=True)
@@ -84,8 +86,6 @@ class Command(ContactPointCommand):
         self.stdout.write("Give these to the person in person. They set their own password and PIN at first sign-in "
                           "and sign the acceptable use policy.")
         if o["qr"]:
-            import qrcode
-
             qr = qrcode.QRCode(border=1)
             qr.add_data(account.totp_uri)
             qr.print_ascii(out=self.stdout)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.commands import ContactPointCommand
+from contactpoint.matching.evaluate import pairwise, read_truth
 from contactpoint.matching.links import write_links
 from contactpoint.vault.keyring import get_keyring
 
@@ -24,10 +26,6 @@ class Command(ContactPointCommand):
                      context={"records": count})
         self.stdout.write(f"wrote {count} links to {options['file']}")
         if options["truth"]:
-            import csv
-
-            from contactpoint.matching.evaluate import pairwise, read_truth
-
             with options["file"].open(newline="") as fh:
                 clusters = [((r["source"], r["source_record_id"]), r["contactpoint_id"]) for r in csv.DictReader(fh)]
             self.stdout.write(str(pairwise(clusters, read_truth(options["truth"]))))

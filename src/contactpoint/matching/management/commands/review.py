@@ -20,6 +20,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from contactpoint.access.models import User
+from contactpoint.access.preconditions import require
 from contactpoint.commands import ContactPointCommand
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
@@ -28,8 +29,6 @@ DECISIONS = {"link": review.Decision.LINK, "apart": review.Decision.KEEP_APART, 
 
 
 def _user(username: str) -> User:
-    from contactpoint.access.preconditions import require
-
     user = User.objects.select_related("organisation").filter(username=username).first()
     if user is None:
         raise CommandError(f"no user '{username}'")
@@ -110,7 +109,8 @@ class Command(ContactPointCommand):
             where = record.whereabouts
             if where is not None and where.value.address is not None:
                 a = where.value.address
-                self.stdout.write(f"   address        {', '.join(p for p in (a.line_1, a.line_2, a.town, a.postcode) if p)}")
+                where = ", ".join(p for p in (a.line_1, a.line_2, a.town, a.postcode) if p)
+                self.stdout.write(f"   address        {where}")
             for carer in record.carers:
                 self.stdout.write(f"   carer          {carer.value.name} ({carer.value.relationship or 'carer'})")
             self.stdout.write(f"   sources        {', '.join(side.sources) or 'none'}")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,6 @@ class Command(ContactPointCommand):
         found = next((entry for entry in logins if entry["username"] == username.lower()), None)
         if found is None:
             raise CommandError(f"{username} is not a demo user")
-        import base64
 
         secret = found["totp_secret"]
         key = base64.b32decode(secret + "=" * (-len(secret) % 8))

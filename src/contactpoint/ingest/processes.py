@@ -14,7 +14,8 @@ either way.
 Helpers are started fresh ("spawn"): they inherit no database connection, thread or key ring. Each is given only
 what it needs: the reader the feed's bytes and the keyed hashes' keys; the workers those keys and, with each
 child's work, that child's data key. Nothing is written to disk; results come back over pipes. An error in a helper
-is raised in the main process as ``HelperFailed`` without the helper's message (which could quote a value), so the
+is raised in the main process as ``IngestProcessFailed`` without the helper's message (which could quote a value),
+so the
 batch's transaction rolls back and running the feed again completes it.
 """
 
@@ -29,17 +30,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from contactpoint.errors import ContactPointError
-from contactpoint.feeds.prepare import Chunk, chunks
-from contactpoint.feeds.work import IndexKeys, NewJob, OpenJob, Origin, View, ViewJob, Worker
-
-
-class HelperFailed(ContactPointError):
-    """A helper process stopped or raised: the batch is not taken (it is taken again when the feed is re-run)."""
-
-    def __init__(self, where: str) -> None:
-        super().__init__(f"a feed helper process failed ({where}); nothing of this batch was taken: "
-                         "send the feed again to complete it")
+from contactpoint.errors import FeedRejected, IngestProcessFailed
+from contactpoint.ingest.prepare import Chunk, chunks
+from contactpoint.ingest.work import IndexKeys, NewJob, OpenJob, Origin, View, ViewJob, Worker
 
 
 def _context():
@@ -138,7 +131,7 @@ class Workers:
             for conn, share in zip(self._conns, shares, strict=True):
                 conn.send((method, share))
         except OSError:
-            raise HelperFailed(f"a worker stopped before '{method}'") from None
+            raise IngestProcessFailed(f"a worker stopped before '{method}'") from None
         answers, failure = [], None
         for conn in self._conns:  # every answer is read, so that none is left to be taken for the next call's
             try:
@@ -150,7 +143,7 @@ class Workers:
                 failure = failure or answer
             answers.append(answer)
         if failure is not None:
-            raise HelperFailed(failure)
+            raise IngestProcessFailed(failure)
         return answers, positions
 
     def _in_order(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> list[Any]:
@@ -200,8 +193,6 @@ def _serve_reader(conn, data: bytes, keys: IndexKeys, source_kind: str, options:
         except (BrokenPipeError, EOFError):
             return  # the main process has gone (finished early, or was killed): so do we
         except Exception as error:  # noqa: BLE001
-            from contactpoint.errors import FeedRejected
-
             conn.send(("refused", error.message) if isinstance(error, FeedRejected) else _failure(error))
     except OSError:
         return
@@ -225,13 +216,11 @@ class Reader:
         child.close()
 
     def __iter__(self) -> Iterator[Chunk]:
-        from contactpoint.errors import FeedRejected
-
         while True:
             try:
                 kind, payload = self._conn.recv()
             except Exception:  # noqa: BLE001 - gone, or a message that cannot be read: its text is not passed on
-                raise HelperFailed("the reader stopped") from None
+                raise IngestProcessFailed("the reader stopped") from None
             if kind == "chunk":
                 yield payload
             elif kind == "done":
@@ -240,7 +229,7 @@ class Reader:
             elif kind == "refused":
                 raise FeedRejected(payload)
             else:
-                raise HelperFailed(payload)
+                raise IngestProcessFailed(payload)
 
     def close(self) -> None:
         self._conn.close()
@@ -253,4 +242,4 @@ def start(count: int, *, keys: Any, origin: Origin) -> Worker | Workers:
     return Workers(count, IndexKeys.of(keys), origin) if count > 1 else Worker(keys, origin)
 
 
-__all__ = ["HelperFailed", "Reader", "Workers", "fewer_collections", "start"]
+__all__ = ["Reader", "Workers", "fewer_collections", "start"]

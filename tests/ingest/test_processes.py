@@ -1,4 +1,4 @@
-"""A large feed's work in helper processes (contactpoint.feeds.helpers) gives what the main process would give,
+"""A large feed's work in helper processes (contactpoint.ingest.processes) gives what the main process would give,
 and a helper's failure stops the batch without telling anything it was working on."""
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ import pytest
 
 from contactpoint.children.models import Child, SourceRecord
 from contactpoint.children.record import FIELD_GROUPS
+from contactpoint.children.source_records import seal_record
 from contactpoint.children.store import load_record
 from contactpoint.config import FeedSettings, get_settings
-from contactpoint.errors import FeedRejected
-from contactpoint.feeds import helpers
-from contactpoint.feeds.prepare import chunks
-from contactpoint.feeds.serialise import seal_record
-from contactpoint.feeds.work import IndexKeys, NewJob, OpenJob, Origin, ViewJob, Worker
+from contactpoint.errors import FeedRejected, IngestProcessFailed
+from contactpoint.ingest import processes
+from contactpoint.ingest.prepare import chunks
+from contactpoint.ingest.work import IndexKeys, NewJob, OpenJob, Origin, ViewJob, Worker
 from contactpoint.synthetic.generator import feed_files, generate
 from contactpoint.synthetic.sources import GP
 from contactpoint.vault.cipher import ChildCipher, new_data_key
 from contactpoint.vault.keyring import get_keyring
 from tests.canary import CANARY
 from tests.factories import vouched_org
-from tests.feeds.test_candidates import SCHOOL_ROW, ZARA, child_id_of
+from tests.ingest.test_candidates import SCHOOL_ROW, ZARA, child_id_of
 from tests.matching.test_review import GP_ROW, NOW, feed, health_org, source
 
 TODAY = date(2026, 11, 24)
@@ -71,7 +71,7 @@ def test_workers_in_helper_processes_give_what_the_main_process_would(gp_feed):
     entries = _entries(gp_feed)[:40]
     opens, views, news = _jobs(entries)
     inline = Worker(get_keyring(), ORIGIN)
-    workers = helpers.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
+    workers = processes.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
     try:
         # ``views`` of a child ``open`` was given uses the records it opened (records=None).
         assert workers.open(opens) == inline.open(opens)
@@ -87,7 +87,7 @@ def test_workers_in_helper_processes_give_what_the_main_process_would(gp_feed):
 
 def test_the_reader_gives_the_batches_read_here(gp_feed):
     here = list(chunks(gp_feed, keyring=get_keyring(), **_options()))
-    reader = helpers.Reader(gp_feed, keys=IndexKeys.of(get_keyring()), source_kind="gp_registrations",
+    reader = processes.Reader(gp_feed, keys=IndexKeys.of(get_keyring()), source_kind="gp_registrations",
                             want_seen=True, **_options())
     try:
         there = list(reader)
@@ -108,7 +108,7 @@ def test_a_file_the_reader_cannot_read_is_refused_whole_with_the_same_reason(gp_
     broken = gp_feed + b"GP-X,\xff\xfe not UTF-8\n"
     with pytest.raises(FeedRejected) as here:
         list(chunks(broken, keyring=get_keyring(), **_options()))
-    reader = helpers.Reader(broken, keys=IndexKeys.of(get_keyring()), source_kind="gp_registrations",
+    reader = processes.Reader(broken, keys=IndexKeys.of(get_keyring()), source_kind="gp_registrations",
                             want_seen=False, **_options())
     try:
         with pytest.raises(FeedRejected) as there:
@@ -124,9 +124,9 @@ def test_a_helpers_failure_stops_the_batch_and_says_where_not_what(gp_feed):
     canary_key = CANARY["family"]  # a record key is opaque, but make sure nothing of the job comes back
     stored = (GP, "gp_registrations", "run-0", TODAY, canary_key,
               seal_record(ChildCipher(cpid, new_data_key()), canary_key, entry.payload))
-    workers = helpers.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
+    workers = processes.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
     try:
-        with pytest.raises(helpers.HelperFailed) as failed:
+        with pytest.raises(IngestProcessFailed) as failed:
             workers.open([OpenJob(int(cpid), cpid, new_data_key(), [stored])])  # not the key it was sealed with
     finally:
         workers.close()
@@ -137,7 +137,7 @@ def test_a_helpers_failure_stops_the_batch_and_says_where_not_what(gp_feed):
 
 
 def test_a_worker_that_cannot_start_leaves_no_other_running(monkeypatch):
-    real = helpers._context()
+    real = processes._context()
     started = []
 
     class Context:  # the second worker cannot be started (out of processes, say)
@@ -150,9 +150,9 @@ def test_a_worker_that_cannot_start_leaves_no_other_running(monkeypatch):
             started.append(real.Process(*args, **kwargs))
             return started[-1]
 
-    monkeypatch.setattr(helpers, "_context", lambda: Context)
+    monkeypatch.setattr(processes, "_context", lambda: Context)
     with pytest.raises(OSError) as failed:  # kept, as a caller reporting the error would keep it
-        helpers.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
+        processes.Workers(2, IndexKeys.of(get_keyring()), ORIGIN)
     [first] = started
     first.join(timeout=10)
     assert not first.is_alive()
@@ -164,13 +164,13 @@ def helped(monkeypatch) -> list:
     monkeypatch.setattr("contactpoint.config._settings", dataclasses.replace(
         get_settings(), feeds=FeedSettings(workers=2, helpers_from_bytes=0)))
     started: list = []
-    real = helpers.Workers.__init__
+    real = processes.Workers.__init__
 
     def spy(self, *args, **kwargs):
         started.append(self)
         real(self, *args, **kwargs)
 
-    monkeypatch.setattr(helpers.Workers, "__init__", spy)
+    monkeypatch.setattr(processes.Workers, "__init__", spy)
     return started
 
 
@@ -195,7 +195,7 @@ def test_a_feed_worked_in_helpers_links_creates_and_retires_records(helped):
 @pytest.mark.django_db
 def test_a_small_feed_is_worked_in_the_main_process(monkeypatch):
     started: list = []
-    monkeypatch.setattr(helpers.Workers, "__init__", lambda self, *a, **k: started.append(self))
+    monkeypatch.setattr(processes.Workers, "__init__", lambda self, *a, **k: started.append(self))
     feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW)  # far below the default 4 MiB
     assert started == []
 

@@ -23,19 +23,19 @@ from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
 from contactpoint.bestview.build import Manual
 from contactpoint.bestview.discrepancies import sync_discrepancies
-from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children import source_records
+from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import decode_groups
 from contactpoint.children.sealing import Identity, Sealed
 from contactpoint.children.store import create_sealed, write_sealed
-from contactpoint.feeds import serialise
-from contactpoint.feeds.helpers import Workers
-from contactpoint.feeds.prepare import IDENTIFIER_FIELDS, Entry
-from contactpoint.feeds.rows import FeedRow
-from contactpoint.feeds.work import UNASSIGNED_LA, FoundBy, NewJob, OpenJob, Origin, Stored, View, ViewJob, Worker
+from contactpoint.ingest.prepare import IDENTIFIER_FIELDS, Entry
+from contactpoint.ingest.processes import Workers
+from contactpoint.ingest.work import UNASSIGNED_LA, FoundBy, NewJob, OpenJob, Origin, Stored, View, ViewJob, Worker
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
 from contactpoint.matching.profile import Profiles
+from contactpoint.records.involvements import manual_entries
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.cipher import ChildCipher, unwrap_data_key
 from contactpoint.vault.keyring import KeyRing
@@ -49,10 +49,6 @@ class BatchResult:
     updated: list[str] = field(default_factory=list)
     linked: int = 0
     reviews: int = 0
-
-
-def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
-    return serialise.loads(serialise.open_record(cipher, record.record_key, record.payload))
 
 
 def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: FoundBy) -> bool | None:
@@ -161,7 +157,6 @@ class Batch:
 
     def _manual(self, children: Sequence[ChildRow]) -> dict[int, list[Manual]]:
         """Practitioners' own entries about each child that has any (few do)."""
-        from contactpoint.records.involvements import manual_entries
 
         ids = {child_id for (child_id,) in bulk.select_any(
             "SELECT DISTINCT child_id FROM records_practitioner_involvement WHERE child_id {any}",
@@ -188,7 +183,7 @@ class Batch:
             if content_hash == entry.content_hash and active:
                 result.unchanged += 1
                 continue
-            changed.append((record_id, serialise.seal_record(self.keys.cipher(child), key, entry.payload),
+            changed.append((record_id, source_records.seal_record(self.keys.cipher(child), key, entry.payload),
                             entry.content_hash, self.run_id, self.received, True))
             dirty[child.pk] = child
         bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
@@ -244,13 +239,14 @@ class Batch:
             self._opened[made.id] = (1, view.found)
             for uid in uids:
                 child_of_record[uid] = made.id
-                inserts.append((made.id, uid, serialise.seal_record(made.cipher, uid, new[uid].payload)))
+                inserts.append((made.id, uid, source_records.seal_record(made.cipher, uid, new[uid].payload)))
             result.created.append(made.cpid)
         for uid, child_id in outcome.child_of.items():
             if child_id is not None:
                 child_of_record[uid] = child_id
                 child = children[child_id]
-                inserts.append((child_id, uid, serialise.seal_record(self.keys.cipher(child), uid, new[uid].payload)))
+                inserts.append((child_id, uid,
+                                source_records.seal_record(self.keys.cipher(child), uid, new[uid].payload)))
                 added[child_id].append((uid, new[uid].payload))  # last, as a fresh read would list it (by ID)
                 dirty[child_id] = child
                 result.linked += 1
@@ -266,8 +262,8 @@ class Batch:
 
     def _candidates(self, tokens: dict[int, set]) -> list[ChildRow]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are
-        truncated: see ``search.keys.in_buckets``, whose lookup this is, with each child's version). A child is kept if it was born on a date its date-keyed tokens stand
-        for, or holds an identifier one of its identifier tokens stands for: its date of birth and identifiers
+        truncated: see ``vault.tokens.in_buckets``, whose lookup this is, with each child's version). A child is
+        kept if it was born on a date its date-keyed tokens stand for, or holds an identifier one of its identifier tokens stands for: its date of birth and identifiers
         alone are decrypted to tell, before its source records are.
 
         At a million children most of those found are such bucket-mates, and the same ones come back batch after
@@ -375,4 +371,4 @@ def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:
     return Origin(source.code, source.kind, run_id, received, source.organisation.kind, source.organisation.la_code)
 
 
-__all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "ChildRow", "child_rows", "open_payload"]
+__all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "ChildRow", "child_rows"]

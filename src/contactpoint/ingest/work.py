@@ -6,7 +6,7 @@ for the match model; building, sealing and indexing the child's best view.
                                 ──create(groups)──►  Worker: a new child's view, sealed      ──► View
 
 A ``Worker`` is given everything as bytes and plain values (a child's data key, its sealed records) and answers
-the same way, so it can run in this process or in a helper process (``contactpoint.feeds.helpers``). What a
+the same way, so it can run in this process or in a helper process (``contactpoint.ingest.processes``). What a
 worker opened for ``open`` it keeps until the next ``open``, for ``views`` of the same children: a child's
 records are decrypted once per batch.
 """
@@ -19,11 +19,11 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from contactpoint.bestview.build import Held, Manual, build
+from contactpoint.children import source_records
 from contactpoint.children.record import ChildRecord
 from contactpoint.children.sealing import Sealed, seal
-from contactpoint.feeds import serialise
-from contactpoint.feeds.prepare import IDENTIFIER_FIELDS
 from contactpoint.feeds.rows import FeedRow
+from contactpoint.ingest.prepare import IDENTIFIER_FIELDS
 from contactpoint.matching.profile import profile_row
 from contactpoint.reference import la_for_postcode
 from contactpoint.vault import blindindex as bi
@@ -173,15 +173,16 @@ class Worker:
         return out
 
     def close(self) -> None:
-        """Nothing to stop: a worker in this process (``helpers.Workers`` has processes to stop)."""
+        """Nothing to stop: a worker in this process (``processes.Workers`` has processes to stop)."""
 
     def _new(self, rows: Iterable[tuple[str, bytes]]) -> list[Held]:
         o = self.origin
-        return [Held(o.source, o.kind, o.run, o.received, key, serialise.loads(payload)) for key, payload in rows]
+        return [Held(o.source, o.kind, o.run, o.received, key, source_records.loads(payload)) for key, payload in rows]
 
 
 def _opened(cipher: ChildCipher, records: Iterable[Stored]) -> list[Held]:
-    return [Held(source, kind, run, received, key, serialise.loads(serialise.open_record(cipher, key, sealed)))
+    return [Held(source, kind, run, received, key,
+                 source_records.loads(source_records.open_record(cipher, key, sealed)))
             for source, kind, run, received, key, sealed in records]
 
 

@@ -30,12 +30,12 @@ from contactpoint.audit.trail import record_event
 from contactpoint.children.models import SourceRecord
 from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
-from contactpoint.feeds import helpers
 from contactpoint.feeds.models import FeedRun, RowProblem
-from contactpoint.feeds.pipeline import Batch, BatchResult, child_rows, origin_of
-from contactpoint.feeds.prepare import Chunk, chunks
 from contactpoint.feeds.rows import FieldRefusal, Refusal
-from contactpoint.feeds.work import IndexKeys
+from contactpoint.ingest import processes
+from contactpoint.ingest.batch import Batch, BatchResult, child_rows, origin_of
+from contactpoint.ingest.prepare import Chunk, chunks
+from contactpoint.ingest.work import IndexKeys
 from contactpoint.matching.engine import Backend
 from contactpoint.vault.keyring import KeyRing
 
@@ -73,7 +73,7 @@ def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", 
             record_event(AuditAction.FEED_RECEIVED, actor=source_actor(source), keyring=keyring, at=now,
                          context={"run": run.id, "sha256": sha, "format": fmt, "mode": mode})
     try:
-        with helpers.fewer_collections():
+        with processes.fewer_collections():
             _run(run, source, data, fmt=fmt, keyring=keyring, now=now, engine=engine, batch_size=batch_size,
                  progress=progress)
     except FeedRejected as refused:
@@ -93,12 +93,12 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
     helped = feeds.workers > 1 and len(data) >= feeds.helpers_from_bytes
     options = {"fmt": fmt, "source_code": source.code, "today": now.date(), "skip": run.rows_done,
                "batch_size": batch_size}
-    workers = helpers.start(feeds.workers if helped else 1, keys=keyring,
+    workers = processes.start(feeds.workers if helped else 1, keys=keyring,
                             origin=origin_of(source, run.id, now.date()))
     reader = None
     try:
         if helped:
-            reader = helpers.Reader(data, keys=IndexKeys.of(keyring), source_kind=source.kind,
+            reader = processes.Reader(data, keys=IndexKeys.of(keyring), source_kind=source.kind,
                                     want_seen=run.mode == "full", **options)
         batch = Batch(source, keyring=keyring, now=now, run_id=run.id, engine=engine, workers=workers)
         seen: set[str] = set()  # every record key in the file, for a full feed's retirements

@@ -9,6 +9,8 @@ from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.checkpoints import read_checkpoint_file, verify_trail, write_checkpoint
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.commands import ContactPointCommand
+from contactpoint.monitoring.health import WITNESS_FILE, witness_checkpoint, witnessed
+from contactpoint.monitoring.thresholds import MonitorSettings
 from contactpoint.vault.keyring import get_keyring
 
 
@@ -34,8 +36,6 @@ class Command(ContactPointCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         ring = get_keyring()
         actor = Actor.system(f"audit-{options['action']}")
-        from contactpoint.monitoring.health import WITNESS_FILE, witness_checkpoint, witnessed
-        from contactpoint.monitoring.thresholds import MonitorSettings
 
         witness_dir = options.get("witness_dir") or MonitorSettings.from_env().witness_dir
         if options["action"] == "checkpoint":

@@ -9,9 +9,9 @@ from tqdm import tqdm
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.commands import ContactPointCommand
+from contactpoint.lifecycle.rotation import rotate_keys
 from contactpoint.vault.keyring import create_keyring_file, get_keyring
 from contactpoint.vault.models import DataKey
-from contactpoint.vault.rotation import rotate_keys
 
 
 class Command(ContactPointCommand):

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from contactpoint import bulk
-from contactpoint.children.names import given_keys, name_parts, normalise_name, phonetic
+from contactpoint.names import given_keys, name_parts, normalise_name, phonetic
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import KeyRing
 

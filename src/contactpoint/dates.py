@@ -1,4 +1,7 @@
-"""Date arithmetic for the lifecycle: birthdays and the coarse months stored in clear."""
+"""Date arithmetic, in one place for every stage: birthdays and ages (as English law counts them), the coarse
+months the lifecycle stores in clear, and school years.
+
+Plain functions of dates, no clock: callers pass "today"."""
 
 from __future__ import annotations
 
@@ -18,9 +21,13 @@ def first_of_month(day: date) -> date:
     return day.replace(day=1)
 
 
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + (day.month - 1) + months
-    return date(index // 12, index % 12 + 1, 1)
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (29 February becomes 28 February): the day after it is the
+    earliest date of birth of someone still under ``years`` on ``day``."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 def age_on(date_of_birth: date, day: date) -> int:
@@ -46,3 +53,13 @@ def live_until(date_of_birth: date, *, consent_to_25: bool = False, date_of_deat
     if date_of_death is not None:
         end = min(end, anniversary(date_of_death, 1))
     return end
+
+
+def academic_year(today: date) -> int:
+    """The calendar year in which the current school year began (September)."""
+    return today.year if today.month >= 9 else today.year - 1
+
+
+def school_age(date_of_birth: date, today: date) -> int:
+    """Age on 31 August before the school year began: 4 is Reception, 11 is Year 7, 17 is Year 13."""
+    return age_on(date_of_birth, date(academic_year(today), 8, 31))

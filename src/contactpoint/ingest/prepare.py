@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 
-from contactpoint.feeds import formats, serialise
+from contactpoint.children import source_records
+from contactpoint.feeds import formats
 from contactpoint.feeds.rows import FeedRow, FieldRefusal, Refusal
 from contactpoint.feeds.validate import validate
 from contactpoint.matching.profile import profile_row
-from contactpoint.search.keys import dob_variants, matching_tokens
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.tokens import dob_variants, matching_tokens
 
 REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
 
@@ -106,7 +107,7 @@ def chunks(data: bytes, *, fmt: str, keyring: KeyRing, source_code: str, today: 
         position += 1
         row, row_problems = validate(raw, today=today)
         if row is not None:
-            key = serialise.record_key(keyring, source_code, row.source_record_id)
+            key = source_records.record_key(keyring, source_code, row.source_record_id)
             if key in seen:
                 row, row_problems = None, [*row_problems, Refusal(raw.line, "source_record_id", REPEATED)]
             else:
@@ -118,8 +119,8 @@ def chunks(data: bytes, *, fmt: str, keyring: KeyRing, source_code: str, today: 
         if row is None:
             refused += 1
         else:
-            payload = serialise.dumps(row)
-            entries.append(Entry(row, key, serialise.content_hash(keyring, payload), payload))
+            payload = source_records.dumps(row)
+            entries.append(Entry(row, key, source_records.content_hash(keyring, payload), payload))
         if count == batch_size:
             yield Chunk(position, entries, problems, refused)
             entries, problems, count, refused = [], [], 0, 0

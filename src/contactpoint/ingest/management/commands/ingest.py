@@ -10,8 +10,8 @@ from tqdm import tqdm
 from contactpoint.access.models import SourceSystem
 from contactpoint.commands import ContactPointCommand
 from contactpoint.feeds import formats
-from contactpoint.feeds.ingest import BATCH_SIZE, ingest
 from contactpoint.feeds.models import RowProblem
+from contactpoint.ingest.run import BATCH_SIZE, ingest
 from contactpoint.matching.engine import backend
 from contactpoint.vault.keyring import get_keyring
 

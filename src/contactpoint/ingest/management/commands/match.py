@@ -9,19 +9,14 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from contactpoint.commands import ContactPointCommand
-from contactpoint.feeds.reading import accepted_rows, feed_files, kind_of
+from contactpoint.ingest.profiles import profiles_of
+from contactpoint.matching.cluster import decide
+from contactpoint.matching.engine import score
+from contactpoint.matching.evaluate import pairwise, read_truth
 from contactpoint.matching.model import model_path
-from contactpoint.matching.profile import profile
-
-
-def profiles_of(directory: Path) -> list[dict[str, Any]]:
-    today = timezone.localdate()
-    out = []
-    for path in feed_files(directory):
-        source = path.stem
-        out.extend(profile(f"{source}|{row.source_record_id}", kind_of(source), row)
-                   for row in accepted_rows(path, today))
-    return out
+from contactpoint.matching.review import labelled_training_data
+from contactpoint.matching.train import MIN_LABELLED_PAIRS, save, train
+from contactpoint.vault.keyring import get_keyring
 
 
 class Command(ContactPointCommand):
@@ -47,8 +42,6 @@ class Command(ContactPointCommand):
             self._evaluate(options["feeds"])
 
     def _train(self, options: dict[str, Any]) -> None:
-        from contactpoint.matching.train import save, train
-
         with tempfile.TemporaryDirectory() as tmp:
             feeds = options["feeds"]
             if feeds is None:
@@ -58,17 +51,14 @@ class Command(ContactPointCommand):
                 description = f"synthetic: {options['children']} children, seed {options['seed']}"
             else:
                 description = f"feeds in {feeds.name}"
-            profiles = profiles_of(feeds)
+            profiles = profiles_of(feeds, today=timezone.localdate())
             if len(profiles) < 100:
                 raise CommandError("training needs at least 100 records")
             labelled = None
             if options["with_labels"]:
-                from contactpoint.matching.review import labelled_training_data
-                from contactpoint.matching.train import MIN_LABELLED_PAIRS
-                from contactpoint.vault.keyring import get_keyring
-
                 labelled = labelled_training_data(get_keyring())
-                used = "used" if len(labelled[1]) >= MIN_LABELLED_PAIRS else f"not used (fewer than {MIN_LABELLED_PAIRS})"
+                used = ("used" if len(labelled[1]) >= MIN_LABELLED_PAIRS
+                        else f"not used (fewer than {MIN_LABELLED_PAIRS})")
                 self.stdout.write(f"{len(labelled[1])} pairs linked by data managers: {used}")
             settings = train(profiles, description=description, labelled=labelled)
         out = options["out"] or model_path()
@@ -76,14 +66,10 @@ class Command(ContactPointCommand):
         self.stdout.write(f"trained on {len(profiles)} records ({description}); saved {out}")
 
     def _evaluate(self, feeds: Path) -> None:
-        from contactpoint.matching.cluster import decide
-        from contactpoint.matching.engine import score
-        from contactpoint.matching.evaluate import pairwise, read_truth
-
         truth_path = feeds / "truth.csv"
         if not truth_path.exists():
             raise CommandError(f"{truth_path} is missing")
-        profiles = profiles_of(feeds)
+        profiles = profiles_of(feeds, today=timezone.localdate())
         by_id = {p["unique_id"]: p for p in profiles}
         outcome = decide(list(by_id), {}, by_id, score(profiles, by_id))
         clusters = [(tuple(uid.split("|", 1)), group) for uid, group in outcome.group_of.items()]

@@ -15,9 +15,9 @@ from contactpoint.access.sources import register_source
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child, SourceRecord
 from contactpoint.errors import FeedRejected
-from contactpoint.feeds import pipeline
-from contactpoint.feeds.ingest import ingest
 from contactpoint.feeds.models import FeedRun, RowProblem
+from contactpoint.ingest.batch import Batch
+from contactpoint.ingest.run import ingest
 from contactpoint.matching.links import links
 from contactpoint.synthetic.generator import feed_files, generate
 from contactpoint.synthetic.sources import CHILD_BENEFIT, GP
@@ -113,7 +113,7 @@ def test_a_crash_part_way_leaves_whole_batches_and_a_rerun_completes_like_a_clea
     Child.objects.all().delete()
     FeedRun.objects.all().delete()
 
-    real = pipeline.Batch.process
+    real = Batch.process
     calls = {"n": 0}
 
     def crashing(self, rows):
@@ -122,14 +122,14 @@ def test_a_crash_part_way_leaves_whole_batches_and_a_rerun_completes_like_a_clea
             raise RuntimeError("the machine lost power")
         return real(self, rows)
 
-    monkeypatch.setattr(pipeline.Batch, "process", crashing)
+    monkeypatch.setattr(Batch, "process", crashing)
     with pytest.raises(RuntimeError):
         take(gp, files[GP])
     run = FeedRun.objects.get()
     assert run.status == FeedRun.Status.RUNNING and run.rows_done == 50  # two whole batches of 25
     assert SourceRecord.objects.count() + run.rows_refused == 50
 
-    monkeypatch.setattr(pipeline.Batch, "process", real)
+    monkeypatch.setattr(Batch, "process", real)
     resumed = take(gp, files[GP])
     assert not resumed.already_done and resumed.run.id == run.id
     assert resumed.run.status == FeedRun.Status.COMPLETED

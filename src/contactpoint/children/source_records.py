@@ -1,22 +1,66 @@
-"""A feed row as bytes (to be sealed with its child's data key) and back; and its keyed content hash, which makes
-re-sending an unchanged row a no-op without keeping anything readable."""
+"""The stored source record: what one source says about one child (``FeedRow``), as bytes sealed with its child's
+data key and back (``seal_record``, ``open_record``, ``open_payload``); the keyed record key that says which stored
+record a row updates; and the keyed content hash that makes re-sending an unchanged row a no-op without keeping
+anything readable.
+
+Validation (``contactpoint.feeds``) makes a ``FeedRow`` of a source's row; ingestion (``contactpoint.ingest``)
+stores it here; matching, the best view and the discrepancy reports open it again.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from contactpoint.children.record import (
-    Address, Carer, EducationSetting, Gender, GPPractice, Involvement, PersonName, SensitiveBasis,
-    SensitiveCategory, WhereaboutsState,
+    Address,
+    Carer,
+    EducationSetting,
+    Gender,
+    GPPractice,
+    Involvement,
+    PersonName,
+    SensitiveBasis,
+    SensitiveCategory,
+    WhereaboutsState,
 )
-from contactpoint.feeds.rows import FeedRow
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
+
+if TYPE_CHECKING:  # helper processes import this module without Django, so no models at run time
+    from contactpoint.children.models import SourceRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """One accepted row: Schedule 1 values, checked and normalised, as one source knows the child.
+
+    ``line`` is the row's position as the format counts it (see ``contactpoint.feeds.formats``).
+    ``involvement.key`` is empty: the pipeline gives each involvement a key stable across updates.
+    """
+
+    line: int
+    source_record_id: str
+    name: PersonName
+    former_family_names: tuple[str, ...] = ()
+    gender: Gender | None = None
+    date_of_birth: date | None = None
+    date_of_death: date | None = None
+    nhs_number: str | None = None
+    upn: str | None = None
+    uln: str | None = None
+    address: Address | None = None
+    whereabouts: WhereaboutsState | None = None
+    carers: tuple[Carer, ...] = ()
+    education: EducationSetting | None = None
+    gp: GPPractice | None = None
+    involvement: Involvement | None = None
+    updated_at: date | None = None
 
 
 def _d(value: date | None) -> str | None:
@@ -105,3 +149,8 @@ def seal_record(cipher: ChildCipher, record_key: str, payload: bytes) -> bytes:
 def open_record(cipher: ChildCipher, record_key: str, sealed: bytes) -> bytes:
     """The payload (``loads`` makes it a row)."""
     return cipher.open(f"source-record:{record_key}", bytes(sealed))
+
+
+def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
+    """A stored source record as the row it was sealed from."""
+    return loads(open_record(cipher, record.record_key, record.payload))

@@ -9,13 +9,16 @@ from io import BytesIO
 
 import pytest
 
+from contactpoint.children import source_records
 from contactpoint.children.models import Child, SourceRecord
 from contactpoint.children.store import load_record, save_record
-from contactpoint.feeds import formats, pipeline, prepare, serialise, work
+from contactpoint.feeds import formats
 from contactpoint.feeds.validate import validate
-from contactpoint.search.keys import dob_variants, matching_tokens
+from contactpoint.ingest import prepare, work
+from contactpoint.ingest.batch import Batch
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.vault.models import IndexEntry
+from contactpoint.vault.tokens import dob_variants, matching_tokens
 from tests.factories import vouched_org
 from tests.matching.test_review import AMELIA, GP_ROW, NOW, csv_bytes, feed, health_org, source
 
@@ -30,7 +33,7 @@ SCHOOL_ROW = AMELIA | {"source_record_id": "S-1", "setting_urn": "100001", "sett
 
 
 def child_id_of(source_code: str, record_id: str) -> int:
-    key = serialise.record_key(get_keyring(), source_code, record_id)
+    key = source_records.record_key(get_keyring(), source_code, record_id)
     return SourceRecord.objects.filter(record_key=key).values_list("child_id", flat=True).get()
 
 
@@ -114,7 +117,7 @@ def test_a_bucket_mates_date_of_birth_is_opened_again_once_its_record_has_change
     in_every_bucket_of(SCHOOL_ROW, zara.pk)
     [raw] = formats.read("csv", BytesIO(csv_bytes([SCHOOL_ROW])))
     row, _ = validate(raw, today=NOW.date())
-    batch = pipeline.Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
+    batch = Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
                            run_id="run-1")
     tokens = prepare.lookup_tokens(get_keyring(), row)
     assert [c.pk for c in batch._candidates(tokens)] == []  # born on another day: a bucket-mate
