@@ -2,7 +2,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("contactpoint.web.urls")),
-    path("", include("contactpoint.api.urls")),  # /api/v1/ (JSON) and /fhir/ (FHIR R4)
+    path("", include("contactpoint.api.urls")),  # /api/v1/ (JSON)
+    path("", include("contactpoint.fhir.urls")),  # /fhir/ (FHIR R4)
 ]
 
 handler400 = "contactpoint.web.errors.bad_request"

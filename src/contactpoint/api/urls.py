@@ -1,5 +1,8 @@
-"""URLs of the machine interfaces: ``/api/v1/`` and ``/fhir/``. Anything else under those prefixes, and a
-method an address does not take, is answered in that interface's own error format, never with an HTML page."""
+"""URLs of the JSON API: ``/api/v1/``. Anything else under ``/api/``, and a method an address does not take, is
+answered in the API's own error format, never with an HTML page.
+
+``included`` and ``nowhere`` mount any machine interface that way: FHIR mounts itself with them
+(``contactpoint.fhir.urls``), so that FHIR depends on the API and never the other way round."""
 
 from __future__ import annotations
 
@@ -9,10 +12,9 @@ from functools import wraps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
 
-from contactpoint.access.guards import public
 from contactpoint.api.errors import NOT_FOUND, Refusal
 from contactpoint.api.main import api, refusal_response
-from contactpoint.fhir.main import fhir, outcome_response
+from contactpoint.web.guards import public
 
 Render = Callable[[HttpRequest, Refusal], HttpResponse]
 
@@ -44,7 +46,9 @@ def _wrapped(patterns, render: Render) -> list:
     return out
 
 
-def _nowhere(render: Render) -> Callable:
+def nowhere(render: Render) -> Callable:
+    """A view for every address under an interface's prefix that is none of its operations: a 404 in its format."""
+
     @public
     def nowhere(request: HttpRequest, rest: str = "") -> HttpResponse:
         return render(request, Refusal(404, "not_found", NOT_FOUND))
@@ -53,15 +57,14 @@ def _nowhere(render: Render) -> Callable:
     return nowhere
 
 
-def _included(ninja_api, render: Render):
+def included(ninja_api, render: Render):
+    """A ninja API's URLs, each answering a 404 or a 405 with ``render`` (in the interface's own format)."""
     patterns, app_name, namespace = ninja_api.urls
     return include((_wrapped(patterns, render), app_name), namespace=namespace)
 
 
 urlpatterns = [
-    path("api/v1/", _included(api, refusal_response)),
-    path("api/", _nowhere(refusal_response)),
-    path("api/<path:rest>", _nowhere(refusal_response)),
-    path("fhir/", _included(fhir, outcome_response)),
-    path("fhir/<path:rest>", _nowhere(outcome_response)),
+    path("api/v1/", included(api, refusal_response)),
+    path("api/", nowhere(refusal_response)),
+    path("api/<path:rest>", nowhere(refusal_response)),
 ]

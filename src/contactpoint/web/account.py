@@ -14,13 +14,13 @@ from django.views.decorators.http import require_http_methods
 
 from contactpoint.access import preconditions
 from contactpoint.access.administration import change_credentials, record_policy_signature
-from contactpoint.access.guards import requires
 from contactpoint.access.models import PolicyVersion
 from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditEntry
 from contactpoint.errors import ValidationError
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import apply_error
+from contactpoint.web.guards import requires
 
 ACCOUNT_ACTIONS = ("auth.", "admin.user.", "admin.access.", "admin.clearance.", "admin.training.",
                    "admin.policy.signed", "admin.role.")

@@ -29,13 +29,13 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access import administration as admin_domain
 from contactpoint.access import preconditions
 from contactpoint.access import sources as source_domain
-from contactpoint.access.guards import requires
 from contactpoint.access.models import Organisation, PolicyVersion, SourceKey, SourceSystem, User
 from contactpoint.access.roles import ROLES, SOURCE_SCOPES, OrgKind, Permission
 from contactpoint.errors import PermissionDenied, ValidationError
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.account import account_history
 from contactpoint.web.forms import GovukDateField, apply_error
+from contactpoint.web.guards import requires
 
 PAGE_SIZE = 50
 

@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contactpoint.access.guards import requires
 from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditEntry
 from contactpoint.audit.trail import read_detail
@@ -33,6 +32,7 @@ from contactpoint.monitoring.thresholds import MonitorSettings
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.administration import flash, take_flash
 from contactpoint.web.forms import apply_error
+from contactpoint.web.guards import requires
 
 PAGE_SIZE = 50
 REPORT_ROWS = 500  # on screen; the CSV has every row

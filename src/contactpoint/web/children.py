@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from contactpoint.access import sessions
-from contactpoint.access.guards import requires
+from contactpoint.access.reasons import LABELS, OTHER_MAX, Reason, StatedReason, parse_reason
 from contactpoint.access.roles import Permission
 from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.config import get_settings
@@ -25,10 +25,10 @@ from contactpoint.errors import NotFound, PermissionDenied, SearchRefused, Valid
 from contactpoint.records.involvements import on_la_team
 from contactpoint.records.view import override_shielding, view_record
 from contactpoint.search.criteria import parse_criteria
-from contactpoint.search.reasons import LABELS, OTHER_MAX, Reason, StatedReason, parse_reason
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
+from contactpoint.web.guards import requires
 
 REASON_CHOICES = [(r.value, LABELS[r]) for r in Reason]
 GENDER_CHOICES = [("", "Any"), ("female", "Female"), ("male", "Male"), ("not specified", "Not specified")]

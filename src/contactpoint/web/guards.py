@@ -1,5 +1,8 @@
-"""How each view declares what it needs. Every URL is either ``@public`` or ``@requires(permission)``; a test
-walks the URL configuration and fails on any view that declares neither."""
+"""How each web view declares what it needs. Every URL is either ``@public`` or ``@requires(permission)``; a
+test walks the URL configuration and fails on any view that declares neither.
+
+The rules themselves (roles, permissions, conditions of access) are ``contactpoint.access``'s; this module is
+the web's door to them, and the domain never imports it."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.errors import forbidden
 
 View = Callable[..., HttpResponse]
 
@@ -41,8 +45,6 @@ def requires(permission: Permission) -> Callable[[View], View]:
                              outcome=Outcome.REFUSED, context={"path": request.path,
                                                                "permission": str(permission)},
                              at=timezone.now())
-                from contactpoint.web.errors import forbidden
-
                 return forbidden(request)
             return view(request, *args, **kwargs)
 

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from contactpoint.access.guards import requires
 from contactpoint.access.roles import Permission
 from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.children.record import SensitiveBasis
@@ -42,6 +41,7 @@ from contactpoint.records.involvements import (
 from contactpoint.records.models import BrokeringRequest
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
+from contactpoint.web.guards import requires
 
 PENDING = "involvement_pending"
 FLASH = "involvement_flash"

@@ -26,7 +26,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from contactpoint.access.authentication import user_actor
-from contactpoint.access.guards import requires
 from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
@@ -43,6 +42,7 @@ from contactpoint.lifecycle.models import DeathNotice, SealedOpening, ShieldDeci
 from contactpoint.lifecycle.shielding import THREAT_WORDS, BodyView, Proposal, ThreatLevel
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
+from contactpoint.web.guards import requires
 
 FLASH = "lifecycle_flash"
 BODY_SLOTS = 2

@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from contactpoint.access.guards import public, requires
 from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditCheckpoint, AuditHead, AuditPending, AuditVerification
 from contactpoint.children.models import Child
+from contactpoint.web.guards import public, requires
 
 
 def service_figures() -> dict[str, object]:

@@ -16,7 +16,6 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from contactpoint.access.authentication import user_actor
-from contactpoint.access.guards import requires
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.roles import Permission
 from contactpoint.bestview.discrepancies import fetch_report
@@ -26,6 +25,7 @@ from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.administration import flash, take_flash
 from contactpoint.web.forms import apply_error
+from contactpoint.web.guards import requires
 
 PAGE_SIZE = 25
 SHOW_CHOICES = [(review.Show.PENDING.value, "Waiting (open and deferred)"), (review.Show.OPEN.value, "Open"),

@@ -13,12 +13,12 @@ from django.views.decorators.http import require_http_methods
 
 from contactpoint.access import sessions
 from contactpoint.access.authentication import authenticate, user_actor
-from contactpoint.access.guards import public
 from contactpoint.access.preconditions import LAPSES
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.errors import AuthenticationFailed
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.guards import public
 
 
 class SignInForm(forms.Form):

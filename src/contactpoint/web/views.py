@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from contactpoint.access.guards import public
+from contactpoint.web.guards import public
 
 
 @public
