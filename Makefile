@@ -6,13 +6,19 @@ BIN := $(VENV)/bin
 STATIC := build/frontend
 STATIC_SRC := src/contactpoint/web/static_src
 
-.PHONY: demo test static venv clean
+.PHONY: demo test lint static venv clean
 
 demo: $(VENV)/.installed-demo $(STATIC)/.built
 	$(BIN)/contactpoint demo
 
 test: $(VENV)/.installed-test $(STATIC)/.built
 	$(BIN)/python scripts/run_tests.py
+
+# ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade, imports at the top) and mypy with Django's stubs.
+# The layering of the stages is a test (tests/test_layout.py), run by `make test`.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
 
 static: $(STATIC)/.built
 
@@ -28,7 +34,7 @@ $(VENV)/.installed-demo: $(VENV)/.created pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.created pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[test,spark,lint]'
 	touch $@ $(VENV)/.installed-demo
 
 node_modules/.installed: package.json package-lock.json

@@ -6,7 +6,7 @@ For each size (source records, all feeds together; the number of children is der
 rows per child):
 
 1. the generator writes the feeds and truth.csv (``contactpoint generate``; timed);
-2. the pipeline: every feed through ``feeds.ingest`` (parse, validate, match with the trained Splink model
+2. the pipeline: every feed through ``ingest`` (parse, validate, match with the trained Splink model
    against the index, best view, encrypt, store, audit) into a fresh database, in the demo's load order
    (GP registrations, child benefit, school census, social care), except the last ``--delta`` rows of the
    largest school census feed, which then go in as a delta into the loaded index (timed on their own);
