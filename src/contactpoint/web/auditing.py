@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -88,10 +88,7 @@ def _criteria(entry: AuditEntry) -> str:
 
 def _alert_page(request: HttpRequest, pk: int, form: ResolveForm | None = None, status: int = 200) -> HttpResponse:
     keyring, now = get_keyring(), timezone.now()
-    try:
-        alert = alert_domain.investigate(request.user, pk, keyring=keyring, now=now)
-    except NotFound:
-        raise Http404 from None
+    alert = alert_domain.investigate(request.user, pk, keyring=keyring, now=now)
     shown = list(AuditEntry.objects.filter(seq__in=alert.entries).order_by("seq"))
     evidence = [reports.row(e, keyring) for e in shown]
     criteria = {e.seq: text for e in shown if (text := _criteria(e))}
@@ -123,8 +120,6 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         alert_domain.acknowledge(request.user, pk, keyring=get_keyring(), now=timezone.now())
         flash(request, "You have acknowledged the alert. Investigate it, then resolve it with what you found.")
-    except NotFound:
-        raise Http404 from None
     except ValidationError as error:
         flash(request, error.reason[0].upper() + error.reason[1:] + ".")
     return HttpResponseRedirect(reverse("audit-alert", args=[pk]))
@@ -140,8 +135,6 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
                                  note=form.cleaned_data["note"], keyring=get_keyring(), now=timezone.now())
             flash(request, "The alert is resolved.")
             return HttpResponseRedirect(reverse("audit-alert", args=[pk]))
-        except NotFound:
-            raise Http404 from None
         except ValidationError as error:
             if error.field in form.fields:
                 apply_error(form, error)

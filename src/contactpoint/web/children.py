@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from contactpoint.access.reasons import LABELS, OTHER_MAX, Reason, StatedReason,
 from contactpoint.access.roles import Permission
 from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.config import get_settings
-from contactpoint.errors import NotFound, PermissionDenied, SearchRefused, ValidationError
+from contactpoint.errors import PermissionDenied, SearchRefused, ValidationError
 from contactpoint.records.involvements import on_la_team
 from contactpoint.records.view import override_shielding, view_record
 from contactpoint.search.criteria import parse_criteria
@@ -115,11 +115,8 @@ def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
         return render(request, "children/reason.html", {"title": "Why do you need this record?",
                                                          "form": ReasonForm(), "cpid": cpid})
     stated = StatedReason(Reason(remembered["reason"]), remembered["text"])
-    try:
-        view = view_record(request.user, cpid, stated, keyring=get_keyring(), now=timezone.now(),
-                           overridden=cpid in sessions.overrides(request))
-    except NotFound:
-        raise Http404 from None
+    view = view_record(request.user, cpid, stated, keyring=get_keyring(), now=timezone.now(),
+                       overridden=cpid in sessions.overrides(request))
     return render(request, "children/record.html", {
         "title": "Child's record", "view": view, "record": view.record, "reason": stated,
         "cpid_display": format_contactpoint_id(cpid), "today": timezone.localdate(),
@@ -142,8 +139,6 @@ def override_page(request: HttpRequest, cpid: str) -> HttpResponse:
     if request.method == "POST":
         try:
             override_shielding(request.user, cpid, stated, keyring=get_keyring(), now=timezone.now())
-        except NotFound:
-            raise Http404 from None
         except PermissionDenied as refused:
             error = refused.message
         else:

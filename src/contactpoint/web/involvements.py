@@ -241,8 +241,6 @@ def _initial(entry: Entry) -> dict:
 def _own_entry(request: HttpRequest, cpid: str, key: str) -> Entry | HttpResponse:
     try:
         entry = entry_for(request.user, key, keyring=get_keyring())
-    except NotFound:
-        raise Http404 from None
     except PermissionDenied as refused:
         return _refused(request, refused.message)
     if entry.cpid != cpid:
@@ -379,10 +377,7 @@ def withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 def la_withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
     """The young person tells the local authority team, rather than the practitioner, that they withdraw consent."""
     cpid = cpid_or_404(cpid)
-    try:
-        entry = consented_entry_for_la(request.user, key, keyring=get_keyring())
-    except NotFound:
-        raise Http404 from None
+    entry = consented_entry_for_la(request.user, key, keyring=get_keyring())
     if entry.cpid != cpid:
         raise Http404
     if request.method == "POST":
@@ -406,8 +401,6 @@ def contact_request(request: HttpRequest, cpid: str) -> HttpResponse:
         try:
             brokering.request_contact(request.user, cpid, form.cleaned_data["message"], keyring=get_keyring(),
                                       now=timezone.now())
-        except NotFound:
-            raise Http404 from None
         except ValidationError as refused:
             apply_error(form, refused, fallback="message")
         else:
@@ -438,8 +431,6 @@ def brokering_request(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             brokering.resolve(request.user, pk, form.cleaned_data["status"], form.cleaned_data["note"],
                               keyring=get_keyring(), now=timezone.now())
-        except NotFound:
-            raise Http404 from None
         except PermissionDenied as refused:
             return _refused(request, refused.message)
         except ValidationError as refused:
@@ -449,8 +440,6 @@ def brokering_request(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponseRedirect(reverse("brokering-requests"))
     try:
         opened = brokering.open_request(request.user, pk, keyring=get_keyring(), now=timezone.now())
-    except NotFound:
-        raise Http404 from None
     except PermissionDenied as refused:
         return _refused(request, refused.message)
     return render(request, "involvements/brokering_request.html", {

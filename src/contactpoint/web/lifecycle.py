@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -58,15 +58,14 @@ def _take_flash(request: HttpRequest) -> str | None:
 
 
 def _attempt(form: forms.Form, action: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run a domain function; put its refusal on the form. Not found is a 404 (nothing is revealed)."""
+    """Run a domain function; put its refusal on the form. Not found goes on to the 404 page (nothing is
+    revealed: ``NotFoundMiddleware``)."""
     try:
         return True, action()
     except ValidationError as error:
         apply_error(form, error)
     except (LifecycleError, PermissionDenied) as refused:
         form.add_error(None, refused.message)
-    except NotFound:
-        raise Http404 from None
     return False, None
 
 
@@ -260,10 +259,7 @@ class LifeSummary:
 @require_http_methods(["GET"])
 def child_page(request: HttpRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
-    try:
-        child = authority_child(request.user, cpid, statuses=ALL_STATES)
-    except NotFound:
-        raise Http404 from None
+    child = authority_child(request.user, cpid, statuses=ALL_STATES)
     name = dob = None
     if child.status == ChildStatus.LIVE:  # archived and sealed records show nothing here but their state
         groups = load_groups(get_keyring(), child, ["names", "birth"])
@@ -330,10 +326,7 @@ def unshield_propose(request: HttpRequest, cpid: str) -> HttpResponse:
 @requires(Permission.LA_SHIELD_APPROVE)
 @require_http_methods(["GET", "POST"])
 def decision_page(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        decision = shielding.decision_for(request.user, pk)
-    except NotFound:
-        raise Http404 from None
+    decision = shielding.decision_for(request.user, pk)
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ok, _ = _attempt(form, lambda: shielding.decide(
@@ -519,10 +512,7 @@ def sealed_page(request: HttpRequest) -> HttpResponse:
 @requires(Permission.LA_SEALED_OPEN)
 @require_http_methods(["GET", "POST"])
 def opening_page(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        opening = archives.opening_for(request.user, pk)
-    except NotFound:
-        raise Http404 from None
+    opening = archives.opening_for(request.user, pk)
     now = timezone.now()
     if archives.is_open(opening, request.user, now):
         view, info = archives.view_sealed(request.user, pk, **_ctx())

@@ -20,7 +20,7 @@ from contactpoint.access.models import SourceSystem
 from contactpoint.access.roles import Permission
 from contactpoint.bestview.discrepancies import fetch_report
 from contactpoint.children.identifiers import format_contactpoint_id
-from contactpoint.errors import NotFound, ReviewRefused, ValidationError
+from contactpoint.errors import ReviewRefused, ValidationError
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.administration import flash, take_flash
@@ -100,8 +100,6 @@ def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             review.decide(request.user, pk, decision, note=form.cleaned_data["note"], keyring=get_keyring(),
                           now=timezone.now())
-        except NotFound:
-            raise Http404 from None
         except ValidationError as error:
             apply_error(form, error)
         except ReviewRefused as refused:
@@ -109,10 +107,7 @@ def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             flash(request, DONE[decision].format(id=pk))
             return HttpResponseRedirect(reverse("review-queue"))
-    try:
-        pair = review.show(request.user, pk, keyring=get_keyring(), now=timezone.now())
-    except NotFound:
-        raise Http404 from None
+    pair = review.show(request.user, pk, keyring=get_keyring(), now=timezone.now())
     return render(request, "review/pair.html", {
         "title": f"Pair {pk}: are these the same child?", "pair": pair, "form": form, "errors": form.errors,
         "format_cpid": format_contactpoint_id})
@@ -146,8 +141,6 @@ def split_page(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             review.split(request.user, pk, note=form.cleaned_data["note"], keyring=get_keyring(),
                          now=timezone.now())
-        except NotFound:
-            raise Http404 from None
         except ValidationError as invalid:
             apply_error(form, invalid, fallback="note")
         except ReviewRefused as refused:
