@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -38,20 +39,6 @@ from contactpoint.web.forms import GovukDateField, apply_error
 from contactpoint.web.guards import requires
 
 PAGE_SIZE = 50
-
-# --- the one-shot success message (Post/Redirect/Get) -------------------------------------------------------
-
-FLASH = "flash"
-
-
-def flash(request: HttpRequest, message: str) -> None:
-    """Keep ``message`` for the next page this session shows (and only that one)."""
-    request.session[FLASH] = message
-
-
-def take_flash(request: HttpRequest) -> str | None:
-    return request.session.pop(FLASH, None)
-
 
 def _redirect(name: str, *args: Any) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse(name, args=args or None))
@@ -171,7 +158,7 @@ def users(request: HttpRequest) -> HttpResponse:
         "status": status, "total": page.paginator.count, "any_users": in_scope.exists(),
         "previous_href": page_href(page.previous_page_number()) if page.has_previous() else None,
         "next_href": page_href(page.next_page_number()) if page.has_next() else None,
-        "lapse_short": LAPSE_SHORT, "flash": take_flash(request),
+        "lapse_short": LAPSE_SHORT,
         "can_manage": request.user.has(Permission.ORG_USERS_MANAGE),
     })
 
@@ -245,7 +232,7 @@ def _user_page(request: HttpRequest, subject: User, error: str | None = None) ->
         "clearance_expires": preconditions.clearance_expires(subject),
         "policy_version": preconditions.current_policy_version(),
         "history": account_history(subject.username),
-        "flash": take_flash(request), "error": error, "errors": [error] if error else [],
+        "error": error, "errors": [error] if error else [],
         "is_self": subject.pk == request.user.pk, "can_manage": request.user.has(Permission.ORG_USERS_MANAGE),
     })
 
@@ -264,7 +251,7 @@ def _button_action(request: HttpRequest, pk: int, act: Callable[[User, User], No
         act(request.user, subject)
     except PermissionDenied as error:
         return _user_page(request, subject, error.message)
-    flash(request, done.format(name=subject.full_name))
+    messages.success(request, done.format(name=subject.full_name))
     return _redirect("admin-user", subject.pk)
 
 
@@ -354,7 +341,7 @@ def _action_page(request: HttpRequest, pk: int, action: UserAction) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         ok, _ = _attempt(form, lambda: action.run(request.user, subject, form.cleaned_data))
         if ok:
-            flash(request, action.done.format(name=subject.full_name))
+            messages.success(request, action.done.format(name=subject.full_name))
             return _redirect("admin-user", subject.pk)
     return render(request, "administration/user_action.html", {
         "title": action.heading, "action": action, "form": form, "errors": form.errors, "subject": subject})
@@ -521,7 +508,7 @@ def user_token_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         ok, _ = _attempt(form, lambda: admin_domain.confirm_totp_enrolment(
             request.user, subject, code=form.cleaned_data["code"], **_now_and_keyring()))
         if ok:
-            flash(request, f"A security token has been enrolled for {subject.full_name}")
+            messages.success(request, f"A security token has been enrolled for {subject.full_name}")
             return _redirect("admin-user", subject.pk)
     # The QR code is not shown again: if the token was not set up, start again for a new one.
     return render(request, "administration/token_confirm.html", {
@@ -542,7 +529,7 @@ def organisations(request: HttpRequest) -> HttpResponse:
     vouched = _vouched(request).annotate(user_count=Count("users")).order_by("name")
     return render(request, "administration/organisations.html", {
         "title": "Organisations", "own": own, "is_la": own.kind == OrgKind.LOCAL_AUTHORITY,
-        "organisations": [(o, _org_kind_name(o.kind)) for o in vouched], "flash": take_flash(request)})
+        "organisations": [(o, _org_kind_name(o.kind)) for o in vouched]})
 
 
 class VouchForm(forms.Form):
@@ -569,7 +556,7 @@ def organisation_new(request: HttpRequest) -> HttpResponse:
             request.user, code=data["code"], name=data["name"], kind=OrgKind(data["kind"]),
             **_now_and_keyring()))
         if ok:
-            flash(request, f"{org.name} ({org.code}) is accredited: you can now add its users")
+            messages.success(request, f"{org.name} ({org.code}) is accredited: you can now add its users")
             return _redirect("admin-organisations")
     return render(request, "administration/organisation_new.html", {
         "title": "Vouch for an organisation", "form": form, "errors": form.errors,
@@ -585,7 +572,7 @@ def organisation_suspend(request: HttpRequest, pk: int) -> HttpResponse:
         ok, _ = _attempt(form, lambda: admin_domain.suspend_organisation(
             request.user, org, reason=form.cleaned_data["reason"], **_now_and_keyring()))
         if ok:
-            flash(request, f"{org.name}'s accreditation has been suspended")
+            messages.success(request, f"{org.name}'s accreditation has been suspended")
             return _redirect("admin-organisations")
     return render(request, "administration/organisation_suspend.html", {
         "title": "Suspend accreditation", "org": org, "form": form, "errors": form.errors})
@@ -599,7 +586,7 @@ def organisation_reinstate(request: HttpRequest, pk: int) -> HttpResponse:
         admin_domain.reinstate_organisation(request.user, org, **_now_and_keyring())
     except PermissionDenied:  # the lookup above already confines this to organisations the LA vouched for
         raise Http404 from None
-    flash(request, f"{org.name}'s accreditation has been reinstated")
+    messages.success(request, f"{org.name}'s accreditation has been reinstated")
     return _redirect("admin-organisations")
 
 
@@ -636,7 +623,7 @@ def sources(request: HttpRequest) -> HttpResponse:
             "has_live_key": any(k.revoked_at is None and (k.expires_at is None or k.expires_at > now)
                                 for k in keys)})
     return render(request, "administration/sources.html", {
-        "title": "Source systems", "systems": systems, "flash": take_flash(request)})
+        "title": "Source systems", "systems": systems})
 
 
 class SourceForm(forms.Form):
@@ -675,7 +662,7 @@ def source_new(request: HttpRequest) -> HttpResponse:
             request.user, code=data["code"], name=data["name"], kind=data["kind"],
             organisation=form.chosen_organisation(), **_now_and_keyring()))
         if ok:
-            flash(request, f"{source.name} has been registered: issue it a key")
+            messages.success(request, f"{source.name} has been registered: issue it a key")
             return _redirect("admin-sources")
     return render(request, "administration/source_new.html", {
         "title": "Register a source system", "form": form, "errors": form.errors})
@@ -717,7 +704,7 @@ def source_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         source__in=_sources_in_scope(request)), pk=pk)
     if key.revoked_at is None:
         source_domain.revoke_key(request.user, key, **_now_and_keyring())
-        flash(request, f"Key {key.prefix} of {key.source.name} has been revoked: it is refused from now on")
+        messages.success(request, f"Key {key.prefix} of {key.source.name} has been revoked: it is refused from now on")
     else:
-        flash(request, f"Key {key.prefix} of {key.source.name} was already revoked")
+        messages.success(request, f"Key {key.prefix} of {key.source.name} was already revoked")
     return _redirect("admin-sources")

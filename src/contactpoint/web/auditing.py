@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
@@ -30,7 +31,6 @@ from contactpoint.monitoring.health import trail_health
 from contactpoint.monitoring.models import AlertOutcome, AlertStatus
 from contactpoint.monitoring.thresholds import MonitorSettings
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.administration import flash, take_flash
 from contactpoint.web.forms import apply_error
 from contactpoint.web.guards import requires
 
@@ -63,7 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "checkpoints_stale": stale, "national": alert_domain.is_national(request.user),
         "previous_href": href(page.previous_page_number()) if page.has_previous() else None,
         "next_href": href(page.next_page_number()) if page.has_next() else None,
-        "flash": take_flash(request), "can_report": request.user.has(Permission.AUDIT_REPORTS)})
+        "can_report": request.user.has(Permission.AUDIT_REPORTS)})
 
 
 class ResolveForm(forms.Form):
@@ -104,7 +104,7 @@ def _alert_page(request: HttpRequest, pk: int, form: ResolveForm | None = None, 
         note = ((read_detail(keyring, resolved) or {}).get("note", "") if resolved else "")
     return render(request, "auditing/alert.html", {
         "title": alert.title, "alert": alert, "evidence": evidence, "criteria": criteria, "around": around, "note": note,
-        "form": form or ResolveForm(), "errors": form.errors if form else None, "flash": take_flash(request),
+        "form": form or ResolveForm(), "errors": form.errors if form else None,
         "outcomes": dict(AlertOutcome.choices)}, status=status)
 
 
@@ -119,9 +119,9 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         alert_domain.acknowledge(request.user, pk, keyring=get_keyring(), now=timezone.now())
-        flash(request, "You have acknowledged the alert. Investigate it, then resolve it with what you found.")
+        messages.success(request, "You have acknowledged the alert. Investigate it, then resolve it with what you found.")
     except ValidationError as error:
-        flash(request, error.reason[0].upper() + error.reason[1:] + ".")
+        messages.success(request, error.reason[0].upper() + error.reason[1:] + ".")
     return HttpResponseRedirect(reverse("audit-alert", args=[pk]))
 
 
@@ -133,7 +133,7 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             alert_domain.resolve(request.user, pk, outcome=form.cleaned_data["outcome"],
                                  note=form.cleaned_data["note"], keyring=get_keyring(), now=timezone.now())
-            flash(request, "The alert is resolved.")
+            messages.success(request, "The alert is resolved.")
             return HttpResponseRedirect(reverse("audit-alert", args=[pk]))
         except ValidationError as error:
             if error.field in form.fields:

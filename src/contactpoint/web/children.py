@@ -123,7 +123,6 @@ def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
         "can_override": request.user.has(Permission.CHILD_SHIELD_OVERRIDE)
         and stated.reason == Reason.CHILD_PROTECTION,
         "can_record": request.user.has(Permission.CHILD_INVOLVEMENT),
-        "flash": request.session.pop("involvement_flash", None),
         "la_team": on_la_team(request.user, view.responsible_la)})
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from datetime import date
 
 from django import forms
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -44,7 +45,6 @@ from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
 from contactpoint.web.guards import requires
 
 PENDING = "involvement_pending"
-FLASH = "involvement_flash"
 LEAD, CAF = "lead_professional", "caf_completed"
 
 
@@ -160,7 +160,7 @@ def _record_url(cpid: str) -> str:
 
 
 def _done(request: HttpRequest, cpid: str, message: str) -> HttpResponse:
-    request.session[FLASH] = message
+    messages.success(request, message)
     request.session.pop(PENDING, None)
     return HttpResponseRedirect(_record_url(cpid))
 
@@ -419,7 +419,6 @@ def brokering_list(request: HttpRequest) -> HttpResponse:
         return _refused(request, refused.message)
     return render(request, "involvements/brokering_list.html", {
         "title": "Requests to be put in touch", "requests": requests, "show_all": done,
-        "flash": request.session.pop("brokering_flash", None),
         "format_cpid": format_contactpoint_id})
 
 
@@ -436,7 +435,7 @@ def brokering_request(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as refused:
             apply_error(form, refused, fallback="status")
         else:
-            request.session["brokering_flash"] = "The request has been updated"
+            messages.success(request, "The request has been updated")
             return HttpResponseRedirect(reverse("brokering-requests"))
     try:
         opened = brokering.open_request(request.user, pk, keyring=get_keyring(), now=timezone.now())

@@ -1,4 +1,5 @@
-"""The Jinja2 environment for every page: GOV.UK Frontend macros (``govuk-frontend-jinja``) and our helpers.
+"""The Jinja2 environment for every page: GOV.UK Frontend macros (``govuk-frontend-jinja``) and our helpers
+(``get_messages``: the one-shot messages of ``django.contrib.messages``, shown by ``_messages.html``).
 
 ``ChainableUndefined`` because the package's ``template.html`` calls macros without parameters and reads
 attributes of missing values (DESIGN.md section 3, known pitfalls)."""
@@ -8,9 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.messages import get_messages
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, PrefixLoader
+
+from contactpoint.web.navigation import navigation
 
 
 def _url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -18,8 +23,6 @@ def _url(name: str, *args: Any, **kwargs: Any) -> str:
 
 
 def _url_exists(name: str) -> bool:
-    from django.urls import NoReverseMatch
-
     try:
         reverse(name, args=["0"])
     except NoReverseMatch:
@@ -34,8 +37,6 @@ def _govuk_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        from django.utils import timezone
-
         local = timezone.localtime(value)
         return f"{local.day} {local:%B %Y} at {local:%-I:%M%p}".replace("AM", "am").replace("PM", "pm")
     return f"{value.day} {value:%B %Y}"
@@ -50,8 +51,7 @@ def environment(**options: Any) -> Environment:
     options["undefined"] = ChainableUndefined
     options.setdefault("extensions", []).append("jinja2.ext.do")
     env = Environment(loader=ChoiceLoader(loaders), **options)
-    from contactpoint.web.navigation import navigation
-
-    env.globals.update(url=_url, url_exists=_url_exists, static=static, nav=navigation)
+    env.globals.update(url=_url, url_exists=_url_exists, static=static, nav=navigation,
+                       get_messages=get_messages)
     env.filters["govuk_date"] = _govuk_date
     return env

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -44,17 +45,8 @@ from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
 from contactpoint.web.guards import requires
 
-FLASH = "lifecycle_flash"
 BODY_SLOTS = 2
 ALL_STATES = (ChildStatus.LIVE, ChildStatus.ARCHIVED, ChildStatus.SEALED)
-
-
-def _flash(request: HttpRequest, message: str) -> None:
-    request.session[FLASH] = message
-
-
-def _take_flash(request: HttpRequest) -> str | None:
-    return request.session.pop(FLASH, None)
 
 
 def _attempt(form: forms.Form, action: Callable[[], Any]) -> tuple[bool, Any]:
@@ -238,7 +230,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_error(form, error)
     return render(request, "lifecycle/worklist.html", {
-        "title": "Shielding and retention", "form": form, "errors": form.errors, "flash": _take_flash(request),
+        "title": "Shielding and retention", "form": form, "errors": form.errors,
         "proposals": shielding.awaiting_approval(la), "reviews": shielding.reviews_due(la, today),
         "openings": archives.openings(la, status=SealedOpening.Status.REQUESTED), "today": today,
         "fmt": format_contactpoint_id, "user": request.user})
@@ -273,7 +265,7 @@ def child_page(request: HttpRequest, cpid: str) -> HttpResponse:
                           shielding.current_shield(child) if child.shielded else None)
     return render(request, "lifecycle/child.html", {
         "title": "The life of a record", "s": summary, "cpid": cpid, "cpid_display": format_contactpoint_id(cpid),
-        "flash": _take_flash(request), "user": request.user, "Permission": Permission})
+        "user": request.user, "Permission": Permission})
 
 
 # --- a form page, then back to the record's life page ---------------------------------------------------------
@@ -288,7 +280,7 @@ def _form_page(request: HttpRequest, cpid: str, form_class: type[LayoutForm], *,
         if ok:
             if isinstance(result, HttpResponse):
                 return result
-            _flash(request, done)
+            messages.success(request, done)
             return HttpResponseRedirect(back or reverse("lifecycle-child", args=[cpid]))
     return render(request, "lifecycle/form.html", {
         "title": heading, "heading": heading, "button": button, "intro": intro, "warning": warning, "form": form,
@@ -334,7 +326,7 @@ def decision_page(request: HttpRequest, pk: int) -> HttpResponse:
             **_ctx()))
         if ok:
             approved = form.cleaned_data["decision"] == "approve"
-            _flash(request, "Decision approved: it now applies." if approved else "Proposal rejected.")
+            messages.success(request, "Decision approved: it now applies." if approved else "Proposal rejected.")
             return HttpResponseRedirect(reverse("lifecycle-child", args=[decision.child.cpid]))
     keyring = get_keyring()
     proposal, note = shielding.read(keyring, decision)
@@ -501,10 +493,10 @@ def sealed_page(request: HttpRequest) -> HttpResponse:
                 form.add_error("contactpoint_id", "There is no sealed record with that ContactPoint ID that your "
                                                   "authority is responsible for")
             else:
-                _flash(request, "Request recorded. A second authorised officer must approve it.")
+                messages.success(request, "Request recorded. A second authorised officer must approve it.")
                 return HttpResponseRedirect(reverse("lifecycle-sealed"))
     return render(request, "lifecycle/sealed.html", {
-        "title": "Sealed records", "form": form, "errors": form.errors, "flash": _take_flash(request),
+        "title": "Sealed records", "form": form, "errors": form.errors,
         "openings": archives.openings(request.user.organisation.la_code), "fmt": format_contactpoint_id,
         "user": request.user, "now": timezone.now(), "is_open": archives.is_open})
 
@@ -523,7 +515,7 @@ def opening_page(request: HttpRequest, pk: int) -> HttpResponse:
         ok, _ = _attempt(form, lambda: archives.decide_opening(
             request.user, pk, approve=form.cleaned_data["decision"] == "approve", **_ctx()))
         if ok:
-            _flash(request, "Decision recorded.")
+            messages.success(request, "Decision recorded.")
             return HttpResponseRedirect(reverse("lifecycle-sealed"))
     return render(request, "lifecycle/opening.html", {
         "title": "Request to open a sealed record", "o": opening, "form": form, "errors": form.errors,

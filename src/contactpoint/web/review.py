@@ -8,6 +8,7 @@ every decision, in the domain functions). Every page needs ``LA_MATCH_REVIEW`` (
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,7 +24,6 @@ from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.errors import ReviewRefused, ValidationError
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.administration import flash, take_flash
 from contactpoint.web.forms import apply_error
 from contactpoint.web.guards import requires
 
@@ -85,7 +85,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     query = {"show": show.value, "why": why}
     return render(request, "review/queue.html", {
         "title": "Review matches", "form": form, "queue": listed, "show": show, "why": why, "page": page,
-        "pages": pages, "flash": take_flash(request), "format_cpid": format_contactpoint_id,
+        "pages": pages, "format_cpid": format_contactpoint_id,
         "prev_url": f"?{urlencode(query | {'page': page - 1})}" if page > 1 else None,
         "next_url": f"?{urlencode(query | {'page': page + 1})}" if page < pages else None,
         "show_label": dict(SHOW_CHOICES)[show.value]})
@@ -105,7 +105,7 @@ def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
         except ReviewRefused as refused:
             form.add_error(None, refused.message)
         else:
-            flash(request, DONE[decision].format(id=pk))
+            messages.success(request, DONE[decision].format(id=pk))
             return HttpResponseRedirect(reverse("review-queue"))
     pair = review.show(request.user, pk, keyring=get_keyring(), now=timezone.now())
     return render(request, "review/pair.html", {
@@ -124,7 +124,7 @@ def history_page(request: HttpRequest) -> HttpResponse:
     pages = max(1, -(-count // PAGE_SIZE))
     return render(request, "review/history.html", {
         "title": "Decisions on matches", "count": count, "entries": entries, "page": page, "pages": pages,
-        "flash": take_flash(request), "format_cpid": format_contactpoint_id,
+        "format_cpid": format_contactpoint_id,
         "prev_url": f"?page={page - 1}" if page > 1 else None,
         "next_url": f"?page={page + 1}" if page < pages else None})
 
@@ -147,7 +147,7 @@ def split_page(request: HttpRequest, pk: int) -> HttpResponse:
             error = refused.message
             form.add_error(None, error)
         else:
-            flash(request, f"Merge {pk} split: {format_contactpoint_id(merge.absorbed.cpid)} is a record of its "
+            messages.success(request, f"Merge {pk} split: {format_contactpoint_id(merge.absorbed.cpid)} is a record of its "
                            "own again.")
             return HttpResponseRedirect(reverse("review-history"))
     return render(request, "review/split.html", {
