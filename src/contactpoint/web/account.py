@@ -19,7 +19,7 @@ from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditEntry
 from contactpoint.errors import ValidationError
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import apply_error
+from contactpoint.web.forms import apply_error, posted
 from contactpoint.web.guards import requires
 
 ACCOUNT_ACTIONS = ("auth.", "admin.user.", "admin.access.", "admin.clearance.", "admin.training.",
@@ -68,8 +68,8 @@ class CredentialsForm(forms.Form):
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET", "POST"])
 def credentials(request: HttpRequest) -> HttpResponse:
-    form = CredentialsForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = CredentialsForm(posted(request))
+    if form.is_valid():
         try:
             change_credentials(request.user, now=timezone.now(), keyring=get_keyring(), **form.cleaned_data)
         except ValidationError as error:
@@ -93,8 +93,8 @@ class PolicyForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def policy(request: HttpRequest) -> HttpResponse:
     current = PolicyVersion.objects.order_by("-version").first()
-    form = PolicyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and current is not None:
+    form = PolicyForm(posted(request))
+    if form.is_valid() and current is not None:
         record_policy_signature(request.user, request.user, version=current.version, now=timezone.now(),
                                 keyring=get_keyring())
         return HttpResponseRedirect(reverse("home"))

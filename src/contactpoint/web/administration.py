@@ -32,32 +32,16 @@ from contactpoint.access import preconditions
 from contactpoint.access import sources as source_domain
 from contactpoint.access.models import Organisation, PolicyVersion, SourceKey, SourceSystem, User
 from contactpoint.access.roles import ROLES, SOURCE_SCOPES, OrgKind, Permission
-from contactpoint.errors import PermissionDenied, ValidationError
+from contactpoint.errors import PermissionDenied
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.account import account_history
-from contactpoint.web.forms import GovukDateField, apply_error
+from contactpoint.web.forms import GovukDateField, attempt, posted
 from contactpoint.web.guards import requires
 
 PAGE_SIZE = 50
 
 def _redirect(name: str, *args: Any) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse(name, args=args or None))
-
-
-def _posted(request: HttpRequest):
-    """The data of a POST (even an empty one, so that a form of buttons only is bound), else None."""
-    return request.POST if request.method == "POST" else None
-
-
-def _attempt(form: forms.Form, action: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run a domain function; put its refusal on the form (a field, or the error summary)."""
-    try:
-        return True, action()
-    except ValidationError as error:
-        apply_error(form, error)
-    except PermissionDenied as error:
-        form.add_error(None, error.message)
-    return False, None
 
 
 # --- words --------------------------------------------------------------------------------------------------
@@ -201,10 +185,10 @@ class NewUserForm(forms.Form):
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
 def user_new(request: HttpRequest) -> HttpResponse:
-    form = NewUserForm(request.user, _posted(request))
-    if request.method == "POST" and form.is_valid():
+    form = NewUserForm(request.user, posted(request))
+    if form.is_valid():
         data = form.cleaned_data
-        ok, account = _attempt(form, lambda: admin_domain.create_user(
+        ok, account = attempt(form, lambda: admin_domain.create_user(
             request.user, username=data["username"], full_name=data["full_name"],
             organisation=form.chosen_organisation(), role_code=data["role"], email=data["email"],
             job_title=data["job_title"], now=timezone.now(), keyring=get_keyring()))
@@ -337,9 +321,9 @@ class UserAction:
 
 def _action_page(request: HttpRequest, pk: int, action: UserAction) -> HttpResponse:
     subject = _subject(request, pk)
-    form = action.form(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        ok, _ = _attempt(form, lambda: action.run(request.user, subject, form.cleaned_data))
+    form = action.form(posted(request))
+    if form.is_valid():
+        ok, _ = attempt(form, lambda: action.run(request.user, subject, form.cleaned_data))
         if ok:
             messages.success(request, action.done.format(name=subject.full_name))
             return _redirect("admin-user", subject.pk)
@@ -438,9 +422,9 @@ def user_tokens_reset(request: HttpRequest, pk: int) -> HttpResponse:
 def user_credentials_reset(request: HttpRequest, pk: int) -> HttpResponse:
     """New temporary password and PIN; shown once, in reply to the POST."""
     subject = _subject(request, pk)
-    form = ConfirmForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        ok, account = _attempt(form, lambda: admin_domain.reset_credentials(request.user, subject,
+    form = ConfirmForm(posted(request))
+    if form.is_valid():
+        ok, account = attempt(form, lambda: admin_domain.reset_credentials(request.user, subject,
                                                                             **_now_and_keyring()))
         if ok:
             return render(request, "administration/credentials_issued.html", {
@@ -485,9 +469,9 @@ def user_token(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what enrolment involves. POST: a new unconfirmed token; its QR code and secret are shown this
     once, with the form that confirms it."""
     subject = _subject(request, pk)
-    form = ConfirmForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        ok, enrolment = _attempt(form, lambda: admin_domain.begin_totp_enrolment(request.user, subject,
+    form = ConfirmForm(posted(request))
+    if form.is_valid():
+        ok, enrolment = attempt(form, lambda: admin_domain.begin_totp_enrolment(request.user, subject,
                                                                                  **_now_and_keyring()))
         if ok:
             key = enrolment.secret_base32
@@ -503,9 +487,9 @@ def user_token(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def user_token_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     subject = _subject(request, pk)
-    form = TokenCodeForm(request.POST)
+    form = TokenCodeForm(posted(request))
     if form.is_valid():
-        ok, _ = _attempt(form, lambda: admin_domain.confirm_totp_enrolment(
+        ok, _ = attempt(form, lambda: admin_domain.confirm_totp_enrolment(
             request.user, subject, code=form.cleaned_data["code"], **_now_and_keyring()))
         if ok:
             messages.success(request, f"A security token has been enrolled for {subject.full_name}")
@@ -549,10 +533,10 @@ class VouchForm(forms.Form):
 @requires(Permission.ORG_ORGANISATIONS_VOUCH)
 @require_http_methods(["GET", "POST"])
 def organisation_new(request: HttpRequest) -> HttpResponse:
-    form = VouchForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
+    form = VouchForm(posted(request))
+    if form.is_valid():
         data = form.cleaned_data
-        ok, org = _attempt(form, lambda: admin_domain.vouch_for(
+        ok, org = attempt(form, lambda: admin_domain.vouch_for(
             request.user, code=data["code"], name=data["name"], kind=OrgKind(data["kind"]),
             **_now_and_keyring()))
         if ok:
@@ -567,9 +551,9 @@ def organisation_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def organisation_suspend(request: HttpRequest, pk: int) -> HttpResponse:
     org = get_object_or_404(_vouched(request), pk=pk)
-    form = ReasonForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        ok, _ = _attempt(form, lambda: admin_domain.suspend_organisation(
+    form = ReasonForm(posted(request))
+    if form.is_valid():
+        ok, _ = attempt(form, lambda: admin_domain.suspend_organisation(
             request.user, org, reason=form.cleaned_data["reason"], **_now_and_keyring()))
         if ok:
             messages.success(request, f"{org.name}'s accreditation has been suspended")
@@ -655,10 +639,10 @@ class SourceForm(forms.Form):
 @requires(Permission.ORG_SOURCES_MANAGE)
 @require_http_methods(["GET", "POST"])
 def source_new(request: HttpRequest) -> HttpResponse:
-    form = SourceForm(request.user, _posted(request))
-    if request.method == "POST" and form.is_valid():
+    form = SourceForm(request.user, posted(request))
+    if form.is_valid():
         data = form.cleaned_data
-        ok, source = _attempt(form, lambda: source_domain.register_source(
+        ok, source = attempt(form, lambda: source_domain.register_source(
             request.user, code=data["code"], name=data["name"], kind=data["kind"],
             organisation=form.chosen_organisation(), **_now_and_keyring()))
         if ok:
@@ -680,13 +664,13 @@ class KeyForm(forms.Form):
 def source_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue a key (or rotate: the live keys keep working for 7 more days). The token is shown this once."""
     source = get_object_or_404(_sources_in_scope(request), pk=pk)
-    form = KeyForm(_posted(request))
+    form = KeyForm(posted(request))
     now = timezone.now()
     live = source.keys.filter(revoked_at__isnull=True).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now)).exists()
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         scopes = frozenset(Permission(s) for s in form.cleaned_data["scopes"])
-        ok, issued = _attempt(form, lambda: source_domain.issue_key(request.user, source, scopes=scopes,
+        ok, issued = attempt(form, lambda: source_domain.issue_key(request.user, source, scopes=scopes,
                                                                     now=now, keyring=get_keyring()))
         if ok:
             return render(request, "administration/key_issued.html", {

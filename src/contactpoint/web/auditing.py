@@ -31,7 +31,7 @@ from contactpoint.monitoring.health import trail_health
 from contactpoint.monitoring.models import AlertOutcome, AlertStatus
 from contactpoint.monitoring.thresholds import MonitorSettings
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import apply_error
+from contactpoint.web.forms import apply_error, posted
 from contactpoint.web.guards import requires
 
 PAGE_SIZE = 50
@@ -128,7 +128,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @requires(Permission.AUDIT_ALERTS)
 @require_POST
 def resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    form = ResolveForm(request.POST)
+    form = ResolveForm(posted(request))
     if form.is_valid():
         try:
             alert_domain.resolve(request.user, pk, outcome=form.cleaned_data["outcome"],

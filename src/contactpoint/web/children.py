@@ -27,7 +27,7 @@ from contactpoint.records.view import override_shielding, view_record
 from contactpoint.search.criteria import parse_criteria
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
+from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
 from contactpoint.web.guards import requires
 
 REASON_CHOICES = [(r.value, LABELS[r]) for r in Reason]
@@ -75,9 +75,9 @@ def _remember_reason(request: HttpRequest, cpid: str, stated: StatedReason) -> N
 @requires(Permission.CHILD_SEARCH)
 @require_http_methods(["GET", "POST"])
 def search_page(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.POST or None)
+    form = SearchForm(posted(request))
     result = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         data = form.cleaned_data
         try:
             stated = form.stated()
@@ -101,7 +101,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
 def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     if request.method == "POST":  # stating the reason (from search results, or the reason form below)
-        form = ReasonForm(request.POST)
+        form = ReasonForm(posted(request))
         if form.is_valid():
             try:
                 _remember_reason(request, cpid, form.stated())

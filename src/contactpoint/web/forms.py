@@ -1,15 +1,32 @@
-"""Form pieces shared by every page: a GOV.UK date input, and domain errors placed on the right field."""
+"""Form pieces shared by every page: binding a form to what was posted, a GOV.UK date input, and domain errors
+placed on the right field.
+
+Every form a page posts is bound the same way, ``Form(posted(request))``, and acted on when
+``form.is_valid()`` (never for a GET: the form is unbound)::
+
+    form = ReasonForm(posted(request))
+    if form.is_valid():
+        ok, result = attempt(form, lambda: domain_function(..., form.cleaned_data["reason"]))
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from django import forms
-from django.http import Http404
+from django.http import Http404, HttpRequest, QueryDict
+from django.utils import timezone
 
 from contactpoint.children.identifiers import normalise_contactpoint_id
-from contactpoint.errors import ValidationError
+from contactpoint.errors import ContactPointError, PermissionDenied, ValidationError
+
+
+def posted(request: HttpRequest) -> QueryDict | None:
+    """What a page's form is bound to: the data of a POST, even an empty one (so that a form of buttons or
+    radios only is bound, and says what is missing); None for any other method (the form is shown unbound)."""
+    return request.POST if request.method == "POST" else None
 
 
 class DateWidget(forms.Widget):
@@ -54,8 +71,6 @@ class GovukDateField(forms.Field):
                 message = f"Enter {self.label[0].lower()}{self.label[1:]}"
             raise forms.ValidationError(message, code="required")
         if value is not None and self.past_only:
-            from django.utils import timezone
-
             if value > timezone.localdate():
                 raise forms.ValidationError(f"{self.label} must be today or in the past")
 
@@ -65,6 +80,19 @@ def apply_error(form: forms.Form, error: ValidationError, fallback: str | None =
     message = error.reason[0].upper() + error.reason[1:]
     field = error.field if error.field in form.fields else fallback
     form.add_error(field, message)
+
+
+def attempt(form: forms.Form, action: Callable[[], Any],
+            refused: tuple[type[ContactPointError], ...] = (PermissionDenied,)) -> tuple[bool, Any]:
+    """Run a domain function for a valid form: ``(True, its result)``, or ``(False, None)`` with its refusal
+    put on the form (a ``ValidationError`` on its field, any of ``refused`` in the error summary)."""
+    try:
+        return True, action()
+    except ValidationError as error:
+        apply_error(form, error)
+    except refused as error:
+        form.add_error(None, error.message)
+    return False, None
 
 
 def cpid_or_404(raw: str) -> str:

@@ -41,7 +41,7 @@ from contactpoint.records.involvements import (
 )
 from contactpoint.records.models import BrokeringRequest
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
+from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
 from contactpoint.web.guards import requires
 
 PENDING = "involvement_pending"
@@ -148,11 +148,6 @@ class ResolveForm(forms.Form):
 def _refused(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "web/error.html", {"title": "You cannot change this involvement", "body": message},
                   status=403)
-
-
-def _posted(request: HttpRequest):
-    # An empty POST (no option chosen) must still be validated, so "or None" will not do.
-    return request.POST if request.method == "POST" else None
 
 
 def _record_url(cpid: str) -> str:
@@ -262,8 +257,8 @@ def new(request: HttpRequest, cpid: str) -> HttpResponse:
     if not has_viewed(request.user, cpid):
         return HttpResponseRedirect(_record_url(cpid))  # the record page asks for a reason first
     user = request.user
-    form = InvolvementForm(_posted(request), initial={"phone": user.phone, "email": user.email})
-    if request.method == "POST" and form.is_valid():
+    form = InvolvementForm(posted(request), initial={"phone": user.phone, "email": user.email})
+    if form.is_valid():
         outcome = _save(request, cpid, None, form.details())
         if isinstance(outcome, HttpResponse):
             return outcome
@@ -279,8 +274,8 @@ def change(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
         return entry
-    form = InvolvementForm(_posted(request), initial=_initial(entry))
-    if request.method == "POST" and form.is_valid():
+    form = InvolvementForm(posted(request), initial=_initial(entry))
+    if form.is_valid():
         outcome = _save(request, cpid, key, form.details())
         if isinstance(outcome, HttpResponse):
             return outcome
@@ -298,8 +293,8 @@ def consent(request: HttpRequest, cpid: str) -> HttpResponse:
     if pending is None:
         return HttpResponseRedirect(reverse("child-involvement-new", args=[cpid]))
     details = _unpack(pending["details"])
-    form = GroundForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
+    form = GroundForm(posted(request))
+    if form.is_valid():
         ground = form.ground()
         if ground is not None:
             outcome = _save(request, cpid, pending["key"], replace(details, ground=ground),
@@ -321,8 +316,8 @@ def lead(request: HttpRequest, cpid: str) -> HttpResponse:
     if pending is None or "lead_message" not in pending:
         return HttpResponseRedirect(_record_url(cpid))
     details = _unpack(pending["details"])
-    form = LeadForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
+    form = LeadForm(posted(request))
+    if form.is_valid():
         taking = form.cleaned_data["take_lead"] == "yes"
         outcome = _save(request, cpid, pending["key"],
                         details if taking else replace(details, lead_professional=False), take_lead=taking)
@@ -340,8 +335,8 @@ def end(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
         return entry
-    form = EndForm(_posted(request), initial={"end_date": _parts(timezone.localdate())})
-    if request.method == "POST" and form.is_valid():
+    form = EndForm(posted(request), initial={"end_date": _parts(timezone.localdate())})
+    if form.is_valid():
         try:
             end_involvement(request.user, key, form.cleaned_data["end_date"], keyring=get_keyring(),
                             now=timezone.now())
@@ -396,8 +391,8 @@ def contact_request(request: HttpRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     if not has_viewed(request.user, cpid):
         return HttpResponseRedirect(_record_url(cpid))
-    form = ContactRequestForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
+    form = ContactRequestForm(posted(request))
+    if form.is_valid():
         try:
             brokering.request_contact(request.user, cpid, form.cleaned_data["message"], keyring=get_keyring(),
                                       now=timezone.now())
@@ -425,8 +420,8 @@ def brokering_list(request: HttpRequest) -> HttpResponse:
 @requires(Permission.LA_SENSITIVE_MANAGE)
 @require_http_methods(["GET", "POST"])
 def brokering_request(request: HttpRequest, pk: int) -> HttpResponse:
-    form = ResolveForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
+    form = ResolveForm(posted(request))
+    if form.is_valid():
         try:
             brokering.resolve(request.user, pk, form.cleaned_data["status"], form.cleaned_data["note"],
                               keyring=get_keyring(), now=timezone.now())

@@ -42,23 +42,16 @@ from contactpoint.lifecycle.common import authority_child
 from contactpoint.lifecycle.models import DeathNotice, SealedOpening, ShieldDecision
 from contactpoint.lifecycle.shielding import THREAT_WORDS, BodyView, Proposal, ThreatLevel
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404
+from contactpoint.web.forms import GovukDateField, apply_error, attempt, cpid_or_404, posted
 from contactpoint.web.guards import requires
 
 BODY_SLOTS = 2
 ALL_STATES = (ChildStatus.LIVE, ChildStatus.ARCHIVED, ChildStatus.SEALED)
 
 
-def _attempt(form: forms.Form, action: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run a domain function; put its refusal on the form. Not found goes on to the 404 page (nothing is
-    revealed: ``NotFoundMiddleware``)."""
-    try:
-        return True, action()
-    except ValidationError as error:
-        apply_error(form, error)
-    except (LifecycleError, PermissionDenied) as refused:
-        form.add_error(None, refused.message)
-    return False, None
+# What the domain refuses with a message for the form. Not found goes on to the 404 page (nothing is revealed:
+# NotFoundMiddleware).
+REFUSED = (LifecycleError, PermissionDenied)
 
 
 def _ctx() -> dict[str, Any]:
@@ -222,8 +215,8 @@ class OpeningDecisionForm(LayoutForm):
 def worklist(request: HttpRequest) -> HttpResponse:
     la = request.user.organisation.la_code
     today = timezone.localdate()
-    form = FindForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = FindForm(posted(request))
+    if form.is_valid():
         try:
             cpid = normalise_contactpoint_id(form.cleaned_data["contactpoint_id"])
             return HttpResponseRedirect(reverse("lifecycle-child", args=[cpid]))
@@ -274,9 +267,9 @@ def _form_page(request: HttpRequest, cpid: str, form_class: type[LayoutForm], *,
                act: Callable[[LayoutForm, str], Any], done: str, intro: str = "", warning: str = "",
                form_kwargs: dict | None = None, back: str | None = None) -> HttpResponse:
     cpid = cpid_or_404(cpid)
-    form = form_class(request.POST or None, **(form_kwargs or {}))
-    if request.method == "POST" and form.is_valid():
-        ok, result = _attempt(form, lambda: act(form, cpid))
+    form = form_class(posted(request), **(form_kwargs or {}))
+    if form.is_valid():
+        ok, result = attempt(form, lambda: act(form, cpid), REFUSED)
         if ok:
             if isinstance(result, HttpResponse):
                 return result
@@ -319,11 +312,11 @@ def unshield_propose(request: HttpRequest, cpid: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def decision_page(request: HttpRequest, pk: int) -> HttpResponse:
     decision = shielding.decision_for(request.user, pk)
-    form = DecisionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        ok, _ = _attempt(form, lambda: shielding.decide(
+    form = DecisionForm(posted(request))
+    if form.is_valid():
+        ok, _ = attempt(form, lambda: shielding.decide(
             request.user, pk, approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"],
-            **_ctx()))
+            **_ctx()), REFUSED)
         if ok:
             approved = form.cleaned_data["decision"] == "approve"
             messages.success(request, "Decision approved: it now applies." if approved else "Proposal rejected.")
@@ -475,8 +468,8 @@ def archived_record_page(request: HttpRequest, cpid: str) -> HttpResponse:
 @requires(Permission.LA_SEALED_OPEN)
 @require_http_methods(["GET", "POST"])
 def sealed_page(request: HttpRequest) -> HttpResponse:
-    form = OpeningForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = OpeningForm(posted(request))
+    if form.is_valid():
         d = form.cleaned_data
         try:
             cpid = normalise_contactpoint_id(d["contactpoint_id"])
@@ -510,10 +503,10 @@ def opening_page(request: HttpRequest, pk: int) -> HttpResponse:
         view, info = archives.view_sealed(request.user, pk, **_ctx())
         return _record(request, view, opening.child.cpid, f"{opening.get_purpose_display()} (sealed record)",
                        {"archived": info})
-    form = OpeningDecisionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        ok, _ = _attempt(form, lambda: archives.decide_opening(
-            request.user, pk, approve=form.cleaned_data["decision"] == "approve", **_ctx()))
+    form = OpeningDecisionForm(posted(request))
+    if form.is_valid():
+        ok, _ = attempt(form, lambda: archives.decide_opening(
+            request.user, pk, approve=form.cleaned_data["decision"] == "approve", **_ctx()), REFUSED)
         if ok:
             messages.success(request, "Decision recorded.")
             return HttpResponseRedirect(reverse("lifecycle-sealed"))

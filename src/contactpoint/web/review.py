@@ -24,7 +24,7 @@ from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.errors import ReviewRefused, ValidationError
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import apply_error
+from contactpoint.web.forms import apply_error, posted
 from contactpoint.web.guards import requires
 
 PAGE_SIZE = 25
@@ -94,8 +94,8 @@ def queue_page(request: HttpRequest) -> HttpResponse:
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET", "POST"])
 def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
-    form = DecisionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = DecisionForm(posted(request))
+    if form.is_valid():
         decision = form.cleaned_data["decision"]
         try:
             review.decide(request.user, pk, decision, note=form.cleaned_data["note"], keyring=get_keyring(),
@@ -135,9 +135,9 @@ def split_page(request: HttpRequest, pk: int) -> HttpResponse:
     merge = review.merges_for(request.user).select_related("survivor", "absorbed").filter(pk=pk).first()
     if merge is None:
         raise Http404
-    form = SplitForm(request.POST or None)
+    form = SplitForm(posted(request))
     error = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         try:
             review.split(request.user, pk, note=form.cleaned_data["note"], keyring=get_keyring(),
                          now=timezone.now())

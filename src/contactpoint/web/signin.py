@@ -18,6 +18,7 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.errors import AuthenticationFailed
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.forms import posted
 from contactpoint.web.guards import public
 
 
@@ -49,8 +50,8 @@ def _next(request: HttpRequest) -> str:
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.user.is_verified():
         return HttpResponseRedirect(reverse("home"))
-    form = SignInForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = SignInForm(posted(request))
+    if form.is_valid():
         data = form.cleaned_data
         now = timezone.now()
         try:
