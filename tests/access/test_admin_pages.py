@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contactpoint.access.models import Organisation, SourceKey, SourceSystem, User
 from contactpoint.audit.models import AuditEntry
-from contactpoint.web.administration import qr_svg
+from contactpoint.web.admin_users import qr_svg
 from tests.factories import make_person, sign_in, vouched_org
 
 pytestmark = pytest.mark.django_db
@@ -185,7 +185,7 @@ def test_users_are_found_by_name_or_username_whatever_the_case_and_filtered_by_s
 
 
 def test_the_users_list_is_paged_keeping_the_search(client, la_admin, sam, monkeypatch):
-    monkeypatch.setattr("contactpoint.web.administration.PAGE_SIZE", 2)
+    monkeypatch.setattr("contactpoint.web.admin_users.PAGE_SIZE", 2)
     make_person("lee.lapsed", full_name="Lee Lapsed")
     first = client.get("/admin/users", {"q": "", "status": "ok"})
     assert [a.text_content() for a in _page(first).xpath("//table//td[1]/a")] == ["La Admin", "Lee Lapsed"]

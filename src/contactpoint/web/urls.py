@@ -1,6 +1,22 @@
+"""Every page's address. URL names are what templates and redirects use; a test walks this configuration and
+proves every view refuses whoever it should (tests/test_url_protection.py)."""
+
 from django.urls import include, path
 
-from contactpoint.web import account, children, ops, signin, views
+from contactpoint.web import (
+    account,
+    admin_organisations,
+    admin_sources,
+    admin_users,
+    auditing,
+    children,
+    involvements,
+    lifecycle,
+    ops,
+    review,
+    signin,
+    views,
+)
 
 urlpatterns = [
     path("", views.start, name="start"),
@@ -24,52 +40,50 @@ urlpatterns = [
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
 ]
 
-# Organisation administrators (contactpoint.web.administration).
-from contactpoint.web import administration as admin_pages  # noqa: E402
-
+# Organisation administrators: users (admin_users), the organisations an authority vouches for
+# (admin_organisations), source systems and their keys (admin_sources).
 urlpatterns += [
-    path("admin/users", admin_pages.users, name="admin-users"),
-    path("admin/users/new", admin_pages.user_new, name="admin-user-new"),
-    path("admin/users/<int:pk>", admin_pages.user, name="admin-user"),
-    path("admin/users/<int:pk>/grant", admin_pages.user_grant, name="admin-user-grant"),
-    path("admin/users/<int:pk>/revoke", admin_pages.user_revoke, name="admin-user-revoke"),
-    path("admin/users/<int:pk>/suspend", admin_pages.user_suspend, name="admin-user-suspend"),
-    path("admin/users/<int:pk>/reinstate", admin_pages.user_reinstate, name="admin-user-reinstate"),
-    path("admin/users/<int:pk>/clearance", admin_pages.user_clearance, name="admin-user-clearance"),
-    path("admin/users/<int:pk>/training", admin_pages.user_training, name="admin-user-training"),
-    path("admin/users/<int:pk>/policy", admin_pages.user_policy, name="admin-user-policy"),
-    path("admin/users/<int:pk>/token", admin_pages.user_token, name="admin-user-token"),
-    path("admin/users/<int:pk>/token/confirm", admin_pages.user_token_confirm,
+    path("admin/users", admin_users.users, name="admin-users"),
+    path("admin/users/new", admin_users.user_new, name="admin-user-new"),
+    path("admin/users/<int:pk>", admin_users.user, name="admin-user"),
+    path("admin/users/<int:pk>/grant", admin_users.user_grant, name="admin-user-grant"),
+    path("admin/users/<int:pk>/revoke", admin_users.user_revoke, name="admin-user-revoke"),
+    path("admin/users/<int:pk>/suspend", admin_users.user_suspend, name="admin-user-suspend"),
+    path("admin/users/<int:pk>/reinstate", admin_users.user_reinstate, name="admin-user-reinstate"),
+    path("admin/users/<int:pk>/clearance", admin_users.user_clearance, name="admin-user-clearance"),
+    path("admin/users/<int:pk>/training", admin_users.user_training, name="admin-user-training"),
+    path("admin/users/<int:pk>/policy", admin_users.user_policy, name="admin-user-policy"),
+    path("admin/users/<int:pk>/token", admin_users.user_token, name="admin-user-token"),
+    path("admin/users/<int:pk>/token/confirm", admin_users.user_token_confirm,
          name="admin-user-token-confirm"),
-    path("admin/users/<int:pk>/token/reset", admin_pages.user_tokens_reset, name="admin-user-tokens-reset"),
-    path("admin/users/<int:pk>/unlock", admin_pages.user_unlock, name="admin-user-unlock"),
-    path("admin/users/<int:pk>/credentials", admin_pages.user_credentials_reset,
+    path("admin/users/<int:pk>/token/reset", admin_users.user_tokens_reset, name="admin-user-tokens-reset"),
+    path("admin/users/<int:pk>/unlock", admin_users.user_unlock, name="admin-user-unlock"),
+    path("admin/users/<int:pk>/credentials", admin_users.user_credentials_reset,
          name="admin-user-credentials"),
-    path("admin/organisations", admin_pages.organisations, name="admin-organisations"),
-    path("admin/organisations/new", admin_pages.organisation_new, name="admin-organisation-new"),
-    path("admin/organisations/<int:pk>/suspend", admin_pages.organisation_suspend,
+    path("admin/organisations", admin_organisations.organisations, name="admin-organisations"),
+    path("admin/organisations/new", admin_organisations.organisation_new, name="admin-organisation-new"),
+    path("admin/organisations/<int:pk>/suspend", admin_organisations.organisation_suspend,
          name="admin-organisation-suspend"),
-    path("admin/organisations/<int:pk>/reinstate", admin_pages.organisation_reinstate,
+    path("admin/organisations/<int:pk>/reinstate", admin_organisations.organisation_reinstate,
          name="admin-organisation-reinstate"),
-    path("admin/sources", admin_pages.sources, name="admin-sources"),
-    path("admin/sources/new", admin_pages.source_new, name="admin-source-new"),
-    path("admin/sources/<int:pk>/keys/new", admin_pages.source_key_new, name="admin-source-key-new"),
-    path("admin/sources/keys/<int:pk>/revoke", admin_pages.source_key_revoke, name="admin-source-key-revoke"),
+    path("admin/sources", admin_sources.sources, name="admin-sources"),
+    path("admin/sources/new", admin_sources.source_new, name="admin-source-new"),
+    path("admin/sources/<int:pk>/keys/new", admin_sources.source_key_new, name="admin-source-key-new"),
+    path("admin/sources/keys/<int:pk>/revoke", admin_sources.source_key_revoke,
+         name="admin-source-key-revoke"),
 ]
 
 # Data managers: the match review queue and their sources' discrepancies (contactpoint.web.review).
-from contactpoint.web import review as review_pages
 
 urlpatterns += [
-    path("review", review_pages.queue_page, name="review-queue"),
-    path("review/history", review_pages.history_page, name="review-history"),
-    path("review/<int:pk>", review_pages.pair_page, name="review-pair"),
-    path("review/merges/<int:pk>/split", review_pages.split_page, name="review-split"),
-    path("discrepancies", review_pages.discrepancies_page, name="discrepancies"),
+    path("review", review.queue_page, name="review-queue"),
+    path("review/history", review.history_page, name="review-history"),
+    path("review/<int:pk>", review.pair_page, name="review-pair"),
+    path("review/merges/<int:pk>/split", review.split_page, name="review-split"),
+    path("discrepancies", review.discrepancies_page, name="discrepancies"),
 ]
 
 # Auditors (contactpoint.web.auditing).
-from contactpoint.web import auditing  # noqa: E402
 
 urlpatterns += [
     path("audit", auditing.home, name="audit-home"),
@@ -82,42 +96,41 @@ urlpatterns += [
 ]
 
 # Practitioners' own involvements, sensitive services and brokering (contactpoint.web.involvements).
-from contactpoint.web import involvements as involvement_pages  # noqa: E402
 
 urlpatterns += [
-    path("children/<str:cpid>/involvement/new", involvement_pages.new, name="child-involvement-new"),
-    path("children/<str:cpid>/involvement/consent", involvement_pages.consent, name="child-involvement-consent"),
-    path("children/<str:cpid>/involvement/lead", involvement_pages.lead, name="child-involvement-lead"),
-    path("children/<str:cpid>/involvement/<str:key>/change", involvement_pages.change,
+    path("children/<str:cpid>/involvement/new", involvements.new, name="child-involvement-new"),
+    path("children/<str:cpid>/involvement/consent", involvements.consent, name="child-involvement-consent"),
+    path("children/<str:cpid>/involvement/lead", involvements.lead, name="child-involvement-lead"),
+    path("children/<str:cpid>/involvement/<str:key>/change", involvements.change,
          name="child-involvement-change"),
-    path("children/<str:cpid>/involvement/<str:key>/end", involvement_pages.end, name="child-involvement-end"),
-    path("children/<str:cpid>/involvement/<str:key>/withdraw", involvement_pages.withdraw,
+    path("children/<str:cpid>/involvement/<str:key>/end", involvements.end, name="child-involvement-end"),
+    path("children/<str:cpid>/involvement/<str:key>/withdraw", involvements.withdraw,
          name="child-involvement-withdraw"),
-    path("children/<str:cpid>/involvement/<str:key>/consent-withdrawn", involvement_pages.la_withdraw,
+    path("children/<str:cpid>/involvement/<str:key>/consent-withdrawn", involvements.la_withdraw,
          name="child-involvement-la-withdraw"),
-    path("children/<str:cpid>/contact-request", involvement_pages.contact_request, name="child-contact-request"),
-    path("la/contact-requests", involvement_pages.brokering_list, name="brokering-requests"),
-    path("la/contact-requests/<int:pk>", involvement_pages.brokering_request, name="brokering-request"),
+    path("children/<str:cpid>/contact-request", involvements.contact_request, name="child-contact-request"),
+    path("la/contact-requests", involvements.brokering_list, name="brokering-requests"),
+    path("la/contact-requests/<int:pk>", involvements.brokering_request, name="brokering-request"),
 ]
 
 # The life of a record: shielding, consent, archive, sealed records (contactpoint.web.lifecycle).
-from contactpoint.web import lifecycle as life  # noqa: E402
 
 urlpatterns += [
-    path("lifecycle", life.worklist, name="lifecycle-worklist"),
-    path("lifecycle/children/<str:cpid>", life.child_page, name="lifecycle-child"),
-    path("lifecycle/children/<str:cpid>/shield", life.shield_propose, name="lifecycle-shield"),
-    path("lifecycle/children/<str:cpid>/unshield", life.unshield_propose, name="lifecycle-unshield"),
-    path("lifecycle/children/<str:cpid>/hidden", life.hidden_page, name="lifecycle-hidden"),
-    path("lifecycle/children/<str:cpid>/consent", life.consent_page, name="lifecycle-consent"),
-    path("lifecycle/children/<str:cpid>/consent/withdraw", life.withdraw_page, name="lifecycle-consent-withdraw"),
-    path("lifecycle/children/<str:cpid>/death", life.death_page, name="lifecycle-death"),
-    path("lifecycle/children/<str:cpid>/left-england", life.left_page, name="lifecycle-left"),
-    path("lifecycle/children/<str:cpid>/returned", life.returned_page, name="lifecycle-returned"),
-    path("lifecycle/children/<str:cpid>/new-identity", life.identity_page, name="lifecycle-identity"),
-    path("lifecycle/decisions/<int:pk>", life.decision_page, name="lifecycle-decision"),
-    path("lifecycle/archive", life.archive_page, name="lifecycle-archive"),
-    path("lifecycle/archive/<str:cpid>", life.archived_record_page, name="lifecycle-archived-record"),
-    path("lifecycle/sealed", life.sealed_page, name="lifecycle-sealed"),
-    path("lifecycle/sealed/<int:pk>", life.opening_page, name="lifecycle-opening"),
+    path("lifecycle", lifecycle.worklist, name="lifecycle-worklist"),
+    path("lifecycle/children/<str:cpid>", lifecycle.child_page, name="lifecycle-child"),
+    path("lifecycle/children/<str:cpid>/shield", lifecycle.shield_propose, name="lifecycle-shield"),
+    path("lifecycle/children/<str:cpid>/unshield", lifecycle.unshield_propose, name="lifecycle-unshield"),
+    path("lifecycle/children/<str:cpid>/hidden", lifecycle.hidden_page, name="lifecycle-hidden"),
+    path("lifecycle/children/<str:cpid>/consent", lifecycle.consent_page, name="lifecycle-consent"),
+    path("lifecycle/children/<str:cpid>/consent/withdraw", lifecycle.withdraw_page,
+         name="lifecycle-consent-withdraw"),
+    path("lifecycle/children/<str:cpid>/death", lifecycle.death_page, name="lifecycle-death"),
+    path("lifecycle/children/<str:cpid>/left-england", lifecycle.left_page, name="lifecycle-left"),
+    path("lifecycle/children/<str:cpid>/returned", lifecycle.returned_page, name="lifecycle-returned"),
+    path("lifecycle/children/<str:cpid>/new-identity", lifecycle.identity_page, name="lifecycle-identity"),
+    path("lifecycle/decisions/<int:pk>", lifecycle.decision_page, name="lifecycle-decision"),
+    path("lifecycle/archive", lifecycle.archive_page, name="lifecycle-archive"),
+    path("lifecycle/archive/<str:cpid>", lifecycle.archived_record_page, name="lifecycle-archived-record"),
+    path("lifecycle/sealed", lifecycle.sealed_page, name="lifecycle-sealed"),
+    path("lifecycle/sealed/<int:pk>", lifecycle.opening_page, name="lifecycle-opening"),
 ]
