@@ -11,8 +11,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
+from django_otp_webauthn.models import WebAuthnCredential
+from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 
-from contactpoint.access import preconditions
+from contactpoint.access import preconditions, sessions
 from contactpoint.access.administration import change_credentials, record_policy_signature
 from contactpoint.access.models import PolicyVersion
 from contactpoint.access.roles import Permission
@@ -76,8 +78,6 @@ def credentials(request: HttpRequest) -> HttpResponse:
             apply_error(form, error)
         else:
             # Changing credentials ends every session, this one included: sign in with the new ones.
-            from contactpoint.access import sessions
-
             sessions.end(request, "account_changed", timezone.now())
             return HttpResponseRedirect(reverse("signed-out"))
     return render(request, "account/credentials.html", {
@@ -107,9 +107,6 @@ def policy(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def security_key(request: HttpRequest) -> HttpResponse:
     """Register a WebAuthn security key, to use instead of the token's code when signing in."""
-    from django_otp_webauthn.models import WebAuthnCredential
-    from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
-
     scripts = render_to_string("django_otp_webauthn/register_scripts.html",
                                {"configuration": get_configuration(request)}, request=request, using="django")
     keys = WebAuthnCredential.objects.filter(user=request.user, confirmed=True)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditCheckpoint, AuditHead, AuditPending, AuditVerification
 from contactpoint.children.models import Child
+from contactpoint.config import get_settings
 from contactpoint.web.guards import public, requires
 
 
@@ -43,8 +44,6 @@ def status(request: HttpRequest) -> HttpResponse:
 @public  # guarded by its own bearer token instead of a session: scrapers do not sign in
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    from contactpoint.config import get_settings
-
     expected = get_settings().metrics_token
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not expected or not given or not hmac.compare_digest(given, expected):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
+from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 
 from contactpoint.access import sessions
 from contactpoint.access.authentication import authenticate, user_actor
@@ -75,8 +76,6 @@ def security_key(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("sign-in"))
     if request.user.is_verified():
         return HttpResponseRedirect(reverse("home"))
-    from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
-
     scripts = render_to_string("django_otp_webauthn/auth_scripts.html",
                                {"configuration": get_configuration(request)}, request=request, using="django")
     return render(request, "signin/security_key.html", {

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.guards import public
 
 
@@ -33,8 +34,6 @@ def ready(request: HttpRequest) -> JsonResponse:
     except Exception:
         checks["database"] = "unavailable"
     try:
-        from contactpoint.vault.keyring import get_keyring
-
         get_keyring()
         checks["keyring"] = "ok"
     except Exception:
