@@ -36,17 +36,18 @@ from contactpoint.vault.keyring import get_keyring
 PRACTITIONER_PREFIX = "cps_"
 SOURCE_PREFIX = "cpk_"
 NOT_VALID = "The bearer token is not valid. Open a session with POST /api/v1/session."
-KEY_CANNOT = "A source system's API key can only submit feeds and read its discrepancies; it can never search " \
-             "or open a record."
-TOKEN_CANNOT = "A practitioner's session token cannot submit feeds or read a source's discrepancies; use the " \
-               "source system's API key."
+KEY_CANNOT = ("A source system's API key can only submit feeds and read its discrepancies; it can never "
+              "search or open a record.")
+TOKEN_CANNOT = ("A practitioner's session token cannot submit feeds or read a source's discrepancies; use "
+                "the source system's API key.")
 
 
 def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _refuse(actor: Actor, request: HttpRequest, permission: Permission, message: str, *, target_user: str = ""):
+def _refuse(actor: Actor, request: HttpRequest, permission: Permission, message: str, *,
+            target_user: str = ""):
     record_event(AuditAction.ACCESS_REFUSED, actor=actor, keyring=get_keyring(), outcome=Outcome.REFUSED,
                  target_user=target_user, at=timezone.now(),
                  context={"path": request.path, "method": request.method, "permission": str(permission),
@@ -76,8 +77,8 @@ class PractitionerToken(HttpBearer):
         user = user_for_token(token, now=now, keyring=get_keyring())
         if not user.has(self.permission):
             _refuse(user_actor(user), request, self.permission,
-                    "Your role does not allow this. Contact your organisation's ContactPoint administrator if you "
-                    "think it should.", target_user=user.username)
+                    "Your role does not allow this. Contact your organisation's ContactPoint administrator "
+                    "if you think it should.", target_user=user.username)
         request.api_token = token  # type: ignore[attr-defined]
         return user
 
@@ -105,7 +106,8 @@ class SourceKey(HttpBearer):
             raise
         if not principal.has(self.permission):
             _refuse(source_actor(principal.source), request, self.permission,
-                    "This API key is not scoped for this operation. Ask your administrator for a key that is.")
+                    "This API key is not scoped for this operation. Ask your administrator for a key that "
+                    "is.")
         return principal
 
 

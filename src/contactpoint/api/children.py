@@ -4,7 +4,8 @@
 Both need a stated reason; both are audited by the domain functions before anything is returned. A shielded
 child is found only through its visible fields and shows only them; an unknown, archived or sealed record is
 the same 404 (DESIGN.md "Shielding"). Criteria arrive in the query string, as the interface requires: the
-service's logs never record query strings (settings.LOGGING), and clients should keep them out of their own."""
+service's logs never record query strings (settings.LOGGING), and clients should keep them out of their
+own."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router
 
+from contactpoint.access.reasons import parse_reason
 from contactpoint.access.roles import Permission
 from contactpoint.api.auth import PractitionerToken
 from contactpoint.api.records import hit_json, record_json
@@ -21,7 +23,6 @@ from contactpoint.config import get_settings
 from contactpoint.errors import NotFound, ValidationError
 from contactpoint.records.view import NOT_FOUND, view_record
 from contactpoint.search.criteria import parse_criteria
-from contactpoint.search.reasons import parse_reason
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
 
@@ -52,10 +53,12 @@ def find(request: HttpRequest,
          reason_text: str | None = _q("required when reason is 'other'", 400)):
     stated = parse_reason(reason, reason_text)
     now = timezone.now()
-    criteria = parse_criteria(family=family or "", given=given or "", birthdate=birthdate, gender=gender or "",
-                              postcode=postcode or "", nhs_number=nhs_number or "", upn=upn or "",
-                              contactpoint_id=contactpoint_id or "", today=timezone.localdate(now))
-    result = search(request.auth, criteria, stated, keyring=get_keyring(), now=now, limits=get_settings().search)
+    criteria = parse_criteria(family=family or "", given=given or "", birthdate=birthdate,
+                              gender=gender or "", postcode=postcode or "", nhs_number=nhs_number or "",
+                              upn=upn or "", contactpoint_id=contactpoint_id or "",
+                              today=timezone.localdate(now))
+    result = search(request.auth, criteria, stated, keyring=get_keyring(), now=now,
+                    limits=get_settings().search)
     return {"results": [hit_json(h) for h in result.hits]}
 
 

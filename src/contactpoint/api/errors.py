@@ -63,7 +63,8 @@ def _ninja_validation(exc: NinjaValidationError) -> Refusal:
     problems = []
     for error in exc.errors:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body", "header")]
-        problems.append({"field": ".".join(loc) or "request", "reason": str(error.get("msg", "is not valid"))})
+        problems.append({"field": ".".join(loc) or "request",
+                         "reason": str(error.get("msg", "is not valid"))})
     first = problems[0] if problems else {"field": "request", "reason": "is not valid"}
     return Refusal(422, "invalid", f"{first['field']}: {first['reason']}",
                    {"field": first["field"], "errors": problems})

@@ -1,5 +1,6 @@
 """``POST /api/v1/feeds/{source}`` and ``GET /api/v1/feeds/{source}/discrepancies``, for source systems with
-their API key, thin over ``contactpoint.feeds.ingest.ingest`` and ``contactpoint.bestview.discrepancies.report``.
+their API key, thin over ``contactpoint.ingest.run.ingest`` and
+``contactpoint.bestview.discrepancies.fetch_report``.
 
 The body is the feed file itself, exactly as ``contactpoint ingest`` would read it; its format comes from
 ``?format=`` or else from the Content-Type. The same file twice changes nothing (the earlier run is returned,
@@ -24,9 +25,9 @@ from contactpoint.audit.trail import record_event
 from contactpoint.bestview.discrepancies import fetch_report
 from contactpoint.errors import FeedRejected, FeedTooLarge, PermissionDenied, UnsupportedFeedType
 from contactpoint.feeds import formats
-from contactpoint.feeds.ingest import ingest
 from contactpoint.feeds.models import FeedRun as FeedRunModel
 from contactpoint.feeds.models import RowProblem
+from contactpoint.ingest.run import ingest
 from contactpoint.vault.keyring import get_keyring
 
 router = Router(tags=["feeds"])
@@ -46,8 +47,8 @@ MEDIA_TYPES = {
     "application/xml": "ctf",
     "text/xml": "ctf",
 }
-WRONG_TYPE = ("Say what format the feed is in: Content-Type text/csv, application/x-ndjson, application/fhir+json "
-              "or application/xml, or ?format=csv|jsonl|fhir|ctf.")
+WRONG_TYPE = ("Say what format the feed is in: Content-Type text/csv, application/x-ndjson, "
+              "application/fhir+json or application/xml, or ?format=csv|jsonl|fhir|ctf.")
 
 _BODY = {"required": True, "content": {t: {"schema": {"type": "string", "format": "binary"}}
                                        for t in ("text/csv", "application/x-ndjson", "application/fhir+json",
@@ -61,8 +62,8 @@ def _own_source(request: HttpRequest, source: str, permission: Permission) -> So
                      outcome=Outcome.REFUSED, at=timezone.now(),
                      context={"path": request.path, "permission": str(permission), "api": True,
                               "why": "another source"})
-        raise PermissionDenied("This API key acts only for its own source system. Use the source code the key "
-                               "was issued for.")
+        raise PermissionDenied("This API key acts only for its own source system. Use the source code the "
+                               "key was issued for.")
     return principal
 
 
@@ -84,8 +85,8 @@ def _read_body(request: HttpRequest) -> bytes:
     except ValueError:
         declared = 0
     if declared > MAX_FEED_BYTES:
-        raise FeedTooLarge(f"A feed sent over HTTP is at most {MAX_FEED_BYTES // (1024 * 1024)} MiB. Send it as "
-                           "smaller deltas, or ask the service team to load it from the command line.")
+        raise FeedTooLarge(f"A feed sent over HTTP is at most {MAX_FEED_BYTES // (1024 * 1024)} MiB. Send it "
+                           "as smaller deltas, or ask the service team to load it from the command line.")
     data = request.read(MAX_FEED_BYTES + 1)
     if not data:
         raise FeedRejected("The request body is empty: send the feed file as the body.")

@@ -1,8 +1,9 @@
-"""The JSON API under ``/api/v1/`` (DESIGN.md section 5), with its OpenAPI document at ``/api/v1/openapi.json``.
+"""The JSON API under ``/api/v1/`` (DESIGN.md section 5), with its OpenAPI document at
+``/api/v1/openapi.json``.
 
 Every operation declares its auth object, and with it the ``Permission`` it needs (``contactpoint.api.auth``);
-only ``POST /session`` (which takes credentials) and the OpenAPI document and its docs page (which describe the
-interface and hold no data) are public. Every error is JSON from ``contactpoint.api.errors``.
+only ``POST /session`` (which takes credentials) and the OpenAPI document and its docs page (which describe
+the interface and hold no data) are public. Every error is JSON from ``contactpoint.api.errors``.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from contactpoint.children.record import PersonName, Provenance, Sourced
 from contactpoint.records.view import SENSITIVE_NOTICE, RecordView
 from contactpoint.search.service import Hit
 
-SHIELDED_NOTICE = ("This record is shielded. Only the child's name, gender, date of birth, ContactPoint ID and "
-                   "the names of parents and carers are shown. For anything else, contact the local authority "
-                   "ContactPoint team.")
+SHIELDED_NOTICE = ("This record is shielded. Only the child's name, gender, date of birth, ContactPoint ID "
+                   "and the names of parents and carers are shown. For anything else, contact the local "
+                   "authority ContactPoint team.")
 
 
 def _prov(p: Provenance) -> dict[str, Any]:
@@ -35,8 +35,8 @@ def _setting(item: Sourced[Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
     v = item.value
-    return {"code": getattr(v, "urn", None) or getattr(v, "code", ""), "name": v.name, "start_date": v.start_date,
-            "provenance": _prov(item.provenance)}
+    return {"code": getattr(v, "urn", None) or getattr(v, "code", ""), "name": v.name,
+            "start_date": v.start_date, "provenance": _prov(item.provenance)}
 
 
 def record_json(view: RecordView, *, today: date) -> dict[str, Any]:
@@ -68,8 +68,8 @@ def record_json(view: RecordView, *, today: date) -> dict[str, Any]:
         "whereabouts": None if w is None else {
             "state": w.value.state.value,
             "address": None if w.value.address is None else {
-                "line_1": w.value.address.line_1, "line_2": w.value.address.line_2, "town": w.value.address.town,
-                "postcode": w.value.address.postcode},
+                "line_1": w.value.address.line_1, "line_2": w.value.address.line_2,
+                "town": w.value.address.town, "postcode": w.value.address.postcode},
             "intends_to_return": w.value.intends_to_return, "left_on": w.value.left_on,
             "provenance": _prov(w.provenance)},
         "education": _setting(r.education),
@@ -82,7 +82,8 @@ def record_json(view: RecordView, *, today: date) -> dict[str, Any]:
              "lead_professional": i.value.lead_professional, "caf_completed": i.value.caf_completed,
              "provenance": _prov(i.provenance)} for i in r.involvements],
         "sensitive_service_notice": SENSITIVE_NOTICE if view.sensitive_involved else None,
-        "own_source_identifiers": [{"source": s.source, "identifier": s.identifier} for s in view.own_source_ids],
+        "own_source_identifiers": [{"source": s.source, "identifier": s.identifier}
+                                   for s in view.own_source_ids],
     })
     return out
 

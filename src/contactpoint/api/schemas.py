@@ -146,7 +146,8 @@ class RowProblem(Schema):
     line: int = Field(description="line (CSV, JSON Lines) or entry position (FHIR, CTF) in the file sent")
     field: str
     reason: str
-    kind: str = Field(description="'row': the row was not taken; 'field': the row was taken without this field")
+    kind: str = Field(description="'row': the row was not taken; "
+                                  "'field': the row was taken without this field")
 
 
 class FeedRun(Schema):

@@ -27,7 +27,8 @@ from contactpoint.vault.keyring import get_keyring
 router = Router(tags=["session"])
 
 
-@router.post("/session", auth=None, response={201: SessionOpened, 400: Problem, 401: Problem, 403: Problem, 422: Problem},
+@router.post("/session", auth=None,
+             response={201: SessionOpened, 400: Problem, 401: Problem, 403: Problem, 422: Problem},
              summary="Open a session for a practitioner", operation_id="open_session")
 def open_(request: HttpRequest, body: SessionRequest):
     now = timezone.now()

@@ -1,5 +1,5 @@
-"""URLs of the JSON API: ``/api/v1/``. Anything else under ``/api/``, and a method an address does not take, is
-answered in the API's own error format, never with an HTML page.
+"""URLs of the JSON API: ``/api/v1/``. Anything else under ``/api/``, and a method an address does not take,
+is answered in the API's own error format, never with an HTML page.
 
 ``included`` and ``nowhere`` mount any machine interface that way: FHIR mounts itself with them
 (``contactpoint.fhir.urls``), so that FHIR depends on the API and never the other way round."""
@@ -47,7 +47,8 @@ def _wrapped(patterns, render: Render) -> list:
 
 
 def nowhere(render: Render) -> Callable:
-    """A view for every address under an interface's prefix that is none of its operations: a 404 in its format."""
+    """A view for every address under an interface's prefix that is none of its operations: a 404 in its
+    format."""
 
     @public
     def nowhere(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Query
 from ninja.renderers import BaseRenderer
 
+from contactpoint.access.reasons import parse_reason
 from contactpoint.access.roles import Permission
 from contactpoint.api.auth import PractitionerToken
 from contactpoint.api.errors import Refusal, classify, handle_everything
@@ -24,7 +25,6 @@ from contactpoint.fhir.capability import capability_statement
 from contactpoint.fhir.params import PARAMETER_OF, criteria_arguments
 from contactpoint.records.view import NOT_FOUND, view_record
 from contactpoint.search.criteria import parse_criteria
-from contactpoint.search.reasons import parse_reason
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
 
@@ -39,10 +39,10 @@ class FhirRenderer(BaseRenderer):
 fhir = NinjaAPI(title="ContactPoint FHIR R4", version="R4", urls_namespace="fhir", renderer=FhirRenderer(),
                 openapi_url=None, docs_url=None)
 
-ISSUE_TYPE = {"insufficient_criteria": "required", "too_many_matches": "too-costly", "rate_limited": "throttled",
-              "invalid": "invalid", "not_found": "not-found", "method_not_allowed": "not-supported",
-              "precondition_failed": "forbidden", "permission_denied": "forbidden", "feed_rejected": "invalid",
-              "server_error": "exception"}
+ISSUE_TYPE = {"insufficient_criteria": "required", "too_many_matches": "too-costly",
+              "rate_limited": "throttled", "invalid": "invalid", "not_found": "not-found",
+              "method_not_allowed": "not-supported", "precondition_failed": "forbidden",
+              "permission_denied": "forbidden", "feed_rejected": "invalid", "server_error": "exception"}
 
 
 def operation_outcome(refusal: Refusal) -> dict[str, Any]:
@@ -52,7 +52,8 @@ def operation_outcome(refusal: Refusal) -> dict[str, Any]:
         "details": {"coding": [{"system": systems.REFUSAL, "code": refusal.code}], "text": refusal.detail},
     }
     if refusal.extra.get("precondition"):
-        issue["details"]["coding"].append({"system": systems.PRECONDITION, "code": refusal.extra["precondition"]})
+        issue["details"]["coding"].append({"system": systems.PRECONDITION,
+                                           "code": refusal.extra["precondition"]})
     if refusal.extra.get("action"):
         issue["diagnostics"] = refusal.extra["action"]
     field = refusal.extra.get("field")
@@ -110,7 +111,8 @@ def patient_search(request: HttpRequest,
     arguments = criteria_arguments(family=family, given=given, birthdate=birthdate, gender=gender,
                                    postalcode=postalcode, identifier=identifier)
     criteria = parse_criteria(**arguments, today=timezone.localdate(now))
-    result = search(request.auth, criteria, stated, keyring=get_keyring(), now=now, limits=get_settings().search)
+    result = search(request.auth, criteria, stated, keyring=get_keyring(), now=now,
+                    limits=get_settings().search)
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(result.hits)}
     if result.hits:  # FHIR allows no empty arrays
         bundle["entry"] = [{"fullUrl": request.build_absolute_uri(f"/fhir/Patient/{hit.cpid}"),

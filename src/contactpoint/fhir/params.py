@@ -1,10 +1,10 @@
 """FHIR search parameters for ``Patient``, turned into the search's own criteria.
 
 Names follow FHIR (``family``, ``given``, ``birthdate``, ``gender``, ``address-postalcode``, ``identifier``);
-what they match follows ContactPoint's anti-trawling policy, not FHIR's string defaults: ``family=Har`` is not a
-prefix search (write ``Har*``, after at least two letters), and names are matched by sound and spelling as on
-every other way in. ``birthdate`` takes one exact day (``2015-06-03`` or ``eq2015-06-03``): ranges would let a
-search sweep a year of births.
+what they match follows ContactPoint's anti-trawling policy, not FHIR's string defaults: ``family=Har`` is not
+a prefix search (write ``Har*``, after at least two letters), and names are matched by sound and spelling as
+on every other way in. ``birthdate`` takes one exact day (``2015-06-03`` or ``eq2015-06-03``): ranges would
+let a search sweep a year of births.
 """
 
 from __future__ import annotations

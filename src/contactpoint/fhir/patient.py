@@ -42,7 +42,8 @@ def _meta(shielded: bool) -> dict[str, Any]:
     return meta
 
 
-def _address(line_1: str, line_2: str, town: str, postcode: str, use: str | None = None) -> dict[str, Any] | None:
+def _address(line_1: str, line_2: str, town: str, postcode: str,
+             use: str | None = None) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     if use:
         out["use"] = use
@@ -88,7 +89,8 @@ def from_view(view: RecordView) -> dict[str, Any]:
         if c.relationship:
             contact["relationship"] = [{"text": c.relationship}]
         if c.parental_responsibility is not None:
-            contact["extension"] = [{"url": PARENTAL_RESPONSIBILITY, "valueBoolean": c.parental_responsibility}]
+            contact["extension"] = [{"url": PARENTAL_RESPONSIBILITY,
+                                     "valueBoolean": c.parental_responsibility}]
         if not view.withheld:
             telecom = ([{"system": "phone", "value": c.phone}] if c.phone else []) + \
                       ([{"system": "email", "value": c.email}] if c.email else [])
