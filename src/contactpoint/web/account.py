@@ -81,12 +81,14 @@ def credentials(request: HttpRequest) -> HttpResponse:
             sessions.end(request, "account_changed", timezone.now())
             return HttpResponseRedirect(reverse("signed-out"))
     return render(request, "account/credentials.html", {
-        "title": "Set your password and PIN", "form": form, "first_time": request.user.must_change_credentials})
+        "title": "Set your password and PIN", "form": form,
+        "first_time": request.user.must_change_credentials})
 
 
 class PolicyForm(forms.Form):
-    agree = forms.BooleanField(label="I have read the acceptable use policy and agree to it",
-                               error_messages={"required": "Confirm that you agree to the acceptable use policy"})
+    agree = forms.BooleanField(
+        label="I have read the acceptable use policy and agree to it",
+        error_messages={"required": "Confirm that you agree to the acceptable use policy"})
 
 
 @requires(Permission.SELF_ACCOUNT)

@@ -67,10 +67,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class ResolveForm(forms.Form):
-    outcome = forms.ChoiceField(label="What did you find?", choices=AlertOutcome.choices, widget=forms.RadioSelect,
+    outcome = forms.ChoiceField(label="What did you find?", choices=AlertOutcome.choices,
+                                widget=forms.RadioSelect,
                                 error_messages={"required": "Choose what you found",
                                                 "invalid_choice": "Choose what you found"})
-    note = forms.CharField(label="What you found and did", widget=forms.Textarea, max_length=alert_domain.NOTE_MAX,
+    note = forms.CharField(label="What you found and did", widget=forms.Textarea,
+                           max_length=alert_domain.NOTE_MAX,
                            help_text="Kept encrypted in the audit trail. At least 10 characters.",
                            error_messages={"required": "Say what you found and did"})
 
@@ -86,7 +88,8 @@ def _criteria(entry: AuditEntry) -> str:
     return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(criteria.items()))
 
 
-def _alert_page(request: HttpRequest, pk: int, form: ResolveForm | None = None, status: int = 200) -> HttpResponse:
+def _alert_page(request: HttpRequest, pk: int, form: ResolveForm | None = None,
+                status: int = 200) -> HttpResponse:
     keyring, now = get_keyring(), timezone.now()
     alert = alert_domain.investigate(request.user, pk, keyring=keyring, now=now)
     shown = list(AuditEntry.objects.filter(seq__in=alert.entries).order_by("seq"))
@@ -103,7 +106,8 @@ def _alert_page(request: HttpRequest, pk: int, form: ResolveForm | None = None, 
         resolved = AuditEntry.objects.filter(seq=alert.resolved_seq).first()
         note = ((read_detail(keyring, resolved) or {}).get("note", "") if resolved else "")
     return render(request, "auditing/alert.html", {
-        "title": alert.title, "alert": alert, "evidence": evidence, "criteria": criteria, "around": around, "note": note,
+        "title": alert.title, "alert": alert, "evidence": evidence, "criteria": criteria, "around": around,
+        "note": note,
         "form": form or ResolveForm(), "errors": form.errors if form else None,
         "outcomes": dict(AlertOutcome.choices)}, status=status)
 
@@ -119,7 +123,8 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         alert_domain.acknowledge(request.user, pk, keyring=get_keyring(), now=timezone.now())
-        messages.success(request, "You have acknowledged the alert. Investigate it, then resolve it with what you found.")
+        messages.success(request, "You have acknowledged the alert. Investigate it, then resolve it with "
+                                  "what you found.")
     except ValidationError as error:
         messages.success(request, error.reason[0].upper() + error.reason[1:] + ".")
     return HttpResponseRedirect(reverse("audit-alert", args=[pk]))
@@ -152,7 +157,8 @@ class ChildReportForm(forms.Form):
 
 
 class UserReportForm(forms.Form):
-    username = forms.CharField(label="Username", max_length=150, error_messages={"required": "Enter a username"})
+    username = forms.CharField(label="Username", max_length=150,
+                               error_messages={"required": "Enter a username"})
 
 
 def _csv(rows, filename: str) -> StreamingHttpResponse:
@@ -186,15 +192,16 @@ def _report(request: HttpRequest, form_class, run: Any, page_title: str) -> Http
 @require_http_methods(["GET"])
 def reports_page(request: HttpRequest) -> HttpResponse:
     return render(request, "auditing/reports.html", {
-        "title": "Access reports", "child_form": ChildReportForm(), "user_form": UserReportForm(), "rows": None})
+        "title": "Access reports", "child_form": ChildReportForm(), "user_form": UserReportForm(),
+        "rows": None})
 
 
 @requires(Permission.AUDIT_REPORTS)
 @require_http_methods(["GET"])
 def child_report(request: HttpRequest) -> HttpResponse:
     def run(data, output, limit):
-        cpid, rows = reports.child_report(request.user, data["cpid"], keyring=get_keyring(), now=timezone.now(),
-                                          output=output, limit=limit)
+        cpid, rows = reports.child_report(request.user, data["cpid"], keyring=get_keyring(),
+                                          now=timezone.now(), output=output, limit=limit)
         return {"kind": "child", "cpid": cpid}, rows, f"access-report-{cpid}.csv"
 
     return _report(request, ChildReportForm, run, "Who has seen a child's record")

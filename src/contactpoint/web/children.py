@@ -55,7 +55,8 @@ class SearchForm(ReasonForm):
                             help_text="You can end a name with * after at least 2 letters")
     family = forms.CharField(label="Family name", required=False, max_length=101)
     birthdate = GovukDateField(label="Date of birth", required=False)
-    gender = forms.ChoiceField(label="Gender", choices=GENDER_CHOICES, required=False, widget=forms.RadioSelect)
+    gender = forms.ChoiceField(label="Gender", choices=GENDER_CHOICES, required=False,
+                               widget=forms.RadioSelect)
     postcode = forms.CharField(label="Postcode", required=False, max_length=10)
     nhs_number = forms.CharField(label="NHS number", required=False, max_length=14)
     upn = forms.CharField(label="Unique pupil number (UPN)", required=False, max_length=16)
@@ -82,8 +83,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         try:
             stated = form.stated()
             criteria = parse_criteria(
-                family=data["family"], given=data["given"], birthdate=data["birthdate"], gender=data["gender"],
-                postcode=data["postcode"], nhs_number=data["nhs_number"], upn=data["upn"],
+                family=data["family"], given=data["given"], birthdate=data["birthdate"],
+                gender=data["gender"], postcode=data["postcode"], nhs_number=data["nhs_number"],
+                upn=data["upn"],
                 contactpoint_id=data["contactpoint_id"], today=timezone.localdate())
             result = search(request.user, criteria, stated, keyring=get_keyring(), now=timezone.now(),
                             limits=get_settings().search)

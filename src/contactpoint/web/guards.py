@@ -32,7 +32,8 @@ def public(view: View) -> View:
 
 
 def requires(permission: Permission) -> Callable[[View], View]:
-    """The view needs a signed-in, fully verified user whose role holds ``permission``. Refusals are audited."""
+    """The view needs a signed-in, fully verified user whose role holds ``permission``. Refusals are
+    audited."""
 
     def decorate(view: View) -> View:
         @wraps(view)

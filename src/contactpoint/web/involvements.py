@@ -2,9 +2,9 @@
 ``contactpoint.records.involvements`` and ``contactpoint.records.brokering``.
 
 Recording can take up to three steps: the involvement itself; for a sensitive service, the young person's
-consent or the significant-harm decision; and, when someone else is lead professional, confirming the takeover.
-What the practitioner entered waits in their session between steps (their own contact details and choices,
-never the child's), and nothing is stored until the last step succeeds."""
+consent or the significant-harm decision; and, when someone else is lead professional, confirming the
+takeover. What the practitioner entered waits in their session between steps (their own contact details and
+choices, never the child's), and nothing is stored until the last step succeeds."""
 
 from __future__ import annotations
 
@@ -51,9 +51,10 @@ LEAD, CAF = "lead_professional", "caf_completed"
 class InvolvementForm(forms.Form):
     service = forms.ChoiceField(label="Which service are you involved through?",
                                 choices=[("", "Choose a service"), *SERVICES],
-                                help_text="Sexual health, mental health and substance misuse services are recorded "
-                                          "only with the young person's consent, or where significant harm is "
-                                          "suspected. Other practitioners see only that a service is involved.",
+                                help_text="Sexual health, mental health and substance misuse services are "
+                                          "recorded only with the young person's consent, or where "
+                                          "significant harm is suspected. Other practitioners see only that "
+                                          "a service is involved.",
                                 error_messages={"required": "Choose the service you work for",
                                                 "invalid_choice": "Choose the service you work for"})
     role = forms.CharField(label="Your role", max_length=100, help_text="For example, health visitor",
@@ -63,7 +64,8 @@ class InvolvementForm(forms.Form):
                             help_text="Other practitioners use this to contact you about the child",
                             error_messages={"max_length": "Enter a phone number of 30 characters or fewer"})
     email = forms.CharField(label="Email address", required=False, max_length=254,
-                            error_messages={"max_length": "Enter an email address of 254 characters or fewer"})
+                            error_messages={
+                                "max_length": "Enter an email address of 254 characters or fewer"})
     start_date = GovukDateField(label="Date your involvement started",
                                 error_messages={"required": "Enter the date your involvement started"})
     flags = forms.MultipleChoiceField(
@@ -81,8 +83,10 @@ class InvolvementForm(forms.Form):
 
 class GroundForm(forms.Form):
     basis = forms.ChoiceField(label="Why can this service be recorded?", widget=forms.RadioSelect,
-                              choices=[(SensitiveBasis.CONSENT.value, "The young person has given their consent"),
-                                       (SensitiveBasis.SIGNIFICANT_HARM.value, "Significant harm is suspected")],
+                              choices=[(SensitiveBasis.CONSENT.value,
+                                        "The young person has given their consent"),
+                                       (SensitiveBasis.SIGNIFICANT_HARM.value,
+                                        "Significant harm is suspected")],
                               error_messages={"required": "Choose whether the young person consented or "
                                                           "significant harm is suspected"})
     consent_by = forms.CharField(label="Who gave consent?", required=False, max_length=100,
@@ -94,7 +98,8 @@ class GroundForm(forms.Form):
                               max_length=100, help_text="Their name and role")
     harm_on = GovukDateField(label="Date of the decision", required=False)
     harm_why = forms.CharField(label="Why is significant harm suspected?", required=False, max_length=500,
-                               widget=forms.Textarea, help_text="Basic reasons only: do not give case details")
+                               widget=forms.Textarea,
+                               help_text="Basic reasons only: do not give case details")
 
     def ground(self) -> SensitiveGround | None:
         d = self.cleaned_data
@@ -125,8 +130,8 @@ class EndForm(forms.Form):
 class ContactRequestForm(forms.Form):
     message = forms.CharField(label="What do you need? (optional)", required=False, max_length=1000,
                               widget=forms.Textarea,
-                              help_text="For example, why you need to reach the service and by when. Do not give "
-                                        "case details.",
+                              help_text="For example, why you need to reach the service and by when. Do not "
+                                        "give case details.",
                               error_messages={"max_length": "Your message must be 1000 characters or fewer"})
 
 
@@ -142,7 +147,7 @@ class ResolveForm(forms.Form):
                            error_messages={"max_length": "The note must be 1000 characters or fewer"})
 
 
-# --- helpers -------------------------------------------------------------------------------------------------------
+# --- helpers ------------------------------------------------------------------------------------------------
 
 
 def _refused(request: HttpRequest, message: str) -> HttpResponse:
@@ -168,8 +173,8 @@ def _pack(details: Details) -> dict:
 
 
 def _unpack(raw: dict) -> Details:
-    return Details(**{**raw, "start_date": date.fromisoformat(raw["start_date"]) if raw["start_date"] else None,
-                      "ground": SensitiveGround.from_json(raw["ground"])})
+    started = date.fromisoformat(raw["start_date"]) if raw["start_date"] else None
+    return Details(**{**raw, "start_date": started, "ground": SensitiveGround.from_json(raw["ground"])})
 
 
 def _pending(request: HttpRequest, cpid: str) -> dict | None:
@@ -183,10 +188,12 @@ def _save(request: HttpRequest, cpid: str, key: str | None, details: Details, *,
 
     The lead professional question comes before the consent one: the consent or significant-harm details can
     say something about the child, so they are never kept in the session waiting for another answer."""
-    pending = {"cpid": cpid, "key": key, "details": _pack(replace(details, ground=None)), "take_lead": take_lead}
+    pending = {"cpid": cpid, "key": key, "details": _pack(replace(details, ground=None)),
+               "take_lead": take_lead}
     if details.lead_professional and not take_lead:
         try:
-            message = lead_conflict(request.user, cpid, key, keyring=get_keyring(), today=timezone.localdate())
+            message = lead_conflict(request.user, cpid, key, keyring=get_keyring(),
+                                    today=timezone.localdate())
         except (PermissionDenied, NotFound) as refused:
             return ValidationError("service", refused.message)
         if message:
@@ -202,7 +209,7 @@ def _save(request: HttpRequest, cpid: str, key: str | None, details: Details, *,
         else:
             change_involvement(request.user, key, details, keyring=get_keyring(), now=timezone.now(),
                                take_lead=take_lead)
-    except LeadNeedsConfirmation as asked:  # someone took the lead since we asked: ask again (consent again too)
+    except LeadNeedsConfirmation as asked:  # someone took the lead since we asked: ask again (consent too)
         request.session[PENDING] = {**pending, "lead_message": asked.message}
         return HttpResponseRedirect(reverse("child-involvement-lead", args=[cpid]))
     except (PermissionDenied, NotFound) as refused:
@@ -229,8 +236,8 @@ def _parts(day: date | None) -> dict[str, str] | None:
 def _initial(entry: Entry) -> dict:
     v = entry.involvement
     flags = [f for f, on in ((LEAD, v.lead_professional), (CAF, v.caf_completed)) if on]
-    return {"service": v.service_code, "role": v.role, "phone": v.practitioner_phone, "email": v.practitioner_email,
-            "start_date": _parts(v.start_date), "flags": flags}
+    return {"service": v.service_code, "role": v.role, "phone": v.practitioner_phone,
+            "email": v.practitioner_email, "start_date": _parts(v.start_date), "flags": flags}
 
 
 def _own_entry(request: HttpRequest, cpid: str, key: str) -> Entry | HttpResponse:
@@ -247,7 +254,7 @@ def _context(cpid: str, **more) -> dict:
     return {"cpid": cpid, "cpid_display": format_contactpoint_id(cpid), **more}
 
 
-# --- recording and changing ------------------------------------------------------------------------------------------
+# --- recording and changing ---------------------------------------------------------------------------------
 
 
 @requires(Permission.CHILD_INVOLVEMENT)
@@ -264,7 +271,8 @@ def new(request: HttpRequest, cpid: str) -> HttpResponse:
             return outcome
         apply_error(form, outcome, fallback="service")
     return render(request, "involvements/form.html", _context(
-        cpid, title="Record your involvement", form=form, heading="Record your involvement", button="Continue"))
+        cpid, title="Record your involvement", form=form, heading="Record your involvement",
+        button="Continue"))
 
 
 @requires(Permission.CHILD_INVOLVEMENT)
@@ -281,8 +289,8 @@ def change(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
             return outcome
         apply_error(form, outcome, fallback="service")
     return render(request, "involvements/form.html", _context(
-        cpid, title="Change your involvement", form=form, heading="Change your involvement", button="Save changes",
-        entry=entry))
+        cpid, title="Change your involvement", form=form, heading="Change your involvement",
+        button="Save changes", entry=entry))
 
 
 @requires(Permission.CHILD_INVOLVEMENT)
@@ -370,7 +378,8 @@ def withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 @requires(Permission.LA_SENSITIVE_MANAGE)
 @require_http_methods(["GET", "POST"])
 def la_withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
-    """The young person tells the local authority team, rather than the practitioner, that they withdraw consent."""
+    """The young person tells the local authority team, rather than the practitioner, that they withdraw
+    consent."""
     cpid = cpid_or_404(cpid)
     entry = consented_entry_for_la(request.user, key, keyring=get_keyring())
     if entry.cpid != cpid:
@@ -378,11 +387,11 @@ def la_withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
     if request.method == "POST":
         withdraw_consent(request.user, key, keyring=get_keyring(), now=timezone.now())
         return _done(request, cpid, "The service has been removed from the child's record")
-    return render(request, "involvements/withdraw.html", _context(cpid, title="Consent withdrawn", entry=entry,
-                                                                  error=None))
+    return render(request, "involvements/withdraw.html",
+                  _context(cpid, title="Consent withdrawn", entry=entry, error=None))
 
 
-# --- brokering ---------------------------------------------------------------------------------------------------------
+# --- brokering ----------------------------------------------------------------------------------------------
 
 
 @requires(Permission.CHILD_VIEW)

@@ -1,14 +1,15 @@
 """Pages for local authority data managers: the life of a record (contactpoint.lifecycle).
 
     work list ─► a record's life page ─► propose / approve / reject a shield or its end
-                                     ├─► see hidden fields (to broker contact), record consent or its withdrawal
+                                     ├─► see hidden fields (to broker contact), record consent or its
+                                     │   withdrawal
                                      ├─► notify a death, a move out of England (and back), a new identity
     archive (one year) · sealed records (opened by two officers)
 
 Thin over the domain functions: every rule (which authority, four eyes, what is audited) lives there. A record
-another authority is responsible for is a 404 here, as if it did not exist. Every change is a POST followed by a
-redirect with a one-shot message (Post/Redirect/Get); pages that show child data are rendered for one request
-and are never cached (SecurityHeadersMiddleware).
+another authority is responsible for is a 404 here, as if it did not exist. Every change is a POST followed by
+a redirect with a one-shot message (Post/Redirect/Get); pages that show child data are rendered for one
+request and are never cached (SecurityHeadersMiddleware).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _ctx() -> dict[str, Any]:
     return {"keyring": get_keyring(), "now": timezone.now()}
 
 
-# --- forms ---------------------------------------------------------------------------------------------------
+# --- forms --------------------------------------------------------------------------------------------------
 
 class LayoutForm(forms.Form):
     """A form whose fields the shared template renders in order, each as its GOV.UK component."""
@@ -66,7 +67,8 @@ class LayoutForm(forms.Form):
     layout: tuple[tuple[str, str], ...] = ()
 
 
-def _text(label: str, *, required: bool = True, help_text: str = "", max_length: int = 200) -> forms.CharField:
+def _text(label: str, *, required: bool = True, help_text: str = "",
+          max_length: int = 200) -> forms.CharField:
     return forms.CharField(label=label, required=required, help_text=help_text, max_length=max_length,
                            error_messages={"required": f"Enter {label[0].lower()}{label[1:]}"})
 
@@ -89,8 +91,10 @@ class FindForm(forms.Form):
 
 class ShieldForm(LayoutForm):
     reason = _area("Reason for the decision", help_text="The threat, and why hiding whereabouts reduces it")
-    threat = _choice("Level of threat", [(t.value, THREAT_WORDS[t]) for t in ThreatLevel], "Choose the level of threat")
-    child_view = _area("The child's view", help_text="What the child said, or why their view could not be sought")
+    threat = _choice("Level of threat", [(t.value, THREAT_WORDS[t]) for t in ThreatLevel],
+                     "Choose the level of threat")
+    child_view = _area("The child's view",
+                       help_text="What the child said, or why their view could not be sought")
     carer_view = _area("The parent's or carer's view",
                        help_text="What they said, or why their view could not be sought")
     review_on = GovukDateField(label="Review date", past_only=False, required=False,
@@ -118,7 +122,8 @@ class ShieldForm(LayoutForm):
         data = self.cleaned_data
         bodies = []
         for n in range(1, BODY_SLOTS + 1):
-            parts = [data.get(f"body_{n}"), data.get(f"asked_{n}"), data.get(f"asked_on_{n}"), data.get(f"said_{n}")]
+            parts = [data.get(f"body_{n}"), data.get(f"asked_{n}"), data.get(f"asked_on_{n}"),
+                     data.get(f"said_{n}")]
             if not any(parts):
                 continue
             if data.get(f"asked_on_{n}") is None:
@@ -129,7 +134,8 @@ class ShieldForm(LayoutForm):
 
 
 class DecisionForm(LayoutForm):
-    decision = _choice("Your decision", [("approve", "Approve"), ("reject", "Reject")], "Choose approve or reject")
+    decision = _choice("Your decision", [("approve", "Approve"), ("reject", "Reject")],
+                       "Choose approve or reject")
     note = _area("Note", required=False, help_text="Needed if you reject")
     layout = (("decision", "radios"), ("note", "textarea"))
 
@@ -141,7 +147,8 @@ class ReasonForm(LayoutForm):
 
 
 class ConsentForm(LayoutForm):
-    basis = _choice("Why they may stay until 25", [(b.value, consents.BASIS_WORDS[b]) for b in consents.Basis],
+    basis = _choice("Why they may stay until 25",
+                    [(b.value, consents.BASIS_WORDS[b]) for b in consents.Basis],
                     "Choose why they may stay until 25")
     given_by = _text("Who gave consent", help_text="The young person's name as they gave it")
     given_on = GovukDateField(label="Date consent was given")
@@ -149,7 +156,8 @@ class ConsentForm(LayoutForm):
                      "Choose how consent was given")
     explained_by = _text("Who explained it to them")
     informed = forms.BooleanField(
-        label="They were told what ContactPoint holds, who can see it, and that they can withdraw at any time",
+        label="They were told what ContactPoint holds, who can see it, and that they can withdraw at any "
+              "time",
         required=False)
     layout = (("basis", "radios"), ("given_by", "text"), ("given_on", "date"), ("method", "radios"),
               ("explained_by", "text"), ("informed", "checkbox"))
@@ -208,7 +216,7 @@ class OpeningDecisionForm(LayoutForm):
     layout = (("decision", "radios"),)
 
 
-# --- the work list and a record's life page -------------------------------------------------------------------
+# --- the work list and a record's life page -----------------------------------------------------------------
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
@@ -254,14 +262,15 @@ def child_page(request: HttpRequest, cpid: str) -> HttpResponse:
                      context={"page": "lifecycle", "shielded": child.shielded})
     summary = LifeSummary(child, name, dob, consents.active_consent(child),
                           DeathNotice.objects.filter(child=child).exists(),
-                          ShieldDecision.objects.filter(child=child, status=ShieldDecision.Status.PROPOSED).first(),
+                          ShieldDecision.objects.filter(child=child,
+                                                        status=ShieldDecision.Status.PROPOSED).first(),
                           shielding.current_shield(child) if child.shielded else None)
     return render(request, "lifecycle/child.html", {
-        "title": "The life of a record", "s": summary, "cpid": cpid, "cpid_display": format_contactpoint_id(cpid),
-        "user": request.user, "Permission": Permission})
+        "title": "The life of a record", "s": summary, "cpid": cpid,
+        "cpid_display": format_contactpoint_id(cpid), "user": request.user, "Permission": Permission})
 
 
-# --- a form page, then back to the record's life page ---------------------------------------------------------
+# --- a form page, then back to the record's life page -------------------------------------------------------
 
 def _form_page(request: HttpRequest, cpid: str, form_class: type[LayoutForm], *, heading: str, button: str,
                act: Callable[[LayoutForm, str], Any], done: str, intro: str = "", warning: str = "",
@@ -276,8 +285,8 @@ def _form_page(request: HttpRequest, cpid: str, form_class: type[LayoutForm], *,
             messages.success(request, done)
             return HttpResponseRedirect(back or reverse("lifecycle-child", args=[cpid]))
     return render(request, "lifecycle/form.html", {
-        "title": heading, "heading": heading, "button": button, "intro": intro, "warning": warning, "form": form,
-        "errors": form.errors, "caption": f"ContactPoint ID {format_contactpoint_id(cpid)}",
+        "title": heading, "heading": heading, "button": button, "intro": intro, "warning": warning,
+        "form": form, "errors": form.errors, "caption": f"ContactPoint ID {format_contactpoint_id(cpid)}",
         "back": back or reverse("lifecycle-child", args=[cpid])})
 
 
@@ -315,17 +324,18 @@ def decision_page(request: HttpRequest, pk: int) -> HttpResponse:
     form = DecisionForm(posted(request))
     if form.is_valid():
         ok, _ = attempt(form, lambda: shielding.decide(
-            request.user, pk, approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"],
-            **_ctx()), REFUSED)
+            request.user, pk, approve=form.cleaned_data["decision"] == "approve",
+            note=form.cleaned_data["note"], **_ctx()), REFUSED)
         if ok:
             approved = form.cleaned_data["decision"] == "approve"
-            messages.success(request, "Decision approved: it now applies." if approved else "Proposal rejected.")
+            messages.success(request,
+                             "Decision approved: it now applies." if approved else "Proposal rejected.")
             return HttpResponseRedirect(reverse("lifecycle-child", args=[decision.child.cpid]))
     keyring = get_keyring()
     proposal, note = shielding.read(keyring, decision)
     name = load_groups(keyring, decision.child, ["names"])["name"].value.display
-    record_event(AuditAction.RECORD_VIEWED, actor=user_actor(request.user), keyring=keyring, at=timezone.now(),
-                 subjects=[decision.child.cpid], reason="records management",
+    record_event(AuditAction.RECORD_VIEWED, actor=user_actor(request.user), keyring=keyring,
+                 at=timezone.now(), subjects=[decision.child.cpid], reason="records management",
                  context={"page": "shielding decision", "decision": decision.key})
     return render(request, "lifecycle/decision.html", {
         "title": "Shielding decision", "d": decision, "p": proposal, "note": note, "name": name, "form": form,
@@ -350,15 +360,17 @@ def _record(request: HttpRequest, view, cpid: str, label: str, extra: dict | Non
 @requires(Permission.LA_SHIELD_HIDDEN_VIEW)
 @require_http_methods(["GET", "POST"])
 def hidden_page(request: HttpRequest, cpid: str) -> HttpResponse:
-    """The hidden fields, shown once in reply to the POST that gave the reason (never at a URL of their own)."""
+    """The hidden fields, shown once in reply to the POST that gave the reason (never at a URL of their
+    own)."""
     def act(form: ReasonForm, cpid: str):
         view = shielding.view_hidden(request.user, cpid, form.cleaned_data["reason"], **_ctx())
         return _record(request, view, cpid, "Brokering contact (shielded details shown)")
 
     return _form_page(request, cpid, ReasonForm, heading="See this shielded record's hidden details",
                       button="Show the hidden details", act=act, done="",
-                      warning="This record is shielded because the child, or others, may be at risk of harm. Use "
-                              "what you see only to put practitioners in touch. Auditors are told of every look.")
+                      warning="This record is shielded because the child, or others, may be at risk of "
+                              "harm. Use what you see only to put practitioners in touch. Auditors are told "
+                              "of every look.")
 
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
@@ -370,11 +382,12 @@ def consent_page(request: HttpRequest, cpid: str) -> HttpResponse:
             consents.Basis(d["basis"]), d["given_by"], d["given_on"], consents.Method(d["method"]),
             d["explained_by"], bool(d["informed"])), **_ctx())
 
-    return _form_page(request, cpid, ConsentForm, heading="Record consent to stay until 25", button="Record consent",
-                      act=act, done="Consent recorded: the record stays live until the young person's 25th "
-                                    "birthday, unless they withdraw it.",
-                      intro="Only for care leavers and young people with learning disabilities, and only with their "
-                            "own informed, explicit consent.")
+    return _form_page(request, cpid, ConsentForm, heading="Record consent to stay until 25",
+                      button="Record consent", act=act,
+                      done="Consent recorded: the record stays live until the young person's 25th "
+                           "birthday, unless they withdraw it.",
+                      intro="Only for care leavers and young people with learning disabilities, and only "
+                            "with their own informed, explicit consent.")
 
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
@@ -386,8 +399,8 @@ def withdraw_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
     return _form_page(request, cpid, WithdrawForm, heading="Record that consent was withdrawn",
                       button="Record withdrawal", act=act,
-                      done="Withdrawal recorded. If the young person is 18 or over, the record is archived on the "
-                           "next daily run.")
+                      done="Withdrawal recorded. If the young person is 18 or over, the record is archived "
+                           "on the next daily run.")
 
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
@@ -440,11 +453,11 @@ def identity_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
     return _form_page(request, cpid, IdentityForm, heading="Give the child a new identity", button="Record",
                       act=act, done="",
-                      warning="The child gets a new ContactPoint ID and the old record is sealed at once. Nothing "
-                              "visible links the two. Write the new ID down: it is shown only once.")
+                      warning="The child gets a new ContactPoint ID and the old record is sealed at once. "
+                              "Nothing visible links the two. Write the new ID down: it is shown only once.")
 
 
-# --- the archive and sealed records ----------------------------------------------------------------------------
+# --- the archive and sealed records -------------------------------------------------------------------------
 
 @requires(Permission.LA_ARCHIVE_VIEW)
 @require_http_methods(["GET"])
@@ -483,8 +496,8 @@ def sealed_page(request: HttpRequest) -> HttpResponse:
             except (LifecycleError, PermissionDenied) as refused:
                 form.add_error(None, refused.message)
             except NotFound:
-                form.add_error("contactpoint_id", "There is no sealed record with that ContactPoint ID that your "
-                                                  "authority is responsible for")
+                form.add_error("contactpoint_id", "There is no sealed record with that ContactPoint ID that "
+                                                  "your authority is responsible for")
             else:
                 messages.success(request, "Request recorded. A second authorised officer must approve it.")
                 return HttpResponseRedirect(reverse("lifecycle-sealed"))

@@ -4,9 +4,9 @@
 Content-Security-Policy with a per-request nonce, and ``Cache-Control: no-store`` so that no page or API
 response holding child data is kept by a browser or proxy.
 
-``NotFoundMiddleware``: a domain ``NotFound`` that leaves a view is the 404 page, in this one place. The domain
-says "not found" for anything the user may not know exists (a record of another authority, an alert outside an
-auditor's scope); a view catches ``NotFound`` only to say something else (a message on a form)."""
+``NotFoundMiddleware``: a domain ``NotFound`` that leaves a view is the 404 page, in this one place. The
+domain says "not found" for anything the user may not know exists (a record of another authority, an alert
+outside an auditor's scope); a view catches ``NotFound`` only to say something else (a message on a form)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ class SecurityHeadersMiddleware:
             return response
         response["Content-Security-Policy"] = (
             f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
-            "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-            "object-src 'none'"
+            "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'; object-src 'none'"
         )
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"

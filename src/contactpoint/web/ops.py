@@ -47,7 +47,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     expected = get_settings().metrics_token
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not expected or not given or not hmac.compare_digest(given, expected):
-        return HttpResponse("metrics need the operator's bearer token\n", status=401, content_type="text/plain")
+        return HttpResponse("metrics need the operator's bearer token\n", status=401,
+                            content_type="text/plain")
     f = service_figures()
     lines = ["# HELP contactpoint_children Children in the index by lifecycle state.",
              "# TYPE contactpoint_children gauge"]
@@ -58,7 +59,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
               "# TYPE contactpoint_audit_pending gauge", f"contactpoint_audit_pending {f['audit_pending']}"]
     checkpoint = f["last_checkpoint"]
     age = (timezone.now() - checkpoint.at).total_seconds() if checkpoint else -1
-    lines += ["# HELP contactpoint_audit_checkpoint_age_seconds Seconds since the last signed checkpoint (-1: none).",
+    lines += ["# HELP contactpoint_audit_checkpoint_age_seconds Seconds since the last signed checkpoint "
+              "(-1: none).",
               "# TYPE contactpoint_audit_checkpoint_age_seconds gauge",
               f"contactpoint_audit_checkpoint_age_seconds {age:.0f}"]
     verification = f["last_verification"]

@@ -1,8 +1,8 @@
 """The review queue for data managers, and their sources' discrepancies: GOV.UK pages over
 ``contactpoint.matching.review`` and ``contactpoint.bestview.discrepancies``.
 
-The queue and the history list IDs and reasons only; opening a pair decrypts both records and is audited (as is
-every decision, in the domain functions). Every page needs ``LA_MATCH_REVIEW`` (discrepancies:
+The queue and the history list IDs and reasons only; opening a pair decrypts both records and is audited (as
+is every decision, in the domain functions). Every page needs ``LA_MATCH_REVIEW`` (discrepancies:
 ``LA_DISCREPANCIES``) and shows only the user's own local authority's work."""
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ class DecisionForm(forms.Form):
 
 
 class SplitForm(forms.Form):
-    note = forms.CharField(label="Why are you splitting this merge?", required=False, max_length=review.NOTE_MAX,
-                           widget=forms.Textarea,
+    note = forms.CharField(label="Why are you splitting this merge?", required=False,
+                           max_length=review.NOTE_MAX, widget=forms.Textarea,
                            error_messages={"max_length": f"A note is at most {review.NOTE_MAX} characters"})
 
 
@@ -147,15 +147,15 @@ def split_page(request: HttpRequest, pk: int) -> HttpResponse:
             error = refused.message
             form.add_error(None, error)
         else:
-            messages.success(request, f"Merge {pk} split: {format_contactpoint_id(merge.absorbed.cpid)} is a record of its "
-                           "own again.")
+            messages.success(request, f"Merge {pk} split: {format_contactpoint_id(merge.absorbed.cpid)} is a "
+                                      "record of its own again.")
             return HttpResponseRedirect(reverse("review-history"))
     return render(request, "review/split.html", {
         "title": "Split a merge", "merge": merge, "form": form, "errors": form.errors,
         "format_cpid": format_contactpoint_id})
 
 
-# --- discrepancies of the authority's sources ------------------------------------------------------------------
+# --- discrepancies of the authority's sources -------------------------------------------------------------
 
 
 @requires(Permission.LA_DISCREPANCIES)
@@ -168,6 +168,7 @@ def discrepancies_page(request: HttpRequest) -> HttpResponse:
     chosen = next((s for s in sources if s.code == request.GET.get("source")), None)
     items = None
     if chosen is not None:
-        items = fetch_report(chosen.code, actor=user_actor(request.user), keyring=get_keyring(), now=timezone.now())
+        items = fetch_report(chosen.code, actor=user_actor(request.user), keyring=get_keyring(),
+                             now=timezone.now())
     return render(request, "review/discrepancies.html", {
         "title": "Discrepancies", "sources": sources, "chosen": chosen, "items": items})

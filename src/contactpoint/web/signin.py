@@ -1,4 +1,5 @@
-"""Signing in and out: thin over ``contactpoint.access.authentication`` and ``contactpoint.access.sessions``."""
+"""Signing in and out: thin over ``contactpoint.access.authentication`` and
+``contactpoint.access.sessions``."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ class SignInForm(forms.Form):
     pin = forms.CharField(label="PIN", max_length=8, help_text="Your separate PIN of 6 to 8 digits",
                           error_messages={"required": "Enter your PIN"})
     code = forms.CharField(label="Security code", max_length=10, required=False,
-                           help_text="The 6 digits your security token shows now. Leave this empty if you use a "
-                                     "security key.")
+                           help_text="The 6 digits your security token shows now. Leave this empty if you "
+                                     "use a security key.")
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -41,7 +42,8 @@ def client_ip(request: HttpRequest) -> str:
 
 def _next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                  require_https=request.is_secure()):
         return target
     return reverse("home")
 
@@ -108,12 +110,13 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 WHY = {
     "signed_out": ("You have signed out", ""),
-    "idle": ("You have been signed out", "You were inactive for 15 minutes, so we signed you out to protect the "
-                                         "children's information."),
-    "absolute": ("You have been signed out", "You can stay signed in for 12 hours at most. Sign in again to carry "
-                                             "on."),
-    "account_changed": ("You have been signed out", "Something about your account changed (your access, password, "
-                                                    "PIN or security token). Sign in again."),
+    "idle": ("You have been signed out",
+             "You were inactive for 15 minutes, so we signed you out to protect the children's information."),
+    "absolute": ("You have been signed out",
+                 "You can stay signed in for 12 hours at most. Sign in again to carry on."),
+    "account_changed": ("You have been signed out",
+                        "Something about your account changed (your access, password, PIN or security "
+                        "token). Sign in again."),
     "no_state": ("You have been signed out", "Sign in again to carry on."),
 }
 

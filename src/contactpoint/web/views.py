@@ -39,4 +39,5 @@ def ready(request: HttpRequest) -> JsonResponse:
     except Exception:
         checks["keyring"] = "unavailable"
     ok = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                        status=200 if ok else 503)
