@@ -161,9 +161,9 @@ def test_public_pages_hold_no_child_data_and_are_few():
 
 
 def test_metrics_need_the_operators_bearer_token(client, settings, monkeypatch):
-    from contactpoint.config import get_settings
-
     import dataclasses
+
+    from contactpoint.config import get_settings
 
     monkeypatch.setattr("contactpoint.config._settings",
                         dataclasses.replace(get_settings(), metrics_token="s3cret-token-for-scrapers"))

@@ -144,7 +144,8 @@ def _form(label, hint, error, value, choices=None, field_kind="text", required=F
 @settings(max_examples=80, deadline=None)
 @given(label=_words.filter(str.strip), hint=_optional, error=_optional, value=_words,
        classes=st.sampled_from(["", "govuk-input--width-10", "govuk-!-width-two-thirds"]),
-       kind=st.sampled_from(["text", "email", "password"]), autocomplete=st.sampled_from([None, "email", "one-time-code"]),
+       kind=st.sampled_from(["text", "email", "password"]),
+       autocomplete=st.sampled_from([None, "email", "one-time-code"]),
        input_mode=st.sampled_from([None, "numeric"]))
 def test_text_input_markup_is_govuk_frontends(env, label, hint, error, value, classes, kind, autocomplete, input_mode):
     form = _form(label, hint, error, {"field": value})
