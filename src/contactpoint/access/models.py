@@ -41,7 +41,7 @@ class Organisation(models.Model):
         return self.vouched_by or self
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     def create_user(self, username: str, password: str | None = None, **fields):
         user = self.model(username=username, **fields)
         user.set_password(password)

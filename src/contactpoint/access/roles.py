@@ -94,12 +94,13 @@ class Role:
         return Permission.CHILD_VIEW in self.permissions
 
 
-def _p(code: str, title: str, reference: str, kinds: set[OrgKind], child_protection: bool = False) -> Role:
+def _p(code: str, title: str, reference: str, kinds: set[OrgKind] | frozenset[OrgKind],
+       child_protection: bool = False) -> Role:
     return Role(code, title, "practitioner", reference, frozenset(kinds), Grantor.LOCAL_AUTHORITY,
                 CHILD_PROTECTION if child_protection else PRACTITIONER)
 
 
-LA = {OrgKind.LOCAL_AUTHORITY}
+LA = frozenset({OrgKind.LOCAL_AUTHORITY})
 
 ROLES: tuple[Role, ...] = (
     _p("sch3-1a", "Local authority social services", "Schedule 3 paragraph 1(2)(a)", LA, child_protection=True),

@@ -95,11 +95,12 @@ class AccessMiddleware:
             else:
                 end(request, why, now)
             return HttpResponseRedirect(reverse("signed-out"))
+        assert state is not None  # expired() says "no_state" otherwise
         failed = preconditions.lapses(user, timezone.localdate(now))
         if failed and [f.key for f in failed] != ["policy_signed"]:
             end(request, "precondition", now, precondition=failed[0].key)
             return HttpResponseRedirect(reverse("signed-out"))
-        if not user.is_verified():
+        if not user.is_verified():  # type: ignore[attr-defined]  # added by django_otp's OTPMiddleware
             if not request.path.startswith(SECOND_FACTOR_PATHS):
                 return HttpResponseRedirect(reverse("sign-in-security-key"))
             return self._touch(request, state, now)
@@ -108,7 +109,8 @@ class AccessMiddleware:
                 return HttpResponseRedirect(reverse("account-policy"))
         elif user.must_change_credentials and not request.path.startswith(("/account/credentials", "/sign-out")):
             return HttpResponseRedirect(reverse("account-credentials"))
-        request.clearance_warning = preconditions.clearance_warning(user, timezone.localdate(now))
+        request.clearance_warning = preconditions.clearance_warning(  # type: ignore[attr-defined]  # for the pages
+            user, timezone.localdate(now))
         return self._touch(request, state, now)
 
     def _touch(self, request: HttpRequest, state: dict, now: datetime) -> HttpResponse:

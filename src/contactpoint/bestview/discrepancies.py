@@ -31,7 +31,7 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
     closed)."""
     if not current:
         return 0, 0
-    open_items = []
+    open_items: list[Discrepancy] = []
     for q in bulk.any_of("child_id", list(current)):
         open_items += Discrepancy.objects.filter(q, closed_at__isnull=True).select_related("record")
     have = {(d.child_id, d.record.record_key, d.field) for d in open_items}
@@ -44,7 +44,7 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
             closing.append(d)
     Discrepancy.objects.bulk_update(closing, ["closed_at", "closed_reason"])
     new = sorted(want - have)
-    records = {}  # of the children with a new item only: most batches open none
+    records: dict[tuple[int, str], SourceRecord] = {}  # of the children with a new item only: most batches open none
     for q in bulk.any_of("child_id", sorted({child for child, _, _ in new})):
         records.update(((r.child_id, r.record_key), r) for r in
                        SourceRecord.objects.filter(q).only("id", "child_id", "record_key", "source", "active"))

@@ -181,7 +181,9 @@ def _provenances(record: ChildRecord) -> list[Provenance]:
                  record.education, record.gp):
         if item is not None:
             out.append(item.provenance)
-    out.extend(s.provenance for s in (*record.former_names, *record.carers, *record.involvements))
+    out.extend(s.provenance for s in record.former_names)
+    out.extend(s.provenance for s in record.carers)
+    out.extend(s.provenance for s in record.involvements)
     return out
 
 

@@ -30,7 +30,7 @@ from contactpoint.children.record import (
     WhereaboutsState,
 )
 from contactpoint.vault.cipher import ChildCipher
-from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.keyring import IndexKeyRing
 
 if TYPE_CHECKING:  # helper processes import this module without Django, so no models at run time
     from contactpoint.children.models import SourceRecord
@@ -128,13 +128,13 @@ def loads(data: bytes, line: int = 0) -> FeedRow:
     )
 
 
-def record_key(keyring: KeyRing, source: str, source_record_id: str) -> str:
+def record_key(keyring: IndexKeyRing, source: str, source_record_id: str) -> str:
     """Which stored record a row updates: keyed, so the source's own ID is never in clear."""
     return hmac.new(keyring.index_key("source-record"), f"{source}|{source_record_id}".encode(),
                     hashlib.sha256).hexdigest()
 
 
-def content_hash(keyring: KeyRing, payload: bytes) -> str:
+def content_hash(keyring: IndexKeyRing, payload: bytes) -> str:
     """Of a row's payload (``dumps``): equal for two rows with the same content, whatever line they were on (the
     payload does not hold the line)."""
     return hmac.new(keyring.index_key("source-record-content"), payload, hashlib.sha256).hexdigest()
@@ -153,4 +153,4 @@ def open_record(cipher: ChildCipher, record_key: str, sealed: bytes) -> bytes:
 
 def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
     """A stored source record as the row it was sealed from."""
-    return loads(open_record(cipher, record.record_key, record.payload))
+    return loads(open_record(cipher, record.record_key, bytes(record.payload)))

@@ -94,7 +94,7 @@ def cipher_for(keyring: KeyRing, child: Child) -> ChildCipher:
     key = DataKey.objects.filter(child_id=child.pk).values_list("kek_id", "wrapped").first()
     if key is None:
         raise VaultError()
-    return open_child_key(keyring, child.cpid, key[0], key[1])
+    return open_child_key(keyring, child.cpid, key[0], bytes(key[1]))
 
 
 def load_groups(keyring: KeyRing, child: Child, groups: Iterable[str] = FIELD_GROUPS,

@@ -152,7 +152,7 @@ class Batch:
                 "SELECT child_id, source, source_kind, feed_run, received, record_key, payload "
                 "FROM children_source_record WHERE active AND child_id {any} ORDER BY id", [c.pk for c in children]):
             record[3] = _date(record[3])
-            out[child_id].append(tuple(record))  # type: ignore[arg-type]
+            out[child_id].append(tuple(record))
         return out
 
     def _manual(self, children: Sequence[ChildRow]) -> dict[int, list[Manual]]:
@@ -170,11 +170,11 @@ class Batch:
         keys = {e.key: e for e in entries}
         # Neither the children's sealed groups nor unchanged records' payloads are read here: leave them behind.
         existing: dict[str, tuple[int, str, bool, ChildRow]] = {}
-        for record_id, key, content_hash, active, *child in bulk.select_any(
+        for record_id, key, content_hash, active, *child_values in bulk.select_any(
                 f"SELECT r.id, r.record_key, r.content_hash, r.active, {_CHILD_ROW} FROM children_source_record r "
                 "JOIN children_child c ON c.id = r.child_id WHERE r.source = %s AND r.record_key {any}",
                 list(keys), [self.source.code]):
-            existing[key] = (record_id, content_hash, bool(active), _child_row(child))
+            existing[key] = (record_id, content_hash, bool(active), _child_row(child_values))
         dirty: dict[int, ChildRow] = {}
         changed = []
         self.keys.prefetch(child for *_, child in existing.values())  # one query for the batch, not one a child
@@ -210,11 +210,11 @@ class Batch:
         stored = self._stored(children.values())
         self.keys.prefetch(children.values())
         existing: dict[str, int] = {}
-        for child_id, found in self.workers.open([OpenJob(c.pk, c.cpid, self.keys.key(c), stored.get(c.pk, []))
-                                                  for c in children.values()]).items():
+        for opened_id, found in self.workers.open([OpenJob(c.pk, c.cpid, self.keys.key(c), stored.get(c.pk, []))
+                                                   for c in children.values()]).items():
             for record_key, record_profile in found:
                 profiles[record_key] = record_profile
-                existing[record_key] = child_id
+                existing[record_key] = opened_id
         edges = score(list(profiles.values()), new, engine=self.engine)
         outcome = decide(list(new), existing, Profiles(profiles), edges)
 
@@ -263,8 +263,9 @@ class Batch:
     def _candidates(self, tokens: dict[int, set]) -> list[ChildRow]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are
         truncated: see ``vault.tokens.in_buckets``, whose lookup this is, with each child's version). A child is
-        kept if it was born on a date its date-keyed tokens stand for, or holds an identifier one of its identifier tokens stands for: its date of birth and identifiers
-        alone are decrypted to tell, before its source records are.
+        kept if it was born on a date its date-keyed tokens stand for, or holds an identifier one of its identifier
+        tokens stands for: its date of birth and identifiers alone are decrypted to tell, before its source records
+        are.
 
         At a million children most of those found are such bucket-mates, and the same ones come back batch after
         batch (a bucket's members do not change with the rows looking it up). So what was opened once in a run
@@ -317,12 +318,12 @@ class Batch:
             return
         involved = list({c for _, a, b in pairs for c in (a, b)})
         # A pair already open, deferred or kept apart by a data manager is not asked about again.
-        asked = set()
+        asked: set[frozenset[int]] = set()
         for q in bulk.any_of("child_a_id", involved):
             asked.update(frozenset(pair) for pair in ReviewItem.objects.filter(q, status__in=(
                 ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED, ReviewItem.Status.KEPT_APART)).values_list(
                 "child_a_id", "child_b_id"))
-        las = {}  # of the first child of each pair, whose local authority the item goes to
+        las: dict[int, str] = {}  # of the first child of each pair, whose local authority the item goes to
         for q in bulk.any_of("id", sorted({a for _, a, _ in pairs})):
             las.update(Child.objects.filter(q).values_list("id", "responsible_la"))
         items = []

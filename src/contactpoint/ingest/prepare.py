@@ -23,7 +23,7 @@ from contactpoint.feeds.rows import FeedRow, FieldRefusal, Refusal
 from contactpoint.feeds.validate import validate
 from contactpoint.matching.profile import profile_row
 from contactpoint.vault import blindindex as bi
-from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.keyring import IndexKeyRing
 from contactpoint.vault.tokens import dob_variants, matching_tokens
 
 REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
@@ -36,7 +36,7 @@ IDENTIFIER_FIELDS = tuple(sorted(set(IDENTIFIER_FIELD.values())))
 assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB  # every other index has a date
 
 
-def lookup_tokens(keyring: KeyRing, row: FeedRow) -> dict[int, set]:
+def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
     """The tokens a row looks up, each with what a child must hold to be in its bucket for a reason: the dates
     of birth it stands for, or for an identifier's token the identifier, as (field, value)."""
     if row.date_of_birth is None:
@@ -57,7 +57,7 @@ class Entry:
     """One accepted row and what the pipeline derives from it. ``tokens`` and ``profile`` are needed only for a
     record the index does not hold yet, so they are worked out when first asked for."""
 
-    row: FeedRow
+    row: FeedRow | None  # None once a helper process has worked out tokens and profile (processes._serve_reader)
     key: str  # the keyed record key: which source record this is, without its identifier in clear
     content_hash: str
     payload: bytes  # the row as sealed with its child's data key
@@ -69,13 +69,15 @@ class Entry:
         # a Python-level state setter per field.
         return (Entry, (self.row, self.key, self.content_hash, self.payload, self.tokens, self.profile))
 
-    def lookup(self, keyring: KeyRing) -> dict[int, set]:
+    def lookup(self, keyring: IndexKeyRing) -> dict[int, set]:
         if self.tokens is None:
+            assert self.row is not None  # a row is dropped only after its tokens were worked out
             self.tokens = lookup_tokens(keyring, self.row)
         return self.tokens
 
     def match_profile(self, source_kind: str) -> tuple:
         if self.profile is None:
+            assert self.row is not None  # a row is dropped only after its profile was worked out
             self.profile = profile_row(self.key, source_kind, self.row)
         return self.profile
 
@@ -90,7 +92,7 @@ class Chunk:
     refused: int  # rows not taken at all
 
 
-def chunks(data: bytes, *, fmt: str, keyring: KeyRing, source_code: str, today: date,
+def chunks(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, today: date,
            skip: int, batch_size: int, seen: set[str] | None = None) -> Iterator[Chunk]:
     """The feed's batches, in file order, from row ``skip + 1`` on (the rows before were committed by an earlier
     attempt at the same file: they are read again only to know which record IDs came first). ``seen`` collects

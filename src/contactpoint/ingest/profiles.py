@@ -14,7 +14,7 @@ from contactpoint.matching.profile import profile
 def profiles_of(directory: Path, *, today: date) -> list[dict[str, Any]]:
     """Every accepted row of the feed files in ``directory`` (national sources first), profiled for Splink with
     ``SOURCE|RECORD_ID`` as its unique ID."""
-    out = []
+    out: list[dict[str, Any]] = []
     for path in feed_files(directory):
         source = path.stem
         out.extend(profile(f"{source}|{row.source_record_id}", kind_of(source), row)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
@@ -91,8 +92,8 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
          engine: Backend | None, batch_size: int, progress: Callable[[int], None] | None) -> None:
     feeds = get_settings().feeds
     helped = feeds.workers > 1 and len(data) >= feeds.helpers_from_bytes
-    options = {"fmt": fmt, "source_code": source.code, "today": now.date(), "skip": run.rows_done,
-               "batch_size": batch_size}
+    options: dict[str, Any] = {"fmt": fmt, "source_code": source.code, "today": now.date(), "skip": run.rows_done,
+                               "batch_size": batch_size}
     workers = processes.start(feeds.workers if helped else 1, keys=keyring,
                             origin=origin_of(source, run.id, now.date()))
     reader = None
@@ -107,8 +108,10 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
             if progress:
                 progress(chunk.upto)
         if run.mode == "full":
-            _retire_missing(run, batch, reader.seen if reader is not None else seen, keyring=keyring, now=now,
-                            source=source)
+            if reader is not None:
+                assert reader.seen is not None  # asked for (want_seen) and sent once the whole file was read
+                seen = reader.seen
+            _retire_missing(run, batch, seen, keyring=keyring, now=now, source=source)
     finally:
         workers.close()
         if reader is not None:

@@ -75,7 +75,8 @@ class OpenJob(NamedTuple):
     data_key: bytes
     records: list[Stored]
 
-    __repr__ = _job_repr
+    def __repr__(self) -> str:
+        return _job_repr(self)
 
 
 class ViewJob(NamedTuple):
@@ -93,7 +94,8 @@ class ViewJob(NamedTuple):
     added: list[tuple[str, bytes]] | None = None
     manual: list[Manual] | None = None
 
-    __repr__ = _job_repr
+    def __repr__(self) -> str:
+        return _job_repr(self)
 
 
 class NewJob(NamedTuple):
@@ -103,7 +105,8 @@ class NewJob(NamedTuple):
     data_key: bytes
     rows: list[tuple[str, bytes]]
 
-    __repr__ = _job_repr
+    def __repr__(self) -> str:
+        return _job_repr(self)
 
 
 class View(NamedTuple):

@@ -23,7 +23,7 @@ from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.store import cipher_for, load_groups
 from contactpoint.errors import LifecycleError, NotFound, ValidationError
-from contactpoint.lifecycle.common import authority_child, day, new_key, require, seal, unseal
+from contactpoint.lifecycle.common import authority_child, new_key, require, seal, unseal
 from contactpoint.lifecycle.models import SealedOpening
 from contactpoint.lifecycle.transitions import REASON_WORDS, archive_info
 from contactpoint.records.view import RecordView, build_view
@@ -61,7 +61,7 @@ def archived_records(user: User, *, keyring: KeyRing, now: datetime) -> list[Arc
         groups = load_groups(keyring, child, ["names", "birth"], cipher)
         info = archive_info(keyring, child, cipher)
         out.append(ArchivedEntry(child.cpid, groups["name"].value.display, groups["date_of_birth"].value,
-                                 day(info["on"]), REASON_WORDS.get(info["reason"], info["reason"])))
+                                 date.fromisoformat(info["on"]), REASON_WORDS.get(info["reason"], info["reason"])))
     out.sort(key=lambda e: (e.archived_on, e.cpid), reverse=True)
     if out:
         record_event(AuditAction.RECORD_VIEWED, actor=user_actor(user), keyring=keyring, at=now,
@@ -115,7 +115,7 @@ def opening_for(user: User, pk: int) -> SealedOpening:
 
 
 def opening_details(keyring: KeyRing, opening: SealedOpening) -> str:
-    return unseal(cipher_for(keyring, opening.child), "opening", opening.key, opening.payload)["details"]
+    return unseal(cipher_for(keyring, opening.child), "opening", opening.key, bytes(opening.payload))["details"]
 
 
 def decide_opening(user: User, pk: int, *, approve: bool, keyring: KeyRing, now: datetime) -> SealedOpening:

@@ -20,7 +20,7 @@ from contactpoint.children.models import Child
 from contactpoint.children.store import cipher_for, load_groups
 from contactpoint.dates import age_on, first_of_month
 from contactpoint.errors import LifecycleError, ValidationError
-from contactpoint.lifecycle.common import authority_child, day, new_key, require, seal, unseal
+from contactpoint.lifecycle.common import authority_child, new_key, require, seal, unseal
 from contactpoint.lifecycle.models import StayConsent
 from contactpoint.vault.keyring import KeyRing
 
@@ -59,15 +59,16 @@ def active_consent(child: Child) -> StayConsent | None:
 
 def withdrawn_on(keyring: KeyRing, child: Child, cipher=None) -> date | None:
     """The latest date consent was withdrawn, if it ever was (the record stays live until then)."""
-    latest = None
+    latest: date | None = None
     for row in StayConsent.objects.filter(child=child, status=StayConsent.Status.WITHDRAWN):
-        on = day(unseal(cipher or cipher_for(keyring, child), "consent-withdrawal", row.key, row.withdrawal)["on"])
+        sealed = unseal(cipher or cipher_for(keyring, child), "consent-withdrawal", row.key, bytes(row.withdrawal))
+        on = date.fromisoformat(sealed["on"])  # a withdrawal is always sealed with its date
         latest = on if latest is None or on > latest else latest
     return latest
 
 
 def read(keyring: KeyRing, row: StayConsent) -> dict:
-    return unseal(cipher_for(keyring, row.child), "consent", row.key, row.payload)
+    return unseal(cipher_for(keyring, row.child), "consent", row.key, bytes(row.payload))
 
 
 def record_consent(user: User, cpid: str, consent: Consent, *, keyring: KeyRing, now: datetime) -> StayConsent:

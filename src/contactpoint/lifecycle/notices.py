@@ -37,7 +37,7 @@ from contactpoint.dates import anniversary, first_of_month, live_until
 from contactpoint.errors import LifecycleError, ValidationError
 from contactpoint.lifecycle import consent as consents
 from contactpoint.lifecycle import transitions
-from contactpoint.lifecycle.common import authority_child, day, new_key, require, seal
+from contactpoint.lifecycle.common import authority_child, new_key, require, seal
 from contactpoint.lifecycle.models import DeathNotice
 from contactpoint.vault.keyring import KeyRing
 
@@ -109,7 +109,7 @@ def returned_to_england(user: User, cpid: str, *, returned_on: date, keyring: Ke
         if info.get("reason") != transitions.Reason.LEFT_ENGLAND:
             raise LifecycleError("This record was not archived because the child left England, so it cannot be "
                                  "restored.")
-        left_on = day(info["left_on"])
+        left_on = date.fromisoformat(info["left_on"])
         if returned_on < left_on:
             raise ValidationError("returned_on", "the date the child returned must be after the date they left")
         if returned_on > anniversary(left_on, RETURN_YEARS):

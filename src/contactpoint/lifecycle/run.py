@@ -69,7 +69,7 @@ def _live_decision(keyring: KeyRing, child: Child, today: date) -> tuple[date, s
     notice = DeathNotice.objects.filter(child=child).first()
     notified_on = None
     if notice is not None:
-        sealed = unseal(cipher, "death", notice.key, notice.payload)
+        sealed = unseal(cipher, "death", notice.key, bytes(notice.payload))
         notified_on = day(sealed["notified_on"])
         death = day(sealed["date_of_death"]) if death is None else min(death, day(sealed["date_of_death"]))
     has_consent = consents.active_consent(child) is not None
@@ -108,7 +108,7 @@ def _archived(keyring: KeyRing, today: date, now: datetime, report: RunReport) -
     due = Child.objects.filter(status=ChildStatus.ARCHIVED, review_month__lte=month)
     for child in _each(due):
         report.looked_at += 1
-        on = day(transitions.archive_info(keyring, child)["on"])
+        on = date.fromisoformat(transitions.archive_info(keyring, child)["on"])
         if anniversary(on, VISIBLE_YEARS) <= today and transitions.seal_record(keyring, child, actor=ACTOR,
                                                                                 now=now):
             report.sealed.append(child.cpid)
@@ -119,7 +119,7 @@ def _sealed(keyring: KeyRing, today: date, now: datetime, report: RunReport) -> 
     due = Child.objects.filter(status=ChildStatus.SEALED, review_month__lte=month)
     for child in _each(due):
         report.looked_at += 1
-        on = day(transitions.archive_info(keyring, child)["on"])
+        on = date.fromisoformat(transitions.archive_info(keyring, child)["on"])
         if anniversary(on, RETAINED_YEARS) <= today and transitions.delete(keyring, child, actor=ACTOR, now=now):
             report.deleted.append(child.cpid)
 

@@ -30,7 +30,7 @@ from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.store import cipher_for, load_record, reindex
 from contactpoint.errors import LifecycleError, NotFound, ValidationError
-from contactpoint.lifecycle.common import NOT_YOURS, authority_child, day, new_key, require, seal, unseal
+from contactpoint.lifecycle.common import NOT_YOURS, authority_child, new_key, require, seal, unseal
 from contactpoint.lifecycle.models import ShieldDecision
 from contactpoint.records.view import RecordView, build_view
 from contactpoint.vault.keyring import KeyRing
@@ -79,7 +79,8 @@ class Proposal:
 
     @classmethod
     def from_json(cls, raw: dict, review_on: date | None) -> Proposal:
-        bodies = tuple(BodyView(b["body"], b["asked"], day(b["asked_on"]), b["said"]) for b in raw["bodies"])
+        bodies = tuple(BodyView(b["body"], b["asked"], date.fromisoformat(b["asked_on"]), b["said"])
+                       for b in raw["bodies"])
         return cls(raw["reason"], ThreatLevel(raw["threat"]), raw["child_view"], raw["carer_view"], bodies,
                    review_on)
 
@@ -144,10 +145,10 @@ def propose(user: User, cpid: str, kind: str, proposal: Proposal, *, keyring: Ke
 def read(keyring: KeyRing, decision: ShieldDecision) -> tuple[Proposal, str]:
     """The proposal and the approver's note, decrypted (in memory only)."""
     cipher = cipher_for(keyring, decision.child)
-    proposal = Proposal.from_json(unseal(cipher, "shield", decision.key, decision.payload), decision.review_on)
+    proposal = Proposal.from_json(unseal(cipher, "shield", decision.key, bytes(decision.payload)), decision.review_on)
     note = ""
     if decision.decision_note:
-        note = unseal(cipher, "shield-note", decision.key, decision.decision_note)["note"]
+        note = unseal(cipher, "shield-note", decision.key, bytes(decision.decision_note))["note"]
     return proposal, note
 
 

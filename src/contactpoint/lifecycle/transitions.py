@@ -51,7 +51,7 @@ def _locked(child_id: int) -> Child | None:
 
 def archive_info(keyring: KeyRing, child: Child, cipher=None) -> dict[str, Any]:
     row = Archive.objects.get(child=child)
-    return unseal(cipher or cipher_for(keyring, child), "archive", str(child.pk), row.payload)
+    return unseal(cipher or cipher_for(keyring, child), "archive", str(child.pk), bytes(row.payload))
 
 
 def archive(keyring: KeyRing, child: Child, *, on: date, reason: str, actor: Actor, now: datetime,
@@ -60,9 +60,10 @@ def archive(keyring: KeyRing, child: Child, *, on: date, reason: str, actor: Act
     the retention KEK of its deletion month. ``sealed`` seals it at once (a new identity). Returns False if the
     record was not live any more."""
     with transaction.atomic():
-        child = _locked(child.pk)
-        if child is None or child.status != ChildStatus.LIVE:
+        locked = _locked(child.pk)
+        if locked is None or locked.status != ChildStatus.LIVE:
             return False
+        child = locked
         cipher = cipher_for(keyring, child)
         delete_on = anniversary(on, RETAINED_YEARS)
         payload = {"on": on, "reason": reason, **(extra or {})}
@@ -84,9 +85,10 @@ def archive(keyring: KeyRing, child: Child, *, on: date, reason: str, actor: Act
 
 def seal_record(keyring: KeyRing, child: Child, *, actor: Actor, now: datetime) -> bool:
     with transaction.atomic():
-        child = _locked(child.pk)
-        if child is None or child.status != ChildStatus.ARCHIVED:
+        locked = _locked(child.pk)
+        if locked is None or locked.status != ChildStatus.ARCHIVED:
             return False
+        child = locked
         delete_month = Archive.objects.values_list("delete_month", flat=True).get(child=child)
         child.status = ChildStatus.SEALED
         child.review_month = delete_month
@@ -99,9 +101,10 @@ def restore(keyring: KeyRing, child: Child, *, actor: Actor, now: datetime, live
     """Back to live use (a child who left England came back within 3 years): searchable again, its data key
     back under the active KEK."""
     with transaction.atomic():
-        child = _locked(child.pk)
-        if child is None or child.status not in (ChildStatus.ARCHIVED, ChildStatus.SEALED):
+        locked = _locked(child.pk)
+        if locked is None or locked.status not in (ChildStatus.ARCHIVED, ChildStatus.SEALED):
             return False
+        child = locked
         for held in (child, *Child.objects.filter(merged_into=child)):
             retention.release(keyring, held)
         Archive.objects.filter(child=child).delete()
@@ -119,9 +122,10 @@ def delete(keyring: KeyRing, child: Child, *, actor: Actor, now: datetime) -> bo
     row go; the audit trail keeps the ContactPoint ID and nothing else (its sealed details were sealed under
     audit keys that expire on their own). Records merged into this one go with it."""
     with transaction.atomic():
-        child = _locked(child.pk)
-        if child is None or child.status != ChildStatus.SEALED:
+        locked = _locked(child.pk)
+        if locked is None or locked.status != ChildStatus.SEALED:
             return False
+        child = locked
         absorbed = list(Child.objects.filter(merged_into=child))
         gone = [child.cpid, *(a.cpid for a in absorbed)]
         for other in absorbed:

@@ -166,7 +166,7 @@ def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[st
     reviews: dict[tuple[str, str], Review] = {}
 
     def queue(a_root: str, b_root: str, edge: Edge, why: str) -> None:
-        key = tuple(sorted((a_root, b_root)))
+        key = (min(a_root, b_root), max(a_root, b_root))
         if key not in reviews or reviews[key].probability < edge.probability:
             reviews[key] = Review(edge.left, edge.right, edge.probability, dict(edge.evidence), why)
 

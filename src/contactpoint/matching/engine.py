@@ -12,7 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pyarrow as pa
@@ -139,10 +139,12 @@ def _spark_schema():
 def _table(profiles: Sequence[Mapping[str, Any] | tuple]) -> pa.Table:
     """The profiles (dicts, or rows in ``COLUMNS`` order) as an Arrow table, built column by column:
     ``Table.from_pylist`` converts row by row and took a third of a batch's matching time at a million records."""
+    columns: Sequence[Sequence[Any]]
     if profiles and isinstance(profiles[0], tuple):
         columns = list(zip(*profiles, strict=True))
     else:
-        columns = [[p[c] for p in profiles] for c in COLUMNS]
+        dicts = cast("Sequence[Mapping[str, Any]]", profiles)  # all dicts when the first is
+        columns = [[p[c] for p in dicts] for c in COLUMNS]
     return pa.Table.from_arrays([pa.array(values, type=SCHEMA.field(c).type) for c, values in zip(
         COLUMNS, columns, strict=True)], schema=SCHEMA)
 

@@ -60,7 +60,7 @@ def _move_records(keys: list[str], src: Child, dst: Child, src_cipher: ChildCiph
     records = list(SourceRecord.objects.filter(child=src, record_key__in=keys))
     for record in records:
         record.payload = seal_record(dst_cipher, record.record_key, open_record(src_cipher, record.record_key,
-                                                                              record.payload))
+                                                                              bytes(record.payload)))
         record.child = dst
     SourceRecord.objects.bulk_update(records, ["payload", "child"])
     Discrepancy.objects.filter(record__in=records).update(child=dst)
@@ -88,7 +88,9 @@ def merge_children(survivor: Child, absorbed: Child, *, by: str, item: ReviewIte
     involvements = list(PractitionerInvolvement.objects.filter(child=absorbed).values_list("key", flat=True))
     repointed = []
     others = ReviewItem.objects.filter(status__in=PENDING).filter(Q(child_a=absorbed) | Q(child_b=absorbed))
-    for other in others.exclude(pk=item.pk if item else None):
+    if item is not None:
+        others = others.exclude(pk=item.pk)
+    for other in others:
         side = "a" if other.child_a_id == absorbed.pk else "b"
         repointed.append([other.pk, side, other.status])
         setattr(other, f"child_{side}_id", survivor.pk)

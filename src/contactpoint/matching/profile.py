@@ -20,15 +20,26 @@ _HOUSE = re.compile(r"\d+[A-Z]?")
 
 
 class Matchable(Protocol):
-    name: PersonName
-    former_family_names: tuple[str, ...]
-    gender: Any
-    date_of_birth: date | None
-    nhs_number: str | None
-    upn: str | None
-    uln: str | None
-    address: Address | None
-    carers: tuple[Carer, ...]
+    """What profiling reads of a record (a feed's ``FeedRow``, frozen): read-only, hence properties."""
+
+    @property
+    def name(self) -> PersonName: ...
+    @property
+    def former_family_names(self) -> tuple[str, ...]: ...
+    @property
+    def gender(self) -> Any: ...
+    @property
+    def date_of_birth(self) -> date | None: ...
+    @property
+    def nhs_number(self) -> str | None: ...
+    @property
+    def upn(self) -> str | None: ...
+    @property
+    def uln(self) -> str | None: ...
+    @property
+    def address(self) -> Address | None: ...
+    @property
+    def carers(self) -> tuple[Carer, ...]: ...
 
 
 COLUMNS = (

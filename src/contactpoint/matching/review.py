@@ -404,7 +404,7 @@ def labelled_training_data(keyring: KeyRing) -> tuple[list[dict[str, Any]], list
 
     latest: dict[tuple[str, str], bool] = {}
     for label in Label.objects.order_by("decided_at", "id"):
-        latest[tuple(sorted((label.record_a, label.record_b)))] = label.is_match
+        latest[min(label.record_a, label.record_b), max(label.record_a, label.record_b)] = label.is_match
     pairs = [pair for pair, is_match in latest.items() if is_match]
     keys = {k for pair in pairs for k in pair}
     profiles: dict[str, dict[str, Any]] = {}

@@ -32,9 +32,9 @@ def train(profiles: Sequence[dict[str, Any]], *, description: str, seed: int = 1
     (``contactpoint.matching.review.labelled_training_data``). With at least ``MIN_LABELLED_PAIRS`` pairs, m
     probabilities are also estimated from them, and Splink averages that estimate with the EM runs'."""
 
-    use_labels = labelled is not None and len(labelled[1]) >= MIN_LABELLED_PAIRS
-    if use_labels:
-        profiles = [*profiles, *labelled[0]]
+    labels = labelled if labelled is not None and len(labelled[1]) >= MIN_LABELLED_PAIRS else None
+    if labels is not None:
+        profiles = [*profiles, *labels[0]]
     con = duckdb.connect(":memory:")
     try:
         db_api = DuckDBAPI(con)
@@ -46,8 +46,8 @@ def train(profiles: Sequence[dict[str, Any]], *, description: str, seed: int = 1
         training.estimate_u_using_random_sampling(max_pairs=5e6, seed=seed)
         for rule in (block_on("nhs_number"), block_on("upn"), block_on("given_metaphone", "family_metaphone")):
             training.estimate_parameters_using_expectation_maximisation(rule)
-        if use_labels:
-            pairs = pa.Table.from_pylist([{"unique_id_l": a, "unique_id_r": b} for a, b in labelled[1]])
+        if labels is not None:
+            pairs = pa.Table.from_pylist([{"unique_id_l": a, "unique_id_r": b} for a, b in labels[1]])
             linker.table_management.register_table(pairs, "review_labels", overwrite=True)
             training.estimate_m_from_pairwise_labels("review_labels")
         settings = linker.misc.save_model_to_json(None)
@@ -57,7 +57,7 @@ def train(profiles: Sequence[dict[str, Any]], *, description: str, seed: int = 1
     _floor_m(settings)
     settings["contactpoint"] = {"version": MODEL_VERSION, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                 "records": len(profiles), "trained_on": description,
-                                "labelled_pairs": len(labelled[1]) if use_labels else 0}
+                                "labelled_pairs": len(labels[1]) if labels is not None else 0}
     return settings
 
 

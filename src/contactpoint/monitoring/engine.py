@@ -179,9 +179,9 @@ class Batch:
         if not in_working_hours(local, self.settings):
             row.out_of_hours += 1
             self.note(row, Rule.OUT_OF_HOURS, e.seq)
-        if clearance_lapses_soon(person.clearance_expires, local.date(), self.settings):
-            self.find(Rule.CLEARANCE, f"{person.username}:{person.clearance_expires}", person, e,
-                      clearance_expires=person.clearance_expires.isoformat())
+        expires = person.clearance_expires
+        if expires is not None and clearance_lapses_soon(expires, local.date(), self.settings):
+            self.find(Rule.CLEARANCE, f"{person.username}:{expires}", person, e, clearance_expires=expires.isoformat())
 
     def searched_for(self, person: Person, e: AuditEntry) -> None:
         if not e.detail:
@@ -250,9 +250,9 @@ class Batch:
     def judge_days(self, baselines: BaselineCache) -> None:
         s = self.settings
         last: dict[tuple[str, date], AuditEntry] = {}
-        for e in self.entries:
-            if e.actor in self.people:
-                last[(e.actor, timezone.localtime(e.at).date())] = e
+        for entry in self.entries:
+            if entry.actor in self.people:
+                last[(entry.actor, timezone.localtime(entry.at).date())] = entry
         for (username, on), row in self.days.items():
             person, e = self.people[username], last.get((username, on))
             if e is None:

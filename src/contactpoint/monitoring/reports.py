@@ -35,7 +35,7 @@ from contactpoint.vault.keyring import KeyRing
 CHILD_ACTIONS = (AuditAction.SEARCH, AuditAction.RECORD_VIEWED, AuditAction.SHIELD_OVERRIDE,
                  AuditAction.INVOLVEMENT_RECORDED, AuditAction.INVOLVEMENT_CHANGED, AuditAction.INVOLVEMENT_ENDED,
                  AuditAction.HIDDEN_FIELDS_VIEWED)
-WHAT = {
+WHAT: dict[str, str] = {
     AuditAction.SEARCH: "Searched: the record was in the results",
     AuditAction.RECORD_VIEWED: "Viewed the record",
     AuditAction.SHIELD_OVERRIDE: "Overrode shielding",

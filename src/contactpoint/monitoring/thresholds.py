@@ -63,7 +63,7 @@ class MonitorSettings:
             raw = environ.get(name, "").strip()
             if not raw:
                 continue
-            kind = type(f.default) if f.default is not None else Path
+            kind: type = type(f.default) if f.default is not None else Path
             try:
                 value = kind(raw)
             except ValueError:

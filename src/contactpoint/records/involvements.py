@@ -29,7 +29,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from django.db import transaction
@@ -222,11 +222,18 @@ def open_involvement(cipher: ChildCipher, entry: PractitionerInvolvement) -> Rec
     if isinstance(raw, list):
         raw = {"i": raw, "r": "", "sc": "", "g": None}
     base = involvement_from_json(raw["i"])
-    return RecordedInvolvement(*(getattr(base, f) for f in Involvement.__dataclass_fields__),
+    return RecordedInvolvement(**{f: getattr(base, f) for f in Involvement.__dataclass_fields__},
                                role=raw["r"], ground=SensitiveGround.from_json(raw["g"]), service_code=raw["sc"])
 
 
-def manual_entries(child: Child, cipher: ChildCipher) -> list[Manual]:
+class _Keyed(Protocol):
+    """A child as ``manual_entries`` needs it: a model or a batch's ``ChildRow``."""
+
+    @property
+    def pk(self) -> int: ...
+
+
+def manual_entries(child: _Keyed, cipher: ChildCipher) -> list[Manual]:
     """Practitioners' entries as the best view takes them in (bestview.build)."""
     return [Manual(open_involvement(cipher, e).shown(), e.organisation, e.updated_at.date())
             for e in PractitionerInvolvement.objects.filter(child_id=child.pk).order_by("created_at", "id")]
@@ -257,11 +264,11 @@ def own_entries(user: User, child: Child, keyring: KeyRing, cipher: ChildCipher 
         entries = entries.filter(organisation=user.organisation.code)
     else:
         entries = entries.filter(user=user)
-    entries = list(entries)
-    if not entries:
+    found = list(entries)
+    if not found:
         return []
     cipher = cipher or cipher_for(keyring, child)
-    return [Entry(e.key, child.cpid, e.user.full_name, open_involvement(cipher, e)) for e in entries]
+    return [Entry(e.key, child.cpid, e.user.full_name, open_involvement(cipher, e)) for e in found]
 
 
 def has_viewed(user: User, cpid: str) -> bool:
@@ -432,6 +439,7 @@ def change_involvement(user: User, key: str, details: Details, *, keyring: KeyRi
             details = replace(details, ground=held.ground)  # the ground already given still stands
         details = validate(details, today=now.date(), born=_born(keyring, child, cipher))
         _check_ground(details)
+        assert details.start_date is not None  # validate refuses details without one
         if held.end_date is not None and held.end_date < details.start_date:
             raise ValidationError("start_date", "the start date must be on or before the date the involvement ended")
         lost = _take_lead(user, child, cipher, keyring, key=key, now=now, take_lead=take_lead) \

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import overload
 
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import SourceSystem, User
@@ -62,6 +63,14 @@ class RecordView:
     @property
     def caf_holders(self) -> tuple[Sourced[Involvement], ...]:
         return tuple(i for i in self.record.involvements if i.value.caf_completed)
+
+
+@overload
+def _mask(item: Sourced) -> Sourced: ...
+
+
+@overload
+def _mask(item: None) -> None: ...
 
 
 def _mask(item: Sourced | None) -> Sourced | None:

@@ -11,8 +11,10 @@ if that write fails, nothing is returned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
@@ -84,6 +86,7 @@ def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Crite
     data |= load_groups(keyring, child, ["names"] if child.shielded else ["names", "identifiers", "whereabouts"],
                         cipher)
     name = data["name"].value
+    gender: Gender = data["gender"].value  # a record's best view always has one (ChildRecord.gender)
     postcode = town = nhs = upn = None
     if not child.shielded:
         where = data["whereabouts"]
@@ -94,7 +97,7 @@ def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Crite
     candidate = Candidate(
         given=name.given, family=name.family, middle=name.middle,
         former_families=tuple(f.value.family for f in data["former_names"]),
-        birthdate=data["date_of_birth"].value, gender=data["gender"].value,
+        birthdate=data["date_of_birth"].value, gender=gender,
         postcode=postcode, nhs_number=nhs, upn=upn)
     if criteria.contactpoint_id == child.cpid:
         score = Score(30.0, {"contactpoint_id": "exact"})
@@ -105,14 +108,14 @@ def _hit(keyring: KeyRing, child: Child, key: tuple[str, bytes], criteria: Crite
         if not scorer().accepts(score, fuzzy=decision.fuzzy, identifier_only=decision.identifier_only,
                                 postcode_decides=postcode_decides):
             return None
-    return Hit(child.cpid, name.given, name.middle, name.family, candidate.birthdate, candidate.gender,
+    return Hit(child.cpid, name.given, name.middle, name.family, candidate.birthdate, gender,
                child.shielded, town, postcode, score)
 
 
 def _audit(action: AuditAction, user: User, keyring: KeyRing, now: datetime, stated: StatedReason | None,
-           criteria: Criteria | None, *, outcome: Outcome, subjects: list[str] = (), severity=Severity.INFO,
+           criteria: Criteria | None, *, outcome: Outcome, subjects: Sequence[str] = (), severity=Severity.INFO,
            **context) -> None:
-    detail = {}
+    detail: dict[str, Any] = {}
     if criteria is not None:
         detail["criteria"] = criteria.for_audit()
     if stated is not None and stated.text:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 from contactpoint.access.administration import provision_user
@@ -151,7 +152,7 @@ def load_feeds(folder: Path, sources: dict[str, tuple[SourceSystem, str | None]]
         source, _ = sources[code]
         data = (folder / feed_files([DEMO_LA])[code]).read_bytes()
         yield ingest(source, data, fmt="csv", mode="full", keyring=keyring, now=now, engine=engine,
-                     progress=(lambda done, c=code: progress(c, done)) if progress else None)
+                     progress=partial(progress, code) if progress else None)
 
 
 def generate_feeds(folder: Path, *, children: int, seed: int, today: date) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
+from typing import TypeVar
 
 from contactpoint.dates import age_on, school_age, years_before
 from contactpoint.reference import local_authority
@@ -55,7 +56,10 @@ def office_phone(rng: random.Random, la_code: str) -> str:
     return f"01632 960{between(rng, 0, 999):03d}"
 
 
-def _weighted(rng: random.Random, weighted: tuple[tuple[object, float], ...]) -> object:
+T = TypeVar("T")
+
+
+def _weighted(rng: random.Random, weighted: tuple[tuple[T, float], ...]) -> T:
     r = rng.random()
     for value, weight in weighted:
         r -= weight
@@ -293,8 +297,8 @@ class Population:
         moved, previous_primary = household.moved_on, household.previous_primary
         # The UPN is issued once, by the first school, and kept for life: a child who started school before
         # moving here from another LA carries a UPN of that LA.
-        started_before_moving = previous_primary and moved and moved > date(reception, 9, 1)
-        issuer = previous_primary if started_before_moving else home_primary
+        started_before_moving = moved and moved > date(reception, 9, 1)
+        issuer = previous_primary if previous_primary and started_before_moving else home_primary
         child.upn = self._upns.issue(issuer.la_code, issuer.establishment, reception)
         child.school = home_primary if age <= 10 else home_secondary
         start = school_start(self._rng, phase_start, self.today)

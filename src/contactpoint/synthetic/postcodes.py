@@ -102,7 +102,9 @@ def _all_outcodes() -> tuple[str, ...]:
 
 def _area(outcode: str) -> str:
     """The postcode area: the leading letters ('SE' of 'SE10', 'S' of 'S10')."""
-    return re.match(r"[A-Z]+", outcode).group()
+    letters = re.match(r"[A-Z]+", outcode)
+    assert letters is not None  # every outcode starts with its area's letters
+    return letters.group()
 
 
 def _stable_hash(text: str) -> int:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.keyring import IndexKeyRing
 
 TOKEN_BITS = 20
 _MASK = (1 << TOKEN_BITS) - 1
@@ -39,7 +39,7 @@ class BlindIndex:
     name: str
     number: int
 
-    def token(self, keyring: KeyRing, value: str) -> int:
+    def token(self, keyring: IndexKeyRing, value: str) -> int:
         mac = hmac.digest(keyring.index_key(self.name), value.encode(), "sha256")  # OpenSSL's one-shot HMAC
         return (self.number << _INDEX_SHIFT) | (int.from_bytes(mac[:4], "big") & _MASK)
 

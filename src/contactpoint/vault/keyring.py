@@ -43,6 +43,13 @@ RETENTION_PREFIX = "ret-"  # KEKs that wrap archived records' keys until their d
 _NONCE = 12
 
 
+class IndexKeyRing(Protocol):
+    """The part of a key ring that keyed hashes (blind-index tokens, record keys) need: a ``KeyRing``, or the
+    index keys alone that ``ingest.work.IndexKeys`` carries to helper processes."""
+
+    def index_key(self, index_name: str) -> bytes: ...
+
+
 class KeyRing(Protocol):
     @property
     def active_kek_id(self) -> str: ...

@@ -21,7 +21,7 @@ from datetime import date
 from contactpoint import bulk
 from contactpoint.names import given_keys, name_parts, normalise_name, phonetic
 from contactpoint.vault import blindindex as bi
-from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.keyring import IndexKeyRing
 
 
 def family_variants(family_names: Iterable[str]) -> set[str]:
@@ -32,7 +32,7 @@ def family_variants(family_names: Iterable[str]) -> set[str]:
 
 
 def record_tokens(
-    keyring: KeyRing,
+    keyring: IndexKeyRing,
     *,
     given: str,
     family_names: Iterable[str],
@@ -56,7 +56,7 @@ def record_tokens(
                                          uln=uln, shielded=shielded)
 
 
-def _hidden_field_tokens(keyring: KeyRing, *, dob: str, postcode: str | None, nhs_number: str | None,
+def _hidden_field_tokens(keyring: IndexKeyRing, *, dob: str, postcode: str | None, nhs_number: str | None,
                          upn: str | None, uln: str | None, shielded: bool) -> set[int]:
     """Tokens of the fields shielding hides: in the searchable indexes, or in match-only ones if shielded."""
     tokens: set[int] = set()
@@ -74,7 +74,7 @@ def _hidden_field_tokens(keyring: KeyRing, *, dob: str, postcode: str | None, nh
     return tokens
 
 
-def matching_tokens(keyring: KeyRing, **record) -> set[int]:
+def matching_tokens(keyring: IndexKeyRing, **record) -> set[int]:
     """The tokens a feed record looks up to find candidate children: what search would, plus the match-only
     indexes of shielded children (the name tokens are the same either way: made once), less the family name's
     first two letters. That one serves a search's wildcard ("Sm*"); as a blocking rule it would bring back
@@ -97,7 +97,7 @@ def dob_variants(dob: date, fuzzy: bool) -> list[date]:
     return out
 
 
-def query_tokens(keyring: KeyRing, criteria, *, fuzzy: bool) -> dict[int, set[date]]:
+def query_tokens(keyring: IndexKeyRing, criteria, *, fuzzy: bool) -> dict[int, set[date]]:
     """Every token a child matching these criteria could be indexed under, each with the dates of birth it
     stands for (none for an identifier's). Candidates are the union; the scorer then decides, so this errs
     towards more candidates, never fewer."""

@@ -70,6 +70,7 @@ class Command(ContactPointCommand):
         today = timezone.localdate()
         cleared = self.parse_day(o["clearance_date"], "--clearance-date")
         trained = self.parse_day(o["training_date"], "--training-date")
+        assert cleared is not None and trained is not None  # both options are required (add_arguments)
         for value, option in ((cleared, "--clearance-date"), (trained, "--training-date")):
             if value > today:
                 raise CommandError(f"{option} must not be in the future")

@@ -72,6 +72,7 @@ class Command(ContactPointCommand):
         profiles = profiles_of(feeds, today=timezone.localdate())
         by_id = {p["unique_id"]: p for p in profiles}
         outcome = decide(list(by_id), {}, by_id, score(profiles, by_id))
-        clusters = [(tuple(uid.split("|", 1)), group) for uid, group in outcome.group_of.items()]
+        clusters = [((source, record_id), group) for uid, group in outcome.group_of.items()
+                    for source, record_id in [uid.split("|", 1)]]  # profiles_of's SOURCE|RECORD_ID
         self.stdout.write(str(pairwise(clusters, read_truth(truth_path))))
         self.stdout.write(f"{len(outcome.reviews)} pairs would go to the review queue")
