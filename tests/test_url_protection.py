@@ -20,6 +20,7 @@ from django.utils import timezone
 from contactpoint.access.models import Organisation, PolicyVersion, User
 from contactpoint.access.roles import ROLES, Permission
 from contactpoint.audit.models import AuditEntry
+from tests.api import walk
 from tests.factories import make_person, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -180,8 +181,6 @@ def test_webauthn_ceremonies_refuse_an_anonymous_visitor(client):
 
 
 # --- the JSON API and FHIR: every operation, found by walking the two ninja APIs (tests/api/walk.py) ---------
-
-from tests.api import walk
 
 OPERATIONS = walk.operations()
 GUARDED = [op for op in OPERATIONS if op.key not in walk.PUBLIC]
