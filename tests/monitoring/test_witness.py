@@ -32,7 +32,7 @@ def _entries(keyring, n: int) -> None:
 @pytest.fixture
 def ring(monkeypatch, keyring):
     # The command uses the process's key ring: make it the test's.
-    monkeypatch.setattr("contactpoint.audit.management.commands.audit.get_keyring", lambda: keyring)
+    monkeypatch.setattr("contactpoint.monitoring.management.commands.audit.get_keyring", lambda: keyring)
     return keyring
 
 
