@@ -43,14 +43,15 @@ def key(source_key):
     return source_key[1]
 
 
-def test_a_feed_is_taken_and_each_bad_row_is_refused_with_line_field_and_reason(client, key):
+def test_a_feed_is_taken_and_each_bad_value_is_flagged_with_line_field_and_reason(client, key):
     response = submit(client, key, feed(AMELIA, BEN, BAD_DATE))
     assert response.status_code == 200, response.content
     run = response.json()
     assert run["status"] == "completed" and run["repeat"] is False and run["format"] == "csv"
-    assert (run["rows"], run["accepted"], run["refused"], run["children_created"]) == (3, 2, 1, 2)
+    # The impossible date costs the date, not the row: with no date of birth and no other record, it is held.
+    assert (run["rows"], run["accepted"], run["refused"], run["held"], run["children_created"]) == (3, 3, 0, 1, 2)
     [problem] = run["problems"]
-    assert problem["line"] == 4 and problem["field"] == "date_of_birth" and problem["kind"] == "row"
+    assert problem["line"] == 4 and problem["field"] == "date_of_birth" and problem["kind"] == "value"
     assert "2015-02-30" not in problem["reason"] and run["problems_total"] == 1
     assert Child.objects.count() == 2
     assert AuditEntry.objects.filter(action="feed.completed", actor="source:camden-social-care").exists()

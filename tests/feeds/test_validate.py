@@ -1,6 +1,8 @@
-"""Validation of feed rows: every rule refuses with a reason that names the field and never the value.
+"""Validation of feed rows: every rule refuses a value with a reason that names the field and never the value.
 
-A ``Refusal`` means the row was not taken; a ``FieldRefusal`` means the row was taken without that field.
+An ``InvalidValue`` means the row was taken without that value (flagged back to the source); a ``FieldRefusal``
+means the row was taken without that (non-Schedule 1) field; a ``Refusal`` means the row was not taken: it had
+nothing left to match a child on, was not about a child, or had no usable ``source_record_id``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from contactpoint.children.record import (
     WhereaboutsState,
 )
 from contactpoint.feeds import NOT_SCHEDULE_1, WHOLE_ROW, FeedRow, FieldRefusal, RawRow, Refusal, validate
+from contactpoint.feeds.rows import InvalidValue, Problem
+from contactpoint.feeds.validate import NOTHING_TO_MATCH, TOO_OLD
 from contactpoint.feeds.formats import COLUMNS
 from contactpoint.reference import la_codes
 
@@ -47,15 +51,18 @@ VALID = dict.fromkeys(COLUMNS, "") | {
 }
 
 
-def check(**changes: str) -> tuple[FeedRow | None, list[Refusal | FieldRefusal]]:
+def check(**changes: str) -> tuple[FeedRow | None, list[Problem]]:
     return validate(RawRow(7, VALID | changes), today=TODAY)
 
 
-def refusals(**changes: str) -> list[Refusal]:
-    """The row's refusals, asserting it was not taken and that no reason repeats a value it refused."""
+def refusals(**changes: str) -> list[Refusal | InvalidValue]:
+    """What validation refused of the row: values the row was taken without (it still has a name and
+    identifiers to match on) or, for a row with nothing left to match on, the row itself. Asserts that a taken
+    row is taken only without what was refused, and that no reason repeats a value it refused."""
     row, found = check(**changes)
-    assert row is None
-    refused = [r for r in found if isinstance(r, Refusal)]
+    refused = [r for r in found if isinstance(r, Refusal | InvalidValue)]
+    assert refused
+    assert (row is None) == all(isinstance(r, Refusal) for r in refused)
     for refusal in refused:
         assert refusal.line == 7
         for value in changes.values():
@@ -454,9 +461,68 @@ def test_an_empty_unknown_column_is_ignored():
 
 
 def test_columns_outside_schedule_1_are_reported_on_a_refused_row_too():
-    row, found = validate(RawRow(3, VALID | {"nhs_number": "1", "ethnicity": "x"}), today=TODAY)
+    nameless = {"given_name": "", "family_name": "", "upn": "", "uln": ""}
+    row, found = validate(RawRow(3, VALID | nameless | {"nhs_number": "1", "ethnicity": "x"}), today=TODAY)
     assert row is None
-    assert [type(r) for r in found] == [Refusal, FieldRefusal]
+    assert [type(r) for r in found] == [Refusal, Refusal, Refusal, Refusal, FieldRefusal]
+
+
+# --- one bad value costs that value, never the child -------------------------------------------------------
+
+
+def test_a_bad_nhs_number_costs_the_identifier_and_the_child_goes_in_on_the_rest():
+    row, found = check(nhs_number="4078132015")
+    assert found == [InvalidValue(7, "nhs_number", "the NHS number's check digit is wrong (modulus 11)")]
+    assert row is not None and row.nhs_number is None
+    assert row == accepted(nhs_number="")
+
+
+def test_a_scottish_chi_number_whose_first_six_digits_are_no_date_is_told_so_not_blamed_on_its_check_digit():
+    [flag] = refusals(nhs_number="3013000002")  # in the CHI range, and 30/13 is no date
+    assert flag.field == "nhs_number" and "not a date of birth (DDMMYY)" in flag.reason
+    assert "check digit" not in flag.reason
+
+
+@pytest.mark.parametrize("missing", ["date_of_birth", "given_name", "family_name"])
+def test_a_row_missing_its_date_of_birth_or_a_name_is_taken_and_the_gap_flagged(missing):
+    row, found = check(**{missing: ""})
+    assert row is not None
+    assert [(f.field, f.reason.split(":")[0]) for f in found] == [(missing, "required")]
+    assert all(isinstance(f, InvalidValue) for f in found)
+
+
+def test_an_impossible_or_future_date_of_birth_costs_the_date_not_the_child():
+    for bad in ("2018-02-30", "2027-01-01"):
+        row, [flag] = check(date_of_birth=bad)
+        assert row is not None and row.date_of_birth is None and isinstance(flag, InvalidValue)
+
+
+def test_a_row_with_identifiers_but_no_name_and_no_date_of_birth_is_still_taken():
+    row, found = check(given_name="", family_name="", date_of_birth="")
+    assert row is not None and row.nhs_number == "4078132014"
+    assert {f.field for f in found} == {"given_name", "family_name", "date_of_birth"}
+
+
+def test_only_a_row_with_nothing_to_match_on_is_refused_whole():
+    row, found = check(given_name="", family_name="", nhs_number="12", upn="", uln="")
+    assert row is None
+    assert Refusal(7, WHOLE_ROW, NOTHING_TO_MATCH) in found
+    assert all(isinstance(f, Refusal) for f in found)
+
+
+def test_someone_born_more_than_26_years_ago_is_not_a_child_and_refused_whole():
+    row, found = check(date_of_birth="1990-01-01")
+    assert row is None and found == [Refusal(7, "date_of_birth", TOO_OLD)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(column=st.sampled_from([c for c in COLUMNS if c != "source_record_id"]),
+       value=st.text(min_size=1, max_size=30))
+def test_one_bad_value_in_any_column_never_costs_the_child(column, value):
+    row, found = check(**{column: value})
+    if column != "date_of_birth" or row is not None:  # (a date of birth can make the row not about a child)
+        assert row is not None
+        assert all(not isinstance(f, Refusal) for f in found)
 
 
 # --- several problems ------------------------------------------------------------------------------------

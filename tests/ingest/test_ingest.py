@@ -13,7 +13,8 @@ from django.utils import timezone
 from contactpoint.access.models import Organisation
 from contactpoint.access.sources import register_source
 from contactpoint.audit.models import AuditEntry
-from contactpoint.children.models import Child, SourceRecord
+from contactpoint.bestview.models import Discrepancy
+from contactpoint.children.models import Child, HeldRecord, SourceRecord
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds.models import FeedRun, RowProblem
 from contactpoint.ingest.batch import Batch
@@ -61,23 +62,29 @@ def snapshot():
             sorted(SourceRecord.objects.values_list("record_key", "content_hash", "active")), partition())
 
 
-def test_bad_rows_are_refused_with_line_and_reason_and_the_rest_goes_in(files):
+def test_a_bad_value_costs_that_value_flagged_with_line_and_reason_and_never_the_row(files):
     data = files[GP]
     lines = data.decode().splitlines()
     outcome = take(source(GP), data)
     run = outcome.run
     assert run.status == FeedRun.Status.COMPLETED
     assert run.rows_done == len(lines) - 1
-    assert run.rows_refused >= 6 and run.rows_accepted == run.rows_done - run.rows_refused
-    problems = list(RowProblem.objects.filter(run=run, kind="row"))
-    assert len(problems) == run.rows_refused
+    assert run.rows_refused == 0 and run.rows_accepted == run.rows_done  # not one row dropped
+    problems = list(RowProblem.objects.filter(run=run, kind="value"))
+    assert len(problems) == 6  # the six deliberately broken rows, one value each
     for problem in problems:
         assert 2 <= problem.line <= len(lines) and problem.field and problem.reason
-        # The reason names what is wrong, never the value: the refused row's text is not in it.
+        # The reason names what is wrong, never the value: the row's text is not in it.
         bad_line = lines[problem.line - 1]
         for value in [v for v in next(csv.reader(io.StringIO(bad_line))) if len(v) > 5]:
             assert value not in problem.reason
-    assert SourceRecord.objects.filter(source=GP).count() == run.rows_accepted
+    # The broken rows are about children no other row knows: those that lost their date of birth cannot make a
+    # child and are held, the others are children, with their bad value an item for the source to correct.
+    lost_birth = {p.line for p in problems if p.field == "date_of_birth"}
+    assert lost_birth and HeldRecord.objects.filter(source=GP).count() == len(lost_birth)
+    assert SourceRecord.objects.filter(source=GP).count() == run.rows_accepted - len(lost_birth)
+    items = Discrepancy.objects.filter(source=GP, kind=Discrepancy.Kind.INVALID, closed_at__isnull=True)
+    assert sorted(i.field for i in items) == sorted(p.field for p in problems if p.line not in lost_birth)
 
 
 def test_the_same_feed_twice_changes_nothing(files):

@@ -98,7 +98,7 @@ def _summary(run: FeedRunModel, repeat: bool) -> dict:
     return {
         "run": run.id, "status": run.status, "repeat": repeat, "format": run.format, "mode": run.mode,
         "rows": run.rows_done, "accepted": run.rows_accepted, "unchanged": run.rows_unchanged,
-        "refused": run.rows_refused, "fields_refused": run.fields_refused,
+        "refused": run.rows_refused, "fields_refused": run.fields_refused, "held": run.rows_held,
         "children_created": run.children_created, "records_linked": run.records_linked,
         "reviews_queued": run.reviews_queued,
         "problems": [{"line": p.line, "field": p.field, "reason": p.reason, "kind": p.kind}

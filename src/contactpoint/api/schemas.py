@@ -161,6 +161,7 @@ class FeedRun(Schema):
     unchanged: int
     refused: int
     fields_refused: int
+    held: int
     children_created: int
     records_linked: int
     reviews_queued: int

@@ -33,7 +33,8 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
         return 0, 0
     open_items: list[Discrepancy] = []
     for q in bulk.any_of("child_id", list(current)):
-        open_items += Discrepancy.objects.filter(q, closed_at__isnull=True).select_related("record")
+        open_items += Discrepancy.objects.filter(q, closed_at__isnull=True, kind=Discrepancy.Kind.DISAGREEMENT) \
+            .select_related("record")
     have = {(d.child_id, d.record.record_key, d.field) for d in open_items}
     want = {(child, key, field) for child, found in current.items() for key, field in found}
     closing = []
@@ -51,6 +52,28 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
     opening = [Discrepancy(source=records[(child, key)].source, record=records[(child, key)], child_id=child,
                            field=field, opened_at=now)
                for child, key, field in new if (child, key) in records]
+    Discrepancy.objects.bulk_create(opening)
+    return len(opening), len(closing)
+
+
+def sync_invalid(flags: Mapping[int, tuple[int, str, frozenset[tuple[str, str]]]], *, now: datetime) -> tuple[int, int]:
+    """Open and close the wrong-or-missing-value items of the source records in ``flags`` (record ID -> (its
+    child, its source, the (field, reason) of each value it was taken without)): called for each record a feed
+    has just sent, new or changed. Returns (opened, closed)."""
+    if not flags:
+        return 0, 0
+    open_items: list[Discrepancy] = []
+    for q in bulk.any_of("record_id", list(flags)):
+        open_items += Discrepancy.objects.filter(q, closed_at__isnull=True, kind=Discrepancy.Kind.INVALID)
+    have = {(d.record_id, d.field, d.reason) for d in open_items}
+    want = {(record, field, reason) for record, (_, _, found) in flags.items() for field, reason in found}
+    closing = [d for d in open_items if (d.record_id, d.field, d.reason) not in want]
+    for d in closing:
+        d.closed_at, d.closed_reason = now, "source corrected it"
+    Discrepancy.objects.bulk_update(closing, ["closed_at", "closed_reason"])
+    opening = [Discrepancy(source=flags[record][1], record_id=record, child_id=flags[record][0], field=field[:100],
+                           kind=Discrepancy.Kind.INVALID, reason=reason[:300], opened_at=now)
+               for record, field, reason in sorted(want - have)]
     Discrepancy.objects.bulk_create(opening)
     return len(opening), len(closing)
 
@@ -85,9 +108,16 @@ def report(source: str, *, keyring: KeyRing) -> list[ReportItem]:
         cipher = cipher_for(keyring, child)
         theirs = open_payload(cipher, d.record)
         best = load_groups(keyring, child, ["names", "birth"], cipher)
-        items.append(ReportItem(theirs.source_record_id, d.field, _message(d.field, best, child.shielded),
-                                d.opened_at.date()))
+        message = (_invalid_message(d.field, d.reason) if d.kind == Discrepancy.Kind.INVALID
+                   else _message(d.field, best, child.shielded))
+        items.append(ReportItem(theirs.source_record_id, d.field, message, d.opened_at.date()))
     return items
+
+
+def _invalid_message(field: str, reason: str) -> str:
+    what = FIELD_WORDS.get(field, field.replace("_", " "))
+    return (f"Your record was taken without its {what}: {reason}. Please correct it and send the record "
+            "again.")
 
 
 def _message(field: str, best: dict, shielded: bool) -> str:

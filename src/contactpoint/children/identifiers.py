@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime
 
 import nhs_number
 import uk_postcodes_parsing
@@ -33,9 +33,24 @@ def normalise_nhs_number(raw: str, field: str = "nhs_number") -> str:
     compact = _SPACES.sub("", raw)
     if not compact.isdigit() or len(compact) != 10:
         raise ValidationError(field, "an NHS number is 10 digits")
-    if not nhs_number.is_valid(compact):
+    if nhs_number.REGION_SCOTLAND.contains_number(compact) and not _ddmmyy(compact[:6]):
+        raise ValidationError(field, "in the Scottish CHI range (0101000000 to 3112999999), but its first six "
+                                     "digits are not a date of birth (DDMMYY)")
+    expected = nhs_number.calculate_checksum(compact[:9])
+    if expected == 10:
+        raise ValidationError(field, "no NHS number has these first nine digits (their modulus 11 check digit "
+                                     "would be 10)")
+    if expected != int(compact[9]):
         raise ValidationError(field, "the NHS number's check digit is wrong (modulus 11)")
     return compact
+
+
+def _ddmmyy(digits: str) -> bool:
+    try:
+        datetime.strptime(digits, "%d%m%y")
+    except ValueError:
+        return False
+    return True
 
 
 _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ0123456789"

@@ -81,3 +81,40 @@ class SourceRecord(models.Model):
         db_table = "children_source_record"
         # A record is found by (source, record key) and by child (the foreign key's own index).
         constraints = [models.UniqueConstraint(fields=["source", "record_key"], name="source_record_unique")]
+
+
+class HeldRecord(models.Model):
+    """A source's row taken from a feed, linked to no child and too thin to make one (no date of birth, or no
+    name): kept, not discarded, until it can be taken in (``contactpoint.ingest.held``). Sealed under a data key
+    of its own, wrapped by the key ring as a child's is (key rotation re-wraps it too); only IDs, dates and the
+    reason in words are in clear."""
+
+    source = models.CharField(max_length=64)
+    source_kind = models.CharField(max_length=32)
+    record_key = models.CharField(max_length=64)  # keyed, as a stored source record's
+    content_hash = models.CharField(max_length=64)
+    feed_run = models.CharField(max_length=64)
+    line = models.PositiveIntegerField()  # in the feed run that last sent it
+    received = models.DateField()
+    responsible_la = models.CharField(max_length=3)
+    reason = models.CharField(max_length=200)  # what it lacks, in words; never a value
+    flags = models.JSONField(default=list)  # [field, reason] of each value it was taken without
+    kek_id = models.CharField(max_length=64)
+    wrapped = models.BinaryField()  # its own data key, wrapped
+    payload = models.BinaryField()  # the row, sealed with that key and bound to the record key
+
+    class Meta:
+        db_table = "children_held_record"
+        constraints = [models.UniqueConstraint(fields=["source", "record_key"], name="held_record_unique")]
+        indexes = [models.Index(fields=["responsible_la", "received"], name="held_la_idx")]
+
+
+class HeldToken(models.Model):
+    """The identifier tokens of a held row (blind-index tokens, as a child's): a record that arrives with the
+    same identifier finds the held row through them."""
+
+    token = models.BigIntegerField(db_index=True)
+    held = models.ForeignKey(HeldRecord, on_delete=models.CASCADE, related_name="tokens")
+
+    class Meta:
+        db_table = "children_held_token"

@@ -151,6 +151,11 @@ def open_record(cipher: ChildCipher, record_key: str, sealed: bytes) -> bytes:
     return cipher.open(f"source-record:{record_key}", bytes(sealed))
 
 
+def held_identity(source: str, record_key: str) -> str:
+    """What a held row's data key and ciphertexts are bound to, as a child's are bound to its ContactPoint ID."""
+    return f"held:{source}:{record_key}"
+
+
 def open_payload(cipher: ChildCipher, record: SourceRecord) -> FeedRow:
     """A stored source record as the row it was sealed from."""
     return loads(open_record(cipher, record.record_key, bytes(record.payload)))

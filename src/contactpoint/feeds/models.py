@@ -25,7 +25,8 @@ class FeedRun(models.Model):
     rows_accepted = models.PositiveIntegerField(default=0)
     rows_unchanged = models.PositiveIntegerField(default=0)
     rows_refused = models.PositiveIntegerField(default=0)
-    fields_refused = models.PositiveIntegerField(default=0)
+    fields_refused = models.PositiveIntegerField(default=0)  # values and fields a taken row was taken without
+    rows_held = models.PositiveIntegerField(default=0)  # linked to no child and too thin to make one: held
     children_created = models.PositiveIntegerField(default=0)
     records_linked = models.PositiveIntegerField(default=0)
     reviews_queued = models.PositiveIntegerField(default=0)
@@ -38,8 +39,9 @@ class FeedRun(models.Model):
 
 
 class RowProblem(models.Model):
-    """A refused row (``kind=row``: the row was not taken) or a refused field (``kind=field``: the row was taken
-    without it), reported back to the source. The reason never contains the value."""
+    """A refused row (``kind=row``: the row was not taken), a wrong or missing value (``kind=value``: the row was
+    taken without it) or a field outside Schedule 1 (``kind=field``: taken without it), reported back to the
+    source. The reason never contains the value."""
 
     run = models.ForeignKey(FeedRun, on_delete=models.CASCADE, related_name="problems")
     line = models.PositiveIntegerField()

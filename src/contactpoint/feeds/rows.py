@@ -1,13 +1,17 @@
 """What validation makes of a raw row: an accepted ``FeedRow`` (the shape of a stored source record, defined in
 ``contactpoint.children.source_records``), and the refusals sent back to the source.
 
-Two kinds of refusal, with the same shape and different consequences:
+Three kinds of problem, with the same shape and different consequences. One source's bad value costs that
+value, never the child (DESIGN.md section 1):
 
-- ``Refusal``: the row was **not taken**. A required item is missing or a Schedule 1 value is wrong (a bad
-  NHS number check digit, a date of birth in the future). Nothing from the row reaches the index until the
-  source corrects it and sends it again.
+- ``InvalidValue``: the row **was taken without that value**. A Schedule 1 value is wrong or missing (a bad NHS
+  number check digit, a date of birth in the future, no date of birth at all): the child is matched on what
+  the row still holds, and the value is flagged back to the source to correct, tracked until it is.
 - ``FieldRefusal``: the row **was taken without that field**. The field is not a Schedule 1 item at all
   (case information, or a column ContactPoint does not know); its value was discarded unread.
+- ``Refusal``: the row was **not taken**. Only a row that carries nothing to match a child on (no valid
+  identifier and no name), that is not about a child (born more than 26 years ago), or that has no usable
+  ``source_record_id`` (the source's own key, which every later update is matched by).
 
 Neither ever contains the value it is about: ``reason`` says what is wrong and what is expected, because
 refusals are reported back to the source system and written to logs (DESIGN.md section 1).
@@ -33,6 +37,15 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class InvalidValue:
+    """The row at ``line`` was taken, but its ``field`` was not: the value is wrong or missing (``reason``)."""
+
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class FieldRefusal:
     """The row at ``line`` was taken, but ``field`` was not: it is not a Schedule 1 item."""
 
@@ -41,4 +54,7 @@ class FieldRefusal:
     reason: str
 
 
-__all__ = ["WHOLE_ROW", "FeedRow", "FieldRefusal", "Refusal"]
+# Whatever validation says about a row.
+Problem = Refusal | InvalidValue | FieldRefusal
+
+__all__ = ["WHOLE_ROW", "FeedRow", "FieldRefusal", "InvalidValue", "Problem", "Refusal"]

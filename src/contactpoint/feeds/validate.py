@@ -1,9 +1,12 @@
-"""Validation: a raw row becomes a ``FeedRow``, or is refused with one reason per problem.
+"""Validation: a raw row becomes a ``FeedRow`` of the values that are right, with one reason per problem.
 
 Every problem in a row is found and reported, not just the first, so a source can correct a row in one go.
-A row with any problem in a Schedule 1 item is not taken (``Refusal``); a column that is not a Schedule 1
-item is refused on its own and the row is taken without it (``FieldRefusal``). Reasons never repeat the
-value (they go back to the source and into logs): they say which rule the value broke.
+A wrong or missing Schedule 1 value costs that value, never the child: the row is taken without it
+(``InvalidValue``, flagged back to the source). A column that is not a Schedule 1 item is refused on its own
+and the row is taken without it (``FieldRefusal``). Only a row with nothing to match a child on, one about
+someone born more than 26 years ago, or one without a usable ``source_record_id`` is not taken
+(``Refusal``). Reasons never repeat the value (they go back to the source and into logs): they say which rule
+the value broke.
 
 ``today`` is an argument, not the clock, so that the pipeline, the tests and a re-run of an old feed agree
 on what "in the future" means.
@@ -38,11 +41,14 @@ from contactpoint.children.record import (
 )
 from contactpoint.errors import ValidationError
 from contactpoint.feeds.formats.raw import CARER_PARTS, COLUMNS, KNOWN_COLUMNS, RawRow
-from contactpoint.feeds.rows import WHOLE_ROW, FeedRow, FieldRefusal, Refusal
+from contactpoint.feeds.rows import WHOLE_ROW, FeedRow, FieldRefusal, InvalidValue, Problem, Refusal
 
 T = TypeVar("T")
 
 NOT_SCHEDULE_1 = "not a Schedule 1 item: ContactPoint holds basic information only, never case information"
+NOTHING_TO_MATCH = ("nothing to match a child on: the row needs a valid NHS number, UPN or ULN, or the child's "
+                    "name")
+TOO_OLD = ("date of birth more than 26 years ago: ContactPoint holds children, and care leavers only up to 25")
 MAX_AGE_YEARS = 26  # children, and care leavers and young people with learning disabilities up to 25
 MAX_RECORD_ID = 64
 MAX_NAME = 100
@@ -219,6 +225,7 @@ class _Checker:
         self.values = {column: _clean(fields.get(column)) for column in COLUMNS}
         self.today = today
         self.problems: list[tuple[str, str]] = []
+        self.not_a_child = False
 
     def problem(self, field: str, reason: str) -> None:
         self.problems.append((field, reason))
@@ -269,8 +276,7 @@ class _Checker:
             self.problem("date_of_birth", "the date is in the future")
             return None
         if born < _years_before(self.today, MAX_AGE_YEARS):
-            self.problem("date_of_birth", f"more than {MAX_AGE_YEARS} years ago: ContactPoint holds children, "
-                                          "and care leavers only up to 25")
+            self.not_a_child = True
             return None
         return born
 
@@ -331,6 +337,7 @@ class _Checker:
         end = self.event_date("involvement_end_date", born, future_allowed=True)  # a planned end
         if start and end and end < start:
             self.problem("involvement_end_date", "the end date is before the start date")
+            end = None
         lead = self.check("lead_professional", _yes_no)
         caf = self.check("caf_completed", _yes_no)
         sensitive = self.check("sensitive_service", _yes_no)
@@ -346,7 +353,7 @@ class _Checker:
                            sensitive=SensitiveCategory.UNSPECIFIED if sensitive else None)
 
     def row(self, line: int) -> FeedRow:
-        """The row as far as it is valid (only returned to the caller when ``problems`` is empty)."""
+        """The row as far as it is valid: every value with a problem is left out."""
         record_id = self.required("source_record_id", _record_id, "the source's own identifier for the child")
         given = self.required("given_name", _person_name, "the child's given name")
         family = self.required("family_name", _person_name, "the child's family name")
@@ -363,11 +370,13 @@ class _Checker:
                 ("address_line_1", "address_line_2", "town", "postcode")):
             self.problem("whereabouts", "says there is no known address, yet an address is given (for an old "
                                         "address, send last_known)")
+            whereabouts = None
         carers = self.carers()
         education, gp, involvement = self.education(born), self.gp(born), self.involvement(born)
         updated = self.check("updated_at", _date)
         if updated is not None and updated > self.today:
             self.problem("updated_at", "the date is in the future")
+            updated = None
         return FeedRow(
             line=line, source_record_id=record_id or "",
             name=PersonName(given=given or "", family=family or "", middle=middle or ""),
@@ -377,24 +386,29 @@ class _Checker:
         )
 
 
-def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Refusal | FieldRefusal]]:
-    """The accepted row (or ``None``) and every refusal for it.
+def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Problem]]:
+    """The accepted row (or ``None``) and every problem with it.
 
-    A row that could not be read (``raw.problem``) gives one ``Refusal`` for the whole row. Otherwise each
-    problem with a Schedule 1 item gives a ``Refusal`` and the row is not taken; each filled-in column that
-    is not a Schedule 1 item gives a ``FieldRefusal``, on a taken row or not, and its value is discarded.
+    A row that could not be read (``raw.problem``) gives one ``Refusal`` for the whole row. Otherwise each wrong
+    or missing Schedule 1 value gives an ``InvalidValue`` and the row is taken without it, unless the row then
+    has nothing to match a child on, is about someone born more than 26 years ago, or has no usable
+    ``source_record_id``: then every problem is a ``Refusal`` and the row is not taken. Each filled-in column
+    that is not a Schedule 1 item gives a ``FieldRefusal``, on a taken row or not, and its value is discarded.
     Never raises for anything a feed can contain."""
     if raw.problem is not None:
         return None, [Refusal(raw.line, WHOLE_ROW, raw.problem)]
     fields = raw.fields if isinstance(raw.fields, dict) else {}
     checker = _Checker(fields, today)
     row = checker.row(raw.line)
-    field_refusals: list[Refusal | FieldRefusal] = [
+    field_refusals: list[Problem] = [
         FieldRefusal(raw.line, str(key), NOT_SCHEDULE_1)
         for key, value in fields.items() if key not in KNOWN_COLUMNS and _clean(value)
     ]
-    if checker.problems:
-        refusals: list[Refusal | FieldRefusal] = [Refusal(raw.line, field, reason)
-                                                  for field, reason in checker.problems]
-        return None, refusals + field_refusals
-    return row, field_refusals
+    whole_row = [("date_of_birth", TOO_OLD)] if checker.not_a_child else []
+    if not (row.nhs_number or row.upn or row.uln or row.name.given or row.name.family):
+        whole_row.append((WHOLE_ROW, NOTHING_TO_MATCH))
+    if whole_row or any(field == "source_record_id" for field, _ in checker.problems):
+        return None, [Refusal(raw.line, field, reason)
+                      for field, reason in (*checker.problems, *whole_row)] + field_refusals
+    invalid: list[Problem] = [InvalidValue(raw.line, field, reason) for field, reason in checker.problems]
+    return row, invalid + field_refusals

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -22,15 +22,27 @@ from django.db import connection
 from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
 from contactpoint.bestview.build import Manual
-from contactpoint.bestview.discrepancies import sync_discrepancies
+from contactpoint.bestview.discrepancies import sync_discrepancies, sync_invalid
 from contactpoint.children import source_records
-from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.models import Child, ChildStatus, HeldRecord
 from contactpoint.children.record import decode_groups
 from contactpoint.children.sealing import Identity, Sealed
 from contactpoint.children.store import create_sealed, write_sealed
-from contactpoint.ingest.prepare import IDENTIFIER_FIELDS, Entry
+from contactpoint.ingest import held
+from contactpoint.ingest.prepare import IDENTIFIER_FIELD, IDENTIFIER_FIELDS, Entry, lacks
 from contactpoint.ingest.processes import Workers
-from contactpoint.ingest.work import UNASSIGNED_LA, FoundBy, NewJob, OpenJob, Origin, Stored, View, ViewJob, Worker
+from contactpoint.ingest.work import (
+    UNASSIGNED_LA,
+    FoundBy,
+    NewJob,
+    OpenJob,
+    Origin,
+    Stored,
+    View,
+    ViewJob,
+    Worker,
+    responsible_la,
+)
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.models import ReviewItem
@@ -39,6 +51,10 @@ from contactpoint.records.involvements import manual_entries
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.cipher import ChildCipher, unwrap_data_key
 from contactpoint.vault.keyring import KeyRing
+
+# A changed row that lacks one of these keeps what its record held before: one bad value costs that value, and
+# the child's record must keep a date of birth and a name.
+_KEPT_WHEN_MISSING = ("date_of_birth", "given_name", "family_name")
 
 
 @dataclass
@@ -49,6 +65,17 @@ class BatchResult:
     updated: list[str] = field(default_factory=list)
     linked: int = 0
     reviews: int = 0
+    held: int = 0  # rows linked to no child and too thin to make one (``ingest.held``), new or changed
+    released: int = 0  # rows held before and taken in now
+
+    def add(self, other: BatchResult) -> None:
+        """Count in what a batch of held rows, tried again, did."""
+        self.created += other.created
+        self.updated += other.updated
+        self.linked += other.linked
+        self.reviews += other.reviews
+        self.held += other.held
+        self.released += other.released
 
 
 def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: FoundBy) -> bool | None:
@@ -132,7 +159,8 @@ class Batch:
     """Everything one batch needs: its source, key ring, clock, matching engine and workers (``helpers``)."""
 
     def __init__(self, source: SourceSystem, *, keyring: KeyRing, now: datetime, run_id: str,
-                 engine: Backend | None = None, workers: Worker | Workers | None = None) -> None:
+                 engine: Backend | None = None, workers: Worker | Workers | None = None,
+                 retry_held: bool = True) -> None:
         self.source = source
         self.keyring = keyring
         self.now = now
@@ -144,6 +172,7 @@ class Batch:
         self.workers = workers or Worker(keyring, self.origin)
         self.keys = _Keys(keyring)
         self._opened: dict[int, tuple[int, FoundBy]] = {}  # child ID -> (version, what _candidates opened)
+        self.retry_held = retry_held
 
     def _stored(self, children: Iterable[ChildRow]) -> dict[int, list[Stored]]:
         """Each child's active source records, as stored (sealed): in one query, not one per child."""
@@ -178,28 +207,84 @@ class Batch:
         dirty: dict[int, ChildRow] = {}
         changed = []
         self.keys.prefetch(child for *_, child in existing.values())  # one query for the batch, not one a child
+        flags: dict[int, tuple[int, str, frozenset[tuple[str, str]]]] = {}  # record ID -> (child, source, flags)
         for key, (record_id, content_hash, active, child) in existing.items():
             entry = keys[key]
             if content_hash == entry.content_hash and active:
                 result.unchanged += 1
                 continue
+            if any(f in _KEPT_WHEN_MISSING for f, _ in entry.flags):
+                entry = keys[key] = self._keep_what_was_held(entry, record_id, child)
             changed.append((record_id, source_records.seal_record(self.keys.cipher(child), key, entry.payload),
                             entry.content_hash, self.run_id, self.received, True))
+            flags[record_id] = (child.pk, self.source.code, frozenset(entry.flags))
             dirty[child.pk] = child
         bulk.update("children_source_record", "id", ["payload", "content_hash", "feed_run", "received", "active"],
                     changed)
         new = {k: e for k, e in keys.items() if k not in existing}
         opened: set[int] = set()
         added: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
+        placed: list[Entry] = []
         if new:
-            opened = self._match_and_place(new, dirty, added, result)
+            opened, placed = self._match_and_place(new, dirty, added, result)
         self.refresh(list(dirty.values()), result, opened=opened, added=added)
+        flags.update(self._flags_of(placed))
+        sync_invalid(flags, now=self.now)
+        if self.retry_held and placed:
+            self._retry_held(placed, result)
         return result
 
+    def _keep_what_was_held(self, entry: Entry, record_id: int, child: ChildRow) -> Entry:
+        """The changed row with the date of birth or name it lacks taken from its record as stored."""
+        [(sealed,)] = bulk.select_any("SELECT payload FROM children_source_record WHERE id {any}", [record_id])
+        before = source_records.loads(source_records.open_record(self.keys.cipher(child), entry.key, bytes(sealed)))
+        row = entry.full_row()
+        name = row.name
+        kept = replace(row, date_of_birth=row.date_of_birth or before.date_of_birth,
+                       name=replace(name, given=name.given or before.name.given,
+                                    family=name.family or before.name.family))
+        return replace(entry, row=kept, payload=source_records.dumps(kept), tokens=None, profile=None,
+                       lacks=lacks(kept))
+
+    def _flags_of(self, placed: Sequence[Entry]) -> dict[int, tuple[int, str, frozenset[tuple[str, str]]]]:
+        """The wrong-or-missing-value flags of the new records just placed, by their record IDs."""
+        flagged = {e.key: e for e in placed if e.flags}
+        if not flagged:
+            return {}
+        return {record_id: (child_id, self.source.code, frozenset(flagged[key].flags))
+                for record_id, key, child_id in bulk.select_any(
+                    "SELECT id, record_key, child_id FROM children_source_record WHERE source = %s "
+                    "AND record_key {any}", list(flagged), [self.source.code])}
+
+    def _retry_held(self, placed: Sequence[Entry], result: BatchResult) -> None:
+        """Try again, at once, the rows held (from any source) that share an identifier with a record just taken
+        in: the child they lacked may be here now."""
+        if not HeldRecord.objects.exists():  # the usual case: nothing is held
+            return
+        tokens = [t for e in placed for t in e.lookup(self.keyring) if bi.index_number(t) in IDENTIFIER_FIELD]
+        waiting = held.waiting_for(tokens, besides=[(self.source.code, e.key) for e in placed])
+        by_source: dict[str, list[HeldRecord]] = defaultdict(list)
+        for record in waiting:
+            by_source[record.source].append(record)
+        for code, records in sorted(by_source.items()):
+            source = SourceSystem.objects.select_related("organisation").filter(code=code).first()
+            if source is None:
+                continue
+            again = Batch(source, keyring=self.keyring, now=self.now, run_id=records[0].feed_run,
+                          engine=self.engine, retry_held=False)
+            entries = []
+            for record in records:
+                row = held.open_held(self.keyring, record)
+                entries.append(Entry(row, record.record_key, record.content_hash, source_records.dumps(row),
+                                     flags=tuple((f, r) for f, r in record.flags), line=row.line, lacks=lacks(row)))
+            result.add(again.process(entries))
+
     def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, ChildRow],
-                         added: dict[int, list[tuple[str, bytes]]], result: BatchResult) -> set[int]:
+                         added: dict[int, list[tuple[str, bytes]]],
+                         result: BatchResult) -> tuple[set[int], list[Entry]]:
         """Match the new records, create children and link records (a linked record goes into ``added`` for its
-        child's best view). Returns the children whose records the workers opened (and keep for ``refresh``)."""
+        child's best view); hold those that link to no child and are too thin to make one. Returns the children
+        whose records the workers opened (and keep for ``refresh``) and the records placed with a child."""
         kind = self.source.kind
         profiles = {k: e.match_profile(kind) for k, e in new.items()}
         tokens: dict[int, set] = defaultdict(set)
@@ -223,6 +308,20 @@ class Batch:
         for uid, child_id in outcome.child_of.items():
             if child_id is None:
                 groups[outcome.group_of[uid]].append(uid)
+        to_hold = []
+        for group, uids in list(groups.items()):
+            lacking = held.thin(new[uid].lacks for uid in uids)
+            if lacking:
+                del groups[group]
+                rows = [new[uid].full_row() for uid in uids]
+                la = responsible_la(self.origin, rows)
+                to_hold += [held.ToHold(row, uid, new[uid].content_hash, new[uid].payload, new[uid].flags,
+                                        f"linked to no child, and with {lacking} a new child cannot be made", la)
+                            for uid, row in zip(uids, rows, strict=True)]
+        changed, same = held.hold(to_hold, source=self.source.code, source_kind=kind, run_id=self.run_id,
+                                  received=self.today, keyring=self.keyring)
+        result.held += changed
+        result.unchanged += same  # held already, as it is: tried again, and nothing changed
         jobs = [[(uid, new[uid].payload) for uid in uids] for uids in groups.values()]
         views: list[View] = []
 
@@ -258,7 +357,9 @@ class Batch:
             sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, views, strict=True)},
                                now=self.now)
         self._queue_reviews(outcome.reviews, child_of_record, result)
-        return set(children)
+        placed = [new[uid] for uid in child_of_record if uid in new]
+        result.released += held.release(self.source.code, [e.key for e in placed])
+        return set(children), placed
 
     def _candidates(self, tokens: dict[int, set]) -> list[ChildRow]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are

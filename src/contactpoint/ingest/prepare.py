@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 
+import orjson
+
 from contactpoint.children import source_records
 from contactpoint.feeds import formats
-from contactpoint.feeds.rows import FeedRow, FieldRefusal, Refusal
+from contactpoint.feeds.rows import FeedRow, InvalidValue, Problem, Refusal
 from contactpoint.feeds.validate import validate
 from contactpoint.matching.profile import profile_row
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import IndexKeyRing
-from contactpoint.vault.tokens import dob_variants, matching_tokens
+from contactpoint.vault.tokens import dob_variants, identifier_tokens, matching_tokens
 
 REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
 
@@ -39,9 +41,12 @@ assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_D
 def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
     """The tokens a row looks up, each with what a child must hold to be in its bucket for a reason: the dates
     of birth it stands for, or for an identifier's token the identifier, as (field, value)."""
-    if row.date_of_birth is None:
-        return {}
     out: dict[int, set] = defaultdict(set)
+    if row.date_of_birth is None:  # every other token is keyed by the date of birth: the identifiers alone
+        for token in identifier_tokens(keyring, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
+            field = IDENTIFIER_FIELD[bi.index_number(token)]
+            out[token].add((field, getattr(row, field)))
+        return out
     for dob in dob_variants(row.date_of_birth, fuzzy=True):
         for token in matching_tokens(
                 keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
@@ -50,6 +55,13 @@ def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
             field = IDENTIFIER_FIELD.get(bi.index_number(token))
             out[token].add(dob if field is None else (field, getattr(row, field)))
     return out
+
+
+LACKS_BIRTH, LACKS_NAME = 1, 2
+
+
+def lacks(row: FeedRow) -> int:
+    return (0 if row.date_of_birth else LACKS_BIRTH) | (0 if row.name.given or row.name.family else LACKS_NAME)
 
 
 @dataclass(slots=True)
@@ -63,11 +75,19 @@ class Entry:
     payload: bytes  # the row as sealed with its child's data key
     tokens: dict[int, set] | None = None
     profile: tuple | None = None  # matching.profile.profile_row
+    flags: tuple[tuple[str, str], ...] = ()  # (field, reason) of each value the row was taken without
+    line: int = 0
+    lacks: int = 0  # LACKS_BIRTH | LACKS_NAME: what a new child needs that the row does not have
 
     def __reduce__(self) -> tuple:
         # One call to the constructor when unpickled (the reader process sends entries by the million), instead of
         # a Python-level state setter per field.
-        return (Entry, (self.row, self.key, self.content_hash, self.payload, self.tokens, self.profile))
+        return (Entry, (self.row, self.key, self.content_hash, self.payload, self.tokens, self.profile, self.flags,
+                        self.line, self.lacks))
+
+    def full_row(self) -> FeedRow:
+        """The row, read again from the payload where a helper process left it out."""
+        return self.row if self.row is not None else source_records.loads(self.payload, line=self.line)
 
     def lookup(self, keyring: IndexKeyRing) -> dict[int, set]:
         if self.tokens is None:
@@ -88,7 +108,7 @@ class Chunk:
 
     upto: int
     entries: list[Entry]
-    problems: list[Refusal | FieldRefusal]
+    problems: list[Problem]
     refused: int  # rows not taken at all
 
 
@@ -103,7 +123,7 @@ def chunks(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, to
         pass
     seen = set() if seen is None else seen
     entries: list[Entry] = []
-    problems: list[Refusal | FieldRefusal] = []
+    problems: list[Problem] = []
     position = count = refused = 0
     for raw in formats.read(fmt, BytesIO(data)):
         position += 1
@@ -122,7 +142,12 @@ def chunks(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, to
             refused += 1
         else:
             payload = source_records.dumps(row)
-            entries.append(Entry(row, key, source_records.content_hash(keyring, payload), payload))
+            flags = tuple((p.field, p.reason) for p in row_problems if isinstance(p, InvalidValue))
+            # A row's flags count in its content hash: sending the bad value again changes nothing, correcting it
+            # (or leaving it out) is a change, which closes its item.
+            hashed = payload + orjson.dumps(flags) if flags else payload
+            entries.append(Entry(row, key, source_records.content_hash(keyring, hashed), payload, flags=flags,
+                                 line=row.line, lacks=lacks(row)))
         if count == batch_size:
             yield Chunk(position, entries, problems, refused)
             entries, problems, count, refused = [], [], 0, 0
@@ -130,4 +155,5 @@ def chunks(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, to
         yield Chunk(position, entries, problems, refused)
 
 
-__all__ = ["IDENTIFIER_FIELDS", "REPEATED", "Chunk", "Entry", "chunks", "lookup_tokens"]
+__all__ = ["IDENTIFIER_FIELD", "IDENTIFIER_FIELDS", "LACKS_BIRTH", "LACKS_NAME", "REPEATED", "Chunk", "Entry",
+           "chunks", "lacks", "lookup_tokens"]

@@ -32,7 +32,7 @@ from contactpoint.children.models import SourceRecord
 from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds.models import FeedRun, RowProblem
-from contactpoint.feeds.rows import FieldRefusal, Refusal
+from contactpoint.feeds.rows import InvalidValue, Problem, Refusal
 from contactpoint.ingest import processes
 from contactpoint.ingest.batch import Batch, BatchResult, child_rows, origin_of
 from contactpoint.ingest.prepare import Chunk, chunks
@@ -49,9 +49,13 @@ class IngestOutcome:
     already_done: bool
 
 
-def _row_problems(run: FeedRun, problems: list[Refusal | FieldRefusal]) -> list[RowProblem]:
-    return [RowProblem(run=run, line=p.line, field=p.field[:100], reason=p.reason[:300],
-                       kind="row" if isinstance(p, Refusal) else "field") for p in problems]
+def _kind(problem: Problem) -> str:
+    return "row" if isinstance(problem, Refusal) else "value" if isinstance(problem, InvalidValue) else "field"
+
+
+def _row_problems(run: FeedRun, problems: list[Problem]) -> list[RowProblem]:
+    return [RowProblem(run=run, line=p.line, field=p.field[:100], reason=p.reason[:300], kind=_kind(p))
+            for p in problems]
 
 
 def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", keyring: KeyRing, now: datetime,
@@ -122,7 +126,7 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
         record_event(AuditAction.FEED_COMPLETED, actor=source_actor(source), keyring=keyring, at=now,
                      context={"run": run.id, "rows": run.rows_done, "accepted": run.rows_accepted,
                               "unchanged": run.rows_unchanged, "refused": run.rows_refused,
-                              "fields_refused": run.fields_refused, "children_created": run.children_created,
+                              "fields_refused": run.fields_refused, "held": run.rows_held, "children_created": run.children_created,
                               "records_linked": run.records_linked, "reviews_queued": run.reviews_queued})
 
 
@@ -136,7 +140,8 @@ def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing,
         run.rows_accepted += result.accepted
         run.rows_unchanged += result.unchanged
         run.rows_refused += chunk.refused
-        run.fields_refused += sum(1 for p in problems if isinstance(p, FieldRefusal))
+        run.rows_held += result.held
+        run.fields_refused += sum(1 for p in problems if not isinstance(p, Refusal))  # taken without them
         run.children_created += len(result.created)
         run.records_linked += result.linked
         run.reviews_queued += result.reviews

@@ -1,4 +1,5 @@
-"""Key ring rotation: re-wrap every data key and audit-detail key under a new KEK, then destroy the old one.
+"""Key ring rotation: re-wrap every data key (children's and held rows') and audit-detail key under a new KEK, then
+destroy the old one.
 
 Resumable: the ring records the old KEK as *retiring* before any key moves; each batch of re-wrapped keys
 commits on its own; a run that is killed leaves some keys under the old KEK and some under the new, both still
@@ -15,6 +16,8 @@ from django.db import connection, transaction
 
 from contactpoint.audit.models import AuditDetailKey
 from contactpoint.audit.trail import DETAIL_CONTEXT
+from contactpoint.children.models import HeldRecord
+from contactpoint.children.source_records import held_identity
 from contactpoint.vault.cipher import dek_context
 from contactpoint.vault.keyring import RETENTION_PREFIX, FileKeyRing
 from contactpoint.vault.models import DataKey
@@ -55,6 +58,20 @@ def _rewrap_data_keys(keyring: FileKeyRing, batch_size: int, on_batch: Callable[
         on_batch(moved)
 
 
+def _rewrap_held_keys(keyring: FileKeyRing) -> int:
+    """Held rows' own data keys (``children.HeldRecord``): few, so in one transaction."""
+    active = keyring.active_kek_id
+    with transaction.atomic():
+        batch = list(HeldRecord.objects.exclude(kek_id=active).only("id", "source", "record_key", "kek_id",
+                                                                     "wrapped"))
+        for held in batch:
+            context = dek_context(held_identity(held.source, held.record_key))
+            plain = keyring.unwrap(held.kek_id, bytes(held.wrapped), context)
+            held.kek_id, held.wrapped = keyring.wrap(plain, context)
+        HeldRecord.objects.bulk_update(batch, ["kek_id", "wrapped"])
+    return len(batch)
+
+
 def _rewrap_detail_keys(keyring: FileKeyRing) -> int:
     active = keyring.active_kek_id
     with transaction.atomic():
@@ -74,9 +91,11 @@ def rotate_keys(keyring: FileKeyRing, *, batch_size: int = 2000,
         keyring.begin_rotation()
     data_keys = _rewrap_data_keys(keyring, batch_size, on_batch)
     detail_keys = _rewrap_detail_keys(keyring)
+    _rewrap_held_keys(keyring)
     remaining = DataKey.objects.exclude(kek_id=keyring.active_kek_id).exclude(
         kek_id__startswith=RETENTION_PREFIX).exists() or \
-        AuditDetailKey.objects.exclude(kek_id=keyring.active_kek_id).exists()
+        AuditDetailKey.objects.exclude(kek_id=keyring.active_kek_id).exists() or \
+        HeldRecord.objects.exclude(kek_id=keyring.active_kek_id).exists()
     if remaining:  # written meanwhile under a stale ring by another process: go round again
         return rotate_keys(keyring, batch_size=batch_size, on_batch=on_batch)
     destroyed = keyring.destroy_retiring()

@@ -86,6 +86,17 @@ def matching_tokens(keyring: IndexKeyRing, **record) -> set[int]:
         keyring, dob=record["date_of_birth"].isoformat(), shielded=True, **hidden)
 
 
+def identifier_tokens(keyring: IndexKeyRing, *, nhs_number: str | None, upn: str | None,
+                      uln: str | None) -> set[int]:
+    """The tokens of a feed record's identifiers alone, in the searchable and the match-only indexes: what a
+    record without a date of birth can still be found by (every other token is keyed by the date of birth)."""
+    tokens: set[int] = set()
+    for shielded in (False, True):
+        tokens |= {t for t in _hidden_field_tokens(keyring, dob="", postcode=None, nhs_number=nhs_number, upn=upn,
+                                                   uln=uln, shielded=shielded)}
+    return tokens
+
+
 def dob_variants(dob: date, fuzzy: bool) -> list[date]:
     """The date as given and, in a fuzzy search, with day and month swapped (a common slip)."""
     out = [dob]

@@ -1,0 +1,115 @@
+"""Rows held rather than discarded: taken from a feed, linked to no child, and too thin to make one.
+
+A child needs a date of birth and a name (the lifecycle runs on the one, every page shows the other). A row
+without them is still matched on what it has (identifiers above all); if that finds no child, it is held here:
+
+- sealed under a data key of its own (wrapped by the key ring, as a child's), bound to its record key;
+- listed for the data managers of its local authority (``held_for``: opening the rows is audited);
+- taken in as soon as it can be: when its source sends it again (the batch tries it like any new record), or
+  when a record with one of its identifiers arrives from any source (``waiting_for``: the batch that took that
+  record tries it again at once).
+
+Nothing of the row is in clear: IDs, dates, the reason in words, and blind-index tokens of its identifiers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from contactpoint import bulk
+from contactpoint.children import source_records
+from contactpoint.children.models import HeldRecord, HeldToken
+from contactpoint.children.source_records import FeedRow, held_identity
+from contactpoint.ingest.prepare import LACKS_BIRTH, LACKS_NAME
+from contactpoint.vault.cipher import ChildCipher, new_data_key, unwrap_data_key, wrap_data_key
+from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.tokens import identifier_tokens
+
+NO_BIRTH = "no date of birth"
+NO_NAME = "no name"
+
+
+def thin(lacking: Iterable[int]) -> str | None:
+    """Why records of one child, together, cannot make a new child (None if they can): ``lacking`` holds what
+    each record lacks (``prepare.lacks``)."""
+    together = LACKS_BIRTH | LACKS_NAME
+    for each in lacking:
+        together &= each
+    words = [what for bit, what in ((LACKS_BIRTH, NO_BIRTH), (LACKS_NAME, NO_NAME)) if together & bit]
+    return " and ".join(words) or None
+
+
+@dataclass(frozen=True, slots=True)
+class ToHold:
+    row: FeedRow
+    record_key: str
+    content_hash: str
+    payload: bytes
+    flags: tuple[tuple[str, str], ...]
+    reason: str
+    responsible_la: str
+
+
+def hold(items: Sequence[ToHold], *, source: str, source_kind: str, run_id: str, received: date,
+         keyring: KeyRing) -> tuple[int, int]:
+    """Keep each row (a row held already is replaced by what the source sent last). Returns how many were new or
+    changed, and how many were held already as they are: a row sent again unchanged changes nothing."""
+    if not items:
+        return 0, 0
+    current = dict(HeldRecord.objects.filter(source=source, record_key__in=[i.record_key for i in items])
+                   .values_list("record_key", "content_hash"))
+    changed = [i for i in items if current.get(i.record_key) != i.content_hash]
+    HeldRecord.objects.filter(source=source, record_key__in=[i.record_key for i in changed]).delete()
+    made = []
+    for item in changed:
+        identity = held_identity(source, item.record_key)
+        data_key = new_data_key()
+        kek_id, wrapped = wrap_data_key(keyring, identity, data_key)
+        sealed = source_records.seal_record(ChildCipher(identity, data_key), item.record_key, item.payload)
+        made.append(HeldRecord(source=source, source_kind=source_kind, record_key=item.record_key,
+                               content_hash=item.content_hash, feed_run=run_id, line=item.row.line,
+                               received=received, responsible_la=item.responsible_la, reason=item.reason,
+                               flags=[list(f) for f in item.flags], kek_id=kek_id, wrapped=wrapped,
+                               payload=sealed))
+    HeldRecord.objects.bulk_create(made)
+    HeldToken.objects.bulk_create(
+        HeldToken(held=record, token=token) for record, item in zip(made, changed, strict=True)
+        for token in identifier_tokens(keyring, nhs_number=item.row.nhs_number, upn=item.row.upn,
+                                       uln=item.row.uln))
+    return len(changed), len(items) - len(changed)
+
+
+def release(source: str, record_keys: Iterable[str]) -> int:
+    """Forget the held rows of ``source`` that have now been taken in (linked, or made a child)."""
+    keys = list(record_keys)
+    if not keys:
+        return 0
+    deleted = 0
+    for q in bulk.any_of("record_key", keys):
+        deleted += HeldRecord.objects.filter(q, source=source).delete()[1].get(HeldRecord._meta.label, 0)
+    return deleted
+
+
+def waiting_for(tokens: Iterable[int], *, besides: Iterable[tuple[str, str]] = ()) -> list[HeldRecord]:
+    """Held rows that share an identifier token with ``tokens`` (the identifiers a batch just took in), other
+    than the (source, record key) pairs in ``besides``. Tokens are truncated, so some share one by chance: they
+    are simply tried again and held again."""
+    ids = {held for (held,) in bulk.select_any("SELECT held_id FROM children_held_token WHERE token {any}",
+                                               sorted(set(tokens)))}
+    skip = set(besides)
+    found: list[HeldRecord] = []
+    for q in bulk.any_of("id", sorted(ids)):
+        found += HeldRecord.objects.filter(q)
+    return [h for h in found if (h.source, h.record_key) not in skip]
+
+
+def open_held(keyring: KeyRing, held: HeldRecord) -> FeedRow:
+    identity = held_identity(held.source, held.record_key)
+    cipher = ChildCipher(identity, unwrap_data_key(keyring, identity, held.kek_id, bytes(held.wrapped)))
+    return source_records.loads(source_records.open_record(cipher, held.record_key, bytes(held.payload)),
+                                line=held.line)
+
+
+__all__ = ["NO_BIRTH", "NO_NAME", "ToHold", "hold", "open_held", "release", "thin", "waiting_for"]

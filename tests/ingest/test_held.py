@@ -1,0 +1,128 @@
+"""One source's bad or missing value costs that value, never the child (DESIGN.md section 1): the row is matched
+on what it has, the value is an item for its source until corrected, and a row too thin to make a child is held,
+not dropped, and taken in as soon as it can be."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from contactpoint.bestview.models import Discrepancy
+from contactpoint.children.models import Child, HeldRecord, SourceRecord
+from contactpoint.children.store import load_record
+from contactpoint.ingest.held import open_held
+from contactpoint.lifecycle.rotation import rotate_keys
+from contactpoint.vault.keyring import get_keyring
+from tests.factories import vouched_org
+from tests.ingest.test_candidates import child_id_of
+from tests.matching.test_review import AMELIA, GP_ROW, NOW, feed, health_org, source
+
+pytestmark = pytest.mark.django_db
+
+BENEFIT_ROW = AMELIA | {"source_record_id": "CHB-1", "nhs_number": "9434765919"}
+
+
+def _gp():
+    return source("gp-camden", "gp_registrations", health_org())
+
+
+def _benefit():
+    return source("child-benefit", "child_benefit", vouched_org("CP-NATIONAL-2", "Child Benefit", "national"))
+
+
+def _items(src, kind=Discrepancy.Kind.INVALID, open_only=True):
+    found = Discrepancy.objects.filter(source=src.code, kind=kind)
+    return list(found.filter(closed_at__isnull=True) if open_only else found)
+
+
+def test_a_row_without_a_date_of_birth_links_through_its_nhs_number_and_the_gap_is_an_item_for_its_source():
+    feed(_benefit(), BENEFIT_ROW, now=NOW - timedelta(days=1))
+    gp = _gp()
+    run = feed(gp, GP_ROW | {"date_of_birth": ""})
+    assert run.rows_refused == 0 and run.rows_held == 0 and run.records_linked == 1
+    assert child_id_of(gp.code, "GP-1") == child_id_of("child-benefit", "CHB-1")
+    [item] = _items(gp)
+    assert item.field == "date_of_birth" and item.reason.startswith("required")
+
+
+def test_a_bad_nhs_number_costs_the_identifier_and_the_child_still_goes_in():
+    gp = _gp()
+    run = feed(gp, GP_ROW | {"nhs_number": "9434765918"})
+    assert run.rows_refused == 0 and run.children_created == 1
+    child = Child.objects.get(pk=child_id_of(gp.code, "GP-1"))
+    assert load_record(get_keyring(), child).nhs_number is None
+    [item] = _items(gp)
+    assert (item.field, item.reason) == ("nhs_number", "the NHS number's check digit is wrong (modulus 11)")
+
+
+def test_an_item_closes_when_the_source_corrects_the_value_and_sending_the_fault_again_changes_nothing():
+    gp = _gp()
+    feed(gp, GP_ROW | {"nhs_number": "9434765918"})
+    another = GP_ROW | {"source_record_id": "GP-2", "given_name": "Zara", "nhs_number": "", "date_of_birth": "2012-02-20"}
+    again = feed(gp, GP_ROW | {"nhs_number": "9434765918"}, another, now=NOW + timedelta(days=1))
+    assert again.rows_unchanged == 1 and len(_items(gp)) == 1
+    feed(gp, GP_ROW, now=NOW + timedelta(days=2))
+    assert _items(gp) == []
+    [closed] = _items(gp, open_only=False)
+    assert closed.closed_reason == "source corrected it"
+
+
+def test_a_row_that_links_to_no_child_and_has_no_date_of_birth_is_held_not_dropped():
+    gp = _gp()
+    run = feed(gp, GP_ROW | {"date_of_birth": ""})
+    assert run.rows_refused == 0 and run.rows_held == 1 and run.children_created == 0
+    [held] = HeldRecord.objects.all()
+    assert held.reason == "linked to no child, and with no date of birth a new child cannot be made"
+    assert held.responsible_la == "202" and held.line == 2
+    assert held.flags == [["date_of_birth", "required: the child's date of birth"]]
+    row = open_held(get_keyring(), held)
+    assert (row.name.given, row.nhs_number, row.date_of_birth) == ("Amelia", "9434765919", None)
+    # Sent again as it was (in another file): nothing changes.
+    another = GP_ROW | {"source_record_id": "GP-2", "given_name": "Zara", "nhs_number": "", "date_of_birth": "2012-02-20"}
+    again = feed(gp, GP_ROW | {"date_of_birth": ""}, another, now=NOW + timedelta(days=1))
+    assert again.rows_unchanged == 1 and again.rows_held == 0 and HeldRecord.objects.count() == 1
+
+
+def test_a_held_row_is_taken_in_when_a_record_with_its_identifier_arrives_from_another_source():
+    gp = _gp()
+    feed(gp, GP_ROW | {"date_of_birth": ""})
+    run = feed(_benefit(), BENEFIT_ROW, now=NOW + timedelta(days=1))
+    assert run.children_created == 1
+    assert HeldRecord.objects.count() == 0
+    assert child_id_of(gp.code, "GP-1") == child_id_of("child-benefit", "CHB-1")
+    [item] = _items(gp)  # still without its date of birth: the GP is asked for it
+    assert item.field == "date_of_birth"
+
+
+def test_a_held_row_sent_again_with_what_it_lacked_makes_its_child():
+    gp = _gp()
+    feed(gp, GP_ROW | {"date_of_birth": ""})
+    run = feed(gp, GP_ROW, now=NOW + timedelta(days=1))
+    assert run.children_created == 1 and HeldRecord.objects.count() == 0
+    assert SourceRecord.objects.filter(source=gp.code).count() == 1
+    assert _items(gp) == []
+
+
+def test_a_changed_row_that_lost_its_date_of_birth_keeps_the_one_its_record_held():
+    gp = _gp()
+    feed(gp, GP_ROW)
+    child = Child.objects.get(pk=child_id_of(gp.code, "GP-1"))
+    feed(gp, GP_ROW | {"date_of_birth": "", "town": "Camden"}, now=NOW + timedelta(days=1))
+    child.refresh_from_db()
+    record = load_record(get_keyring(), child)
+    assert record.date_of_birth.value.isoformat() == GP_ROW["date_of_birth"]
+    assert record.whereabouts.value.address.town == "Camden"
+    [item] = _items(gp)
+    assert item.field == "date_of_birth"
+
+
+def test_key_rotation_rewraps_held_rows_so_they_can_still_be_opened():
+    gp = _gp()
+    feed(gp, GP_ROW | {"date_of_birth": ""})
+    ring = get_keyring()
+    old = HeldRecord.objects.get().kek_id
+    rotate_keys(ring)
+    held = HeldRecord.objects.get()
+    assert held.kek_id != old and held.kek_id == ring.active_kek_id
+    assert open_held(ring, held).name.family == "Hartley"
