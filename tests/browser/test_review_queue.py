@@ -47,3 +47,18 @@ def test_a_data_manager_opens_the_queue_and_links_a_pair(page):
     page.get_by_role("link", name="Decisions made").click()
     page.wait_for_url("**/review/history")
     assert_accessible(page)
+
+
+def test_a_data_manager_reads_the_rows_held_back_at_desktop_and_phone_widths(page):
+    from tests.matching.test_review import GP_ROW, feed, health_org, source
+
+    feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW | {"date_of_birth": ""})
+    sign_in(page, make_person("dana.data", role="data-manager", org="LA-202"))
+    page.get_by_role("link", name="Rows held back").first.click()
+    page.wait_for_url("**/review/held")
+    assert "1 row held" in page.locator("h2").first.inner_text()
+    assert "Amelia Hartley" in page.locator(".govuk-summary-card").inner_text()
+    assert_accessible(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.screenshot(path="build/held-rows-375.png", full_page=True)
+    assert_accessible(page)

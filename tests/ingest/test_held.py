@@ -4,17 +4,20 @@ not dropped, and taken in as soon as it can be."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 
+from contactpoint.audit.models import AuditEntry
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, HeldRecord, SourceRecord
 from contactpoint.children.store import load_record
 from contactpoint.ingest.held import open_held
 from contactpoint.lifecycle.rotation import rotate_keys
 from contactpoint.vault.keyring import get_keyring
-from tests.factories import vouched_org
+from tests.factories import make_person, sign_in, vouched_org
 from tests.ingest.test_candidates import child_id_of
 from tests.matching.test_review import AMELIA, GP_ROW, NOW, feed, health_org, source
 
@@ -59,7 +62,8 @@ def test_a_bad_nhs_number_costs_the_identifier_and_the_child_still_goes_in():
 def test_an_item_closes_when_the_source_corrects_the_value_and_sending_the_fault_again_changes_nothing():
     gp = _gp()
     feed(gp, GP_ROW | {"nhs_number": "9434765918"})
-    another = GP_ROW | {"source_record_id": "GP-2", "given_name": "Zara", "nhs_number": "", "date_of_birth": "2012-02-20"}
+    another = GP_ROW | {"source_record_id": "GP-2", "given_name": "Zara", "nhs_number": "",
+                        "date_of_birth": "2012-02-20"}
     again = feed(gp, GP_ROW | {"nhs_number": "9434765918"}, another, now=NOW + timedelta(days=1))
     assert again.rows_unchanged == 1 and len(_items(gp)) == 1
     feed(gp, GP_ROW, now=NOW + timedelta(days=2))
@@ -79,7 +83,8 @@ def test_a_row_that_links_to_no_child_and_has_no_date_of_birth_is_held_not_dropp
     row = open_held(get_keyring(), held)
     assert (row.name.given, row.nhs_number, row.date_of_birth) == ("Amelia", "9434765919", None)
     # Sent again as it was (in another file): nothing changes.
-    another = GP_ROW | {"source_record_id": "GP-2", "given_name": "Zara", "nhs_number": "", "date_of_birth": "2012-02-20"}
+    another = GP_ROW | {"source_record_id": "GP-2", "given_name": "Zara", "nhs_number": "",
+                        "date_of_birth": "2012-02-20"}
     again = feed(gp, GP_ROW | {"date_of_birth": ""}, another, now=NOW + timedelta(days=1))
     assert again.rows_unchanged == 1 and again.rows_held == 0 and HeldRecord.objects.count() == 1
 
@@ -126,3 +131,43 @@ def test_key_rotation_rewraps_held_rows_so_they_can_still_be_opened():
     held = HeldRecord.objects.get()
     assert held.kek_id != old and held.kek_id == ring.active_kek_id
     assert open_held(ring, held).name.family == "Hartley"
+
+
+# --- what data managers see -----------------------------------------------------------------------------------
+
+
+def test_a_data_manager_reads_the_rows_held_for_their_authority_and_that_is_audited(client):
+    feed(_gp(), GP_ROW | {"date_of_birth": "", "nhs_number": "9434765918"})
+    dana = make_person("dana.data", role="data-manager", org="LA-202")
+    sign_in(client, dana)
+    response = client.get("/review/held")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "1 row held for your local authority" in html and "Amelia Hartley" in html
+    assert "gp-camden, line 2" in html
+    assert "Linked to no child, and with no date of birth a new child cannot be made." in html
+    assert "Not known" in html
+    assert "the NHS number&#39;s check digit is wrong" in html or "the NHS number's check digit is wrong" in html
+    assert 'href="/review/held"' in html  # in the service navigation
+    assert AuditEntry.objects.filter(action="feed.held.opened", actor="dana.data").count() == 1
+
+
+def test_another_authoritys_data_manager_sees_none_of_them_and_a_practitioner_is_refused(client):
+    feed(_gp(), GP_ROW | {"date_of_birth": ""})
+    sign_in(client, make_person("ola.other", role="data-manager", org="LA-203"))
+    assert "0 rows held" in client.get("/review/held").content.decode()
+    assert "Amelia" not in client.get("/review/held").content.decode()
+    client.logout()
+    sign_in(client, make_person("sam.social"))
+    assert client.get("/review/held").status_code == 403
+
+
+def test_the_command_lists_the_held_rows_as_a_named_data_manager():
+    feed(_gp(), GP_ROW | {"date_of_birth": ""})
+    make_person("dana.data", role="data-manager", org="LA-202")
+    out = io.StringIO()
+    call_command("held", "--as", "dana.data", stdout=out)
+    text = out.getvalue()
+    assert "1 row(s) held for local authority 202" in text
+    assert "gp-camden line 2: Amelia Hartley, date of birth not known" in text
+    assert "date_of_birth: required" in text

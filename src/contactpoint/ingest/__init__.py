@@ -6,7 +6,8 @@
 ``processes`` puts a large feed's CPU-bound work in helper processes (a reader one batch ahead, and workers that
 open, profile, build and seal); ``work`` is what those workers do, the same code the main process runs for a
 small feed. ``profiles`` makes match profiles straight from files, for training and evaluating the model.
+``held`` keeps the rows that link to no child and are too thin to make one, until they can be taken in.
 It sits above feeds, matching, bestview, records and children; none of them imports it.
 """
 
-__all__ = ["batch", "prepare", "processes", "profiles", "run", "work"]
+__all__ = ["batch", "held", "prepare", "processes", "profiles", "run", "work"]

@@ -4,7 +4,8 @@ A child needs a date of birth and a name (the lifecycle runs on the one, every p
 without them is still matched on what it has (identifiers above all); if that finds no child, it is held here:
 
 - sealed under a data key of its own (wrapped by the key ring, as a child's), bound to its record key;
-- listed for the data managers of its local authority (``held_for``: opening the rows is audited);
+- listed for the data managers of its local authority (``held_for``: opening the rows is audited; the page
+  "Rows held back" and ``contactpoint held``);
 - taken in as soon as it can be: when its source sends it again (the batch tries it like any new record), or
   when a record with one of its identifiers arrives from any source (``waiting_for``: the batch that took that
   record tries it again at once).
@@ -16,12 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from contactpoint import bulk
+from contactpoint.access.authentication import user_actor
+from contactpoint.access.models import User
+from contactpoint.access.roles import Permission
+from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.trail import record_event
 from contactpoint.children import source_records
 from contactpoint.children.models import HeldRecord, HeldToken
 from contactpoint.children.source_records import FeedRow, held_identity
+from contactpoint.errors import PermissionDenied
 from contactpoint.ingest.prepare import LACKS_BIRTH, LACKS_NAME
 from contactpoint.vault.cipher import ChildCipher, new_data_key, unwrap_data_key, wrap_data_key
 from contactpoint.vault.keyring import KeyRing
@@ -105,6 +112,43 @@ def waiting_for(tokens: Iterable[int], *, besides: Iterable[tuple[str, str]] = (
     return [h for h in found if (h.source, h.record_key) not in skip]
 
 
+@dataclass(frozen=True)
+class HeldRow:
+    """A held row as a data manager reads it."""
+
+    id: int
+    received: date
+    source: str
+    line: int
+    reason: str
+    flags: tuple[tuple[str, str], ...]  # (field, reason) of each value the row was taken without
+    row: FeedRow
+
+
+@dataclass(frozen=True)
+class HeldPage:
+    count: int  # all the rows held for the authority
+    rows: list[HeldRow]  # this page of them, oldest first
+
+
+def held_for(user: User, *, keyring: KeyRing, now: datetime, offset: int = 0, limit: int = 50) -> HeldPage:
+    """The rows held for the user's local authority, oldest first, opened: what each holds and lacks, so that
+    a data manager can ask its source for what is missing (or recognise the child). Opening them is audited."""
+    if not user.has(Permission.LA_MATCH_REVIEW):
+        raise PermissionDenied("Your role does not include the rows held back from matching.")
+    la = user.organisation.la_code
+    if not la:
+        raise PermissionDenied("Only a local authority's data managers see the rows held for it.")
+    found = HeldRecord.objects.filter(responsible_la=la)
+    page = list(found.order_by("received", "id")[offset:offset + limit])
+    rows = [HeldRow(h.id, h.received, h.source, h.line, h.reason, tuple((f, r) for f, r in h.flags),
+                    open_held(keyring, h)) for h in page]
+    if rows:
+        record_event(AuditAction.HELD_ROWS_OPENED, actor=user_actor(user), keyring=keyring, at=now,
+                     context={"la": la, "held": [h.id for h in page]})
+    return HeldPage(found.count(), rows)
+
+
 def open_held(keyring: KeyRing, held: HeldRecord) -> FeedRow:
     identity = held_identity(held.source, held.record_key)
     cipher = ChildCipher(identity, unwrap_data_key(keyring, identity, held.kek_id, bytes(held.wrapped)))
@@ -112,4 +156,5 @@ def open_held(keyring: KeyRing, held: HeldRecord) -> FeedRow:
                                 line=held.line)
 
 
-__all__ = ["NO_BIRTH", "NO_NAME", "ToHold", "hold", "open_held", "release", "thin", "waiting_for"]
+__all__ = ["NO_BIRTH", "NO_NAME", "HeldPage", "HeldRow", "ToHold", "held_for", "hold", "open_held", "release",
+           "thin", "waiting_for"]

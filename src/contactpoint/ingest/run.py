@@ -126,8 +126,9 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
         record_event(AuditAction.FEED_COMPLETED, actor=source_actor(source), keyring=keyring, at=now,
                      context={"run": run.id, "rows": run.rows_done, "accepted": run.rows_accepted,
                               "unchanged": run.rows_unchanged, "refused": run.rows_refused,
-                              "fields_refused": run.fields_refused, "held": run.rows_held, "children_created": run.children_created,
-                              "records_linked": run.records_linked, "reviews_queued": run.reviews_queued})
+                              "fields_refused": run.fields_refused, "held": run.rows_held,
+                              "children_created": run.children_created, "records_linked": run.records_linked,
+                              "reviews_queued": run.reviews_queued})
 
 
 def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing, now: datetime,

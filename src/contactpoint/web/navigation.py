@@ -11,6 +11,7 @@ ITEMS: tuple[tuple[Permission, str, str], ...] = (
     (Permission.CHILD_SEARCH, "Find a child", "search"),
     (Permission.LA_MATCH_REVIEW, "Review matches", "review-queue"),
     (Permission.LA_DISCREPANCIES, "Discrepancies", "discrepancies"),
+    (Permission.LA_MATCH_REVIEW, "Rows held back", "held-rows"),
     (Permission.LA_SHIELD_PROPOSE, "Records work list", "records-worklist"),
     (Permission.LA_LIFECYCLE_MANAGE, "Shielding and retention", "lifecycle-worklist"),
     (Permission.LA_SENSITIVE_MANAGE, "Contact requests", "brokering-requests"),

@@ -10,6 +10,7 @@ from contactpoint.web import (
     admin_users,
     auditing,
     children,
+    held,
     involvements,
     lifecycle,
     ops,
@@ -81,6 +82,7 @@ urlpatterns += [
     path("review/<int:pk>", review.pair_page, name="review-pair"),
     path("review/merges/<int:pk>/split", review.split_page, name="review-split"),
     path("discrepancies", review.discrepancies_page, name="discrepancies"),
+    path("review/held", held.held_page, name="held-rows"),
 ]
 
 # Auditors (contactpoint.web.auditing).
