@@ -103,3 +103,17 @@ def test_the_vote_picks_a_value_with_the_most_weight_whatever_the_order_of_the_s
     if again.value != winner.value:
         assert (totals[again.value], weight("name", again.source_kind), again.recency) == \
             (totals[winner.value], weight("name", winner.source_kind), winner.recency)
+
+
+def test_a_nickname_a_variant_or_part_of_a_double_barrelled_name_is_no_discrepancy():
+    gp = held("gp_registrations", given="Evelyn", family="Okafor-Ade")
+    for given_name, family in (("Evie", "Okafor-Ade"), ("Evelyn", "Okafor"), ("Evie", "Ade"), ("evelyn", "OKAFOR-ADE")):
+        school = held("school_census", given=given_name, family=family)
+        assert build([gp, school]).discrepancies == set(), (given_name, family)
+
+
+def test_a_different_given_name_or_family_name_is_still_a_discrepancy():
+    gp = held("gp_registrations", given="Evelyn", family="Okafor")
+    for given_name, family in (("Grace", "Okafor"), ("Evelyn", "Mensah")):
+        school = held("school_census", given=given_name, family=family)
+        assert build([gp, school]).discrepancies == {(school.record_key, "name")}

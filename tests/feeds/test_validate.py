@@ -28,9 +28,9 @@ from contactpoint.children.record import (
     WhereaboutsState,
 )
 from contactpoint.feeds import NOT_SCHEDULE_1, WHOLE_ROW, FeedRow, FieldRefusal, RawRow, Refusal, validate
+from contactpoint.feeds.formats import COLUMNS
 from contactpoint.feeds.rows import InvalidValue, Problem
 from contactpoint.feeds.validate import NOTHING_TO_MATCH, TOO_OLD
-from contactpoint.feeds.formats import COLUMNS
 from contactpoint.reference import la_codes
 
 TODAY = date(2026, 11, 24)

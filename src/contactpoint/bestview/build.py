@@ -21,7 +21,7 @@ from contactpoint.children.record import (
     Whereabouts,
     WhereaboutsState,
 )
-from contactpoint.names import normalise_name
+from contactpoint.names import name_parts, name_roots, normalise_name
 
 
 @dataclass(frozen=True)
@@ -158,15 +158,34 @@ def _discrepancies(held: Sequence[Held], record: ChildRecord) -> frozenset[tuple
         "nhs_number": record.nhs_number.value if record.nhs_number else None,
         "gender": record.gender.value if record.gender.value != Gender.NOT_SPECIFIED else None,
     }
+    # Family names a source says the child had (not every source's current one, which build keeps as "former").
+    declared_former = tuple({f for h in held for f in h.row.former_family_names})
     found = set()
     for h in held:
         theirs = {
             "date_of_birth": h.row.date_of_birth,
-            "name": _name_key(h.row.name),
+            # A name with a part missing was flagged as missing already: only a full name can disagree.
+            "name": _name_key(h.row.name) if h.row.name.given and h.row.name.family else None,
             "nhs_number": h.row.nhs_number,
             "gender": h.row.gender if h.row.gender != Gender.NOT_SPECIFIED else None,
         }
         for field in DISCREPANCY_FIELDS:
-            if theirs[field] is not None and chosen[field] is not None and theirs[field] != chosen[field]:
-                found.add((h.record_key, field))
+            if theirs[field] is None or chosen[field] is None or theirs[field] == chosen[field]:
+                continue
+            if field == "name" and same_name(h.row.name, record.name.value, declared_former):
+                continue
+            found.add((h.record_key, field))
     return frozenset(found)
+
+
+def same_name(theirs: PersonName, chosen: PersonName, former: Sequence[str] = ()) -> bool:
+    """Whether a source's name for a child is the chosen one as people write it: a given name through its
+    nicknames and variants (Evie and Evelyn, Bill and William), a family name through its parts (Smith-Jones
+    and Smith) or a former family name the child is known to have had. Such a name is no discrepancy."""
+    given_a, given_b = normalise_name(theirs.given), normalise_name(chosen.given)
+    if given_a != given_b and name_roots(given_a).isdisjoint(name_roots(given_b)):
+        return False
+    families = set(name_parts(chosen.family))
+    for f in former:
+        families.update(name_parts(f))
+    return not families.isdisjoint(name_parts(theirs.family))
