@@ -42,6 +42,21 @@ TOKEN_CANNOT = ("A practitioner's session token cannot submit feeds or read a so
                 "the source system's API key.")
 
 
+class PractitionerRequest(HttpRequest):
+    """The request of an operation guarded by ``PractitionerToken``: django-ninja sets ``auth`` to what
+    ``authenticate`` returned, and ``authenticate`` sets ``api_token``. A type for the checker only: at run
+    time it is Django's own request."""
+
+    auth: User
+    api_token: str
+
+
+class SourceRequest(HttpRequest):
+    """The request of an operation guarded by ``SourceKey``: ``auth`` is the source system's principal."""
+
+    auth: SourcePrincipal
+
+
 def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 

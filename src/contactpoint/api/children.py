@@ -9,13 +9,12 @@ own."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router
 
 from contactpoint.access.reasons import parse_reason
 from contactpoint.access.roles import Permission
-from contactpoint.api.auth import PractitionerToken
+from contactpoint.api.auth import PractitionerRequest, PractitionerToken
 from contactpoint.api.records import hit_json, record_json
 from contactpoint.api.schemas import Problem, Record, SearchResults
 from contactpoint.children.identifiers import normalise_contactpoint_id
@@ -40,7 +39,7 @@ def _q(description: str, max_length: int = 120):
 @router.get("/children", auth=PractitionerToken(Permission.CHILD_SEARCH),
             response={200: SearchResults, **{k: v for k, v in REFUSALS.items() if k != 404}},
             exclude_none=True, summary="Find a child", operation_id="search_children")
-def find(request: HttpRequest,
+def find(request: PractitionerRequest,
          family: str | None = _q("family name; may end with * after at least 2 letters"),
          given: str | None = _q("given name; may end with * after at least 2 letters"),
          birthdate: str | None = _q("date of birth, YYYY-MM-DD", 10),
@@ -65,7 +64,7 @@ def find(request: HttpRequest,
 @router.get("/children/{contactpoint_id}", auth=PractitionerToken(Permission.CHILD_VIEW),
             response={200: Record, **REFUSALS}, exclude_none=True, summary="Open a child's record",
             operation_id="get_child")
-def record(request: HttpRequest, contactpoint_id: str,
+def record(request: PractitionerRequest, contactpoint_id: str,
            reason: str | None = _q(REASON_HELP, 40),
            reason_text: str | None = _q("required when reason is 'other'", 400)):
     stated = parse_reason(reason, reason_text)

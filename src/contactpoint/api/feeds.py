@@ -18,7 +18,7 @@ from ninja import Query, Router
 
 from contactpoint.access.roles import Permission
 from contactpoint.access.sources import SourcePrincipal, source_actor
-from contactpoint.api.auth import SourceKey
+from contactpoint.api.auth import SourceKey, SourceRequest
 from contactpoint.api.schemas import Discrepancies, FeedRun, Problem
 from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
@@ -55,8 +55,8 @@ _BODY = {"required": True, "content": {t: {"schema": {"type": "string", "format"
                                                  "application/xml")}}
 
 
-def _own_source(request: HttpRequest, source: str, permission: Permission) -> SourcePrincipal:
-    principal: SourcePrincipal = request.auth
+def _own_source(request: SourceRequest, source: str, permission: Permission) -> SourcePrincipal:
+    principal = request.auth
     if source != principal.source.code:
         record_event(AuditAction.ACCESS_REFUSED, actor=source_actor(principal.source), keyring=get_keyring(),
                      outcome=Outcome.REFUSED, at=timezone.now(),
@@ -110,7 +110,7 @@ def _summary(run: FeedRunModel, repeat: bool) -> dict:
 @router.post("/feeds/{source}", auth=SourceKey(Permission.FEED_SUBMIT),
              response={200: FeedRun, 401: Problem, 403: Problem, 413: Problem, 415: Problem, 422: Problem},
              openapi_extra={"requestBody": _BODY}, summary="Send a feed file", operation_id="submit_feed")
-def submit(request: HttpRequest, source: str,
+def submit(request: SourceRequest, source: str,
            format: Literal["csv", "jsonl", "fhir", "ctf"] | None = Query(
                None, description="overrides the Content-Type"),
            mode: Literal["delta", "full"] = Query(
@@ -128,7 +128,7 @@ def submit(request: HttpRequest, source: str,
 @router.get("/feeds/{source}/discrepancies", auth=SourceKey(Permission.FEED_DISCREPANCIES),
             response={200: Discrepancies, 401: Problem, 403: Problem}, summary="Your open discrepancies",
             operation_id="get_discrepancies")
-def discrepancies(request: HttpRequest, source: str):
+def discrepancies(request: SourceRequest, source: str):
     principal = _own_source(request, source, Permission.FEED_DISCREPANCIES)
     items = fetch_report(principal.source.code, actor=source_actor(principal.source), keyring=get_keyring(),
                          now=timezone.now(), context={"api": True})

@@ -17,7 +17,7 @@ from ninja.responses import Status
 from contactpoint.access.api_sessions import close_session, open_session
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.roles import Permission
-from contactpoint.api.auth import PractitionerToken, client_ip
+from contactpoint.api.auth import PractitionerRequest, PractitionerToken, client_ip
 from contactpoint.api.schemas import Problem, SessionOpened, SessionRequest
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
@@ -42,7 +42,7 @@ def open_(request: HttpRequest, body: SessionRequest):
 @router.delete("/session", auth=PractitionerToken(Permission.SELF_ACCOUNT),
                response={204: None, 401: Problem, 403: Problem}, summary="End the session",
                operation_id="close_session")
-def close(request: HttpRequest):
+def close(request: PractitionerRequest):
     now = timezone.now()
     close_session(request.api_token, now=now)
     record_event(AuditAction.LOGOUT, actor=user_actor(request.auth), keyring=get_keyring(), at=now,

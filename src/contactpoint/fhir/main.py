@@ -15,7 +15,7 @@ from ninja.renderers import BaseRenderer
 
 from contactpoint.access.reasons import parse_reason
 from contactpoint.access.roles import Permission
-from contactpoint.api.auth import PractitionerToken
+from contactpoint.api.auth import PractitionerRequest, PractitionerToken
 from contactpoint.api.errors import Refusal, classify, handle_everything
 from contactpoint.children.identifiers import normalise_contactpoint_id
 from contactpoint.config import get_settings
@@ -98,7 +98,7 @@ def metadata(request: HttpRequest):
 @fhir.get("/Patient", auth=PractitionerToken(Permission.CHILD_SEARCH), response={200: Resource, **REFUSALS},
           summary="Search for a Patient",
           operation_id="fhir_patient_search")
-def patient_search(request: HttpRequest,
+def patient_search(request: PractitionerRequest,
                    family: str | None = Query(None, max_length=120),
                    given: str | None = Query(None, max_length=120),
                    birthdate: str | None = Query(None, max_length=12),
@@ -125,7 +125,7 @@ def patient_search(request: HttpRequest,
 @fhir.get("/Patient/{id}", auth=PractitionerToken(Permission.CHILD_VIEW),
           response={200: Resource, 404: Resource, **REFUSALS}, summary="Read a Patient",
           operation_id="fhir_patient_read")
-def patient_read(request: HttpRequest, id: str,
+def patient_read(request: PractitionerRequest, id: str,
                  reason: str | None = _reason(), reason_text: str | None = _reason_text()):
     stated = parse_reason(reason, reason_text)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +22,7 @@ from contactpoint.audit.models import AuditEntry
 from contactpoint.errors import ValidationError
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import apply_error, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 ACCOUNT_ACTIONS = ("auth.", "admin.user.", "admin.access.", "admin.clearance.", "admin.training.",
                    "admin.policy.signed", "admin.role.")
@@ -30,7 +30,7 @@ ACCOUNT_ACTIONS = ("auth.", "admin.user.", "admin.access.", "admin.clearance.", 
 
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET"])
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     return render(request, "account/home.html", {"title": "ContactPoint"})
 
 
@@ -45,7 +45,7 @@ def account_history(username: str, limit: int = 50) -> list[AuditEntry]:
 
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET"])
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: SignedInRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
     return render(request, "account/account.html", {
@@ -69,7 +69,7 @@ class CredentialsForm(forms.Form):
 # them here before anything else.
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET", "POST"])
-def credentials(request: HttpRequest) -> HttpResponse:
+def credentials(request: SignedInRequest) -> HttpResponse:
     form = CredentialsForm(posted(request))
     if form.is_valid():
         try:
@@ -93,7 +93,7 @@ class PolicyForm(forms.Form):
 
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET", "POST"])
-def policy(request: HttpRequest) -> HttpResponse:
+def policy(request: SignedInRequest) -> HttpResponse:
     current = PolicyVersion.objects.order_by("-version").first()
     form = PolicyForm(posted(request))
     if form.is_valid() and current is not None:
@@ -107,7 +107,7 @@ def policy(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET"])
-def security_key(request: HttpRequest) -> HttpResponse:
+def security_key(request: SignedInRequest) -> HttpResponse:
     """Register a WebAuthn security key, to use instead of the token's code when signing in."""
     scripts = render_to_string("django_otp_webauthn/register_scripts.html",
                                {"configuration": get_configuration(request)}, request=request, using="django")

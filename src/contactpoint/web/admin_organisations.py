@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
@@ -18,7 +18,7 @@ from contactpoint.access.roles import OrgKind, Permission
 from contactpoint.errors import PermissionDenied
 from contactpoint.web.admin_common import ReasonForm, now_and_keyring, redirect_to
 from contactpoint.web.forms import attempt, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 ORG_KIND_NAMES = {
     OrgKind.LOCAL_AUTHORITY: "Local authority",
@@ -50,13 +50,13 @@ def _org_kind_name(kind: str) -> str:
 
 # --- organisations a local authority vouches for ------------------------------------------------------------
 
-def _vouched(request: HttpRequest):
+def _vouched(request: SignedInRequest):
     return Organisation.objects.filter(vouched_by_id=request.user.organisation_id)
 
 
 @requires(Permission.ORG_ORGANISATIONS_VOUCH)
 @require_http_methods(["GET"])
-def organisations(request: HttpRequest) -> HttpResponse:
+def organisations(request: SignedInRequest) -> HttpResponse:
     own = request.user.organisation
     vouched = _vouched(request).annotate(user_count=Count("users")).order_by("name")
     return render(request, "administration/organisations.html", {
@@ -80,7 +80,7 @@ class VouchForm(forms.Form):
 
 @requires(Permission.ORG_ORGANISATIONS_VOUCH)
 @require_http_methods(["GET", "POST"])
-def organisation_new(request: HttpRequest) -> HttpResponse:
+def organisation_new(request: SignedInRequest) -> HttpResponse:
     form = VouchForm(posted(request))
     if form.is_valid():
         data = form.cleaned_data
@@ -97,7 +97,7 @@ def organisation_new(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.ORG_ORGANISATIONS_VOUCH)
 @require_http_methods(["GET", "POST"])
-def organisation_suspend(request: HttpRequest, pk: int) -> HttpResponse:
+def organisation_suspend(request: SignedInRequest, pk: int) -> HttpResponse:
     org = get_object_or_404(_vouched(request), pk=pk)
     form = ReasonForm(posted(request))
     if form.is_valid():
@@ -112,7 +112,7 @@ def organisation_suspend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(Permission.ORG_ORGANISATIONS_VOUCH)
 @require_http_methods(["POST"])
-def organisation_reinstate(request: HttpRequest, pk: int) -> HttpResponse:
+def organisation_reinstate(request: SignedInRequest, pk: int) -> HttpResponse:
     org = get_object_or_404(_vouched(request), pk=pk)
     try:
         admin_domain.reinstate_organisation(request.user, org, **now_and_keyring())

@@ -5,12 +5,12 @@ Shared with the other administration pages: ``contactpoint.web.admin_common`` (s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -22,7 +22,7 @@ from contactpoint.access.roles import SOURCE_SCOPES, Permission
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.admin_common import now_and_keyring, redirect_to
 from contactpoint.web.forms import attempt, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 SOURCE_KIND_NAMES = {
     "school_census": "School census",
@@ -40,7 +40,7 @@ SCOPE_NAMES = {
 
 # --- source systems and their keys --------------------------------------------------------------------------
 
-def _sources_in_scope(request: HttpRequest):
+def _sources_in_scope(request: SignedInRequest):
     return SourceSystem.objects.filter(
         organisation__in=admin_domain.organisations_in_scope(request.user)).select_related("organisation")
 
@@ -58,7 +58,7 @@ def key_state(key: SourceKey, now) -> tuple[str, str]:
 
 @requires(Permission.ORG_SOURCES_MANAGE)
 @require_http_methods(["GET"])
-def sources(request: HttpRequest) -> HttpResponse:
+def sources(request: SignedInRequest) -> HttpResponse:
     now = timezone.now()
     systems = []
     for source in _sources_in_scope(request).prefetch_related("keys"):
@@ -92,17 +92,18 @@ class SourceForm(forms.Form):
     def __init__(self, admin: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organisations = list(admin_domain.organisations_in_scope(admin).order_by("name"))
-        self.fields["organisation"].choices = [(str(o.pk), f"{o.name} ({o.code})")
-                                               for o in self.organisations]
+        cast(forms.ChoiceField, self.fields["organisation"]).choices = [
+            (str(o.pk), f"{o.name} ({o.code})") for o in self.organisations]
         self.fields["organisation"].initial = str(admin.organisation_id)
 
-    def chosen_organisation(self) -> Organisation | None:
-        return next((o for o in self.organisations if str(o.pk) == self.cleaned_data["organisation"]), None)
+    def chosen_organisation(self) -> Organisation:
+        """Once the form is valid: one of ``self.organisations`` (the field's choices) was chosen."""
+        return next(o for o in self.organisations if str(o.pk) == self.cleaned_data["organisation"])
 
 
 @requires(Permission.ORG_SOURCES_MANAGE)
 @require_http_methods(["GET", "POST"])
-def source_new(request: HttpRequest) -> HttpResponse:
+def source_new(request: SignedInRequest) -> HttpResponse:
     form = SourceForm(request.user, posted(request))
     if form.is_valid():
         data = form.cleaned_data
@@ -125,7 +126,7 @@ class KeyForm(forms.Form):
 
 @requires(Permission.ORG_SOURCES_MANAGE)
 @require_http_methods(["GET", "POST"])
-def source_key_new(request: HttpRequest, pk: int) -> HttpResponse:
+def source_key_new(request: SignedInRequest, pk: int) -> HttpResponse:
     """Issue a key (or rotate: the live keys keep working for 7 more days). The token is shown this once."""
     source = get_object_or_404(_sources_in_scope(request), pk=pk)
     form = KeyForm(posted(request))
@@ -147,7 +148,7 @@ def source_key_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(Permission.ORG_SOURCES_MANAGE)
 @require_http_methods(["POST"])
-def source_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def source_key_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(SourceKey.objects.select_related("source__organisation").filter(
         source__in=_sources_in_scope(request)), pk=pk)
     if key.revoked_at is None:

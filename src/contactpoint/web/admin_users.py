@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import qrcode
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -31,7 +31,7 @@ from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.account import account_history
 from contactpoint.web.admin_common import ReasonForm, now_and_keyring, redirect_to
 from contactpoint.web.forms import GovukDateField, attempt, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 PAGE_SIZE = 50
 
@@ -59,7 +59,7 @@ class UserSearchForm(forms.Form):
 
 @requires(Permission.ORG_USERS_VIEW)
 @require_http_methods(["GET"])
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: SignedInRequest) -> HttpResponse:
     form = UserSearchForm(request.GET or None)
     query, status = "", "all"
     if form.is_bound and form.is_valid():
@@ -74,6 +74,7 @@ def users(request: HttpRequest) -> HttpResponse:
     def with_lapses(people) -> list[tuple[User, list]]:
         return [(u, preconditions.lapses(u, today, policy_version=policy_version)) for u in people]
 
+    page: Page[User] | Page[tuple[User, list]]  # users, or (user, lapses) rows when filtered by status
     if status == "all":
         page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
         rows = with_lapses(page.object_list)
@@ -84,7 +85,8 @@ def users(request: HttpRequest) -> HttpResponse:
         rows = list(page.object_list)
 
     def page_href(number: int) -> str:
-        return "?" + urlencode({"q": query, "status": status, "page": number})
+        params: dict[str, str | int] = {"q": query, "status": status, "page": number}
+        return "?" + urlencode(params)
 
     return render(request, "administration/users.html", {
         "title": "Users", "form": form, "errors": form.errors, "rows": rows, "page": page, "query": query,
@@ -120,20 +122,21 @@ class NewUserForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.organisations = list(admin_domain.organisations_in_scope(admin).order_by("name"))
         kinds = {OrgKind(o.kind) for o in self.organisations}
-        self.fields["organisation"].choices = [("", "Choose an organisation")] + [
+        cast(forms.ChoiceField, self.fields["organisation"]).choices = [("", "Choose an organisation")] + [
             (str(o.pk), f"{o.name} ({o.code})") for o in self.organisations]
         if len(self.organisations) == 1:
             self.fields["organisation"].initial = str(self.organisations[0].pk)
-        self.fields["role"].choices = [("", "Choose a role")] + [
+        cast(forms.ChoiceField, self.fields["role"]).choices = [("", "Choose a role")] + [
             (r.code, r.title) for r in ROLES if r.org_kinds & kinds]
 
-    def chosen_organisation(self) -> Organisation | None:
-        return next((o for o in self.organisations if str(o.pk) == self.cleaned_data["organisation"]), None)
+    def chosen_organisation(self) -> Organisation:
+        """Once the form is valid: one of ``self.organisations`` (the field's choices) was chosen."""
+        return next(o for o in self.organisations if str(o.pk) == self.cleaned_data["organisation"])
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_new(request: HttpRequest) -> HttpResponse:
+def user_new(request: SignedInRequest) -> HttpResponse:
     form = NewUserForm(request.user, posted(request))
     if form.is_valid():
         data = form.cleaned_data
@@ -152,13 +155,13 @@ def user_new(request: HttpRequest) -> HttpResponse:
 
 # --- a user's page ------------------------------------------------------------------------------------------
 
-def _subject(request: HttpRequest, pk: int) -> User:
+def _subject(request: SignedInRequest, pk: int) -> User:
     """The user ``pk``, if the administrator's scope holds them; otherwise a 404 (never a 403)."""
     in_scope = admin_domain.users_in_scope(request.user).select_related("organisation__vouched_by")
     return get_object_or_404(in_scope, pk=pk)
 
 
-def _user_page(request: HttpRequest, subject: User, error: str | None = None) -> HttpResponse:
+def _user_page(request: SignedInRequest, subject: User, error: str | None = None) -> HttpResponse:
     today = timezone.localdate()
     return render(request, "administration/user.html", {
         "title": subject.full_name, "subject": subject, "lapses": preconditions.lapses(subject, today),
@@ -172,11 +175,11 @@ def _user_page(request: HttpRequest, subject: User, error: str | None = None) ->
 
 @requires(Permission.ORG_USERS_VIEW)
 @require_http_methods(["GET"])
-def user(request: HttpRequest, pk: int) -> HttpResponse:
+def user(request: SignedInRequest, pk: int) -> HttpResponse:
     return _user_page(request, _subject(request, pk))
 
 
-def _button_action(request: HttpRequest, pk: int, act: Callable[[User, User], None],
+def _button_action(request: SignedInRequest, pk: int, act: Callable[[User, User], None],
                    done: str) -> HttpResponse:
     """A change made with one button on the user's page."""
     subject = _subject(request, pk)
@@ -190,21 +193,21 @@ def _button_action(request: HttpRequest, pk: int, act: Callable[[User, User], No
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["POST"])
-def user_grant(request: HttpRequest, pk: int) -> HttpResponse:
+def user_grant(request: SignedInRequest, pk: int) -> HttpResponse:
     return _button_action(request, pk, lambda admin, subject: admin_domain.grant_access(
         admin, subject, now=timezone.now(), keyring=get_keyring()), "{name} has been granted access")
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["POST"])
-def user_reinstate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_reinstate(request: SignedInRequest, pk: int) -> HttpResponse:
     return _button_action(request, pk, lambda admin, subject: admin_domain.reinstate_user(
         admin, subject, now=timezone.now(), keyring=get_keyring()), "{name}'s account has been reinstated")
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["POST"])
-def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+def user_unlock(request: SignedInRequest, pk: int) -> HttpResponse:
     return _button_action(request, pk, lambda admin, subject: admin_domain.unlock(
         admin, subject, now=timezone.now(), keyring=get_keyring()), "Sign-in has been unlocked for {name}")
 
@@ -238,7 +241,7 @@ class PolicySignatureForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         versions = list(PolicyVersion.objects.order_by("-version"))
-        self.fields["version"].choices = [
+        cast(forms.TypedChoiceField, self.fields["version"]).choices = [
             (v.version, f"Version {v.version}, published {v.published_at:%-d %B %Y}") for v in versions]
         if versions:
             self.fields["version"].initial = versions[0].version
@@ -260,7 +263,7 @@ class UserAction:
     secondary: bool = False
 
 
-def _action_page(request: HttpRequest, pk: int, action: UserAction) -> HttpResponse:
+def _action_page(request: SignedInRequest, pk: int, action: UserAction) -> HttpResponse:
     subject = _subject(request, pk)
     form = action.form(posted(request))
     if form.is_valid():
@@ -320,43 +323,43 @@ RESET_TOKENS = UserAction(
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def user_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     return _action_page(request, pk, REVOKE)
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_suspend(request: HttpRequest, pk: int) -> HttpResponse:
+def user_suspend(request: SignedInRequest, pk: int) -> HttpResponse:
     return _action_page(request, pk, SUSPEND)
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_clearance(request: HttpRequest, pk: int) -> HttpResponse:
+def user_clearance(request: SignedInRequest, pk: int) -> HttpResponse:
     return _action_page(request, pk, CLEARANCE)
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_training(request: HttpRequest, pk: int) -> HttpResponse:
+def user_training(request: SignedInRequest, pk: int) -> HttpResponse:
     return _action_page(request, pk, TRAINING)
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_policy(request: HttpRequest, pk: int) -> HttpResponse:
+def user_policy(request: SignedInRequest, pk: int) -> HttpResponse:
     return _action_page(request, pk, POLICY)
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_tokens_reset(request: HttpRequest, pk: int) -> HttpResponse:
+def user_tokens_reset(request: SignedInRequest, pk: int) -> HttpResponse:
     return _action_page(request, pk, RESET_TOKENS)
 
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_credentials_reset(request: HttpRequest, pk: int) -> HttpResponse:
+def user_credentials_reset(request: SignedInRequest, pk: int) -> HttpResponse:
     """New temporary password and PIN; shown once, in reply to the POST."""
     subject = _subject(request, pk)
     form = ConfirmForm(posted(request))
@@ -399,7 +402,7 @@ def qr_svg(data: str) -> str:
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["GET", "POST"])
-def user_token(request: HttpRequest, pk: int) -> HttpResponse:
+def user_token(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: what enrolment involves. POST: a new unconfirmed token; its QR code and secret are shown this
     once, with the form that confirms it."""
     subject = _subject(request, pk)
@@ -419,7 +422,7 @@ def user_token(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(Permission.ORG_USERS_MANAGE)
 @require_http_methods(["POST"])
-def user_token_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def user_token_confirm(request: SignedInRequest, pk: int) -> HttpResponse:
     subject = _subject(request, pk)
     form = TokenCodeForm(posted(request))
     if form.is_valid():

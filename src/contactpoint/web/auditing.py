@@ -32,7 +32,7 @@ from contactpoint.monitoring.models import AlertOutcome, AlertStatus
 from contactpoint.monitoring.thresholds import MonitorSettings
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import apply_error, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 PAGE_SIZE = 50
 REPORT_ROWS = 500  # on screen; the CSV has every row
@@ -42,7 +42,7 @@ STATUSES = (("active", "New and being investigated"), ("open", "New"), ("acknowl
 
 @requires(Permission.AUDIT_ALERTS)
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     status = request.GET.get("status", "active")
     if status not in dict(STATUSES):
         status = "active"
@@ -56,7 +56,8 @@ def home(request: HttpRequest) -> HttpResponse:
         timezone.now() - health.last_checkpoint.at > timedelta(minutes=settings.checkpoint_max_age_minutes)
 
     def href(number: int) -> str:
-        return "?" + urlencode({"status": status, "page": number})
+        params: dict[str, str | int] = {"status": status, "page": number}
+        return "?" + urlencode(params)
 
     return render(request, "auditing/home.html", {
         "title": "Alerts", "page": page, "status": status, "statuses": STATUSES, "health": health,
@@ -88,7 +89,7 @@ def _criteria(entry: AuditEntry) -> str:
     return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(criteria.items()))
 
 
-def _alert_page(request: HttpRequest, pk: int, form: ResolveForm | None = None,
+def _alert_page(request: SignedInRequest, pk: int, form: ResolveForm | None = None,
                 status: int = 200) -> HttpResponse:
     keyring, now = get_keyring(), timezone.now()
     alert = alert_domain.investigate(request.user, pk, keyring=keyring, now=now)
@@ -114,13 +115,13 @@ def _alert_page(request: HttpRequest, pk: int, form: ResolveForm | None = None,
 
 @requires(Permission.AUDIT_ALERTS)
 @require_GET
-def alert(request: HttpRequest, pk: int) -> HttpResponse:
+def alert(request: SignedInRequest, pk: int) -> HttpResponse:
     return _alert_page(request, pk)
 
 
 @requires(Permission.AUDIT_ALERTS)
 @require_POST
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def acknowledge(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         alert_domain.acknowledge(request.user, pk, keyring=get_keyring(), now=timezone.now())
         messages.success(request, "You have acknowledged the alert. Investigate it, then resolve it with "
@@ -132,7 +133,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(Permission.AUDIT_ALERTS)
 @require_POST
-def resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def resolve(request: SignedInRequest, pk: int) -> HttpResponse:
     form = ResolveForm(posted(request))
     if form.is_valid():
         try:
@@ -168,7 +169,8 @@ def _csv(rows, filename: str) -> StreamingHttpResponse:
     return response
 
 
-def _report(request: HttpRequest, form_class, run: Any, page_title: str) -> HttpResponse:
+def _report(request: HttpRequest, form_class, run: Any,
+            page_title: str) -> HttpResponse | StreamingHttpResponse:
     form = form_class(request.GET or None)
     context: dict[str, Any] = {"title": page_title, "form": form, "errors": form.errors, "rows": None,
                                "child_form": ChildReportForm(), "user_form": UserReportForm()}
@@ -190,7 +192,7 @@ def _report(request: HttpRequest, form_class, run: Any, page_title: str) -> Http
 
 @requires(Permission.AUDIT_REPORTS)
 @require_http_methods(["GET"])
-def reports_page(request: HttpRequest) -> HttpResponse:
+def reports_page(request: SignedInRequest) -> HttpResponse:
     return render(request, "auditing/reports.html", {
         "title": "Access reports", "child_form": ChildReportForm(), "user_form": UserReportForm(),
         "rows": None})
@@ -198,7 +200,7 @@ def reports_page(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.AUDIT_REPORTS)
 @require_http_methods(["GET"])
-def child_report(request: HttpRequest) -> HttpResponse:
+def child_report(request: SignedInRequest) -> HttpResponse | StreamingHttpResponse:
     def run(data, output, limit):
         cpid, rows = reports.child_report(request.user, data["cpid"], keyring=get_keyring(),
                                           now=timezone.now(), output=output, limit=limit)
@@ -209,7 +211,7 @@ def child_report(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.AUDIT_REPORTS)
 @require_http_methods(["GET"])
-def user_report(request: HttpRequest) -> HttpResponse:
+def user_report(request: SignedInRequest) -> HttpResponse | StreamingHttpResponse:
     def run(data, output, limit):
         subject, rows = reports.user_report(request.user, data["username"], keyring=get_keyring(),
                                             now=timezone.now(), output=output, limit=limit)

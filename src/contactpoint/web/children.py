@@ -28,7 +28,7 @@ from contactpoint.search.criteria import parse_criteria
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 REASON_CHOICES = [(r.value, LABELS[r]) for r in Reason]
 GENDER_CHOICES = [("", "Any"), ("female", "Female"), ("male", "Male"), ("not specified", "Not specified")]
@@ -75,7 +75,7 @@ def _remember_reason(request: HttpRequest, cpid: str, stated: StatedReason) -> N
 
 @requires(Permission.CHILD_SEARCH)
 @require_http_methods(["GET", "POST"])
-def search_page(request: HttpRequest) -> HttpResponse:
+def search_page(request: SignedInRequest) -> HttpResponse:
     form = SearchForm(posted(request))
     result = None
     if form.is_valid():
@@ -100,7 +100,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.CHILD_VIEW)
 @require_http_methods(["GET", "POST"])
-def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     if request.method == "POST":  # stating the reason (from search results, or the reason form below)
         form = ReasonForm(posted(request))
@@ -130,7 +130,7 @@ def record_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.CHILD_SHIELD_OVERRIDE)
 @require_http_methods(["GET", "POST"])
-def override_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def override_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     remembered = _reasons(request).get(cpid)
     if not remembered:

@@ -43,6 +43,7 @@ class DateWidget(forms.Widget):
 
 class GovukDateField(forms.Field):
     widget = DateWidget
+    label: str  # always given (``__init__``), so the messages below can use it
 
     def __init__(self, *, label: str, past_only: bool = True, **kwargs: Any) -> None:
         super().__init__(label=label, **kwargs)

@@ -1,10 +1,11 @@
-"""Rows held back from matching, for a local authority's data managers: each held row opened (audited), with what
-it lacks and what it holds, so that they can ask its source for the missing value or recognise the child."""
+"""Rows held back from matching, for a local authority's data managers: each held row opened (audited), with
+what it lacks and what it holds, so that they can ask its source for the missing value or recognise the
+child."""
 
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access.roles import Permission
 from contactpoint.ingest.held import held_for
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 PAGE_SIZE = 25
 
@@ -23,7 +24,7 @@ class PageForm(forms.Form):
 
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET"])
-def held_page(request: HttpRequest) -> HttpResponse:
+def held_page(request: SignedInRequest) -> HttpResponse:
     form = PageForm(request.GET or None)
     page = (form.cleaned_data.get("page") or 1) if form.is_valid() else 1
     listed = held_for(request.user, keyring=get_keyring(), now=timezone.now(), offset=(page - 1) * PAGE_SIZE,

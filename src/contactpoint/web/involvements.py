@@ -42,7 +42,7 @@ from contactpoint.records.involvements import (
 from contactpoint.records.models import BrokeringRequest
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 PENDING = "involvement_pending"
 LEAD, CAF = "lead_professional", "caf_completed"
@@ -182,7 +182,7 @@ def _pending(request: HttpRequest, cpid: str) -> dict | None:
     return pending if pending and pending.get("cpid") == cpid else None
 
 
-def _save(request: HttpRequest, cpid: str, key: str | None, details: Details, *,
+def _save(request: SignedInRequest, cpid: str, key: str | None, details: Details, *,
           take_lead: bool = False) -> HttpResponse | ValidationError:
     """Store the involvement; or send the practitioner to the step still needed; or return the refusal.
 
@@ -220,7 +220,7 @@ def _save(request: HttpRequest, cpid: str, key: str | None, details: Details, *,
                  else "Your involvement has been changed")
 
 
-def _keeps_ground(request: HttpRequest, key: str | None, details: Details) -> bool:
+def _keeps_ground(request: SignedInRequest, key: str | None, details: Details) -> bool:
     """A change to an entry already recorded for the same sensitive service keeps its consent or decision."""
     if key is None:
         return False
@@ -240,7 +240,7 @@ def _initial(entry: Entry) -> dict:
             "email": v.practitioner_email, "start_date": _parts(v.start_date), "flags": flags}
 
 
-def _own_entry(request: HttpRequest, cpid: str, key: str) -> Entry | HttpResponse:
+def _own_entry(request: SignedInRequest, cpid: str, key: str) -> Entry | HttpResponse:
     try:
         entry = entry_for(request.user, key, keyring=get_keyring())
     except PermissionDenied as refused:
@@ -259,7 +259,7 @@ def _context(cpid: str, **more) -> dict:
 
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
-def new(request: HttpRequest, cpid: str) -> HttpResponse:
+def new(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     if not has_viewed(request.user, cpid):
         return HttpResponseRedirect(_record_url(cpid))  # the record page asks for a reason first
@@ -277,7 +277,7 @@ def new(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
-def change(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
+def change(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
@@ -295,7 +295,7 @@ def change(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
-def consent(request: HttpRequest, cpid: str) -> HttpResponse:
+def consent(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     pending = _pending(request, cpid)
     if pending is None:
@@ -318,7 +318,7 @@ def consent(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
-def lead(request: HttpRequest, cpid: str) -> HttpResponse:
+def lead(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     pending = _pending(request, cpid)
     if pending is None or "lead_message" not in pending:
@@ -338,7 +338,7 @@ def lead(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
-def end(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
+def end(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
@@ -358,7 +358,7 @@ def end(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 
 @requires(Permission.CHILD_INVOLVEMENT)
 @require_http_methods(["GET", "POST"])
-def withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
+def withdraw(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     entry = _own_entry(request, cpid, key)
     if isinstance(entry, HttpResponse):
@@ -377,7 +377,7 @@ def withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 
 @requires(Permission.LA_SENSITIVE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def la_withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
+def la_withdraw(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
     """The young person tells the local authority team, rather than the practitioner, that they withdraw
     consent."""
     cpid = cpid_or_404(cpid)
@@ -396,7 +396,7 @@ def la_withdraw(request: HttpRequest, cpid: str, key: str) -> HttpResponse:
 
 @requires(Permission.CHILD_VIEW)
 @require_http_methods(["GET", "POST"])
-def contact_request(request: HttpRequest, cpid: str) -> HttpResponse:
+def contact_request(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     if not has_viewed(request.user, cpid):
         return HttpResponseRedirect(_record_url(cpid))
@@ -415,7 +415,7 @@ def contact_request(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_SENSITIVE_MANAGE)
 @require_http_methods(["GET"])
-def brokering_list(request: HttpRequest) -> HttpResponse:
+def brokering_list(request: SignedInRequest) -> HttpResponse:
     done = request.GET.get("show") == "all"
     try:
         requests = brokering.work_list(request.user, include_done=done)
@@ -428,7 +428,7 @@ def brokering_list(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.LA_SENSITIVE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def brokering_request(request: HttpRequest, pk: int) -> HttpResponse:
+def brokering_request(request: SignedInRequest, pk: int) -> HttpResponse:
     form = ResolveForm(posted(request))
     if form.is_valid():
         try:

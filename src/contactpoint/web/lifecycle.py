@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -44,7 +44,7 @@ from contactpoint.lifecycle.models import DeathNotice, SealedOpening, ShieldDeci
 from contactpoint.lifecycle.shielding import THREAT_WORDS, BodyView, Proposal, ThreatLevel
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, attempt, cpid_or_404, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 BODY_SLOTS = 2
 ALL_STATES = (ChildStatus.LIVE, ChildStatus.ARCHIVED, ChildStatus.SEALED)
@@ -65,6 +65,9 @@ class LayoutForm(forms.Form):
     """A form whose fields the shared template renders in order, each as its GOV.UK component."""
 
     layout: tuple[tuple[str, str], ...] = ()
+
+
+AnyLayoutForm = TypeVar("AnyLayoutForm", bound=LayoutForm)
 
 
 def _text(label: str, *, required: bool = True, help_text: str = "",
@@ -126,9 +129,10 @@ class ShieldForm(LayoutForm):
                      data.get(f"said_{n}")]
             if not any(parts):
                 continue
-            if data.get(f"asked_on_{n}") is None:
+            asked_on = data.get(f"asked_on_{n}")
+            if asked_on is None:
                 raise ValidationError(f"asked_on_{n}", f"enter the date body {n} was asked")
-            bodies.append(BodyView(parts[0] or "", parts[1] or "", parts[2], parts[3] or ""))
+            bodies.append(BodyView(parts[0] or "", parts[1] or "", asked_on, parts[3] or ""))
         return Proposal(data["reason"], ThreatLevel(data["threat"]), data["child_view"], data["carer_view"],
                         tuple(bodies), data.get("review_on"))
 
@@ -220,7 +224,7 @@ class OpeningDecisionForm(LayoutForm):
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: SignedInRequest) -> HttpResponse:
     la = request.user.organisation.la_code
     today = timezone.localdate()
     form = FindForm(posted(request))
@@ -250,7 +254,7 @@ class LifeSummary:
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET"])
-def child_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def child_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     child = authority_child(request.user, cpid, statuses=ALL_STATES)
     name = dob = None
@@ -272,8 +276,8 @@ def child_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 # --- a form page, then back to the record's life page -------------------------------------------------------
 
-def _form_page(request: HttpRequest, cpid: str, form_class: type[LayoutForm], *, heading: str, button: str,
-               act: Callable[[LayoutForm, str], Any], done: str, intro: str = "", warning: str = "",
+def _form_page(request: HttpRequest, cpid: str, form_class: type[AnyLayoutForm], *, heading: str, button: str,
+               act: Callable[[AnyLayoutForm, str], Any], done: str, intro: str = "", warning: str = "",
                form_kwargs: dict | None = None, back: str | None = None) -> HttpResponse:
     cpid = cpid_or_404(cpid)
     form = form_class(posted(request), **(form_kwargs or {}))
@@ -290,7 +294,7 @@ def _form_page(request: HttpRequest, cpid: str, form_class: type[LayoutForm], *,
         "back": back or reverse("lifecycle-child", args=[cpid])})
 
 
-def _propose(request: HttpRequest, cpid: str, kind: str) -> HttpResponse:
+def _propose(request: SignedInRequest, cpid: str, kind: str) -> HttpResponse:
     unshield = kind == ShieldDecision.Kind.UNSHIELD
 
     def act(form: ShieldForm, cpid: str):
@@ -307,19 +311,19 @@ def _propose(request: HttpRequest, cpid: str, kind: str) -> HttpResponse:
 
 @requires(Permission.LA_SHIELD_PROPOSE)
 @require_http_methods(["GET", "POST"])
-def shield_propose(request: HttpRequest, cpid: str) -> HttpResponse:
+def shield_propose(request: SignedInRequest, cpid: str) -> HttpResponse:
     return _propose(request, cpid, ShieldDecision.Kind.SHIELD)
 
 
 @requires(Permission.LA_SHIELD_PROPOSE)
 @require_http_methods(["GET", "POST"])
-def unshield_propose(request: HttpRequest, cpid: str) -> HttpResponse:
+def unshield_propose(request: SignedInRequest, cpid: str) -> HttpResponse:
     return _propose(request, cpid, ShieldDecision.Kind.UNSHIELD)
 
 
 @requires(Permission.LA_SHIELD_APPROVE)
 @require_http_methods(["GET", "POST"])
-def decision_page(request: HttpRequest, pk: int) -> HttpResponse:
+def decision_page(request: SignedInRequest, pk: int) -> HttpResponse:
     decision = shielding.decision_for(request.user, pk)
     form = DecisionForm(posted(request))
     if form.is_valid():
@@ -359,7 +363,7 @@ def _record(request: HttpRequest, view, cpid: str, label: str, extra: dict | Non
 
 @requires(Permission.LA_SHIELD_HIDDEN_VIEW)
 @require_http_methods(["GET", "POST"])
-def hidden_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def hidden_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     """The hidden fields, shown once in reply to the POST that gave the reason (never at a URL of their
     own)."""
     def act(form: ReasonForm, cpid: str):
@@ -375,7 +379,7 @@ def hidden_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def consent_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def consent_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     def act(form: ConsentForm, cpid: str):
         d = form.cleaned_data
         return consents.record_consent(request.user, cpid, consents.Consent(
@@ -392,7 +396,7 @@ def consent_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def withdraw_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def withdraw_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     def act(form: WithdrawForm, cpid: str):
         return consents.withdraw_consent(request.user, cpid, on=form.cleaned_data["on"],
                                          how=form.cleaned_data["how"], **_ctx())
@@ -405,7 +409,7 @@ def withdraw_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def death_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def death_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     def act(form: DeathForm, cpid: str):
         return notices.notify_death(request.user, cpid, date_of_death=form.cleaned_data["date_of_death"],
                                     how=form.cleaned_data["how"], **_ctx())
@@ -416,7 +420,7 @@ def death_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def left_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def left_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     def act(form: LeftForm, cpid: str):
         intends = {"yes": True, "no": False}.get(form.cleaned_data["intends"])
         return notices.left_england(request.user, cpid, left_on=form.cleaned_data["left_on"],
@@ -431,7 +435,7 @@ def left_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def returned_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def returned_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     def act(form: ReturnedForm, cpid: str):
         return notices.returned_to_england(request.user, cpid, returned_on=form.cleaned_data["returned_on"],
                                            **_ctx())
@@ -442,7 +446,7 @@ def returned_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_LIFECYCLE_MANAGE)
 @require_http_methods(["GET", "POST"])
-def identity_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def identity_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     def act(form: IdentityForm, cpid: str):
         d = form.cleaned_data
         new = notices.new_identity(request.user, cpid, notices.NewIdentity(
@@ -461,7 +465,7 @@ def identity_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_ARCHIVE_VIEW)
 @require_http_methods(["GET"])
-def archive_page(request: HttpRequest) -> HttpResponse:
+def archive_page(request: SignedInRequest) -> HttpResponse:
     entries = archives.archived_records(request.user, **_ctx())
     return render(request, "lifecycle/archive.html", {"title": "Archived records", "entries": entries,
                                                       "fmt": format_contactpoint_id})
@@ -469,7 +473,7 @@ def archive_page(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.LA_ARCHIVE_VIEW)
 @require_http_methods(["GET", "POST"])
-def archived_record_page(request: HttpRequest, cpid: str) -> HttpResponse:
+def archived_record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     def act(form: ReasonForm, cpid: str):
         view, info = archives.view_archived(request.user, cpid, form.cleaned_data["reason"], **_ctx())
         return _record(request, view, cpid, "Records management (archived record)", {"archived": info})
@@ -480,7 +484,7 @@ def archived_record_page(request: HttpRequest, cpid: str) -> HttpResponse:
 
 @requires(Permission.LA_SEALED_OPEN)
 @require_http_methods(["GET", "POST"])
-def sealed_page(request: HttpRequest) -> HttpResponse:
+def sealed_page(request: SignedInRequest) -> HttpResponse:
     form = OpeningForm(posted(request))
     if form.is_valid():
         d = form.cleaned_data
@@ -509,7 +513,7 @@ def sealed_page(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.LA_SEALED_OPEN)
 @require_http_methods(["GET", "POST"])
-def opening_page(request: HttpRequest, pk: int) -> HttpResponse:
+def opening_page(request: SignedInRequest, pk: int) -> HttpResponse:
     opening = archives.opening_for(request.user, pk)
     now = timezone.now()
     if archives.is_open(opening, request.user, now):

@@ -5,6 +5,7 @@ Counts only (children by state, audit chain length, checkpoint age): nothing her
 from __future__ import annotations
 
 import hmac
+from typing import TypedDict
 
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -16,10 +17,19 @@ from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditCheckpoint, AuditHead, AuditPending, AuditVerification
 from contactpoint.children.models import Child
 from contactpoint.config import get_settings
-from contactpoint.web.guards import public, requires
+from contactpoint.web.guards import SignedInRequest, public, requires
 
 
-def service_figures() -> dict[str, object]:
+class ServiceFigures(TypedDict):
+    children: dict[str, int]  # by status
+    shielded: int
+    audit_entries: int
+    audit_pending: int
+    last_checkpoint: AuditCheckpoint | None
+    last_verification: AuditVerification | None
+
+
+def service_figures() -> ServiceFigures:
     head = AuditHead.objects.filter(pk=1).first()
     checkpoint = AuditCheckpoint.objects.order_by("-seq").first()
     verification = AuditVerification.objects.order_by("-at").first()
@@ -36,7 +46,7 @@ def service_figures() -> dict[str, object]:
 
 @requires(Permission.OPS_SERVICE)
 @require_GET
-def status(request: HttpRequest) -> HttpResponse:
+def status(request: SignedInRequest) -> HttpResponse:
     return render(request, "ops/status.html", {"title": "Service status", "figures": service_figures(),
                                                "now": timezone.now()})
 

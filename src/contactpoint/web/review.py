@@ -7,9 +7,11 @@ is every decision, in the domain functions). Every page needs ``LA_MATCH_REVIEW`
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +27,7 @@ from contactpoint.errors import ReviewRefused, ValidationError
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import apply_error, posted
-from contactpoint.web.guards import requires
+from contactpoint.web.guards import SignedInRequest, requires
 
 PAGE_SIZE = 25
 SHOW_CHOICES = [(review.Show.PENDING.value, "Waiting (open and deferred)"), (review.Show.OPEN.value, "Open"),
@@ -46,7 +48,8 @@ class QueueFilter(forms.Form):
 
     def __init__(self, *args, whys: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["why"].choices = [("", "Any reason"), *((w, w[0].upper() + w[1:]) for w in whys)]
+        cast(forms.ChoiceField, self.fields["why"]).choices = [("", "Any reason"),
+                                                              *((w, w[0].upper() + w[1:]) for w in whys)]
 
 
 class DecisionForm(forms.Form):
@@ -72,7 +75,7 @@ def _page_number(form: forms.Form) -> int:
 
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET"])
-def queue_page(request: HttpRequest) -> HttpResponse:
+def queue_page(request: SignedInRequest) -> HttpResponse:
     whys = review.queue(request.user, limit=0).whys
     form = QueueFilter(request.GET or None, whys=whys)
     show, why = review.Show.PENDING, ""
@@ -93,7 +96,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET", "POST"])
-def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
+def pair_page(request: SignedInRequest, pk: int) -> HttpResponse:
     form = DecisionForm(posted(request))
     if form.is_valid():
         decision = form.cleaned_data["decision"]
@@ -115,7 +118,7 @@ def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET"])
-def history_page(request: HttpRequest) -> HttpResponse:
+def history_page(request: SignedInRequest) -> HttpResponse:
     try:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
@@ -131,7 +134,7 @@ def history_page(request: HttpRequest) -> HttpResponse:
 
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET", "POST"])
-def split_page(request: HttpRequest, pk: int) -> HttpResponse:
+def split_page(request: SignedInRequest, pk: int) -> HttpResponse:
     merge = review.merges_for(request.user).select_related("survivor", "absorbed").filter(pk=pk).first()
     if merge is None:
         raise Http404
@@ -160,7 +163,7 @@ def split_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(Permission.LA_DISCREPANCIES)
 @require_http_methods(["GET"])
-def discrepancies_page(request: HttpRequest) -> HttpResponse:
+def discrepancies_page(request: SignedInRequest) -> HttpResponse:
     """The open discrepancy items of the sources registered in the user's local authority (its own systems and
     its schools'), as each source reads them."""
     la = request.user.organisation.la_code

@@ -21,7 +21,7 @@ from contactpoint.audit.trail import record_event
 from contactpoint.errors import AuthenticationFailed
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import posted
-from contactpoint.web.guards import public
+from contactpoint.web.guards import is_verified, public
 
 
 class SignInForm(forms.Form):
@@ -51,7 +51,7 @@ def _next(request: HttpRequest) -> str:
 @public
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and request.user.is_verified():
+    if request.user.is_authenticated and is_verified(request.user):
         return HttpResponseRedirect(reverse("home"))
     form = SignInForm(posted(request))
     if form.is_valid():
@@ -76,7 +76,7 @@ def security_key(request: HttpRequest) -> HttpResponse:
     """The second step for users with a WebAuthn security key (after password and PIN)."""
     if not request.user.is_authenticated:
         return HttpResponseRedirect(reverse("sign-in"))
-    if request.user.is_verified():
+    if is_verified(request.user):
         return HttpResponseRedirect(reverse("home"))
     scripts = render_to_string("django_otp_webauthn/auth_scripts.html",
                                {"configuration": get_configuration(request)}, request=request, using="django")
@@ -89,7 +89,7 @@ def security_key(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def complete(request: HttpRequest) -> HttpResponse:
     """Where the security-key step lands: records the sign-in once the key has verified the session."""
-    if not (request.user.is_authenticated and request.user.is_verified()):
+    if not (request.user.is_authenticated and is_verified(request.user)):
         return HttpResponseRedirect(reverse("sign-in"))
     record_event(AuditAction.LOGIN_SUCCEEDED, actor=user_actor(request.user), keyring=get_keyring(),
                  target_user=request.user.username,
