@@ -62,3 +62,24 @@ def test_a_data_manager_reads_the_rows_held_back_at_desktop_and_phone_widths(pag
     page.set_viewport_size({"width": 375, "height": 800})
     page.screenshot(path="build/held-rows-375.png", full_page=True)
     assert_accessible(page)
+
+
+def test_a_data_manager_splits_a_link_the_pipeline_made(page):
+    from contactpoint.children.models import SourceRecord
+    from tests.matching.test_split_any_link import _linked_by_the_pipeline
+
+    child, _ = _linked_by_the_pipeline()
+    sign_in(page, make_person("dana.data", role="data-manager", org="LA-202"))
+    page.get_by_role("link", name="Review matches").first.click()
+    page.get_by_role("link", name="Split a record").click()
+    page.get_by_label("ContactPoint ID").fill(child.cpid)
+    page.get_by_role("button", name="Find the record").click()
+    assert "2 records from its sources" in page.locator("h2").first.inner_text()
+    assert_accessible(page)
+    page.get_by_label("child-benefit: Millie Hartley", exact=False).check()
+    page.get_by_role("button", name="Split them out").click()
+    assert "is a record of its own" in page.locator(".govuk-notification-banner").inner_text()
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.screenshot(path="build/split-records-375.png", full_page=True)
+    assert_accessible(page)
+    assert SourceRecord.objects.get(source="child-benefit").child_id != child.pk

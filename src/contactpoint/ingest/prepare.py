@@ -44,8 +44,8 @@ def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
     out: dict[int, set] = defaultdict(set)
     if row.date_of_birth is None:  # every other token is keyed by the date of birth: the identifiers alone
         for token in identifier_tokens(keyring, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
-            field = IDENTIFIER_FIELD[bi.index_number(token)]
-            out[token].add((field, getattr(row, field)))
+            identifier = IDENTIFIER_FIELD[bi.index_number(token)]
+            out[token].add((identifier, getattr(row, identifier)))
         return out
     for dob in dob_variants(row.date_of_birth, fuzzy=True):
         for token in matching_tokens(

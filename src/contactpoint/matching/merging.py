@@ -1,5 +1,6 @@
-"""Merging two children into one and splitting them again, exactly (the mechanics behind a review decision;
-who may do it, the audit and the labels are in ``contactpoint.matching.review``).
+"""Merging two children into one and splitting them again, exactly; and splitting any child's source records out
+into a child of their own, whoever linked them (the mechanics behind a review decision; who may do it, the
+audit and the labels are in ``contactpoint.matching.review``).
 
 A merge never rewrites the absorbed child's sealed record, its data key or its ID: it marks it ``merged`` (out of
 every search, ``merged_into`` the survivor) and moves its source records and practitioners' entries to the
@@ -20,7 +21,7 @@ from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.source_records import open_payload, open_record, seal_record
-from contactpoint.children.store import cipher_for, load_record, reindex, save_records
+from contactpoint.children.store import NewChild, cipher_for, create_children, load_record, reindex, save_records
 from contactpoint.matching.models import Merge, ReviewItem
 from contactpoint.records.involvements import manual_entries, open_involvement, seal_involvement
 from contactpoint.records.models import PractitionerInvolvement
@@ -140,3 +141,23 @@ def undo_merge(merge: Merge, survivor: Child, absorbed: Child, *, by: str, keyri
             **{f"child_{side}_id": absorbed.pk, "status": status, "decided_at": None, "decided_by": ""})
     merge.undone_at, merge.undone_by = now, by
     merge.save(update_fields=["undone_at", "undone_by"])
+
+
+def detach_records(child: Child, record_keys: list[str], *, keyring: KeyRing, now: datetime) -> Child:
+    """Split the source records ``record_keys`` out of ``child`` (live, locked by the caller, in its transaction)
+    into a new child of their own, with the best view they make alone; ``child`` is rebuilt from the records it
+    keeps, as if the others had never been linked to it, whether the pipeline or a person linked them.
+    Practitioners' own entries stay with ``child``. The new child keeps ``child``'s shielding (a split never
+    loses protection) and responsible local authority. Returns the new child."""
+    cipher = cipher_for(keyring, child)
+    held = _held(child, cipher)
+    leaving = [h for h in held if h.record_key in set(record_keys)]
+    view = build(leaving) if leaving else None
+    if view is None or view.record.date_of_birth is None:
+        raise ValueError("the records split out must make a child of their own")
+    [made] = create_children(keyring, [NewChild(view.record, child.responsible_la, child.shielded)], now=now)
+    new = Child.objects.get(pk=made.id)
+    _move_records([h.record_key for h in leaving], child, new, cipher, made.cipher, [])
+    sync_discrepancies({new.pk: view.discrepancies}, now=now)
+    _rebuild(keyring, child, cipher, now=now)
+    return new

@@ -415,3 +415,83 @@ def labelled_training_data(keyring: KeyRing) -> tuple[list[dict[str, Any]], list
         profiles[record.record_key] = profile(record.record_key, record.source_kind, open_payload(cipher, record))
     pairs = [p for p in pairs if p[0] in profiles and p[1] in profiles]
     return list(profiles.values()), pairs
+
+
+# --- splitting any child's records apart (links the pipeline made included) -------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldBy:
+    """One of a child's source records, as a data manager chooses which to split out."""
+
+    id: int
+    source: str
+    received: Any  # date
+    given: str
+    family: str
+    date_of_birth: Any  # date | None
+    nhs_number: str | None
+
+
+def _own_live_child(user: User, cpid: str, *, lock: bool = False) -> Child:
+    la = _require_reviewer(user)
+    children = Child.objects.select_for_update() if lock else Child.objects
+    child = children.filter(cpid=cpid.strip().upper().replace(" ", ""), responsible_la=la).first()
+    if child is None:
+        raise NotFound("There is no record with that ContactPoint ID for your local authority.")
+    if child.status != ChildStatus.LIVE:
+        raise ReviewRefused("Only a live record can be split.")
+    return child
+
+
+def records_of(user: User, cpid: str, *, keyring: KeyRing, now: datetime) -> tuple[Child, list[HeldBy]]:
+    """A child of the user's authority and the source records linked to it (opened: audited), to choose which
+    belong to another child."""
+    child = _own_live_child(user, cpid)
+    cipher = cipher_for(keyring, child)
+    out = []
+    for record in SourceRecord.objects.filter(child=child, active=True).order_by("id"):
+        row = open_payload(cipher, record)
+        out.append(HeldBy(record.pk, record.source, record.received, row.name.given, row.name.family,
+                          row.date_of_birth, row.nhs_number))
+    record_event(AuditAction.MATCH_REVIEW_OPENED, actor=user_actor(user), keyring=keyring, at=now,
+                 subjects=[child.cpid], context={"records_of": child.cpid, "records": len(out)})
+    return child, out
+
+
+def split_records(user: User, cpid: str, record_ids: list[int], *, note: str = "", keyring: KeyRing,
+                  now: datetime) -> Child:
+    """Split the chosen source records out of a child of the user's authority into a child of their own, whoever
+    linked them (the pipeline or a person): the child is rebuilt from the records it keeps, exactly as if the
+    others had never been linked, and the new child is made from those alone. The two are then kept apart (never
+    queued for review again), the split is kept as a label for the model, and it is audited. Returns the new
+    child."""
+    note = _clean_note(note, required=False)
+    with transaction.atomic():
+        child = _own_live_child(user, cpid, lock=True)
+        records = dict(SourceRecord.objects.filter(child=child, active=True).values_list("pk", "record_key"))
+        chosen = sorted({int(i) for i in record_ids})
+        if not chosen or any(i not in records for i in chosen):
+            raise ValidationError("records", "choose the records that belong to another child")
+        if len(chosen) == len(records):
+            raise ValidationError("records", "leave at least one record with this child")
+        keys = [records[i] for i in chosen]
+        try:
+            new = merging.detach_records(child, keys, keyring=keyring, now=now)
+        except ValueError:
+            raise ValidationError("records", "the records chosen have no date of birth between them, so they "
+                                             "cannot make a child of their own") from None
+        kept = next(k for i, k in records.items() if i not in chosen)
+        item = ReviewItem.objects.create(
+            child_a=child, child_b=new, record_a=kept, record_b=keys[0], probability=0.0, evidence={},
+            why="split by a data manager", responsible_la=child.responsible_la,
+            status=ReviewItem.Status.KEPT_APART, created_at=now, decided_at=now, decided_by=user.username)
+        Label.objects.create(record_a=kept, record_b=keys[0], is_match=False, decided_by=user.username,
+                             decided_at=now)
+        _record_decision(item, user, ReviewDecision.Kind.SPLIT, note, keyring=keyring, now=now)
+        record_event(AuditAction.RECORDS_SPLIT, actor=user_actor(user), keyring=keyring, at=now,
+                     subjects=[child.cpid, new.cpid],
+                     context={"item": item.pk, "split_from": child.cpid, "made": new.cpid,
+                              "records_moved": len(keys), "shielded": child.shielded},
+                     detail={"note": note} if note else None)
+    return new

@@ -16,6 +16,7 @@ from contactpoint.web import (
     ops,
     review,
     signin,
+    split_records,
     views,
 )
 
@@ -83,6 +84,7 @@ urlpatterns += [
     path("review/merges/<int:pk>/split", review.split_page, name="review-split"),
     path("discrepancies", review.discrepancies_page, name="discrepancies"),
     path("review/held", held.held_page, name="held-rows"),
+    path("review/split", split_records.split_records_page, name="review-split-records"),
 ]
 
 # Auditors (contactpoint.web.auditing).

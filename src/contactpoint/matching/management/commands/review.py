@@ -6,6 +6,8 @@
     contactpoint review apart ID --as USERNAME [--note TEXT]
     contactpoint review defer ID --as USERNAME --note TEXT
     contactpoint review split MERGE_ID --as USERNAME [--note TEXT]
+    contactpoint review records CPID --as USERNAME
+    contactpoint review split-records CPID --records ID[,ID...] --as USERNAME [--note TEXT]
 
 The same functions as the web pages, with the same scope (the user's local authority), shielding and audit:
 the actor is always a named person, never "the operator". The account must be active and its conditions of
@@ -57,7 +59,14 @@ class Command(ContactPointCommand):
         split = sub.add_parser("split", help="undo a merge: both records as they were before it")
         split.add_argument("merge_id", type=int)
         split.add_argument("--note", default="")
-        for p in (listing, show, split, *(sub.choices[n] for n in DECISIONS)):
+        records = sub.add_parser("records", help="a record's source records, to choose which to split out (audited)")
+        records.add_argument("cpid")
+        split_records = sub.add_parser("split-records", help="split source records out of a record into a new "
+                                                             "one, whoever linked them")
+        split_records.add_argument("cpid")
+        split_records.add_argument("--records", required=True, help="their IDs, as 'review records' lists them")
+        split_records.add_argument("--note", default="")
+        for p in (listing, show, split, records, split_records, *(sub.choices[n] for n in DECISIONS)):
             p.add_argument("--as", dest="username", required=True, help="the data manager acting")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -67,6 +76,20 @@ class Command(ContactPointCommand):
             self._list(user, options)
         elif action == "show":
             self._show(user, options["id"])
+        elif action == "records":
+            child, held = review.records_of(user, options["cpid"], keyring=get_keyring(), now=timezone.now())
+            self.stdout.write(f"{child.cpid}: {len(held)} source record(s)")
+            for h in held:
+                born = h.date_of_birth.isoformat() if h.date_of_birth else "date of birth not known"
+                self.stdout.write(f"{h.id:>9}  {h.source}  {h.given} {h.family}, {born}  (received {h.received})")
+        elif action == "split-records":
+            try:
+                ids = [int(i) for i in options["records"].split(",") if i.strip()]
+            except ValueError:
+                raise CommandError("--records takes record IDs separated by commas") from None
+            new = review.split_records(user, options["cpid"], ids, note=options["note"], keyring=get_keyring(),
+                                       now=timezone.now())
+            self.stdout.write(f"split: {new.cpid} is a record of its own")
         elif action == "split":
             merge = review.split(user, options["merge_id"], note=options["note"], keyring=get_keyring(),
                                  now=timezone.now())
