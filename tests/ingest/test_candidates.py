@@ -127,3 +127,44 @@ def test_a_bucket_mates_date_of_birth_is_opened_again_once_its_record_has_change
                                                                            value=row.date_of_birth)), now=NOW)
     in_every_bucket_of(SCHOOL_ROW, zara.pk)  # (saving rewrote her tokens: chance puts her back)
     assert [c.pk for c in batch._candidates(tokens)] == [zara.pk]
+
+
+def test_a_record_whose_date_of_birth_has_a_typo_and_no_identifier_in_common_still_finds_its_child():
+    """Every other token is keyed by the date of birth: the names' sounds with the birth year find it."""
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW)
+    school = source("agar-grove", "school_census", vouched_org())
+    run = feed(school, SCHOOL_ROW | {"date_of_birth": "2015-06-08", "nhs_number": ""}, now=NOW + timedelta(days=1))
+    assert run.records_linked == 1 and run.children_created == 0
+    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
+
+
+def test_a_namesake_born_in_another_year_found_by_the_names_and_year_token_is_not_linked():
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW)
+    school = source("agar-grove", "school_census", vouched_org())
+    # Same names, born years apart, nothing else in common: not a candidate once its date of birth is opened.
+    run = feed(school, SCHOOL_ROW | {"date_of_birth": "2011-01-20", "nhs_number": "", "postcode": "N1 0PN",
+                                     "address_line_1": "3 Upper Street", "carer_1_name": ""},
+               now=NOW + timedelta(days=1))
+    assert run.children_created == 1 and run.records_linked == 0
+
+
+def test_keys_reindex_gives_children_indexed_before_an_index_was_added_its_tokens():
+    import io
+
+    from django.core.management import call_command
+
+    from contactpoint.vault import blindindex as bi
+
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW)
+    child_id = child_id_of("gp-camden", "GP-1")
+    names_year = [t for t in IndexEntry.objects.filter(child_id=child_id).values_list("token", flat=True)
+                  if bi.keyed_by_year(t)]
+    assert names_year
+    IndexEntry.objects.filter(token__in=names_year).delete()  # as a child indexed before the index existed
+    out = io.StringIO()
+    call_command("keys", "reindex", stdout=out)
+    assert "re-indexed 1 live children" in out.getvalue()
+    assert set(names_year) <= set(IndexEntry.objects.filter(child_id=child_id).values_list("token", flat=True))

@@ -69,6 +69,7 @@ class AuditAction(StrEnum):
     DISCREPANCY_RAISED = "feed.discrepancy.raised"
     DISCREPANCY_CLOSED = "feed.discrepancy.closed"
     DISCREPANCIES_FETCHED = "feed.discrepancy.fetched"
+    INDEX_REBUILT = "vault.index.rebuilt"  # every live child's blind-index tokens rewritten (keys reindex)
     HELD_ROWS_OPENED = "feed.held.opened"  # a data manager read the rows held for their local authority
     # the life of a record
     SHIELD_PROPOSED = "shield.proposed"

@@ -162,6 +162,23 @@ def reindex(keyring: KeyRing, child: Child, record: ChildRecord) -> None:
                            [(t, child.pk) for t in tokens])
 
 
+def reindex_all(keyring: KeyRing, *, batch_size: int = 2000,
+                on_batch: Callable[[int], None] = lambda done: None) -> int:
+    """Rewrite the tokens of every live child, a batch per transaction, walking the primary key (after a blind
+    index is added to the catalogue). Returns how many children were re-indexed."""
+    done, after = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(Child.objects.filter(status=ChildStatus.LIVE, pk__gt=after).order_by("pk")[:batch_size])
+            for child in batch:
+                reindex(keyring, child, load_record(keyring, child))
+        if not batch:
+            return done
+        after = batch[-1].pk
+        done += len(batch)
+        on_batch(len(batch))
+
+
 def shred(child: Child) -> None:
     """Crypto-shredding: destroy the data key and the index tokens, then the row. Copies of the ciphertext
     elsewhere (backups) can no longer be opened once the key ring's KEK that wrapped the key is rotated away."""
@@ -173,5 +190,5 @@ def shred(child: Child) -> None:
 
 # Sealing is in ``sealing`` (no database: a feed's helper processes use it); the names stay importable from here.
 __all__ = ["Created", "Identity", "NewChild", "Sealed", "child_id", "cipher_for", "create_children",
-           "create_sealed", "load_groups", "load_record", "new_identity", "reindex", "save_record", "save_records",
-           "seal", "shred", "tokens_for", "write_sealed"]
+           "create_sealed", "load_groups", "load_record", "new_identity", "reindex", "reindex_all", "save_record",
+           "save_records", "seal", "shred", "tokens_for", "write_sealed"]

@@ -80,12 +80,14 @@ class BatchResult:
 
 def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: FoundBy) -> bool | None:
     """Whether a child whose tokens ``found`` are among ``tokens`` holds what one of them stands for; None when
-    that depends on identifiers not yet opened. (A date-keyed token stands for dates of birth, an identifier's
-    token for (field, value) pairs: a date is never among the latter.)"""
+    that depends on identifiers not yet opened. (A date-keyed token stands for dates of birth, a year-keyed one
+    for ("birth_year", year), an identifier's token for (field, value) pairs: none is among another's.)"""
     dob = seen.date_of_birth
     if any(dob in tokens[t] for t in found):
         return True
-    identifier_tokens = [t for t in found if not bi.keyed_by_dob(t)]
+    if dob is not None and any(("birth_year", dob.year) in tokens[t] for t in found if bi.keyed_by_year(t)):
+        return True
+    identifier_tokens = [t for t in found if not (bi.keyed_by_dob(t) or bi.keyed_by_year(t))]
     if not identifier_tokens:
         return False
     if seen.identifiers is None:

@@ -35,7 +35,8 @@ IDENTIFIER_FIELD = {i.number: field for i, field in (
     (bi.NHS_NUMBER, "nhs_number"), (bi.MATCH_NHS_NUMBER, "nhs_number"), (bi.UPN, "upn"), (bi.MATCH_UPN, "upn"),
     (bi.ULN, "uln"))}
 IDENTIFIER_FIELDS = tuple(sorted(set(IDENTIFIER_FIELD.values())))
-assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB  # every other index has a date
+# Every other index has a date of birth or a birth year in its values.
+assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB - bi.KEYED_BY_YEAR
 
 
 def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
@@ -53,7 +54,10 @@ def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
                 date_of_birth=dob, postcode=row.address.postcode if row.address else None,
                 nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
             field = IDENTIFIER_FIELD.get(bi.index_number(token))
-            out[token].add(dob if field is None else (field, getattr(row, field)))
+            if field is not None:
+                out[token].add((field, getattr(row, field)))
+            else:
+                out[token].add(("birth_year", dob.year) if bi.keyed_by_year(token) else dob)
     return out
 
 

@@ -57,14 +57,20 @@ ULN = BlindIndex("uln", 7)
 MATCH_NHS_NUMBER = BlindIndex("match-only:nhs_number", 8)
 MATCH_UPN = BlindIndex("match-only:upn", 9)
 MATCH_DOB_POSTCODE = BlindIndex("match-only:dob+postcode", 10)
+# A feed's record whose date of birth has a typo (one digit, not a day/month swap) and no identifier in common
+# shares no other token with its child: the given and family names' sounds with the birth year find it. Match
+# only: search has its own rules for what criteria must hold.
+MATCH_NAMES_YEAR = BlindIndex("match-only:given_phonetic+family_phonetic+birth_year", 11)
 
 CATALOGUE = (NHS_NUMBER, UPN, FAMILY_DOB, FAMILY_PREFIX_DOB, GIVEN_DOB, DOB_POSTCODE, ULN, MATCH_NHS_NUMBER,
-             MATCH_UPN, MATCH_DOB_POSTCODE)
+             MATCH_UPN, MATCH_DOB_POSTCODE, MATCH_NAMES_YEAR)
 SEARCHABLE = frozenset(i.number for i in CATALOGUE if not i.name.startswith("match-only:"))
 # The indexes whose values include the date of birth: a child is in one of their buckets either because the
 # value (and so the date of birth) matched, or by chance, because tokens are truncated.
 KEYED_BY_DOB = frozenset(i.number for i in (FAMILY_DOB, FAMILY_PREFIX_DOB, GIVEN_DOB, DOB_POSTCODE,
                                             MATCH_DOB_POSTCODE))
+# Those whose values include the birth year only: a child is in their buckets for a reason only if born that year.
+KEYED_BY_YEAR = frozenset({MATCH_NAMES_YEAR.number})
 
 
 def index_number(token: int) -> int:
@@ -73,6 +79,10 @@ def index_number(token: int) -> int:
 
 def keyed_by_dob(token: int) -> bool:
     return index_number(token) in KEYED_BY_DOB
+
+
+def keyed_by_year(token: int) -> bool:
+    return index_number(token) in KEYED_BY_YEAR
 
 
 def index_of(token: int) -> BlindIndex:

@@ -50,10 +50,20 @@ def record_tokens(
         tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(family)}|{dob}"))
         if prefixes:
             tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family[:2]}|{dob}"))
-    for key in given_keys(normalise_name(given)):
+    keys = given_keys(normalise_name(given))
+    for key in keys:
         tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
+    tokens |= names_year_tokens(keyring, keys=keys, family_names=family_names, year=date_of_birth.year)
     return tokens | _hidden_field_tokens(keyring, dob=dob, postcode=postcode, nhs_number=nhs_number, upn=upn,
                                          uln=uln, shielded=shielded)
+
+
+def names_year_tokens(keyring: IndexKeyRing, *, keys: Iterable[str], family_names: Iterable[str],
+                      year: int) -> set[int]:
+    """Match-only: each given-name key with each family-name part's sound and the birth year."""
+    families = {phonetic(f) for f in family_variants(family_names)}
+    return {bi.MATCH_NAMES_YEAR.token(keyring, f"{key}|{family}|{year}") for key in keys for family in families
+            if key and family}
 
 
 def _hidden_field_tokens(keyring: IndexKeyRing, *, dob: str, postcode: str | None, nhs_number: str | None,

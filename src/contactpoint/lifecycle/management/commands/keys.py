@@ -8,6 +8,8 @@ from tqdm import tqdm
 
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
+from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.store import reindex_all
 from contactpoint.commands import ContactPointCommand
 from contactpoint.lifecycle.rotation import rotate_keys
 from contactpoint.vault.keyring import create_keyring_file, get_keyring
@@ -15,7 +17,8 @@ from contactpoint.vault.models import DataKey
 
 
 class Command(ContactPointCommand):
-    help = "Manage the key ring: 'keys status', 'keys rotate', 'keys init --out FILE [--production]'."
+    help = ("Manage the key ring: 'keys status', 'keys rotate', 'keys reindex', "
+            "'keys init --out FILE [--production]'.")
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -23,6 +26,9 @@ class Command(ContactPointCommand):
         rotate = sub.add_parser("rotate", help="re-wrap every data key under a new KEK and destroy the old one; "
                                                "resumes an interrupted rotation")
         rotate.add_argument("--batch-size", type=int, default=2000)
+        reindex = sub.add_parser("reindex", help="rewrite every live child's blind-index tokens (after an index is "
+                                                 "added to the catalogue); safe to run again")
+        reindex.add_argument("--batch-size", type=int, default=2000)
         init = sub.add_parser("init", help="create a new key ring file (never overwrites)")
         init.add_argument("--out", required=True, type=Path)
         init.add_argument("--production", action="store_true", help="mark the ring for production use")
@@ -43,6 +49,14 @@ class Command(ContactPointCommand):
             return
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
+        if action == "reindex":
+            live = Child.objects.filter(status=ChildStatus.LIVE)
+            with tqdm(total=live.count(), unit="child", desc="re-indexing", disable=None) as bar:
+                count = reindex_all(ring, batch_size=options["batch_size"], on_batch=bar.update)
+            record_event(AuditAction.INDEX_REBUILT, actor=Actor.system("keys-reindex"), keyring=ring,
+                         context={"children": count})
+            self.stdout.write(f"re-indexed {count} live children")
+            return
         actor = Actor.system("keys-rotate")
         total = DataKey.objects.count()
         resumed = bool(ring.retiring_kek_ids)
