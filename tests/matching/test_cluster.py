@@ -60,3 +60,13 @@ def test_unlikely_pairs_are_ignored():
     profiles = {"a": p(), "b": p()}
     out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.1)])
     assert out.group_of["a"] != out.group_of["b"] and not out.reviews
+
+
+def test_a_twins_record_with_her_names_transposed_is_not_her_brothers_record():
+    from contactpoint.matching.cluster import given_names_compatible
+
+    leo = {"given": "LEO", "family": "SMITH", "gender": None}
+    lea_transposed = {"given": "SMITH", "family": "LEA", "gender": None}
+    leo_transposed = {"given": "SMITH", "family": "LEO", "gender": None}
+    assert not given_names_compatible(leo, lea_transposed)
+    assert given_names_compatible(leo, leo_transposed)  # a real swap is still the same child

@@ -6,7 +6,7 @@ and a join is refused when it would put together records that cannot be one chil
 
 - two different NHS numbers, UPNs or ULNs (identifiers are unique to a child);
 - given names that cannot be the same name (not equal, not a nickname, not a middle name used as the first,
-  not transposed with the family name, not a typo or a name that sounds the same).
+  not both names transposed, not a typo or a name that sounds the same).
 
 A refused join between records the model thought likely goes to the review queue instead. Two children already
 in the index are never merged automatically: a new record that links to both raises a review of the pair.
@@ -61,6 +61,14 @@ def _typo_close(a: str, b: str) -> bool:
     return DamerauLevenshtein.distance(a, b) <= limit or JaroWinkler.similarity(a, b) >= 0.85
 
 
+def _transposed(a: Profile, b: Profile) -> bool:
+    """``a`` holds ``b``'s names the other way round: its given name is ``b``'s family name and its family name
+    ``b``'s given name. Half a swap is not one: twin Lea Smith's record transposed reads "Smith Lea", which is
+    not her brother Leo Smith's names swapped (and a swap with a typo as well is two slips, left to review)."""
+    ga, fa, gb, fb = a.get("given"), a.get("family"), b.get("given"), b.get("family")
+    return bool(ga and fa and gb and fb) and ga == fb and fa == gb
+
+
 def given_names_compatible(a: Profile, b: Profile) -> bool:
     """Could these be the same child's given names? Equal, a nickname, a middle name used as the first, the
     family name (transposed), the same sound, or a typo; and for children of different recorded genders only
@@ -70,7 +78,9 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
         return True
     if set(a.get("given_roots") or ()) & set(b.get("given_roots") or ()):
         return True
-    if ga in (b.get("middle"), b.get("family")) or gb in (a.get("middle"), a.get("family")):
+    if ga == b.get("middle") or gb == a.get("middle"):
+        return True
+    if _transposed(a, b) or _transposed(b, a):
         return True
     genders = {a.get("gender"), b.get("gender")} - {None, "not specified"}
     if len(genders) > 1:
