@@ -4,6 +4,8 @@
 PostgreSQL comes from DATABASE_URL if set; else a server on 127.0.0.1:5432 if one answers; else a throwaway
 cluster started with pg_ctl if the binaries exist; else the PostgreSQL pass is skipped with the reason
 printed (and, with CI_STRICT=1, the run fails: nothing may be skipped in CI).
+
+Each pass runs in pytest-xdist workers, one per CPU (see workers()).
 """
 
 from __future__ import annotations
@@ -98,8 +100,28 @@ def find_postgres() -> tuple[str | None, str, ThrowawayCluster | None]:
         return None, f"could not start a throwaway cluster with {bindir}: {exc}", None
 
 
+# Tests are handed out one at a time, in the order tests/conftest.py sets (an xdist_group, if any, together);
+# without --no-loadscope-reorder xdist would hand out the largest groups first, ahead of that order.
+XDIST = ["--dist", "loadgroup", "--no-loadscope-reorder"]
+
+
+def workers() -> list[str]:
+    """pytest-xdist's options: one worker per CPU this process may use (CONTACTPOINT_TEST_WORKERS overrides;
+    0 or 1 runs every test in one process). Each worker has its own test database and var directory
+    (tests/conftest.py); tests that must not run side by side share an xdist_group, which --dist loadgroup
+    gives to one worker. Options given to this script come after these, so `-n 0` on its command line wins."""
+    wanted = os.environ.get("CONTACTPOINT_TEST_WORKERS", "").strip()
+    if wanted and not wanted.isdigit():
+        return ["-n", wanted, *XDIST]  # "auto", "logical": xdist counts
+    if wanted:
+        count = int(wanted)
+    else:
+        count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return ["-n", str(count), *XDIST] if count > 1 else []
+
+
 def pytest(env: dict[str, str], extra: list[str]) -> int:
-    cmd = [sys.executable, "-m", "pytest", *extra, *sys.argv[1:]]
+    cmd = [sys.executable, "-m", "pytest", *workers(), *extra, *sys.argv[1:]]
     code = subprocess.call(cmd, cwd=ROOT, env=env)
     return 0 if code == NO_TESTS else code
 
@@ -111,7 +133,7 @@ def main() -> int:
     base["CONTACTPOINT_VAR_DIR"] = str(var)
     pg_url, how, cluster = find_postgres()
     try:
-        log("pass 1 of 2: the whole suite on SQLite")
+        log(f"pass 1 of 2: the whole suite on SQLite ({' '.join(workers()[:2]) or 'one process'})")
         sqlite_env = {**base, "CONTACTPOINT_TEST_PASS": "sqlite"}
         if pg_url is None:
             sqlite_env["CONTACTPOINT_NO_POSTGRES_REASON"] = how

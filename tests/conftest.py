@@ -3,6 +3,11 @@
 `make test` runs the suite twice (scripts/run_tests.py): on SQLite, then the database tests on PostgreSQL.
 Tests marked ``postgres`` run only where the database is PostgreSQL; everything else that touches no database
 runs once. With ``CI_STRICT=1`` a skipped test fails the run: in CI nothing may be skipped.
+
+Each pass runs in pytest-xdist workers (``-n``, one per CPU; ``--dist loadgroup``). A worker has its own test
+database and its own var directory, and runs the tests it is given in the order set here. Tests that must not
+run beside each other would share an ``@pytest.mark.xdist_group``, which puts them on one worker, all at the
+place of the group's first test; none needs one today.
 """
 
 from __future__ import annotations
@@ -18,6 +23,24 @@ NO_POSTGRES_REASON = os.environ.get("CONTACTPOINT_NO_POSTGRES_REASON", "")
 STRICT = os.environ.get("CI_STRICT") == "1"
 # (pytest-django's autouse fixtures put django_db_blocker in every test's fixture names: not a sign of use)
 DB_FIXTURES = {"db", "transactional_db", "live_server", "client", "admin_client"}
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest-xdist's -n; else ""
+
+
+def _var_dir_of_its_own() -> None:
+    """Under pytest-xdist each worker is a process of its own with a test database of its own (the database's
+    name carries the process ID, and pytest-django adds the worker's name). The var directory would still be
+    shared: the development key ring that get_keyring() creates there, the demo's logins and feeds. Each worker
+    therefore works in a subdirectory named after it. Django's settings were read before this file was imported
+    (pytest-django sets Django up first); only ContactPoint's own settings, read on first use, are read again."""
+    if not WORKER:
+        return
+    from contactpoint import config
+
+    os.environ["CONTACTPOINT_VAR_DIR"] = str(config.get_settings().var_dir / WORKER)
+    config._settings = None
+
+
+_var_dir_of_its_own()
 
 
 def _uses_database(item: pytest.Item) -> bool:
@@ -39,13 +62,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    _slow_tests_without_a_database_first(items)
     _serialized_rollback_first(items)
+
+
+def _slow_tests_without_a_database_first(items: list[pytest.Item]) -> None:
+    """pytest-django runs the tests that touch no database last. The slow ones among them (whole feeds through
+    helper processes, Spark) would then be the last tests handed to pytest-xdist's workers, and one worker would
+    work through them while the other waited. A test that cannot touch the database can run at any point, so
+    these run first."""
+    def slow_without_database(item: pytest.Item) -> bool:
+        return item.get_closest_marker("slow") is not None and not _touches_the_database(item)
+
+    items.sort(key=lambda item: not slow_without_database(item))  # stable: every other test keeps its place
+
+
+def _touches_the_database(item: pytest.Item) -> bool:
+    """As pytest-django decides it: a django_db mark, a database fixture, or a Django test case class."""
+    from django.test import TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    if item.get_closest_marker("django_db") or (cls is not None and issubclass(cls, TransactionTestCase)):
+        return True
+    return bool({"db", "transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
 
 
 def _serialized_rollback_first(items: list[pytest.Item]) -> None:
     """A ``serialized_rollback`` test restores the database from a snapshot, which clashes with the content types
     that a plain transactional test's closing flush re-creates (under new IDs). Such tests therefore run before
-    the other transactional tests, keeping every other test where it was."""
+    the other transactional tests, keeping every other test where it was. (Under pytest-xdist each worker has a
+    database of its own and runs what it is given in this order, so the rule holds in each worker.)"""
     def marker(item: pytest.Item):
         return item.get_closest_marker("django_db")
 
@@ -53,8 +99,12 @@ def _serialized_rollback_first(items: list[pytest.Item]) -> None:
         m = marker(item)
         return m is not None and bool(m.kwargs.get("transaction") or m.args[:1] == (True,))
 
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        # serialized_rollback first; then the slow ones, so that none is left to the end of a pytest-xdist run
+        return not marker(item).kwargs.get("serialized_rollback"), item.get_closest_marker("slow") is None
+
     positions = [i for i, item in enumerate(items) if transactional(item)]
-    group = sorted((items[i] for i in positions), key=lambda item: not marker(item).kwargs.get("serialized_rollback"))
+    group = sorted((items[i] for i in positions), key=order)
     for i, item in zip(positions, group, strict=True):
         items[i] = item
 
@@ -98,6 +148,24 @@ def _flush_past_append_only_trigger() -> None:
 
 
 _flush_past_append_only_trigger()
+
+
+def _commits_do_not_wait_for_the_disk() -> None:
+    """A test database is thrown away at the end of the run, so its commits need not wait until they are on
+    disk. The audit trail commits entry by entry (as in production), and transactional tests commit every
+    save: on PostgreSQL each commit would otherwise wait for its WAL flush. Every connection the test process
+    opens (the live server's threads' too) is set up so; the server's own settings are left alone."""
+    from django.db.backends.signals import connection_created
+
+    def no_waiting(sender, connection, **kwargs) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit = off")
+
+    connection_created.connect(no_waiting, weak=False, dispatch_uid="contactpoint-tests-no-waiting")
+
+
+_commits_do_not_wait_for_the_disk()
 
 
 @pytest.fixture(autouse=True, scope="session")
