@@ -18,6 +18,7 @@ TODAY = date(2026, 11, 24)
 SEED = 11
 LAS = ["202", "203"]
 CHILDREN = 2000
+LARGER_SEED, LARGER_CHILDREN = 23, 6000
 
 
 @dataclass
@@ -75,6 +76,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     out = tmp_path_factory.mktemp("synthetic")
     generate(CHILDREN, SEED, out, LAS, TODAY)
     return read_run(out, TODAY, rebuild_population(CHILDREN, SEED, LAS, TODAY))
+
+
+@pytest.fixture(scope="session")
+def larger_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """Enough children for the rarer kinds of mess, and those of the few social care rows, to be counted."""
+    out = tmp_path_factory.mktemp("synthetic-larger")
+    generate(LARGER_CHILDREN, LARGER_SEED, out, LAS, TODAY)
+    return read_run(out, TODAY, rebuild_population(LARGER_CHILDREN, LARGER_SEED, LAS, TODAY))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -140,11 +141,16 @@ def _run_chunk(job: _Chunk) -> tuple[int, dict[str, int]]:
     households = 0
     try:
         with TruthWriter(job.folder / TRUTH_FILE, header=False) as truth:
-            for household in population.households(job.stop):
-                households += 1
-                for source, row, child in sources.rows(household):
+
+            def write(rows: Iterable[tuple[str, Row, Child]]) -> None:
+                for source, row, child in rows:
                     writers[source].write(row)
                     truth.write(source, str(row["source_record_id"]), child.person_id)
+
+            for household in population.households(job.stop):
+                households += 1
+                write(sources.rows(household))
+            write(sources.duplicates())  # children some sources send twice: after the chunk's last household
     finally:
         for writer in writers.values():
             writer.close()
@@ -174,7 +180,7 @@ def _append_bad_rows(job: _Chunk, out: Path, count: int, rows: dict[str, int]) -
     disturb no real row and share no identifier with a real child."""
     world = build_world(job.seed, job.las, job.children, job.today, job.rates, job.chunks)
     population = Population(world, world.chunks, job.children)
-    sources = Sources(world, world.chunks, job.coverage)
+    sources = Sources(world, world.chunks, job.coverage, rates=world.rates.without_bad_values())  # one fault each
     for source, name in feed_files(job.las).items():
         with FeedWriter(out / name, source, header=False, append=True) as writer:
             for n in range(count):

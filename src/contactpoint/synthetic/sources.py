@@ -6,7 +6,10 @@
 - ``la-social-care-<LA>``: the few children known to a children's service, with its practitioner.
 
 Each source numbers its records its own way (``source_record_id``), and each sees the child through
-``Viewer``, so each carries its own share of the mess.
+``Viewer``, so each carries its own share of the mess. A few children are in a source twice under two record
+IDs (``MessRates.duplicate_in_source``): those second copies are made after the chunk's last household
+(``Sources.duplicates``), so they come later in the file and take later record numbers, as a re-registration
+would.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from contactpoint.dates import age_on, school_age
 from contactpoint.synthetic.dates import day_between, phase_start_year, school_start
 from contactpoint.synthetic.ids import Permutation
+from contactpoint.synthetic.mess import MessRates
 from contactpoint.synthetic.places import School
 from contactpoint.synthetic.population import Carer, Child, Household, office_phone
 from contactpoint.synthetic.postcodes import Address
@@ -64,6 +69,20 @@ SERVICES: tuple[tuple[str, float, int, float, float], ...] = (
 )
 WHEREABOUTS_NOT_CURRENT = (("last_known", 0.6), ("no_known_address", 0.2), ("left_england", 0.2))
 _LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+# A second copy's GP record number and claim reference come from numbers no first copy uses: children and
+# households are numbered below 25 million (bad rows' just above), and the permutations are far larger.
+_SECOND_COPY = 500_000_000
+_SECOND_CLAIM = 50_000_000
+
+
+class _Duplicate(NamedTuple):
+    """A child to be sent a second time by one source, made after the chunk's last household."""
+
+    source: str
+    child: Child
+    household: Household
+    number: int = 1  # the child's number on the family's claim (child benefit)
+    claimant: Carer | None = None
 
 
 def _yes(flag: bool) -> str:
@@ -73,10 +92,13 @@ def _yes(flag: bool) -> str:
 class Sources:
     """The source systems' rows for the households of one chunk of a run (see ``world``)."""
 
-    def __init__(self, world: World, chunk: int, coverage: Coverage) -> None:
+    def __init__(self, world: World, chunk: int, coverage: Coverage, rates: MessRates | None = None) -> None:
+        """``rates``: the mess, if not the run's own (bad rows use rates without the bad values)."""
         self.rng = random.Random(f"{world.seed}:rows:{chunk}")
-        self.today, self.rates, self.coverage, self.pools = world.today, world.rates, coverage, world.pools
-        self.view = Viewer(self.rng, world.rates, world.today)
+        self.rates = rates or world.rates
+        self.today, self.coverage, self.pools = world.today, coverage, world.pools
+        self.view = Viewer(self.rng, self.rates, world.today)
+        self._duplicates: list[_Duplicate] = []
         # Record numbers are permutations of child, household and case numbers, the same in every process.
         ids = random.Random(f"{world.seed}:source-ids")
         self._gp_ids = Permutation(10**9, ids)
@@ -88,26 +110,53 @@ class Sources:
         self._admissions: dict[str, int] = {}
 
     def rows(self, household: Household) -> Iterator[tuple[str, Row, Child]]:
-        """(source, row, child) for every row any source holds about the household's children."""
-        rng, cover = self.rng, self.coverage
+        """(source, row, child) for every row any source holds about the household's children (except the
+        second copies of duplicated children: see ``duplicates``)."""
+        rng, cover, rates = self.rng, self.coverage, self.rates
         claimant = self.claimant(household) if rng.random() < cover.child_benefit else None
         known_to_services = rng.random() < cover.social_care_household
         for number, child in enumerate(household.children, start=1):
             if rng.random() < cover.gp:
                 yield GP, self.gp_row(child, household), child
+                if rng.random() < rates.duplicate_in_source:
+                    self._duplicates.append(_Duplicate(GP, child, household))
             if claimant:
                 yield CHILD_BENEFIT, self.child_benefit_row(child, household, number, claimant), child
+                if rng.random() < rates.duplicate_in_source:
+                    self._duplicates.append(_Duplicate(CHILD_BENEFIT, child, household, number, claimant))
             if child.school and rng.random() < self._school_coverage(child):
-                yield school_census(household.la_code), self.school_row(child, household), child
+                census = school_census(household.la_code)
+                yield census, self.school_row(child, household), child
+                if rng.random() < rates.duplicate_in_source:
+                    self._duplicates.append(_Duplicate(census, child, household))
                 stale = self.previous_la_school_row(child, household)
                 if stale:
                     yield school_census(stale[0]), stale[1], child
             if known_to_services and rng.random() < cover.social_care_child:
-                yield social_care(household.la_code), self.social_care_row(child, household), child
+                care = social_care(household.la_code)
+                yield care, self.social_care_row(child, household), child
+                if rng.random() < rates.duplicate_in_social_care:
+                    self._duplicates.append(_Duplicate(care, child, household))
             if household.moved_between_las and household.moved_on > child.dob \
                     and rng.random() < cover.previous_la_social_care:
                 la = household.previous_address.la_code
                 yield social_care(la), self.social_care_row(child, household, closed_by=la), child
+
+    def duplicates(self) -> Iterator[tuple[str, Row, Child]]:
+        """The second copies of the children ``rows`` chose to send twice, in the order chosen: each a row of
+        its own, under a record ID of its own, seen afresh (so with its own share of the mess)."""
+        for source, child, household, number, claimant in self._duplicates:
+            if source == GP:
+                row = self.gp_row(child, household, second_copy=True)
+            elif source == CHILD_BENEFIT:
+                assert claimant is not None
+                row = self.child_benefit_row(child, household, number, claimant, second_copy=True)
+            elif source.startswith("school-census-"):
+                row = self.school_row(child, household)  # a new admission number
+            else:
+                row = self.social_care_row(child, household)  # a new case number
+            yield source, row, child
+        self._duplicates.clear()
 
     def _school_coverage(self, child: Child) -> float:
         return self.coverage.school_census if school_age(child.dob, self.today) <= 15 \
@@ -119,7 +168,7 @@ class Sources:
 
     # -- gp-registrations ------------------------------------------------------------------------------------
 
-    def gp_row(self, child: Child, household: Household) -> Row:
+    def gp_row(self, child: Child, household: Household, second_copy: bool = False) -> Row:
         view, rng = self.view, self.rng
         address = view.address(household, child)
         stale = address is household.previous_address
@@ -135,9 +184,11 @@ class Sources:
         row = view.person(child, self.rates.nickname_other, middle_rate=1.0,
                           born_by=min(registered, child.date_of_death or registered))
         row |= view.address_fields(address)
-        row |= {"source_record_id": f"GP-{self._gp_ids(child.index):09d}",
+        record = child.index + (_SECOND_COPY if second_copy else 0)
+        row |= {"source_record_id": f"GP-{self._gp_ids(record):09d}",
                 "date_of_death": child.date_of_death,
-                "nhs_number": view.maybe(child.nhs_number, self.rates.missing_nhs_number_gp),
+                "nhs_number": view.nhs_number(child, self.rates.missing_nhs_number_gp,
+                                              self.rates.invalid_nhs_number_gp),
                 "gp_practice_code": practice.code, "gp_practice_name": practice.name,
                 "gp_start_date": registered, "updated_at": self._updated(child.date_of_death or registered)}
         return row
@@ -151,9 +202,11 @@ class Sources:
             return None
         return next((c for c in household.carers if c.parental_responsibility), household.carers[0])
 
-    def child_benefit_row(self, child: Child, household: Household, number: int, claimant: Carer) -> Row:
+    def child_benefit_row(self, child: Child, household: Household, number: int, claimant: Carer,
+                          second_copy: bool = False) -> Row:
+        """``second_copy``: the child on a second claim, under another claim reference."""
         view = self.view
-        claim = self._claim_ids(household.index)
+        claim = self._claim_ids(household.index + (_SECOND_CLAIM if second_copy else 0))
         reference = f"CHB{claim:08d}{_LETTERS[claim % 23]}{_LETTERS[claim // 23 % 23]}"
         updated = self._updated(child.dob)
         row = view.person(child, self.rates.nickname_other, middle_rate=0.9, born_by=updated)
@@ -237,14 +290,16 @@ class Sources:
                 whereabouts = self._not_current()
             start = day_between(rng, max(child.dob, self.today - timedelta(days=5 * 365)), self.today)
             end = day_between(rng, start, self.today) if rng.random() < 0.25 else None
-        row = view.person(child, rates.nickname_social_care, middle_rate=0.5, born_by=start)
+        row = view.person(child, rates.nickname_social_care, middle_rate=0.5, born_by=start,
+                          missing_dob_rate=rates.missing_date_of_birth_social_care)
         if whereabouts != "no_known_address":
             row |= view.address_fields(address)
         row |= view.carers(household.carers)
         practitioner = f"{pick(rng, self.pools.women if rng.random() < 0.75 else self.pools.men)} " \
                        f"{pick(rng, self.pools.family)}"
         row |= {"source_record_id": self._case_id(la), "whereabouts": whereabouts,
-                "nhs_number": view.maybe(child.nhs_number, rates.missing_nhs_number_social_care),
+                "nhs_number": view.nhs_number(child, rates.missing_nhs_number_social_care,
+                                              rates.invalid_nhs_number_social_care),
                 "upn": view.maybe(child.upn, rates.missing_upn_social_care),
                 "service_name": name, "practitioner_name": practitioner,
                 "practitioner_phone": office_phone(rng, la),

@@ -12,9 +12,13 @@ from datetime import date
 from contactpoint.synthetic.dates import earliest_child_dob
 from contactpoint.synthetic.mess import (
     MessRates,
+    dob_typo,
     has_accents,
+    impossible_date,
+    invalid_nhs_number,
     nickname_choices,
     one_part_of,
+    postcode_typo,
     strip_accents,
     swap_day_month,
     typo,
@@ -54,28 +58,47 @@ class Viewer:
             family = typo(family, rng)
         if rng.random() < rates.names_swapped:
             given, family = family, given
+        if rng.random() < rates.missing_given_name:
+            given = ""
         return {"given_name": given, "middle_names": middle, "family_name": family,
                 "former_family_names": former}
 
-    def date_of_birth(self, child: Child, not_after: date | None = None) -> date:
-        """The date of birth, sometimes with day and month swapped. Never swapped to a date in the future,
+    def date_of_birth(self, child: Child, not_after: date | None = None,
+                      missing_rate: float | None = None) -> date | str | None:
+        """The date of birth; sometimes missing (None), no real date (a string such as '2019-02-30'), with
+        day and month swapped, or with one digit mistyped. Never swapped or mistyped to a date in the future,
         one making the child an adult, or one after ``not_after`` (the first event the row records, such as
-        a GP registration): sources validate that much."""
-        if self.rng.random() < self.rates.dob_day_month_swapped:
-            swapped = swap_day_month(child.dob)
-            if swapped and self._earliest <= swapped <= min(not_after or self.today, self.today):
-                return swapped
+        a GP registration): sources validate that much. ``missing_rate``: the source's own, if not
+        ``missing_date_of_birth``. One draw decides which, if any, so the kinds never overlap."""
+        rng, rates = self.rng, self.rates
+        r = rng.random()
+        missing = rates.missing_date_of_birth if missing_rate is None else missing_rate
+        if r < missing:
+            return None
+        r -= missing
+        if r < rates.impossible_date_of_birth:
+            return impossible_date(child.dob, rng)
+        r -= rates.impossible_date_of_birth
+        if r < rates.dob_day_month_swapped + rates.dob_typo:
+            latest = min(not_after or self.today, self.today)
+            if r < rates.dob_day_month_swapped:
+                changed = swap_day_month(child.dob)
+            else:
+                changed = dob_typo(child.dob, rng, self._earliest, latest)
+            if changed and self._earliest <= changed <= latest:
+                return changed
         return child.dob
 
     def gender(self, child: Child) -> str:
         return "not specified" if self.rng.random() < self.rates.gender_not_specified else child.gender
 
     def person(self, child: Child, nickname_rate: float, middle_rate: float,
-               born_by: date | None = None) -> Row:
-        """Names, gender and date of birth, as this source holds them (``born_by``: see ``date_of_birth``)."""
+               born_by: date | None = None, missing_dob_rate: float | None = None) -> Row:
+        """Names, gender and date of birth, as this source holds them (``born_by`` and ``missing_dob_rate``:
+        see ``date_of_birth``)."""
         row = self.names(child, nickname_rate, middle_rate)
         row["gender"] = self.gender(child)
-        row["date_of_birth"] = self.date_of_birth(child, born_by)
+        row["date_of_birth"] = self.date_of_birth(child, born_by, missing_dob_rate)
         return row
 
     def address(self, household: Household, child: Child) -> Address:
@@ -90,7 +113,11 @@ class Viewer:
         line_1, line_2 = address.line_1, address.line_2
         if one_line and line_2:  # systems with one street line: 'Flat 3, 22 Fellows Road'
             line_1, line_2 = f"{line_1}, {line_2}", ""
-        postcode = "" if self.rng.random() < self.rates.missing_postcode else address.postcode
+        postcode, r = address.postcode, self.rng.random()
+        if r < self.rates.missing_postcode:
+            postcode = ""
+        elif r < self.rates.missing_postcode + self.rates.postcode_typo:
+            postcode = postcode_typo(postcode, self.rng)
         return {"address_line_1": line_1, "address_line_2": line_2, "town": address.town,
                 "postcode": postcode}
 
@@ -105,3 +132,12 @@ class Viewer:
 
     def maybe(self, value: str, missing_rate: float) -> str:
         return "" if self.rng.random() < missing_rate else value
+
+    def nhs_number(self, child: Child, missing_rate: float, invalid_rate: float) -> str:
+        """The child's NHS number; or none; or one England cannot use (see ``mess.invalid_nhs_number``)."""
+        r = self.rng.random()
+        if r < missing_rate:
+            return ""
+        if r < missing_rate + invalid_rate:
+            return invalid_nhs_number(child.nhs_number, child.dob, self.rng)
+        return child.nhs_number
