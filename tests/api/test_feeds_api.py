@@ -4,6 +4,7 @@ over the same ingest as ``contactpoint ingest``."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -172,3 +173,116 @@ def test_a_source_reads_its_own_open_discrepancies_and_never_a_shielded_childs_d
     assert "Others hold" not in item["message"]
     for value in ("2015-06-03", "Amelia", "Hartley", "NW1", "Agar Grove", "London", "9434765919", "SC-1"):
         assert value not in shielded.content.decode()
+
+
+# --- a source's answers to its items, and its report a page at a time ------------------------------------------
+
+REASON = "Checked against Amelia Hartley's birth certificate: the 4th is right."
+
+
+@pytest.fixture
+def school(client):
+    """The GP and the school disagree about Amelia's date of birth; the school also sent two children whose NHS
+    numbers fail the check digit. Returns the school's key."""
+    _, gp_key = make_source("camden-gp", kind="gp_registrations")
+    _, school_key = make_source("agar-grove-mis", kind="school_census")
+    submit(client, gp_key, feed(AMELIA), source="camden-gp")
+    theirs = [AMELIA | {"source_record_id": "UPN-77", "date_of_birth": "2015-06-04"},
+              BEN | {"source_record_id": "UPN-78", "nhs_number": "1234567890"},
+              BAD_DATE | {"source_record_id": "UPN-79", "date_of_birth": "2015-02-28", "nhs_number": "1234567890"}]
+    assert submit(client, school_key, feed(*theirs), source="agar-grove-mis").json()["records_linked"] == 1
+    return school_key, gp_key
+
+
+def report_of(client, key, source="agar-grove-mis", **params):
+    response = client.get(f"/api/v1/feeds/{source}/discrepancies", params, **bearer(key))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def answer(client, key, item, action, body=None, source="agar-grove-mis"):
+    return client.post(f"/api/v1/feeds/{source}/discrepancies/{item}/{action}", body or {},
+                       content_type="application/json", **bearer(key))
+
+
+def test_a_source_acknowledges_and_disputes_its_own_items_which_stay_open(client, school):
+    key, _ = school
+    [item] = report_of(client, key, field="date_of_birth")["items"]
+    assert item["state"] == "open" and "answered" not in item and isinstance(item["id"], int)
+
+    response = answer(client, key, item["id"], "acknowledge")
+    assert response.status_code == 200, response.content
+    assert response.json() | {"answered": None} == item | {"state": "acknowledged", "answered": None}
+    response = answer(client, key, item["id"], "dispute", {"reason": REASON})
+    assert response.status_code == 200 and response.json()["state"] == "disputed"
+    [listed] = report_of(client, key, field="date_of_birth")["items"]
+    assert listed["state"] == "disputed" and listed["answered"]
+    assert "birth certificate" not in json.dumps(report_of(client, key))  # the reason is for data managers only
+
+    actions = AuditEntry.objects.filter(actor="source:agar-grove-mis", outcome="success", action__in=[
+        "feed.discrepancy.acknowledged", "feed.discrepancy.disputed"]).order_by("seq")
+    assert [(e.action, e.context["item"], e.context["api"]) for e in actions] == [
+        ("feed.discrepancy.acknowledged", item["id"], True), ("feed.discrepancy.disputed", item["id"], True)]
+
+
+def test_a_dispute_without_a_reason_or_with_too_long_a_one_is_refused(client, school):
+    key, _ = school
+    item = report_of(client, key)["items"][0]["id"]
+    for body in ({}, {"reason": "   "}, {"reason": "x" * 501}):
+        response = answer(client, key, item, "dispute", body)
+        assert response.status_code == 422 and response.json()["code"] == "invalid", body
+    response = client.post(f"/api/v1/feeds/agar-grove-mis/discrepancies/{item}/dispute", b"not json",
+                           content_type="application/json", **bearer(key))
+    assert response.status_code == 400
+    assert report_of(client, key)["items"][0]["state"] == "open"
+
+
+def test_another_sources_item_is_404_as_if_absent_and_another_sources_path_403(client, school):
+    key, gp_key = school
+    item = report_of(client, key)["items"][0]["id"]
+    theirs = answer(client, gp_key, item, "acknowledge", source="camden-gp")
+    absent = answer(client, gp_key, 10**9, "acknowledge", source="camden-gp")
+    assert theirs.status_code == absent.status_code == 404 and theirs.json() == absent.json()
+    assert answer(client, gp_key, item, "dispute", {"reason": REASON}, source="camden-gp").status_code == 404
+    assert answer(client, gp_key, item, "acknowledge").status_code == 403  # the school's path
+    assert answer(client, key, 0, "acknowledge").status_code == 422  # not an ID at all
+    assert {i["state"] for i in report_of(client, key)["items"]} == {"open"}
+    refused = AuditEntry.objects.filter(actor="source:camden-gp", outcome="refused")
+    assert sorted(e.action for e in refused) == ["auth.access.refused", "feed.discrepancy.acknowledged",
+                                                 "feed.discrepancy.acknowledged", "feed.discrepancy.disputed"]
+
+
+def test_the_report_is_paged_and_filtered_with_the_total(client, school):
+    key, _ = school
+    everything = report_of(client, key)
+    assert (everything["total"], everything["page"], everything["per_page"]) == (3, 1, 100)
+    ids = [i["id"] for i in everything["items"]]
+    pages = [report_of(client, key, per_page=2, page=p) for p in (1, 2, 3)]
+    assert [[i["id"] for i in p["items"]] for p in pages] == [ids[:2], ids[2:], []]
+    assert {p["total"] for p in pages} == {3}
+    invalid = report_of(client, key, kind="invalid")
+    assert invalid["total"] == 2 and {i["field"] for i in invalid["items"]} == {"nhs_number"}
+    assert {i["kind"] for i in invalid["items"]} == {"invalid"}
+    assert report_of(client, key, field="date_of_birth")["total"] == 1
+    answer(client, key, ids[1], "acknowledge")
+    assert [i["id"] for i in report_of(client, key, state="acknowledged")["items"]] == [ids[1]]
+    assert report_of(client, key, state="open", kind="invalid")["total"] == 1
+    for bad in ({"per_page": 501}, {"page": 0}, {"kind": "other"}, {"state": "closed"}, {"pgae": 2}):
+        response = client.get("/api/v1/feeds/agar-grove-mis/discrepancies", bad, **bearer(key))
+        assert response.status_code == 422 and response.json()["code"] == "invalid", bad
+    entry = AuditEntry.objects.filter(action="feed.discrepancy.fetched").order_by("-seq").first()
+    assert entry.context == {"source": "agar-grove-mis", "items": 1, "total": 1, "limit": 100, "kind": "invalid",
+                             "state": "open", "api": True}
+
+
+def test_answering_a_shielded_childs_item_reveals_nothing_new(client, school):
+    key, _ = school
+    Child.objects.update(shielded=True)
+    [item] = report_of(client, key, field="date_of_birth")["items"]
+    for response in (answer(client, key, item["id"], "acknowledge"),
+                     answer(client, key, item["id"], "dispute", {"reason": REASON})):
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "Others hold" not in body
+        for value in ("2015-06-03", "Amelia", "Hartley", "NW1", "Agar Grove", "London", "9434765919", "SC-1"):
+            assert value not in body

@@ -83,6 +83,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/children/{contactpoint_id}"): Call(REASON, "child.record.viewed"),
     ("POST", "/api/v1/feeds/{source}"): Call({}, "feed.received", body=_csv_feed, content_type="text/csv"),
     ("GET", "/api/v1/feeds/{source}/discrepancies"): Call({}, "feed.discrepancy.fetched"),
+    ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/acknowledge"): Call({}, "feed.discrepancy.acknowledged"),
+    ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/dispute"): Call(
+        {}, "feed.discrepancy.disputed", body={"reason": "The parents showed us the birth certificate."}),
     ("GET", "/fhir/metadata"): Call({}, None),
     ("GET", "/fhir/Patient"): Call({"family": "Hartley", "birthdate": "2015-06-03", "_reason": "health"},
                                    "child.search"),
@@ -91,8 +94,36 @@ CALLS: dict[tuple[str, str], Call] = {
 
 
 def url(operation: Operation, *, cpid: str, source: str) -> str:
-    return (operation.route.replace("{contactpoint_id}", cpid).replace("{id}", cpid)
-            .replace("{source}", source))
+    route = operation.route
+    if "{item}" in route:
+        route = route.replace("{item}", str(item_of(source, cpid)))
+    return route.replace("{contactpoint_id}", cpid).replace("{id}", cpid).replace("{source}", source)
+
+
+def item_of(source: str, cpid: str) -> int:
+    """The ID of an open discrepancy item of ``source`` about the child ``cpid``, made (with the source's record
+    of the child) the first time an operation on an item is called."""
+    from django.utils import timezone
+
+    from contactpoint.bestview.models import Discrepancy
+    from contactpoint.children.models import Child, SourceRecord
+    from contactpoint.children.record import PersonName
+    from contactpoint.children.source_records import FeedRow, dumps, record_key, seal_record
+    from contactpoint.children.store import cipher_for
+    from contactpoint.vault.keyring import get_keyring
+
+    found = Discrepancy.objects.filter(source=source, closed_at__isnull=True).values_list("id", flat=True).first()
+    if found is not None:
+        return found
+    child, keyring, now = Child.objects.get(cpid=cpid), get_keyring(), timezone.now()
+    key = record_key(keyring, source, "W-1")
+    payload = dumps(FeedRow(line=2, source_record_id="W-1", name=PersonName(given="Walker", family="Test")))
+    record = SourceRecord.objects.create(child=child, source=source, source_kind="la_social_care", record_key=key,
+                                         content_hash="x", feed_run="walk", received=now.date(),
+                                         payload=seal_record(cipher_for(keyring, child), key, payload))
+    return Discrepancy.objects.create(source=source, record=record, child=child, field="nhs_number",
+                                      kind=Discrepancy.Kind.INVALID, reason="the check digit is wrong (modulus 11)",
+                                      opened_at=now).pk
 
 
 def call(client, operation: Operation, headers: dict[str, str], *, cpid: str, source: str, person=None):

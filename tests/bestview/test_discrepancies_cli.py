@@ -51,7 +51,7 @@ def test_the_less_trusted_source_gets_an_item_saying_what_others_hold(sources):
     assert "Others hold 2015-06-03" in item["message"] and item["opened"] == NOW.date().isoformat()
     assert json.loads(run("gp-camden", "--format", "json"))["count"] == 0  # the GP's date was taken
     entry = AuditEntry.objects.filter(action="feed.discrepancy.fetched").order_by("seq").first()
-    assert entry.context == {"source": "agar-grove", "items": 1} and entry.actor == "system:operator-cli"
+    assert entry.context == {"source": "agar-grove", "items": 1, "total": 1} and entry.actor == "system:operator-cli"
 
 
 def test_csv_and_text_reports_carry_the_same_item(sources):

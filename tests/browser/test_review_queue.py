@@ -83,3 +83,24 @@ def test_a_data_manager_splits_a_link_the_pipeline_made(page):
     page.screenshot(path="build/split-records-375.png", full_page=True)
     assert_accessible(page)
     assert SourceRecord.objects.get(source="child-benefit").child_id != child.pk
+
+
+def test_a_data_manager_filters_the_discrepancies_and_follows_one_to_the_child(page):
+    from tests.web.test_review_pages import DISPUTE, _school_items
+
+    child = _school_items()
+    sign_in(page, make_person("dana.data", role="data-manager", org="LA-202"))
+    page.get_by_role("link", name="Discrepancies").first.click()
+    page.get_by_role("link", name="agar-grove (agar-grove)").click()
+    assert "4 open items" in page.locator("#count").inner_text()
+    assert_accessible(page)
+    page.get_by_label("Source's answer").select_option("disputed")
+    page.get_by_role("button", name="Show items").click()
+    assert "1 open item matching" in page.locator("#count").inner_text()
+    assert DISPUTE in page.locator("table").inner_text()
+    assert_accessible(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert_accessible(page)
+    page.get_by_role("link", name="record of the child", exact=False).click()
+    page.wait_for_url(f"**/children/{child.cpid}")
+    assert "Why do you need this record?" in page.locator("h1").inner_text()

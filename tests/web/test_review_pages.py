@@ -132,3 +132,71 @@ def test_the_discrepancies_page_lists_the_open_items_of_the_authoritys_sources(c
     assert "1 open item" in html and "S-1" in html and "Others hold 2015-06-03" in html
     assert AuditEntry.objects.get(action="feed.discrepancy.fetched").actor == "dana.data"
     assert "S-1" not in page(client.get("/discrepancies", {"source": "not-ours"}))
+
+
+# --- discrepancies: answers, paging, filters, a link to each child ----------------------------------------------
+
+DISPUTE = "Birth certificate of Amelia Hartley seen at the school office."
+
+
+def _school_items() -> Child:
+    """The school disagrees with the GP about Amelia's date of birth (item 1), and sent three children with NHS
+    numbers that fail the check digit (items 2 to 4). Returns Amelia's child."""
+    from contactpoint.bestview.discrepancies import dispute
+    from contactpoint.bestview.models import Discrepancy
+    from contactpoint.vault.keyring import get_keyring
+    from tests.bestview.test_discrepancy_answers import OTHERS, SCHOOL, SCHOOL_ROW
+    from tests.factories import vouched_org
+    from tests.matching.test_review import health_org
+
+    feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW, now=NOW - timedelta(days=1))
+    feed(source("agar-grove", "school_census", vouched_org()), SCHOOL_ROW, *OTHERS)
+    item = Discrepancy.objects.get(field="date_of_birth")
+    dispute("agar-grove", item.pk, DISPUTE, actor=SCHOOL, keyring=get_keyring(), now=NOW)
+    return item.child
+
+
+def test_each_discrepancy_shows_the_sources_answer_and_links_to_the_child(client, dana):
+    child = _school_items()
+    html = page(client.get("/discrepancies", {"source": "agar-grove"}))
+    assert "4 open items" in html and "Disputed" in html and "Not answered" in html
+    assert "By the source" in html and DISPUTE in html  # Amelia is Camden's: its data manager reads the reason
+    assert f'href="/children/{child.cpid}"' in html and html.count('href="/children/') == 4
+    entry = AuditEntry.objects.get(action="feed.discrepancy.fetched")
+    assert child.cpid in entry.subjects and entry.context["reasons_opened"] == 1
+    # The link leads to the record, which asks for a reason first, as every record view does.
+    assert "Why do you need this record?" in page(client.get(f"/children/{child.cpid}"))
+
+
+def test_another_authoritys_data_manager_reads_neither_the_reason_nor_a_shielded_childs_id(client):
+    child = _school_items()
+    Child.objects.filter(pk=child.pk).update(responsible_la="201")
+    sign_in(client, make_person("cal.city", role="data-manager", org="LA-201"))
+    assert "agar-grove" not in page(client.get("/discrepancies"))  # not a source of theirs
+    client.logout()
+    sign_in(client, make_person("dana.data", role="data-manager", org="LA-202"))
+    html = page(client.get("/discrepancies", {"source": "agar-grove"}))
+    assert DISPUTE not in html and "Disputed" in html and f'href="/children/{child.cpid}"' in html
+    Child.objects.filter(pk=child.pk).update(shielded=True)
+    html = page(client.get("/discrepancies", {"source": "agar-grove"}))
+    assert child.cpid not in html and "Not shown" in html and "Others hold" not in html
+    for secret in ("Amelia", "Hartley", "NW1", "12 Agar", "9434765919", "F83004", "2015-06-03"):
+        assert secret not in html, secret
+    assert child.cpid not in AuditEntry.objects.filter(action="feed.discrepancy.fetched").order_by("-seq")[0].subjects
+
+
+def test_the_discrepancies_page_is_paged_and_filtered(client, dana, monkeypatch):
+    monkeypatch.setattr("contactpoint.web.review.PAGE_SIZE", 3)
+    _school_items()
+    first = page(client.get("/discrepancies", {"source": "agar-grove"}))
+    assert "4 open items" in first and "S-1" in first and "S-4" not in first
+    assert "govuk-pagination" in first and 'href="?source=agar-grove&amp;page=2"' in first
+    second = page(client.get("/discrepancies", {"source": "agar-grove", "page": "2"}))
+    assert "S-4" in second and "S-1" not in second
+    invalid = page(client.get("/discrepancies", {"source": "agar-grove", "kind": "invalid"}))
+    assert "3 open items matching" in invalid and "S-1" not in invalid and "govuk-pagination" not in invalid
+    disputed = page(client.get("/discrepancies", {"source": "agar-grove", "state": "disputed"}))
+    assert "1 open item matching" in disputed and "S-1" in disputed
+    by_field = page(client.get("/discrepancies", {"source": "agar-grove", "field": "nhs_number", "kind": "invalid"}))
+    assert "3 open items matching" in by_field and '<option value="nhs_number" selected>NHS number' in by_field
+    assert page(client.get("/discrepancies", {"source": "agar-grove", "field": "nonsense", "page": "x"}))

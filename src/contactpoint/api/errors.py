@@ -7,7 +7,7 @@ Nothing from the request is echoed back (a criterion may be a child's name), and
 logged by type only and answered with a plain 500: never a stack trace.
 
     status  code                      when
-    400     bad_request               POST /session: a body that is not JSON
+    400     bad_request               POST /session or a dispute: a body that is not JSON
     401     authentication_failed     no token, or a token that is not (or no longer) valid
             not_right / locked        POST /session: the same words for every bad credential
             session_ended             the bearer token's session has ended (idle, 12 hours, account change)

@@ -1,11 +1,13 @@
-"""``POST /api/v1/feeds/{source}`` and ``GET /api/v1/feeds/{source}/discrepancies``, for source systems with
-their API key, thin over ``contactpoint.ingest.run.ingest`` and
-``contactpoint.bestview.discrepancies.fetch_report``.
+"""``POST /api/v1/feeds/{source}``, ``GET /api/v1/feeds/{source}/discrepancies`` (paged, filtered) and a
+source's answer to one of its items (``POST .../discrepancies/{item}/acknowledge`` or ``/dispute``), for
+source systems with their API key, thin over ``contactpoint.ingest.run.ingest`` and
+``contactpoint.bestview.discrepancies``.
 
 The body is the feed file itself, exactly as ``contactpoint ingest`` would read it; its format comes from
 ``?format=`` or else from the Content-Type. The same file twice changes nothing (the earlier run is returned,
 ``repeat: true``); a file that was cut off part-way can simply be sent again. A key may act only for its own
-source system: another source's path is refused as if it did not exist for the key (403, audited).
+source system: another source's path is refused as if it did not exist for the key (403, audited), and another
+source's item is answered as if it did not exist (404, audited).
 """
 
 from __future__ import annotations
@@ -14,16 +16,30 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router
+from ninja import Path, Query, Router
 
 from contactpoint.access.roles import Permission
 from contactpoint.access.sources import SourcePrincipal, source_actor
 from contactpoint.api.auth import SourceKey, SourceRequest
-from contactpoint.api.schemas import Discrepancies, FeedRun, Problem
+from contactpoint.api.schemas import (
+    Discrepancies,
+    DiscrepancyItem,
+    DisputeRequest,
+    FeedRun,
+    ItemKind,
+    ItemState,
+    Problem,
+)
 from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
-from contactpoint.bestview.discrepancies import fetch_report
-from contactpoint.errors import FeedRejected, FeedTooLarge, PermissionDenied, UnsupportedFeedType
+from contactpoint.bestview.discrepancies import Filters, ReportItem, acknowledge, dispute, fetch_report
+from contactpoint.errors import (
+    FeedRejected,
+    FeedTooLarge,
+    PermissionDenied,
+    UnsupportedFeedType,
+    ValidationError,
+)
 from contactpoint.feeds import formats
 from contactpoint.feeds.models import FeedRun as FeedRunModel
 from contactpoint.feeds.models import RowProblem
@@ -125,13 +141,55 @@ def submit(request: SourceRequest, source: str,
     return _summary(outcome.run, outcome.already_done)
 
 
+PER_PAGE, PER_PAGE_MAX = 100, 500
+FIELD_HELP = "only items about this field: date_of_birth, name, nhs_number, gender, ..."
+KIND_FILTER = Query(None, description="only items of this kind")
+STATE_FILTER = Query(None, description="only items you have not answered (open), acknowledged or disputed")
+REPORT_QUERY = {"page", "per_page", "field", "kind", "state"}
+ANSWER_RESPONSES = {200: DiscrepancyItem, **{status: Problem for status in (400, 401, 403, 404, 422)}}
+ITEM = Path(..., ge=1, le=2**53, description="the item's ID, as your report gives it")
+
+
+def _as_item(i: ReportItem) -> dict:
+    return {"id": i.id, "source_record_id": i.source_record_id, "field": i.field, "kind": i.kind,
+            "message": i.message, "opened": i.opened, "state": i.state, "answered": i.answered}
+
+
 @router.get("/feeds/{source}/discrepancies", auth=SourceKey(Permission.FEED_DISCREPANCIES),
-            response={200: Discrepancies, 401: Problem, 403: Problem}, summary="Your open discrepancies",
-            operation_id="get_discrepancies")
-def discrepancies(request: SourceRequest, source: str):
+            response={200: Discrepancies, 401: Problem, 403: Problem, 422: Problem}, exclude_none=True,
+            summary="Your open discrepancies", operation_id="get_discrepancies")
+def discrepancies(request: SourceRequest, source: str,
+                  page: int = Query(1, ge=1, le=1_000_000, description="which page, from 1"),
+                  per_page: int = Query(PER_PAGE, ge=1, le=PER_PAGE_MAX, description="items a page"),
+                  field: str | None = Query(None, max_length=100, description=FIELD_HELP),
+                  kind: ItemKind | None = KIND_FILTER, state: ItemState | None = STATE_FILTER):
     principal = _own_source(request, source, Permission.FEED_DISCREPANCIES)
-    items = fetch_report(principal.source.code, actor=source_actor(principal.source), keyring=get_keyring(),
-                         now=timezone.now(), context={"api": True})
-    return {"source": principal.source.code,
-            "items": [{"source_record_id": i.source_record_id, "field": i.field, "message": i.message,
-                       "opened": i.opened} for i in items]}
+    if set(request.GET) - REPORT_QUERY:  # a misspelt filter must not quietly list everything
+        raise ValidationError("query", "unknown parameter: use page, per_page, field, kind or state")
+    filters = Filters(field or "", kind or "", state or "")
+    report = fetch_report(principal.source.code, actor=source_actor(principal.source), keyring=get_keyring(),
+                          now=timezone.now(), context={"api": True}, filters=filters,
+                          offset=(page - 1) * per_page, limit=per_page)
+    return {"source": principal.source.code, "total": report.total, "page": page, "per_page": per_page,
+            "items": [_as_item(i) for i in report.items]}
+
+
+@router.post("/feeds/{source}/discrepancies/{item}/acknowledge",
+             auth=SourceKey(Permission.FEED_DISCREPANCIES),
+             response=ANSWER_RESPONSES, exclude_none=True, operation_id="acknowledge_discrepancy",
+             summary="Acknowledge a discrepancy: you will correct your record")
+def acknowledge_item(request: SourceRequest, source: str, item: int = ITEM):
+    principal = _own_source(request, source, Permission.FEED_DISCREPANCIES)
+    done = acknowledge(principal.source.code, item, actor=source_actor(principal.source),
+                       keyring=get_keyring(), now=timezone.now(), context={"api": True})
+    return _as_item(done)
+
+
+@router.post("/feeds/{source}/discrepancies/{item}/dispute", auth=SourceKey(Permission.FEED_DISCREPANCIES),
+             response=ANSWER_RESPONSES, exclude_none=True, operation_id="dispute_discrepancy",
+             summary="Dispute a discrepancy: your value is right")
+def dispute_item(request: SourceRequest, source: str, body: DisputeRequest, item: int = ITEM):
+    principal = _own_source(request, source, Permission.FEED_DISCREPANCIES)
+    done = dispute(principal.source.code, item, body.reason, actor=source_actor(principal.source),
+                   keyring=get_keyring(), now=timezone.now(), context={"api": True})
+    return _as_item(done)

@@ -6,8 +6,11 @@ only its visible fields (DESIGN.md "Shielding")."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from ninja import Field, Schema
+
+from contactpoint.bestview.discrepancies import REASON_MAX
 
 
 class Problem(Schema):
@@ -169,13 +172,34 @@ class FeedRun(Schema):
     problems_total: int
 
 
+ItemKind = Literal["disagreement", "invalid"]
+ItemState = Literal["open", "acknowledged", "disputed"]
+
+
 class DiscrepancyItem(Schema):
+    id: int = Field(description="the item's ID: acknowledge or dispute it with this")
     source_record_id: str = Field(description="your own ID for the record")
     field: str
+    kind: ItemKind = Field(
+        description="disagreement: other sources hold another value; invalid: the value was wrong or "
+                    "missing, and your record was taken without it")
     message: str
     opened: date
+    state: ItemState = Field(
+        description="your answer: open (none yet), acknowledged or disputed; the item stays open until "
+                    "the data agrees or the value is corrected")
+    answered: date | None = Field(None, description="when you answered it (left out if you have not)")
 
 
 class Discrepancies(Schema):
     source: str
+    total: int = Field(description="open items matching the filters, on every page")
+    page: int
+    per_page: int
     items: list[DiscrepancyItem]
+
+
+class DisputeRequest(Schema):
+    reason: str = Field(min_length=1, max_length=REASON_MAX,
+                        description="why your value is right, in a sentence; no names or other personal "
+                                    "details")

@@ -69,6 +69,8 @@ class AuditAction(StrEnum):
     DISCREPANCY_RAISED = "feed.discrepancy.raised"
     DISCREPANCY_CLOSED = "feed.discrepancy.closed"
     DISCREPANCIES_FETCHED = "feed.discrepancy.fetched"
+    DISCREPANCY_ACKNOWLEDGED = "feed.discrepancy.acknowledged"  # a source has seen an item and will correct it
+    DISCREPANCY_DISPUTED = "feed.discrepancy.disputed"  # a source says its value is right (reason sealed)
     INDEX_REBUILT = "vault.index.rebuilt"  # every live child's blind-index tokens rewritten (keys reindex)
     HELD_ROWS_OPENED = "feed.held.opened"  # a data manager read the rows held for their local authority
     # the life of a record

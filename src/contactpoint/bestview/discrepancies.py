@@ -4,26 +4,42 @@ the source for correction").
 Whenever a child's best view is rebuilt, the set of (source record, field) disagreements is compared with the
 open items: new disagreements open an item for the record's source, items whose source now agrees (or no
 longer holds the record) close themselves. The report a source fetches is worked out from the records at that
-moment and never reveals a shielded child's whereabouts, nor any identifier from another source.
+moment and never reveals a shielded child's whereabouts, nor any identifier from another source. It is read a
+page at a time, filtered by field, kind and the source's answer, with the total count.
+
+A source answers each of its open items: ``acknowledge`` (it has seen it and will correct its record) or
+``dispute`` (its value is right, with a reason). The item stays open either way, until the data agrees or the
+value is corrected. The reason is sealed with the child's data key and shown only to the data managers of the
+child's local authority, who also read each item with a link to the child (``reader``): never a shielded
+child's, unless theirs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.db import transaction
+from django.db.models import QuerySet
+
 from contactpoint import bulk
-from contactpoint.audit.actions import AuditAction
+from contactpoint.access.models import User
+from contactpoint.access.roles import Permission
+from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.bestview.models import Discrepancy
-from contactpoint.children.models import Child, SourceRecord
+from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for, load_groups
+from contactpoint.errors import NotFound, ValidationError
 from contactpoint.vault.keyring import KeyRing
 
 FIELD_WORDS = {"date_of_birth": "date of birth", "name": "name", "nhs_number": "NHS number", "gender": "gender"}
+REASON_MAX = 500  # characters of a dispute's reason
+NO_SUCH_ITEM = "There is no discrepancy item with this ID for your source system."
+_MAX_ID = 2**53  # beyond any item's ID; a larger one is absent, not a database error
 
 
 def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now: datetime) -> tuple[int, int]:
@@ -79,39 +95,178 @@ def sync_invalid(flags: Mapping[int, tuple[int, str, frozenset[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
+class Filters:
+    """Which open items to list; an empty value lists every one."""
+
+    field: str = ""
+    kind: str = ""  # a ``Discrepancy.Kind``
+    state: str = ""  # a ``Discrepancy.State``: the source's answer
+
+    def chosen(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+
+EVERY_ITEM = Filters()
+
+
+@dataclass(frozen=True)
 class ReportItem:
+    id: int  # the item's number, by which its source answers it
     source_record_id: str  # the source's own ID for its record
     field: str
     message: str
     opened: date
+    kind: str = Discrepancy.Kind.DISAGREEMENT.value
+    state: str = Discrepancy.State.OPEN.value
+    answered: date | None = None
+    answered_by: str = ""  # the audit actor who answered: source:<code>, or the operator
+    # For a data manager (``reader``) only:
+    cpid: str = ""  # the child's ContactPoint ID, where they may follow it (a live child; a shielded one only theirs)
+    dispute_reason: str = ""  # only for the data managers of the child's own local authority
+
+
+@dataclass(frozen=True)
+class Report:
+    total: int  # open items matching the filters, on every page
+    items: list[ReportItem]
 
 
 def fetch_report(source: str, *, actor: Actor, keyring: KeyRing, now: datetime,
-                 context: Mapping[str, Any] | None = None) -> list[ReportItem]:
-    """The source's open items, audited as fetched by ``actor`` (who must already be allowed to read them): the
-    one fetch behind ``contactpoint discrepancies``, the local authority's page and the source's API call.
-    ``context`` adds to the audit entry (``{"api": True}`` for the API)."""
-    items = report(source, keyring=keyring)
+                 context: Mapping[str, Any] | None = None, filters: Filters = EVERY_ITEM, offset: int = 0,
+                 limit: int | None = None, reader: User | None = None) -> Report:
+    """The source's open items (a page of them: ``offset``, ``limit``; filtered), audited as fetched by ``actor``
+    (who must already be allowed to read them): the one fetch behind ``contactpoint discrepancies``, the local
+    authority's page and the source's API call. ``reader`` is the data manager reading it on the page: their
+    items carry the child's ContactPoint ID where they may follow it, and a dispute's reason where the child is
+    their authority's; the IDs shown are the entry's subjects. ``context`` adds to the audit entry
+    (``{"api": True}`` for the API)."""
+    total = count(source, filters)
+    items = report(source, keyring=keyring, filters=filters, offset=offset, limit=limit, reader=reader)
+    paging = ({"offset": offset} if offset else {}) | ({"limit": limit} if limit is not None else {})
+    opened = sum(1 for i in items if i.dispute_reason)
     record_event(AuditAction.DISCREPANCIES_FETCHED, actor=actor, keyring=keyring, at=now,
-                 context={"source": source, "items": len(items), **(context or {})})
+                 subjects=sorted({i.cpid for i in items if i.cpid}),
+                 context={"source": source, "items": len(items), "total": total, **paging, **filters.chosen(),
+                          **({"reasons_opened": opened} if opened else {}), **(context or {})})
+    return Report(total, items)
+
+
+def _open_items(source: str, filters: Filters) -> QuerySet[Discrepancy]:
+    items = Discrepancy.objects.filter(source=source, closed_at__isnull=True)
+    for name, value in filters.chosen().items():
+        items = items.filter(**{name: value})
     return items
 
 
-def report(source: str, *, keyring: KeyRing) -> list[ReportItem]:
-    """The source's open items, as it will read them (not audited: ``fetch_report`` is what callers use)."""
+def count(source: str, filters: Filters = EVERY_ITEM) -> int:
+    return _open_items(source, filters).count()
 
-    items = []
-    open_items = (Discrepancy.objects.filter(source=source, closed_at__isnull=True)
-                  .select_related("record", "child").order_by("opened_at", "id"))
-    for d in open_items:
-        child: Child = d.child
-        cipher = cipher_for(keyring, child)
-        theirs = open_payload(cipher, d.record)
-        best = load_groups(keyring, child, ["names", "birth"], cipher)
-        message = (_invalid_message(d.field, d.reason) if d.kind == Discrepancy.Kind.INVALID
-                   else _message(d.field, best, child.shielded))
-        items.append(ReportItem(theirs.source_record_id, d.field, message, d.opened_at.date()))
-    return items
+
+def fields(source: str) -> list[str]:
+    """The fields the source's open items are about, for a filter's choices."""
+    return sorted(_open_items(source, EVERY_ITEM).order_by().values_list("field", flat=True).distinct())
+
+
+def report(source: str, *, keyring: KeyRing, filters: Filters = EVERY_ITEM, offset: int = 0,
+           limit: int | None = None, reader: User | None = None) -> list[ReportItem]:
+    """The source's open items, oldest first, as it will read them (not audited: ``fetch_report`` is what callers
+    use); for ``reader``, a data manager, with what they may see besides."""
+    rows = (_open_items(source, filters).select_related("record", "child", "dispute_child")
+            .order_by("opened_at", "id"))
+    rows = rows[offset:offset + limit] if limit is not None else rows[offset:]
+    la = _managing_la(reader)
+    return [_item(d, keyring, la) for d in rows]
+
+
+def _managing_la(reader: User | None) -> str | None:
+    if reader is None or not reader.has(Permission.LA_DISCREPANCIES):
+        return None
+    return reader.organisation.la_code or None
+
+
+def _item(d: Discrepancy, keyring: KeyRing, la: str | None = None) -> ReportItem:
+    child: Child = d.child
+    cipher = cipher_for(keyring, child)
+    theirs = open_payload(cipher, d.record)
+    if d.kind == Discrepancy.Kind.INVALID:
+        message = _invalid_message(d.field, d.reason)
+    else:
+        best = load_groups(keyring, child, ["names", "birth"], cipher) if not child.shielded else {}
+        message = _message(d.field, best, child.shielded)
+    cpid = reason = ""
+    if la is not None:
+        own = child.responsible_la == la
+        if child.status == ChildStatus.LIVE and (own or not child.shielded):
+            cpid = child.cpid
+        if own and d.state == Discrepancy.State.DISPUTED:
+            reason = _open_reason(keyring, d)
+    return ReportItem(d.pk, theirs.source_record_id, d.field, message, d.opened_at.date(), d.kind, d.state,
+                      d.answered_at.date() if d.answered_at else None, d.answered_by, cpid, reason)
+
+
+# --- a source's answers -----------------------------------------------------------------------------------------
+
+
+def acknowledge(source: str, item_id: int, *, actor: Actor, keyring: KeyRing, now: datetime,
+                context: Mapping[str, Any] | None = None) -> ReportItem:
+    """The source has seen item ``item_id`` and will correct its record. The item stays open until it does."""
+    return _answer(source, item_id, Discrepancy.State.ACKNOWLEDGED, "", actor=actor, keyring=keyring, now=now,
+                   context=context)
+
+
+def dispute(source: str, item_id: int, reason: str | None, *, actor: Actor, keyring: KeyRing, now: datetime,
+            context: Mapping[str, Any] | None = None) -> ReportItem:
+    """The source says its value is right, and why. The item stays open (until the data agrees or the value is
+    corrected); the reason is sealed and shown only to the data managers of the child's local authority."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("reason", "say why your value is right")
+    if len(reason) > REASON_MAX:
+        raise ValidationError("reason", f"a reason is at most {REASON_MAX} characters")
+    return _answer(source, item_id, Discrepancy.State.DISPUTED, reason, actor=actor, keyring=keyring, now=now,
+                   context=context)
+
+
+def _answer(source: str, item_id: int, state: Discrepancy.State, reason: str, *, actor: Actor, keyring: KeyRing,
+            now: datetime, context: Mapping[str, Any] | None) -> ReportItem:
+    action = (AuditAction.DISCREPANCY_DISPUTED if state == Discrepancy.State.DISPUTED
+              else AuditAction.DISCREPANCY_ACKNOWLEDGED)
+    known = 0 < item_id < _MAX_ID
+    with transaction.atomic():
+        d = (Discrepancy.objects.select_for_update(of=("self",)).select_related("record", "child")
+             .filter(pk=item_id, source=source).first() if known else None)
+        if d is not None and d.closed_at is None:
+            d.state, d.answered_at, d.answered_by = state, now, actor.name
+            if reason:
+                d.dispute_child = d.child
+                d.dispute_reason = cipher_for(keyring, d.child).seal(_reason_field(d), reason.encode())
+            else:
+                d.dispute_child, d.dispute_reason = None, b""
+            d.save(update_fields=["state", "answered_at", "answered_by", "dispute_child", "dispute_reason"])
+            record_event(action, actor=actor, keyring=keyring, at=now, subjects=[d.child.cpid],
+                         context={"source": source, "item": d.pk, "field": d.field, "kind": d.kind,
+                                  **(context or {})},
+                         detail={"reason": reason} if reason else None)
+            return _item(d, keyring)
+    # Absent, another source's (answered as if absent) or closed: refused, and audited.
+    closed = d is not None
+    record_event(action, actor=actor, keyring=keyring, at=now, outcome=Outcome.REFUSED,
+                 context={"source": source, **({"item": item_id} if known else {}),
+                          "why": "closed" if closed else "no such item", **(context or {})})
+    if closed:
+        raise ValidationError("item", "this item has closed (the data now agrees, or the value was corrected): "
+                                      "there is nothing left to answer")
+    raise NotFound(NO_SUCH_ITEM)
+
+
+def _reason_field(d: Discrepancy) -> str:
+    return f"discrepancy-dispute:{d.pk}"
+
+
+def _open_reason(keyring: KeyRing, d: Discrepancy) -> str:
+    if d.dispute_child is None or not d.dispute_reason:
+        return ""  # the child whose key sealed it is gone
+    return cipher_for(keyring, d.dispute_child).open(_reason_field(d), bytes(d.dispute_reason)).decode()
 
 
 def _invalid_message(field: str, reason: str) -> str:

@@ -2,8 +2,10 @@
 ``contactpoint.matching.review`` and ``contactpoint.bestview.discrepancies``.
 
 The queue and the history list IDs and reasons only; opening a pair decrypts both records and is audited (as
-is every decision, in the domain functions). Every page needs ``LA_MATCH_REVIEW`` (discrepancies:
-``LA_DISCREPANCIES``) and shows only the user's own local authority's work."""
+is every decision, in the domain functions). The discrepancies page lists a source's items as the source
+reads them, with its answers and a link to each child the data manager may follow. Every page needs
+``LA_MATCH_REVIEW`` (discrepancies: ``LA_DISCREPANCIES``) and shows only the user's own local authority's
+work."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.roles import Permission
-from contactpoint.bestview.discrepancies import fetch_report
+from contactpoint.bestview import discrepancies
+from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.errors import ReviewRefused, ValidationError
 from contactpoint.matching import review
@@ -161,17 +164,53 @@ def split_page(request: SignedInRequest, pk: int) -> HttpResponse:
 # --- discrepancies of the authority's sources -------------------------------------------------------------
 
 
+class DiscrepancyFilter(forms.Form):
+    source = forms.CharField(required=False, widget=forms.HiddenInput)
+    field = forms.ChoiceField(label="Field", choices=[("", "Any field")], required=False)
+    kind = forms.ChoiceField(label="Kind", required=False,
+                             choices=[("", "Any kind"), *Discrepancy.Kind.choices])
+    state = forms.ChoiceField(label="Source's answer", required=False,
+                              choices=[("", "Any answer"), *Discrepancy.State.choices])
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, fields: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["field"])
+        field.choices = [("", "Any field"), *((f, _field_words(f)) for f in fields)]
+
+
+def _field_words(field: str) -> str:
+    words = discrepancies.FIELD_WORDS.get(field, field.replace("_", " "))
+    return words[0].upper() + words[1:]
+
+
 @requires(Permission.LA_DISCREPANCIES)
 @require_http_methods(["GET"])
 def discrepancies_page(request: SignedInRequest) -> HttpResponse:
-    """The open discrepancy items of the sources registered in the user's local authority (its own systems and
-    its schools'), as each source reads them."""
+    """The open discrepancy items of the sources registered in the user's local authority (its own systems
+    and its schools'), as each source reads them, a page at a time and filtered, with the source's answer
+    and a link to each child the user may follow (``fetch_report`` with ``reader``)."""
     la = request.user.organisation.la_code
     sources = list(SourceSystem.objects.filter(organisation__la_code=la).order_by("code")) if la else []
     chosen = next((s for s in sources if s.code == request.GET.get("source")), None)
-    items = None
+    context: dict = {"title": "Discrepancies", "sources": sources, "chosen": chosen, "report": None}
     if chosen is not None:
-        items = fetch_report(chosen.code, actor=user_actor(request.user), keyring=get_keyring(),
-                             now=timezone.now())
-    return render(request, "review/discrepancies.html", {
-        "title": "Discrepancies", "sources": sources, "chosen": chosen, "items": items})
+        form = DiscrepancyFilter(request.GET, fields=discrepancies.fields(chosen.code))
+        filters = discrepancies.EVERY_ITEM
+        if form.is_valid():
+            filters = discrepancies.Filters(form.cleaned_data["field"], form.cleaned_data["kind"],
+                                            form.cleaned_data["state"])
+        page = _page_number(form)
+        report = discrepancies.fetch_report(chosen.code, actor=user_actor(request.user),
+                                            keyring=get_keyring(), now=timezone.now(), filters=filters,
+                                            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+                                            reader=request.user)
+        pages = max(1, -(-report.total // PAGE_SIZE))
+        query = {"source": chosen.code, **filters.chosen()}
+        context |= {
+            "form": form, "report": report, "filtered": bool(filters.chosen()), "page": page, "pages": pages,
+            "states": dict(Discrepancy.State.choices), "field_words": _field_words,
+            "format_cpid": format_contactpoint_id,
+            "prev_url": f"?{urlencode(query | {'page': page - 1})}" if page > 1 else None,
+            "next_url": f"?{urlencode(query | {'page': page + 1})}" if page < pages else None}
+    return render(request, "review/discrepancies.html", context)
