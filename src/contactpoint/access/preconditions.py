@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contactpoint.access.models import PolicyVersion, User
 from contactpoint.dates import anniversary
-from contactpoint.errors import PreconditionFailed
+from contactpoint.errors import NotFound, PreconditionFailed
 
 CLEARANCE_YEARS = 3  # enhanced criminal records clearance is renewable every three years
 CLEARANCE_WARNING_DAYS = 60
@@ -104,6 +104,16 @@ def require(user: User, today: date) -> None:
     failed = lapses(user, today)
     if failed:
         raise failed[0].error()
+
+
+def acting_user(username: str, today: date) -> User:
+    """The named person a command acts as, once every condition of access holds for them today: a lapsed
+    condition refuses on the command line as it does on the web."""
+    user = User.objects.select_related("organisation").filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    require(user, today)
+    return user
 
 
 def clearance_warning(user: User, today: date) -> date | None:

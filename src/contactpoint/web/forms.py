@@ -102,3 +102,18 @@ def cpid_or_404(raw: str) -> str:
         return normalise_contactpoint_id(raw)
     except ValidationError:
         raise Http404 from None
+
+
+class PageForm(forms.Form):
+    """``?page=N`` of a paged list (anything else is the first page)."""
+
+    page = forms.IntegerField(min_value=1, required=False)
+
+
+def page_number(form: forms.Form) -> int:
+    """The page a bound list form asks for: its ``page`` when the form is valid, else the first."""
+    return (form.cleaned_data.get("page") or 1) if form.is_valid() else 1
+
+
+def page_count(total: int, size: int) -> int:
+    return max(1, -(-total // size))

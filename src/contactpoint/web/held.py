@@ -4,7 +4,6 @@ child."""
 
 from __future__ import annotations
 
-from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,23 +12,20 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access.roles import Permission
 from contactpoint.ingest.held import held_for
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.forms import PageForm, page_count, page_number
 from contactpoint.web.guards import SignedInRequest, requires
 
 PAGE_SIZE = 25
-
-
-class PageForm(forms.Form):
-    page = forms.IntegerField(min_value=1, required=False)
 
 
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET"])
 def held_page(request: SignedInRequest) -> HttpResponse:
     form = PageForm(request.GET or None)
-    page = (form.cleaned_data.get("page") or 1) if form.is_valid() else 1
+    page = page_number(form)
     listed = held_for(request.user, keyring=get_keyring(), now=timezone.now(), offset=(page - 1) * PAGE_SIZE,
                       limit=PAGE_SIZE)
-    pages = max(1, -(-listed.count // PAGE_SIZE))
+    pages = page_count(listed.count, PAGE_SIZE)
     return render(request, "review/held.html", {
         "title": "Rows held back", "held": listed, "page": page, "pages": pages,
         "prev_url": f"?page={page - 1}" if page > 1 else None,

@@ -29,7 +29,7 @@ from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.errors import ReviewRefused, ValidationError
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
-from contactpoint.web.forms import apply_error, posted
+from contactpoint.web.forms import PageForm, apply_error, page_count, page_number, posted
 from contactpoint.web.guards import SignedInRequest, requires
 
 PAGE_SIZE = 25
@@ -72,10 +72,6 @@ class SplitForm(forms.Form):
                            error_messages={"max_length": f"A note is at most {review.NOTE_MAX} characters"})
 
 
-def _page_number(form: forms.Form) -> int:
-    return (form.cleaned_data.get("page") or 1) if form.is_valid() else 1
-
-
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET"])
 def queue_page(request: SignedInRequest) -> HttpResponse:
@@ -85,9 +81,9 @@ def queue_page(request: SignedInRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         show = review.Show(form.cleaned_data["show"] or review.Show.PENDING)
         why = form.cleaned_data["why"]
-    page = _page_number(form)
+    page = page_number(form)
     listed = review.queue(request.user, show=show, why=why, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    pages = max(1, -(-listed.count // PAGE_SIZE))
+    pages = page_count(listed.count, PAGE_SIZE)
     query = {"show": show.value, "why": why}
     return render(request, "review/queue.html", {
         "title": "Review matches", "form": form, "queue": listed, "show": show, "why": why, "page": page,
@@ -122,12 +118,9 @@ def pair_page(request: SignedInRequest, pk: int) -> HttpResponse:
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET"])
 def history_page(request: SignedInRequest) -> HttpResponse:
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(PageForm(request.GET))
     count, entries = review.history(request.user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    pages = max(1, -(-count // PAGE_SIZE))
+    pages = page_count(count, PAGE_SIZE)
     return render(request, "review/history.html", {
         "title": "Decisions on matches", "count": count, "entries": entries, "page": page, "pages": pages,
         "format_cpid": format_contactpoint_id,
@@ -200,12 +193,12 @@ def discrepancies_page(request: SignedInRequest) -> HttpResponse:
         if form.is_valid():
             filters = discrepancies.Filters(form.cleaned_data["field"], form.cleaned_data["kind"],
                                             form.cleaned_data["state"])
-        page = _page_number(form)
+        page = page_number(form)
         report = discrepancies.fetch_report(chosen.code, actor=user_actor(request.user),
                                             keyring=get_keyring(), now=timezone.now(), filters=filters,
                                             offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
                                             reader=request.user)
-        pages = max(1, -(-report.total // PAGE_SIZE))
+        pages = page_count(report.total, PAGE_SIZE)
         query = {"source": chosen.code, **filters.chosen()}
         context |= {
             "form": form, "report": report, "filtered": bool(filters.chosen()), "page": page, "pages": pages,

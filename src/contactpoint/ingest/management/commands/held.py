@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandError
 from django.utils import timezone
 
-from contactpoint.access.models import User
-from contactpoint.access.preconditions import require
+from contactpoint.access.preconditions import acting_user
 from contactpoint.commands import ContactPointCommand
 from contactpoint.ingest.held import held_for
 from contactpoint.vault.keyring import get_keyring
@@ -27,10 +25,7 @@ class Command(ContactPointCommand):
         parser.add_argument("--limit", type=int, default=50)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = User.objects.select_related("organisation").filter(username=options["username"]).first()
-        if user is None:
-            raise CommandError(f"no user '{options['username']}'")
-        require(user, timezone.localdate())
+        user = acting_user(options["username"], timezone.localdate())
         listed = held_for(user, keyring=get_keyring(), now=timezone.now(), limit=options["limit"])
         self.stdout.write(f"{listed.count} row(s) held for local authority {user.organisation.la_code}")
         for h in listed.rows:

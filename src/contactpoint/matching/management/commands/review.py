@@ -22,20 +22,12 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from contactpoint.access.models import User
-from contactpoint.access.preconditions import require
+from contactpoint.access.preconditions import acting_user
 from contactpoint.commands import ContactPointCommand
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
 
 DECISIONS = {"link": review.Decision.LINK, "apart": review.Decision.KEEP_APART, "defer": review.Decision.DEFER}
-
-
-def _user(username: str) -> User:
-    user = User.objects.select_related("organisation").filter(username=username).first()
-    if user is None:
-        raise CommandError(f"no user '{username}'")
-    require(user, timezone.localdate())  # a lapsed condition of access refuses here as it does on the web
-    return user
 
 
 class Command(ContactPointCommand):
@@ -70,7 +62,7 @@ class Command(ContactPointCommand):
             p.add_argument("--as", dest="username", required=True, help="the data manager acting")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = _user(options["username"])
+        user = acting_user(options["username"], timezone.localdate())
         action = options["action"]
         if action == "list":
             self._list(user, options)
