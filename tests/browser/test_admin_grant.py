@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from contactpoint.access.models import User
 from contactpoint.audit.actions import AuditAction
@@ -24,7 +25,7 @@ def test_an_administrator_adds_a_practitioner_records_clearance_and_training_and
     page.goto("/admin/users/new")
     assert_accessible(page)
     page.get_by_role("button", name="Add the user").click()  # nothing filled in: the error summary says what
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_label("Full name").fill("Femi Adeyemi")
@@ -50,7 +51,7 @@ def test_an_administrator_adds_a_practitioner_records_clearance_and_training_and
     assert_accessible(page)
     page.get_by_role("button", name="Grant access").click()
     assert "Femi Adeyemi has been granted access" in page.content()
-    assert page.get_by_role("link", name="Revoke access").is_visible()
+    expect(page.get_by_role("link", name="Revoke access")).to_be_visible()
     assert_accessible(page)
 
     femi.refresh_from_db()

@@ -6,6 +6,7 @@ import random
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from contactpoint.monitoring.engine import catch_up
 from contactpoint.monitoring.models import Alert
@@ -42,7 +43,7 @@ def test_an_auditor_opens_an_alert_sees_the_evidence_and_resolves_it(page):
     page.get_by_role("button", name="Acknowledge: I am investigating").click()
     assert "You have acknowledged the alert" in page.locator(".govuk-notification-banner").inner_text()
     page.get_by_role("button", name="Resolve the alert").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Referred to the user's organisation to investigate").check()
     page.get_by_label("What you found and did").fill("Four children in Hackney, no involvement: referred to LA.")

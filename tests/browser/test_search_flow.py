@@ -4,6 +4,7 @@ record, record involvement and see it there; axe finds no serious violation on a
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.factories import make_person, make_record
@@ -47,7 +48,7 @@ def test_a_practitioner_finds_a_child_opens_the_record_and_records_their_involve
 
     page.get_by_role("button", name="View record of Amelia Hartley").click()
     page.wait_for_url(f"**/children/{cpid}")
-    assert page.get_by_role("heading", name="Amelia Hartley").is_visible()
+    expect(page.get_by_role("heading", name="Amelia Hartley")).to_be_visible()
     assert "You gave the reason: Health" in page.content()
     assert_accessible(page)
 
@@ -76,7 +77,7 @@ def test_a_practitioner_finds_a_child_opens_the_record_and_records_their_involve
     text = card.inner_text()
     assert "Children's social care" in text and "Sam Okafor, Social worker" in text
     assert "Lead professional" in text and "020 7974 4444" in text and "From 2 March 2026" in text
-    assert card.get_by_role("link", name="Change your involvement: Children's social care").is_visible()
+    expect(card.get_by_role("link", name="Change your involvement: Children's social care")).to_be_visible()
     assert_accessible(page)
 
 
@@ -125,7 +126,7 @@ def test_a_sensitive_service_with_consent_then_a_contact_request_on_the_la_teams
     assert_accessible(other)
     other.get_by_label("What do you need? (optional)").fill("Strategy meeting on Friday")
     other.get_by_role("button", name="Send request").click()
-    assert other.get_by_role("heading", name="Request sent").is_visible()
+    expect(other.get_by_role("heading", name="Request sent")).to_be_visible()
     assert_accessible(other)
 
     # The responsible local authority's team works the request.

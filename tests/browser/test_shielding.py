@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, fill_date, sign_in
 from tests.factories import make_person, make_record
@@ -33,7 +34,7 @@ def test_a_shield_proposed_and_approved_by_two_officers_hides_whereabouts_from_a
     page.get_by_label("ContactPoint ID").fill(cpid)
     page.get_by_role("button", name="Open its life page").click()
     page.wait_for_url(f"**/lifecycle/children/{cpid}")
-    assert page.get_by_role("heading", name="Amelia Hartley").is_visible()
+    expect(page.get_by_role("heading", name="Amelia Hartley")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name="Propose shielding").click()
     page.wait_for_url(f"**/lifecycle/children/{cpid}/shield")
@@ -86,7 +87,7 @@ def test_a_shield_proposed_and_approved_by_two_officers_hides_whereabouts_from_a
         page3.get_by_role("button", name="Continue").click()
         page3.wait_for_url(f"**/children/{cpid}")
         content = page3.content()
-        assert page3.get_by_role("heading", name="Amelia Hartley").is_visible()
+        expect(page3.get_by_role("heading", name="Amelia Hartley")).to_be_visible()
         assert "This record is shielded" in content and "Sarah Hartley" in content
         for hidden in ("12 Agar Grove", "NW1 8NP", "Camden Health Centre", "07700 900123", "9434765919"):
             assert hidden not in content, hidden

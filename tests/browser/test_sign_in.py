@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 from tests.factories import make_person
@@ -23,7 +24,7 @@ def test_a_practitioner_signs_in_with_password_pin_and_token_and_a_wrong_pin_is_
     assert_accessible(page)
 
     _fill(page, person, pin="135791")
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     assert "not right" in page.locator(".govuk-error-summary").inner_text()
     assert page.title().startswith("Error:")
     assert_accessible(page)
