@@ -168,3 +168,42 @@ def test_keys_reindex_gives_children_indexed_before_an_index_was_added_its_token
     call_command("keys", "reindex", stdout=out)
     assert "re-indexed 1 live children" in out.getvalue()
     assert set(names_year) <= set(IndexEntry.objects.filter(child_id=child_id).values_list("token", flat=True))
+
+
+def test_a_record_whose_year_of_birth_and_family_name_are_both_mistyped_finds_its_child_through_its_home():
+    """No date-keyed token and no names-and-year token is shared: either name with the postcode finds it."""
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW)
+    school = source("agar-grove", "school_census", vouched_org())
+    run = feed(school, SCHOOL_ROW | {"date_of_birth": "2016-06-03", "family_name": "Hartly", "nhs_number": ""},
+               now=NOW + timedelta(days=1))
+    assert run.records_linked == 1 and run.children_created == 0
+    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
+
+
+def test_a_record_without_a_date_of_birth_or_identifier_is_linked_through_its_names_and_home():
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW)
+    school = source("agar-grove", "school_census", vouched_org())
+    run = feed(school, SCHOOL_ROW | {"date_of_birth": "", "nhs_number": ""}, now=NOW + timedelta(days=1))
+    assert run.records_linked == 1 and run.rows_held == 0
+    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
+
+
+def test_a_child_in_a_postcode_tokens_bucket_by_chance_is_dropped_before_its_records_are_opened(opened):
+    from contactpoint.vault import blindindex as bi
+
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, ZARA)
+    zara = child_id_of("gp-camden", "GP-2")
+    row = SCHOOL_ROW | {"date_of_birth": "", "nhs_number": ""}
+    entry = next(iter(prepare.chunks(csv_bytes([row]), fmt="csv", keyring=get_keyring(), source_code="agar-grove",
+                                     today=NOW.date(), skip=0, batch_size=10))).entries[0]
+    tokens = entry.lookup(get_keyring())
+    assert tokens and all(bi.keyed_by_postcode(t) for t in tokens)
+    for token in tokens:  # Zara, who lives elsewhere, shares every bucket by chance
+        IndexEntry.objects.get_or_create(token=token, child_id=zara)
+    batch = Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
+                  run_id="r1")
+    assert batch._candidates(tokens) == []
+    assert opened == []

@@ -100,6 +100,15 @@ def test_a_held_row_is_taken_in_when_a_record_with_its_identifier_arrives_from_a
     assert item.field == "date_of_birth"
 
 
+def test_a_held_row_without_an_identifier_is_taken_in_when_its_names_arrive_at_its_postcode():
+    gp = _gp()
+    feed(gp, GP_ROW | {"date_of_birth": "", "nhs_number": ""})
+    assert HeldRecord.objects.count() == 1
+    run = feed(_benefit(), BENEFIT_ROW | {"nhs_number": ""}, now=NOW + timedelta(days=1))
+    assert run.children_created == 1 and HeldRecord.objects.count() == 0
+    assert child_id_of(gp.code, "GP-1") == child_id_of("child-benefit", "CHB-1")
+
+
 def test_a_held_row_sent_again_with_what_it_lacked_makes_its_child():
     gp = _gp()
     feed(gp, GP_ROW | {"date_of_birth": ""})

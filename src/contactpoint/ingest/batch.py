@@ -80,8 +80,9 @@ class BatchResult:
 
 def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: FoundBy) -> bool | None:
     """Whether a child whose tokens ``found`` are among ``tokens`` holds what one of them stands for; None when
-    that depends on identifiers not yet opened. (A date-keyed token stands for dates of birth, a year-keyed one
-    for ("birth_year", year), an identifier's token for (field, value) pairs: none is among another's.)"""
+    that depends on identifiers or a postcode not yet opened. (A date-keyed token stands for dates of birth, a
+    year-keyed one for ("birth_year", year), an identifier's or a postcode's token for (field, value) pairs: none
+    is among another's.)"""
     dob = seen.date_of_birth
     if any(dob in tokens[t] for t in found):
         return True
@@ -259,11 +260,12 @@ class Batch:
                     "AND record_key {any}", list(flagged), [self.source.code])}
 
     def _retry_held(self, placed: Sequence[Entry], result: BatchResult) -> None:
-        """Try again, at once, the rows held (from any source) that share an identifier with a record just taken
-        in: the child they lacked may be here now."""
+        """Try again, at once, the rows held (from any source) that share an identifier, or a name at a postcode,
+        with a record just taken in: the child they lacked may be here now."""
         if not HeldRecord.objects.exists():  # the usual case: nothing is held
             return
-        tokens = [t for e in placed for t in e.lookup(self.keyring) if bi.index_number(t) in IDENTIFIER_FIELD]
+        tokens = [t for e in placed for t in e.lookup(self.keyring)
+                  if bi.index_number(t) in IDENTIFIER_FIELD or bi.keyed_by_postcode(t)]
         waiting = held.waiting_for(tokens, besides=[(self.source.code, e.key) for e in placed])
         by_source: dict[str, list[HeldRecord]] = defaultdict(list)
         for record in waiting:
@@ -393,17 +395,21 @@ class Batch:
                 unopened.append(child_id)
             elif reason:
                 kept.append(child_id)
-        for child_id, cpid, version, birth, identifiers, kek_id, wrapped in bulk.select_any(
-                "SELECT c.id, c.cpid, c.version, c.birth, c.identifiers, k.kek_id, k.wrapped FROM children_child c "
-                "JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", unopened):
+        for child_id, cpid, version, birth, identifiers, whereabouts, kek_id, wrapped in bulk.select_any(
+                "SELECT c.id, c.cpid, c.version, c.birth, c.identifiers, c.whereabouts, k.kek_id, k.wrapped "
+                "FROM children_child c JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", unopened):
             data_key = unwrap_data_key(self.keyring, cpid, kek_id, wrapped)
             cipher = ChildCipher(cpid, data_key)
             seen = FoundBy(decode_groups(cpid, {"birth": cipher.open("birth", bytes(birth))})["date_of_birth"].value)
             reason = _there_for_a_reason(tokens, found[child_id][1:], seen)
-            if reason is None:  # found by an identifier's token, born on another day: what identifiers does it hold?
-                held = decode_groups(cpid, {"identifiers": cipher.open("identifiers", bytes(identifiers))})
-                seen = FoundBy(seen.date_of_birth, frozenset(
-                    (f, held[f].value) for f in IDENTIFIER_FIELDS if held[f] is not None))
+            if reason is None:  # found by an identifier's or a postcode's token, born on another day: which?
+                held = decode_groups(cpid, {"identifiers": cipher.open("identifiers", bytes(identifiers)),
+                                            "whereabouts": cipher.open("whereabouts", bytes(whereabouts))})
+                values = {(f, held[f].value) for f in IDENTIFIER_FIELDS if held[f] is not None}
+                place = held["whereabouts"]
+                if place is not None and place.value.address is not None and place.value.address.postcode:
+                    values.add(("postcode", place.value.address.postcode))
+                seen = FoundBy(seen.date_of_birth, frozenset(values))
                 reason = _there_for_a_reason(tokens, found[child_id][1:], seen)
             self._opened[child_id] = (version, seen)
             if reason:

@@ -7,10 +7,10 @@ without them is still matched on what it has (identifiers above all); if that fi
 - listed for the data managers of its local authority (``held_for``: opening the rows is audited; the page
   "Rows held back" and ``contactpoint held``);
 - taken in as soon as it can be: when its source sends it again (the batch tries it like any new record), or
-  when a record with one of its identifiers arrives from any source (``waiting_for``: the batch that took that
-  record tries it again at once).
+  when a record with one of its identifiers, or with one of its names at its postcode, arrives from any source
+  (``waiting_for``: the batch that took that record tries it again at once).
 
-Nothing of the row is in clear: IDs, dates, the reason in words, and blind-index tokens of its identifiers.
+Nothing of the row is in clear: IDs, dates, the reason in words, and blind-index tokens of what it waits for.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from contactpoint.children.models import HeldRecord, HeldToken
 from contactpoint.children.source_records import FeedRow, held_identity
 from contactpoint.errors import PermissionDenied
 from contactpoint.ingest.prepare import LACKS_BIRTH, LACKS_NAME
+from contactpoint.names import given_keys, normalise_name
 from contactpoint.vault.cipher import ChildCipher, new_data_key, unwrap_data_key, wrap_data_key
 from contactpoint.vault.keyring import KeyRing
-from contactpoint.vault.tokens import identifier_tokens
+from contactpoint.vault.tokens import identifier_tokens, name_postcode_tokens
 
 NO_BIRTH = "no date of birth"
 NO_NAME = "no name"
@@ -83,9 +84,16 @@ def hold(items: Sequence[ToHold], *, source: str, source_kind: str, run_id: str,
     HeldRecord.objects.bulk_create(made)
     HeldToken.objects.bulk_create(
         HeldToken(held=record, token=token) for record, item in zip(made, changed, strict=True)
-        for token in identifier_tokens(keyring, nhs_number=item.row.nhs_number, upn=item.row.upn,
-                                       uln=item.row.uln))
+        for token in waiting_tokens(keyring, item.row))
     return len(changed), len(items) - len(changed)
+
+
+def waiting_tokens(keyring: KeyRing, row: FeedRow) -> set[int]:
+    """What a held row waits for: its identifiers' tokens, and either name's sound with its postcode."""
+    return identifier_tokens(keyring, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln) | name_postcode_tokens(
+        keyring, keys=given_keys(normalise_name(row.name.given)),
+        family_names=[row.name.family, *row.former_family_names],
+        postcode=row.address.postcode if row.address else None)
 
 
 def release(source: str, record_keys: Iterable[str]) -> int:
@@ -100,7 +108,7 @@ def release(source: str, record_keys: Iterable[str]) -> int:
 
 
 def waiting_for(tokens: Iterable[int], *, besides: Iterable[tuple[str, str]] = ()) -> list[HeldRecord]:
-    """Held rows that share an identifier token with ``tokens`` (the identifiers a batch just took in), other
+    """Held rows that share a token with ``tokens`` (of the records a batch just took in), other
     than the (source, record key) pairs in ``besides``. Tokens are truncated, so some share one by chance: they
     are simply tried again and held again."""
     ids = {held for (held,) in bulk.select_any("SELECT held_id FROM children_held_token WHERE token {any}",

@@ -24,9 +24,10 @@ from contactpoint.feeds import formats
 from contactpoint.feeds.rows import FeedRow, InvalidValue, Problem, Refusal
 from contactpoint.feeds.validate import validate
 from contactpoint.matching.profile import profile_row
+from contactpoint.names import given_keys, normalise_name
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import IndexKeyRing
-from contactpoint.vault.tokens import dob_variants, identifier_tokens, matching_tokens
+from contactpoint.vault.tokens import dob_variants, identifier_tokens, matching_tokens, name_postcode_tokens
 
 REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
 
@@ -35,27 +36,36 @@ IDENTIFIER_FIELD = {i.number: field for i, field in (
     (bi.NHS_NUMBER, "nhs_number"), (bi.MATCH_NHS_NUMBER, "nhs_number"), (bi.UPN, "upn"), (bi.MATCH_UPN, "upn"),
     (bi.ULN, "uln"))}
 IDENTIFIER_FIELDS = tuple(sorted(set(IDENTIFIER_FIELD.values())))
-# Every other index has a date of birth or a birth year in its values.
-assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB - bi.KEYED_BY_YEAR
+# Every other index has a date of birth, a birth year or a postcode in its values.
+assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_DOB - bi.KEYED_BY_YEAR - \
+    bi.KEYED_BY_POSTCODE
 
 
 def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
     """The tokens a row looks up, each with what a child must hold to be in its bucket for a reason: the dates
-    of birth it stands for, or for an identifier's token the identifier, as (field, value)."""
+    of birth it stands for, ("birth_year", year) for a year's, or (field, value) for an identifier's and for a
+    postcode's ("postcode", postcode)."""
     out: dict[int, set] = defaultdict(set)
-    if row.date_of_birth is None:  # every other token is keyed by the date of birth: the identifiers alone
+    family_names = [row.name.family, *row.former_family_names]
+    postcode = row.address.postcode if row.address else None
+    if row.date_of_birth is None:  # every other token is keyed by the date: identifiers, names with the postcode
+        for token in name_postcode_tokens(keyring, keys=given_keys(normalise_name(row.name.given)),
+                                          family_names=family_names, postcode=postcode):
+            out[token].add(("postcode", postcode))
         for token in identifier_tokens(keyring, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
             identifier = IDENTIFIER_FIELD[bi.index_number(token)]
             out[token].add((identifier, getattr(row, identifier)))
         return out
     for dob in dob_variants(row.date_of_birth, fuzzy=True):
         for token in matching_tokens(
-                keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
-                date_of_birth=dob, postcode=row.address.postcode if row.address else None,
+                keyring, given=row.name.given, family_names=family_names,
+                date_of_birth=dob, postcode=postcode,
                 nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
             field = IDENTIFIER_FIELD.get(bi.index_number(token))
             if field is not None:
                 out[token].add((field, getattr(row, field)))
+            elif bi.keyed_by_postcode(token):
+                out[token].add(("postcode", postcode))
             else:
                 out[token].add(("birth_year", dob.year) if bi.keyed_by_year(token) else dob)
     return out

@@ -51,16 +51,19 @@ class Origin:
 # Named tuples, not dataclasses: these cross between processes by the hundred thousand, and a tuple is unpickled
 # in C where a slotted dataclass calls back into Python for every field.
 class FoundBy(NamedTuple):
-    """What a child is looked up by (its best view's date of birth and identifiers), opened to tell a real
-    candidate from a bucket-mate."""
+    """What a child is looked up by (its best view's date of birth, identifiers and postcode), opened to tell a
+    real candidate from a bucket-mate."""
 
     date_of_birth: date
-    identifiers: frozenset[tuple[str, str]] | None = None  # (field, value); None: not opened
+    # (field, value) of each identifier, and ("postcode", postcode); None: not opened
+    identifiers: frozenset[tuple[str, str]] | None = None
 
     @classmethod
     def of(cls, record: ChildRecord) -> FoundBy:
-        return cls(record.date_of_birth.value, frozenset(
-            (f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None))
+        held = {(f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None}
+        if record.postcode:
+            held.add(("postcode", record.postcode))
+        return cls(record.date_of_birth.value, frozenset(held))
 
 
 def _job_repr(job: Any) -> str:

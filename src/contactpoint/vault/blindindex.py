@@ -61,9 +61,13 @@ MATCH_DOB_POSTCODE = BlindIndex("match-only:dob+postcode", 10)
 # shares no other token with its child: the given and family names' sounds with the birth year find it. Match
 # only: search has its own rules for what criteria must hold.
 MATCH_NAMES_YEAR = BlindIndex("match-only:given_phonetic+family_phonetic+birth_year", 11)
+# A record without a usable date of birth (missing, impossible, or mistyped along with a name) is found through
+# where the child lives: either name's sound with the full postcode. A postcode holds a few dozen people, so these
+# buckets stay small at any population. Match only, like the shielded indexes: a postcode is a hidden field.
+MATCH_NAME_POSTCODE = BlindIndex("match-only:name_phonetic+postcode", 12)
 
 CATALOGUE = (NHS_NUMBER, UPN, FAMILY_DOB, FAMILY_PREFIX_DOB, GIVEN_DOB, DOB_POSTCODE, ULN, MATCH_NHS_NUMBER,
-             MATCH_UPN, MATCH_DOB_POSTCODE, MATCH_NAMES_YEAR)
+             MATCH_UPN, MATCH_DOB_POSTCODE, MATCH_NAMES_YEAR, MATCH_NAME_POSTCODE)
 SEARCHABLE = frozenset(i.number for i in CATALOGUE if not i.name.startswith("match-only:"))
 # The indexes whose values include the date of birth: a child is in one of their buckets either because the
 # value (and so the date of birth) matched, or by chance, because tokens are truncated.
@@ -71,6 +75,8 @@ KEYED_BY_DOB = frozenset(i.number for i in (FAMILY_DOB, FAMILY_PREFIX_DOB, GIVEN
                                             MATCH_DOB_POSTCODE))
 # Those whose values include the birth year only: a child is in their buckets for a reason only if born that year.
 KEYED_BY_YEAR = frozenset({MATCH_NAMES_YEAR.number})
+# Those whose values include the postcode and no date: in their buckets for a reason only if living there.
+KEYED_BY_POSTCODE = frozenset({MATCH_NAME_POSTCODE.number})
 
 
 def index_number(token: int) -> int:
@@ -83,6 +89,10 @@ def keyed_by_dob(token: int) -> bool:
 
 def keyed_by_year(token: int) -> bool:
     return index_number(token) in KEYED_BY_YEAR
+
+
+def keyed_by_postcode(token: int) -> bool:
+    return index_number(token) in KEYED_BY_POSTCODE
 
 
 def index_of(token: int) -> BlindIndex:

@@ -54,6 +54,7 @@ def record_tokens(
     for key in keys:
         tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
     tokens |= names_year_tokens(keyring, keys=keys, family_names=family_names, year=date_of_birth.year)
+    tokens |= name_postcode_tokens(keyring, keys=keys, family_names=family_names, postcode=postcode)
     return tokens | _hidden_field_tokens(keyring, dob=dob, postcode=postcode, nhs_number=nhs_number, upn=upn,
                                          uln=uln, shielded=shielded)
 
@@ -64,6 +65,16 @@ def names_year_tokens(keyring: IndexKeyRing, *, keys: Iterable[str], family_name
     families = {phonetic(f) for f in family_variants(family_names)}
     return {bi.MATCH_NAMES_YEAR.token(keyring, f"{key}|{family}|{year}") for key in keys for family in families
             if key and family}
+
+
+def name_postcode_tokens(keyring: IndexKeyRing, *, keys: Iterable[str], family_names: Iterable[str],
+                         postcode: str | None) -> set[int]:
+    """Match-only: each given-name key, and each family-name part's sound, with the full postcode."""
+    if not postcode:
+        return set()
+    values = {f"g|{key}|{postcode}" for key in keys if key}
+    values |= {f"f|{sound}|{postcode}" for f in family_variants(family_names) if (sound := phonetic(f))}
+    return {bi.MATCH_NAME_POSTCODE.token(keyring, v) for v in values}
 
 
 def _hidden_field_tokens(keyring: IndexKeyRing, *, dob: str, postcode: str | None, nhs_number: str | None,
