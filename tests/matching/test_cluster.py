@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 from contactpoint.matching.cluster import Edge, conflict, decide
+from contactpoint.matching.model import thresholds
+
+LINK, REVIEW = thresholds()
+UNSURE = (LINK + REVIEW) / 2
 
 
 def p(given="AMELIA", family="HARTLEY", nhs=None, upn=None, middle=None, roots=None):
@@ -52,13 +56,13 @@ def test_two_existing_children_are_never_merged_automatically():
 
 def test_unsure_pairs_go_to_review_and_stay_apart():
     profiles = {"a": p(), "b": p()}
-    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.7)])
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", UNSURE)])
     assert out.group_of["a"] != out.group_of["b"] and out.reviews[0].why == "the model is unsure"
 
 
 def test_unlikely_pairs_are_ignored():
     profiles = {"a": p(), "b": p()}
-    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.1)])
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", REVIEW / 2)])
     assert out.group_of["a"] != out.group_of["b"] and not out.reviews
 
 
@@ -70,3 +74,29 @@ def test_a_twins_record_with_her_names_transposed_is_not_her_brothers_record():
     leo_transposed = {"given": "SMITH", "family": "LEO", "gender": None}
     assert not given_names_compatible(leo, lea_transposed)
     assert given_names_compatible(leo, leo_transposed)  # a real swap is still the same child
+
+
+def test_twins_with_different_nhs_numbers_and_names_are_two_children_and_nobody_is_asked():
+    profiles = {"t1": p(given="ALICE", nhs="9434765919"), "t2": p(given="ANAYA", nhs="4010232137")}
+    out = decide(["t1", "t2"], {}, profiles, [Edge("t1", "t2", 0.999)])
+    assert out.group_of["t1"] != out.group_of["t2"] and not out.reviews
+
+
+def test_an_unsure_pair_whose_given_names_fit_nowhere_is_not_put_to_a_person():
+    profiles = {"t1": p(given="RYAN"), "t2": p(given="ADAM")}
+    out = decide(["t1", "t2"], {}, profiles, [Edge("t1", "t2", UNSURE)])
+    assert out.group_of["t1"] != out.group_of["t2"] and not out.reviews
+
+
+def test_one_badly_mistyped_record_does_not_keep_its_childs_other_records_out():
+    """"On" for Ronald joined its group on the NHS number; the school's "Ron" still joins the child."""
+    profiles = {"gp": p(given="RONALD", nhs="9434765919"), "chb": p(given="ON", nhs="9434765919"),
+                "gp2": p(given="RONALD"), "school": p(given="RON", roots=["RON", "RONALD"])}
+    edges = [Edge("gp", "chb", 0.999), Edge("gp", "gp2", 0.99), Edge("school", "gp", 0.98)]
+    out = decide(["gp", "chb", "gp2", "school"], {}, profiles, edges)
+    assert len({out.group_of[uid] for uid in profiles}) == 1 and not out.reviews
+
+
+def test_names_transposed_with_a_nickname_are_one_childs_names():
+    olivia = p(given="OLIVIA", family="BROWN")
+    assert conflict({**p(given="BROWN", family="OLLIE"), "given_roots": ["BROWN"]}, olivia) is None

@@ -156,7 +156,7 @@ def test_a_pair_shows_both_records_with_splinks_evidence_and_opening_it_is_audit
     levels = {row.comparison: (row.level, row.weight) for row in pair.evidence.rows}
     assert levels["NHS number"][0] == "different" and levels["NHS number"][1] < 0
     assert levels["Date of birth"][0] == "exact" and levels["Date of birth"][1] > 0
-    assert levels["Parents and carers"][0] == "carer in common"
+    assert levels["Home and carers"][0] == "same home, a carer in common"
     assert pair.evidence.total_weight == pytest.approx(pair.evidence.prior_weight
                                                        + sum(r.weight for r in pair.evidence.rows), abs=0.05)
     entry = AuditEntry.objects.get(action="match.review.opened")
@@ -346,13 +346,13 @@ def test_the_evidence_never_compares_a_withheld_childs_whereabouts_or_identifier
 
     pair = review.show(camden, item.pk, keyring=get_keyring(), now=NOW)
     shown = {row.comparison for row in pair.evidence.rows}
-    assert shown and not shown & {"Address", "NHS number", "Unique pupil number", "Unique learner number"}
+    assert shown and not shown & {"Home and carers", "NHS number", "Unique pupil number", "Unique learner number"}
     assert pair.evidence.probability is None and "NHS" not in pair.why
     evidence = pair.evidence
     assert evidence.total_weight == round(evidence.prior_weight + sum(r.weight for r in evidence.rows), 2)
 
     own = review.show(city, item.pk, keyring=get_keyring(), now=NOW)  # its own authority sees it all
-    assert "Address" in {row.comparison for row in own.evidence.rows} and own.evidence.probability is not None
+    assert "Home and carers" in {row.comparison for row in own.evidence.rows} and own.evidence.probability is not None
 
 
 def test_a_merge_with_a_shielded_child_is_shielded_and_a_split_puts_shielding_back_as_it_was():

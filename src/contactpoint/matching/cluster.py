@@ -6,12 +6,14 @@ and a join is refused when it would put together records that cannot be one chil
 
 - two different NHS numbers, UPNs or ULNs (identifiers are unique to a child);
 - given names that cannot be the same name (not equal, not a nickname, not a middle name used as the first,
-  not both names transposed, not a typo or a name that sounds the same).
+  not both names transposed, not a typo or a name that sounds the same), unless an identifier is shared.
 
-A refused join between records the model thought likely goes to the review queue instead. Two children already
-in the index are never merged automatically: a new record that links to both raises a review of the pair.
+A refused join between records the model thought likely goes to the review queue instead, unless the records
+plainly belong to two children (given names that fit nowhere: twins and siblings). Two children already in the
+index are never merged automatically: a new record that links to both raises a review of the pair.
 
-Thresholds (match probability): ``LINK`` and above joins; ``REVIEW`` up to ``LINK`` queues a review.
+Thresholds (match probability), chosen when the model is trained (``model.thresholds``): ``link`` and above
+joins; from ``review`` up to ``link`` a pair is queued for review.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-LINK = 0.8
-REVIEW = 0.5
+from contactpoint.matching.model import thresholds
+from contactpoint.names import name_roots
 
 Profile = Mapping[str, Any]
 
@@ -63,10 +65,13 @@ def _typo_close(a: str, b: str) -> bool:
 
 def _transposed(a: Profile, b: Profile) -> bool:
     """``a`` holds ``b``'s names the other way round: its given name is ``b``'s family name and its family name
-    ``b``'s given name. Half a swap is not one: twin Lea Smith's record transposed reads "Smith Lea", which is
-    not her brother Leo Smith's names swapped (and a swap with a typo as well is two slips, left to review)."""
+    ``b``'s given name, or a name it may be short for ("Brown Ollie" for Olivia Brown). Half a swap is not one:
+    twin Lea Smith's record transposed reads "Smith Lea", which is not her brother Leo Smith's names swapped (and
+    a swap with a typo as well is two slips, left to the model)."""
     ga, fa, gb, fb = a.get("given"), a.get("family"), b.get("given"), b.get("family")
-    return bool(ga and fa and gb and fb) and ga == fb and fa == gb
+    if not (ga and fa and gb and fb) or ga != fb:
+        return False
+    return fa == gb or bool(name_roots(fa) & set(b.get("given_roots") or ()))
 
 
 def given_names_compatible(a: Profile, b: Profile) -> bool:
@@ -98,6 +103,10 @@ def identifier_conflict(a: Profile, b: Profile) -> str | None:
     return None
 
 
+def _same_identifier(a: Profile, b: Profile) -> bool:
+    return any(a.get(column) and a.get(column) == b.get(column) for column in ("nhs_number", "upn", "uln"))
+
+
 def conflict(a: Profile, b: Profile) -> str | None:
     """Why ``a`` and ``b`` cannot be one child, or None."""
     why = identifier_conflict(a, b)
@@ -109,19 +118,33 @@ def conflict(a: Profile, b: Profile) -> str | None:
 
 
 def group_conflict(left: list[Profile], right: list[Profile]) -> str | None:
-    """Why two groups of records cannot be one child: an identifier differs between any two records, or some
-    record's given name fits no record of the other group (a school's "Mellie" fits the GP's "Melanie" even if
-    not child benefit's mistyped "Mlanie"; twin Anaya fits none of her sister Alice's records)."""
+    """Why two groups of records cannot be one child: an identifier differs between any two records, or fewer
+    than half of either group's records have a given name that fits a record of the other group (a school's
+    "Mellie" fits the GP's "Melanie" even if not child benefit's mistyped "Mlanie"; twin Anaya fits none of her
+    sister Alice's records). Half, not all: one record's badly mistyped name ("On" for Ronald), taken into its
+    group on its NHS number, must not keep the child's other records out for good. Given names are not
+    compared at all when the groups have an identifier in common."""
+    shared = False
     for x in left:
         for y in right:
             why = identifier_conflict(x, y)
             if why:
                 return why
+            shared = shared or _same_identifier(x, y)
+    if shared:  # an NHS number, UPN or ULN in common is one child's, whatever a mistyped given name says
+        return None
     for ours, theirs in ((left, right), (right, left)):
-        for x in ours:
-            if not any(given_names_compatible(x, y) for y in theirs):
-                return "given names that cannot be the same"
+        fitting = sum(1 for x in ours if any(given_names_compatible(x, y) for y in theirs))
+        if 2 * fitting < len(ours):
+            return "given names that cannot be the same"
     return None
+
+
+def plainly_two_children(left: list[Profile], right: list[Profile]) -> bool:
+    """No given name of one group fits any of the other: twins or siblings, whether the model was unsure or
+    their identifiers differ, not one child. Nothing a person could add: not queued for review. (With the model
+    sure and no identifier to tell them apart, the pair is still queued: a badly mistyped name looks the same.)"""
+    return not any(given_names_compatible(x, y) for x in left for y in right)
 
 
 class _Groups:
@@ -155,9 +178,13 @@ class _Groups:
 
 
 def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[str, Profile],
-           edges: Iterable[Edge], *, link: float = LINK, review: float = REVIEW) -> Outcome:
+           edges: Iterable[Edge], *, link: float | None = None, review: float | None = None) -> Outcome:
     """Place each new record. ``existing`` maps the records of candidate children (already in the index) to
-    their child's ID; ``edges`` are the scored pairs with at least one new record."""
+    their child's ID; ``edges`` are the scored pairs with at least one new record. The thresholds default to
+    the trained model's."""
+    trained_link, trained_review = thresholds()
+    link = trained_link if link is None else link
+    review = trained_review if review is None else review
     groups = _Groups()
     for uid, child in existing.items():
         groups.add(uid, child)
@@ -187,14 +214,19 @@ def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[st
         if a == b:
             continue
         if edge.probability < link:
-            queue(a, b, edge, "the model is unsure")
+            if not plainly_two_children([profiles[x] for x in groups.members[a]],
+                                        [profiles[y] for y in groups.members[b]]):
+                queue(a, b, edge, "the model is unsure")
+            continue
+        left, right = [profiles[x] for x in groups.members[a]], [profiles[y] for y in groups.members[b]]
+        why = group_conflict(left, right)
+        if why:
+            if why.startswith("different") and plainly_two_children(left, right):
+                continue
+            queue(a, b, edge, why)
             continue
         if groups.child.get(a) is not None and groups.child.get(b) is not None:
             queue(a, b, edge, "a new record links two children already in the index")
-            continue
-        why = group_conflict([profiles[x] for x in groups.members[a]], [profiles[y] for y in groups.members[b]])
-        if why:
-            queue(a, b, edge, why)
             continue
         groups.union(a, b)
 

@@ -20,8 +20,8 @@ from splink import DuckDBAPI, Linker
 
 from contactpoint.config import get_settings
 from contactpoint.errors import MatchingError
-from contactpoint.matching.cluster import REVIEW, Edge
-from contactpoint.matching.model import trained_settings
+from contactpoint.matching.cluster import Edge
+from contactpoint.matching.model import thresholds, trained_settings
 from contactpoint.matching.profile import COLUMNS
 
 logging.getLogger("splink").setLevel(logging.WARNING)
@@ -155,14 +155,17 @@ def backend(name: str | None = None) -> Backend:
 
 
 def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, engine: Backend | None = None,
-          threshold: float = REVIEW) -> list[Edge]:
+          threshold: float | None = None, settings: dict[str, Any] | None = None) -> list[Edge]:
     """Scored pairs among ``profiles`` (dicts, or rows in ``COLUMNS`` order) with at least one record in ``new``,
-    above ``threshold``."""
+    above ``threshold`` (default: the model's review threshold). ``settings``: a model other than the saved one
+    (training tries the model it is about to save)."""
+    if threshold is None:
+        threshold = thresholds()[1]
     new = set(new)
     if len(profiles) < 2 or not new:
         return []
     engine = engine or backend()
-    settings = dict(trained_settings(dialect=engine.dialect))
+    settings = dict(settings if settings is not None else trained_settings(dialect=engine.dialect))
     # Per-comparison match weights: the evidence a data manager sees in the review queue.
     settings["retain_intermediate_calculation_columns"] = True
     levels = _levels(settings)

@@ -29,7 +29,7 @@ from contactpoint.vault.keyring import KeyRing
 COMPARISON_WORDS = {
     "nhs_number": "NHS number", "upn": "Unique pupil number", "uln": "Unique learner number",
     "birth_date": "Date of birth", "given_name": "Given name", "family_name": "Family name",
-    "address": "Address", "carers": "Parents and carers", "gender": "Gender",
+    "address": "Home and carers", "gender": "Gender",
 }
 
 

@@ -8,13 +8,17 @@ Comparisons (each level in order of decreasing specificity; m and u are trained 
                            family name (transposed) / Jaro-Winkler >= 0.92 / same sound / JW >= 0.80 / different
     family_name            exact / shares a part or a former surname / the other's given name (transposed) /
                            JW >= 0.92 / same sound / JW >= 0.80 / different
-    address                same postcode and house / same postcode / same sector / same district / different
-    carers                 a carer in common by full name / a carer's family name in common / none in common
+    address                home and carers together (siblings share both: two comparisons would count one
+                           household twice): same home with a carer in common / same home / same postcode with a
+                           carer in common / same postcode / same house and street (postcode mistyped or missing) /
+                           another address with a carer in common (a move) / postcode one character off /
+                           same sector / same district / different
     gender                 same / different
 
 Blocking (only pairs sharing one of these are compared; each keeps blocks small at 11 million children):
 NHS number; UPN; date of birth + family-name sound; date of birth + given-name sound; date of birth + postcode;
-family and given sounds + birth year; swapped date of birth + family-name sound.
+family and given sounds + birth year; postcode + either name's sound (a date of birth missing or mistyped);
+swapped date of birth + either name's sound.
 
 The trained model is versioned JSON in ``contactpoint/matching/models/``; ``contactpoint match train``
 retrains it. Decisions (link / new child / review) and the hard rules on top are in ``decide``.
@@ -44,6 +48,16 @@ def _identifier(column: str) -> cl.CustomComparison:
         comparison_levels=[cll.NullLevel(column), cll.ExactMatchLevel(column), cll.ElseLevel()],
         comparison_description=f"{column} exact or different",
     )
+
+
+_SAME_HOME = "postcode_l = postcode_r and address_key_l = address_key_r"
+_NO_HOME = "postcode_{s} is null and address_key_{s} is null and carer_names_{s} is null"
+
+
+def _with_carer(condition: str, label: str) -> Any:
+    """``condition`` and a carer in common (composed, so each engine gets its own SQL for the list test)."""
+    return cll.And(cll.CustomLevel(condition), cll.ArrayIntersectLevel("carer_names", 1)).configure(
+        label_for_charts=label)
 
 
 def comparisons() -> list[Any]:
@@ -89,24 +103,25 @@ def comparisons() -> list[Any]:
                 cll.ElseLevel(),
             ],
         ),
+        # Home and carers in one comparison: siblings share both, so as two comparisons they would count the same
+        # household twice (a sibling pair scored as high as a child's own records with one typo).
         cl.CustomComparison(
             output_column_name="address",
             comparison_levels=[
-                cll.NullLevel("postcode"),
-                cll.CustomLevel("postcode_l = postcode_r and address_key_l = address_key_r", "same home"),
+                cll.CustomLevel(f"({_NO_HOME.format(s='l')}) or ({_NO_HOME.format(s='r')})", "unknown").configure(
+                    is_null_level=True),
+                _with_carer(_SAME_HOME, "same home, a carer in common"),
+                cll.CustomLevel(_SAME_HOME, "same home"),
+                _with_carer("postcode_l = postcode_r", "same postcode, a carer in common"),
                 cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
+                # A postcode mistyped or left out, the house and street the same.
+                cll.CustomLevel("address_key_l = address_key_r", "same house and street"),
+                # A move: another address, the same mother or father.
+                cll.ArrayIntersectLevel("carer_names", 1).configure(
+                    label_for_charts="another address, a carer in common"),
+                cll.LevenshteinLevel("postcode", 1).configure(label_for_charts="postcode one character off"),
                 cll.ExactMatchLevel("postcode_sector").configure(label_for_charts="same sector"),
                 cll.ExactMatchLevel("postcode_district").configure(label_for_charts="same district"),
-                cll.ElseLevel(),
-            ],
-        ),
-        cl.CustomComparison(
-            output_column_name="carers",
-            comparison_levels=[
-                cll.CustomLevel("carer_names_l is null or carer_names_r is null", "unknown").configure(
-                    is_null_level=True),
-                cll.ArrayIntersectLevel("carer_names", 1).configure(label_for_charts="carer in common"),
-                cll.ArrayIntersectLevel("carer_families", 1).configure(label_for_charts="carer surname in common"),
                 cll.ElseLevel(),
             ],
         ),
@@ -130,6 +145,8 @@ def blocking_rules() -> list[Any]:
         block_on("dob", "given_metaphone"),
         block_on("dob", "postcode"),
         block_on("family_metaphone", "given_metaphone", "birth_year"),
+        block_on("postcode", "given_metaphone"),
+        block_on("postcode", "family_metaphone"),
         "l.dob_swapped = r.dob and l.family_metaphone = r.family_metaphone",
         "l.dob_swapped = r.dob and l.given_metaphone = r.given_metaphone",
     ]
@@ -156,16 +173,28 @@ def _saved(version: str) -> dict[str, Any]:
     return json.loads(model_path(version).read_text())
 
 
+# Used until a model is saved with thresholds of its own (``contactpoint match train`` chooses them).
+DEFAULT_LINK, DEFAULT_REVIEW = 0.8, 0.5
+
+
+def thresholds(version: str = MODEL_VERSION) -> tuple[float, float]:
+    """(link, review): a pair at ``link`` or above joins; from ``review`` up to ``link`` a person may be asked."""
+    chosen = _saved(version).get("contactpoint", {})
+    return float(chosen.get("link_threshold", DEFAULT_LINK)), float(chosen.get("review_threshold", DEFAULT_REVIEW))
+
+
 def trained_settings(version: str = MODEL_VERSION, dialect: str = "duckdb") -> dict[str, Any]:
-    """The saved, trained model as Splink settings (m and u for every level), in ``dialect``'s SQL.
+    """The saved, trained model as Splink settings (m and u for every level), in ``dialect``'s SQL, with the
+    blocking rules of ``blocking_rules()``.
 
     The model is saved as trained (DuckDB SQL). For another engine the comparisons are generated afresh in
     that engine's SQL — list functions and string similarities are spelled differently — and the trained m
     and u probabilities carried over level by level."""
     saved = {k: v for k, v in _saved(version).items() if k != "contactpoint"}
-    if saved.get("sql_dialect", "duckdb") == dialect:
-        return saved
     fresh = settings_creator().create_settings_dict(dialect)
+    if saved.get("sql_dialect", "duckdb") == dialect:
+        # Blocking is not trained: the rules in code apply, not those the model happened to be saved with.
+        return saved | {"blocking_rules_to_generate_predictions": fresh["blocking_rules_to_generate_predictions"]}
     if [len(c["comparison_levels"]) for c in fresh["comparisons"]] != \
             [len(c["comparison_levels"]) for c in saved["comparisons"]]:
         raise MatchingError(f"the saved model {version} no longer fits the comparisons in code: retrain it")

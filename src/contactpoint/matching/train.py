@@ -19,7 +19,9 @@ import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, block_on
 
-from contactpoint.matching.engine import SCHEMA
+from contactpoint.matching.cluster import decide
+from contactpoint.matching.engine import SCHEMA, score
+from contactpoint.matching.evaluate import Quality, pairwise
 from contactpoint.matching.model import MODEL_VERSION, settings_creator
 
 # Fewer labelled pairs than this are not used: a handful of pairs would pull m probabilities about.
@@ -59,6 +61,32 @@ def train(profiles: Sequence[dict[str, Any]], *, description: str, seed: int = 1
                                 "records": len(profiles), "trained_on": description,
                                 "labelled_pairs": len(labels[1]) if labels is not None else 0}
     return settings
+
+
+LINK_CANDIDATES = (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+REVIEW_BAND = 0.2  # a pair this much below the link threshold may still be put to a person
+MIN_PRECISION = 0.999  # no threshold that links less surely than this, whatever its F1
+
+
+def choose_thresholds(settings: dict[str, Any], profiles: Sequence[dict[str, Any]],
+                      truth: dict[tuple[str, str], str]) -> tuple[float, float, dict[float, tuple[Quality, int]]]:
+    """The link threshold with the best pairwise F1 on labelled training data (``profiles`` with
+    ``SOURCE|RECORD_ID`` IDs, as ``ingest.profiles.profiles_of`` makes them), among those linking with precision
+    of at least ``MIN_PRECISION``; the review threshold ``REVIEW_BAND`` below it. Also each candidate's quality
+    and review count, for the operator to see."""
+    ids = [p["unique_id"] for p in profiles]
+    model = {k: v for k, v in settings.items() if k != "contactpoint"}
+    edges = score(profiles, ids, threshold=max(0.01, min(LINK_CANDIDATES) - REVIEW_BAND), settings=model)
+    tried: dict[float, tuple[Quality, int]] = {}
+    by_id = {p["unique_id"]: p for p in profiles}
+    for link in LINK_CANDIDATES:
+        outcome = decide(ids, {}, by_id, edges, link=link, review=max(0.01, link - REVIEW_BAND))
+        clusters = [((source, record), group) for uid, group in outcome.group_of.items()
+                    for source, record in [uid.split("|", 1)]]
+        tried[link] = (pairwise(clusters, truth), len(outcome.reviews))
+    fit = [link for link, (q, _) in tried.items() if q.precision >= MIN_PRECISION] or [max(LINK_CANDIDATES)]
+    link = max(fit, key=lambda t: (round(tried[t][0].f1, 3), t))  # within a thousandth: the surer threshold
+    return link, round(max(0.01, link - REVIEW_BAND), 2), tried
 
 
 def save(settings: dict[str, Any], path: Path) -> None:

@@ -15,7 +15,7 @@ from contactpoint.matching.engine import score
 from contactpoint.matching.evaluate import pairwise, read_truth
 from contactpoint.matching.model import model_path
 from contactpoint.matching.review import labelled_training_data
-from contactpoint.matching.train import MIN_LABELLED_PAIRS, save, train
+from contactpoint.matching.train import MIN_LABELLED_PAIRS, choose_thresholds, save, train
 from contactpoint.vault.keyring import get_keyring
 
 
@@ -61,6 +61,15 @@ class Command(ContactPointCommand):
                         else f"not used (fewer than {MIN_LABELLED_PAIRS})")
                 self.stdout.write(f"{len(labelled[1])} pairs linked by data managers: {used}")
             settings = train(profiles, description=description, labelled=labelled)
+            truth_path = feeds / "truth.csv"
+            if truth_path.exists():  # generated data knows who is who: choose the thresholds on it
+                link, review, tried = choose_thresholds(settings, profiles, read_truth(truth_path))
+                for threshold, (quality, reviews) in tried.items():
+                    self.stdout.write(f"link at {threshold}: {quality}, {reviews} reviews")
+                settings["contactpoint"] |= {"link_threshold": link, "review_threshold": review}
+                self.stdout.write(f"link threshold {link}, review threshold {review}")
+            else:
+                self.stdout.write("no truth.csv beside the feeds: the thresholds are the defaults")
         out = options["out"] or model_path()
         save(settings, out)
         self.stdout.write(f"trained on {len(profiles)} records ({description}); saved {out}")
