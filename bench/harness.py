@@ -354,3 +354,94 @@ def insert_plain(rows: list[tuple]) -> None:
     sql = f"INSERT INTO {PLAIN_TABLE} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+# --- why true pairs were missed ---------------------------------------------------------------------------------
+
+COMPARED = (("given_name", "given name"), ("family_name", "family name"), ("date_of_birth", "date of birth"),
+            ("postcode", "postcode"), ("address_line_1", "address line 1"), ("nhs_number", "NHS number"))
+
+
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalpha())
+
+
+def feed_rows(files: list[tuple[str, Path]]) -> dict[tuple[str, str], dict[str, str]]:
+    import csv
+
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for code, path in files:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows.update(((code, r["source_record_id"]), r) for r in csv.DictReader(fh))
+    return rows
+
+
+def missed_pairs(rows: dict[tuple[str, str], dict[str, str]], truth: dict[tuple[str, str], str],
+                 result: dict[str, Any]) -> dict[str, Any]:
+    """For every true pair of records (two records of one person) the pipeline did not put in one child: whether a
+    record never reached the index (refused or held), was left for review, or was put in another child unproposed,
+    and for those what differs between the two rows as sent. ``result`` holds the pipeline worker's
+    ``clusters`` [[source, id, child]], ``held_records`` [[source, id]] and ``review_pairs`` [[child, child, why]].
+    Also counts children holding more than one person (false links) and review items whose two children are one
+    person."""
+    from collections import Counter
+
+    child = {(s, r): c for s, r, c in result["clusters"]}
+    held = {tuple(k) for k in result["held_records"]}
+    reviewed = {frozenset((a, b)) for a, b, _ in result["review_pairs"]}
+    people: dict[str, list[tuple[str, str]]] = {}
+    for record, person in truth.items():
+        if record in rows:
+            people.setdefault(person, []).append(record)
+    reasons: Counter[str] = Counter()
+    differences: Counter[str] = Counter()
+    for records in people.values():
+        for i, a in enumerate(records):
+            for b in records[i + 1:]:
+                ca, cb = child.get(a), child.get(b)
+                if ca is not None and ca == cb:
+                    continue
+                if ca is None or cb is None:
+                    out = [x for x in (a, b) if child.get(x) is None]
+                    reasons["a record held (too thin to make a child)" if any(x in held for x in out)
+                            else "a record refused"] += 1
+                    continue
+                if frozenset((ca, cb)) in reviewed:
+                    reasons["both taken, left for review"] += 1
+                    continue
+                reasons["both taken, in two children, not proposed for review"] += 1
+                ra, rb = rows[a], rows[b]
+                diff = []
+                for column, label in COMPARED:
+                    clean = _norm if "name" in column else str.strip
+                    va, vb = clean(ra.get(column, "")), clean(rb.get(column, ""))
+                    if not va or not vb:
+                        if va or vb:
+                            diff.append(f"{label} missing")
+                    elif va != vb:
+                        diff.append(f"{label} differs")
+                differences.update(diff)
+                differences[f"{len(diff)} differ or missing"] += 1
+    persons: dict[str, Counter[str]] = {}
+    for record, c in child.items():
+        if record in truth:
+            persons.setdefault(c, Counter())[truth[record]] += 1
+    false_links = sum(1 for found in persons.values() if len(found) > 1)
+    person_of = {c: next(iter(found)) for c, found in persons.items() if len(found) == 1}
+    true_by_why = Counter(w for a, b, w in result["review_pairs"]
+                          if a in person_of and person_of[a] == person_of.get(b))
+    true_reviews = sum(true_by_why.values())
+    why = Counter(w for _, _, w in result["review_pairs"])
+    return {"reasons": reasons.most_common(), "differences": differences.most_common(), "false_links": false_links,
+            "true_reviews": true_reviews, "review_why": [(w, n, true_by_why[w]) for w, n in why.most_common()]}
+
+
+def print_missed(m: dict[str, Any], reviews: int) -> None:
+    print(f"  true pairs missed: {sum(n for _, n in m['reasons']):,} ("
+          + "; ".join(f"{r}: {n:,}" for r, n in m["reasons"]) + ")", flush=True)
+    print("  in the pairs missed with both taken and not proposed, what differs: "
+          + "; ".join(f"{d} {n:,}" for d, n in m["differences"]), flush=True)
+    print(f"  children holding more than one person: {m['false_links']:,}; review items whose two children are one "
+          f"person: {m['true_reviews']:,} of {reviews:,} ("
+          + "; ".join(f"{w}: {t:,} of {n:,}" for w, n, t in m["review_why"])
+          + ")", flush=True)
