@@ -100,3 +100,15 @@ def test_one_badly_mistyped_record_does_not_keep_its_childs_other_records_out():
 def test_names_transposed_with_a_nickname_are_one_childs_names():
     olivia = p(given="OLIVIA", family="BROWN")
     assert conflict({**p(given="BROWN", family="OLLIE"), "given_roots": ["BROWN"]}, olivia) is None
+
+
+def test_a_typo_in_a_short_name_or_in_names_the_other_way_round_still_fits():
+    """"Hazrry" is Harrison's Harry mistyped; "Knight Samuegl" is Samuel Knight swapped and mistyped."""
+    assert conflict(p(given="HARRISON"), p(given="HAZRRY")) is None
+    assert conflict(p(given="KNIGHT", family="SAMUEGL"), p(given="SAMUEL", family="KNIGHT")) is None
+
+
+def test_twins_whose_names_are_unrelated_still_cannot_be_joined():
+    assert conflict(p(given="NOAH"), p(given="JOE")) == "given names that cannot be the same"
+    leo, lea = p(given="LEO", family="SMITH"), p(given="SMITH", family="LEA")
+    assert conflict({**lea, "gender": "female"}, {**leo, "gender": "male"}) == "given names that cannot be the same"

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from contactpoint.matching.model import thresholds
-from contactpoint.names import name_roots
+from contactpoint.names import name_roots, nicknames_of, normalise_name
 
 Profile = Mapping[str, Any]
 
@@ -74,6 +75,31 @@ def _transposed(a: Profile, b: Profile) -> bool:
     return fa == gb or bool(name_roots(fa) & set(b.get("given_roots") or ()))
 
 
+@cache
+def _names_it_may_be(given: str) -> frozenset[str]:
+    """The full names a given name may be short for, and their short forms: Harrison -> Harry, Tina -> Christina."""
+    out = set(name_roots(given))
+    for full in list(out):
+        out.update(normalise_name(n) for n in nicknames_of(full.title()))
+    return frozenset(out)
+
+
+def _slip_of_a_short_name(a: str, b: str) -> bool:
+    """``b`` is a typo of a name ``a`` may be, or be short for ("Hazrry" for Harrison's Harry)."""
+    return any(_typo_close(name, b) for name in _names_it_may_be(a) if name != a)
+
+
+def _transposed_with_a_slip(a: Profile, b: Profile) -> bool:
+    """Names the other way round with a typo in one of them ("Knight Samuegl" for Samuel Knight): only between
+    records of one recorded gender, and only in a name of five letters or more, where one slip leaves the name
+    recognisable (twin Lea's "Smith Lea" is not her brother Leo Smith, recorded gender or not)."""
+    ga, fa, gb, fb = a.get("given"), a.get("family"), b.get("given"), b.get("family")
+    if not (ga and fa and gb and fb):
+        return False
+    return ((ga == fb and min(len(fa), len(gb)) >= 5 and _typo_close(fa, gb))
+            or (fa == gb and min(len(ga), len(fb)) >= 5 and _typo_close(ga, fb)))
+
+
 def given_names_compatible(a: Profile, b: Profile) -> bool:
     """Could these be the same child's given names? Equal, a nickname, a middle name used as the first, the
     family name (transposed), the same sound, or a typo; and for children of different recorded genders only
@@ -92,7 +118,8 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
         return False
     if a.get("given_metaphone") and a.get("given_metaphone") == b.get("given_metaphone"):
         return True
-    return _typo_close(ga, gb)
+    return (_typo_close(ga, gb) or _transposed_with_a_slip(a, b) or _slip_of_a_short_name(ga, gb)
+            or _slip_of_a_short_name(gb, ga))
 
 
 def identifier_conflict(a: Profile, b: Profile) -> str | None:
