@@ -180,3 +180,16 @@ def test_the_command_lists_the_held_rows_as_a_named_data_manager():
     assert "1 row(s) held for local authority 202" in text
     assert "gp-camden line 2: Amelia Hartley, date of birth not known" in text
     assert "date_of_birth: required" in text
+
+
+def test_a_shielded_childs_row_without_a_date_of_birth_from_a_new_address_joins_her_and_is_never_listed_held():
+    """The row carries the refuge's address: held, it would be listed to that area's data managers. Found through
+    the match-only NHS index, it joins the shielded child, and the held-row report has nothing of it."""
+    gp = _gp()
+    feed(gp, GP_ROW)
+    Child.objects.filter(pk=child_id_of(gp.code, "GP-1")).update(shielded=True)
+    refuge = {"address_line_1": "1 Refuge Road", "town": "Leeds", "postcode": "LS1 4AP"}
+    run = feed(_benefit(), BENEFIT_ROW | refuge | {"date_of_birth": ""}, now=NOW + timedelta(days=1))
+    assert run.records_linked == 1 and run.rows_held == 0
+    assert child_id_of("child-benefit", "CHB-1") == child_id_of(gp.code, "GP-1")
+    assert not HeldRecord.objects.exists()
