@@ -291,21 +291,24 @@ class Batch:
         whose records the workers opened (and keep for ``refresh``) and the records placed with a child."""
         kind = self.source.kind
         profiles = {k: e.match_profile(kind) for k, e in new.items()}
-        tokens: dict[int, set] = defaultdict(set)
-        for e in new.values():
-            for token, dobs in e.lookup(self.keyring).items():
-                tokens[token] |= dobs
-        children = {child.pk: child for child in self._candidates(tokens)}
-        stored = self._stored(children.values())
-        self.keys.prefetch(children.values())
         existing: dict[str, int] = {}
-        for opened_id, found in self.workers.open([OpenJob(c.pk, c.cpid, self.keys.key(c), stored.get(c.pk, []))
-                                                   for c in children.values()]).items():
-            for record_key, record_profile in found:
-                profiles[record_key] = record_profile
-                existing[record_key] = opened_id
+        children = {child.pk: child for child in self._candidates(self._tokens(new.values(), second_look=False))}
+        self._open(children, profiles, existing, more=False)
         edges = score(list(profiles.values()), new, engine=self.engine)
         outcome = decide(list(new), existing, Profiles(profiles), edges)
+        # A second look for the records that found no child: either name at their postcode. Only for those, as
+        # these buckets hold about 29 unrelated children a token at 11 million (vault.blindindex, index 12),
+        # each opened to be told apart, where the records that found their child (most) need none of them.
+        unplaced = [uid for uid, child_id in outcome.child_of.items() if child_id is None]
+        more = {child.pk: child for child in self._candidates(self._tokens(
+            (new[uid] for uid in unplaced), second_look=True)) if child.pk not in children} if unplaced else {}
+        if more:
+            before = set(profiles)
+            self._open(more, profiles, existing, more=True)
+            children |= more
+            found = [profiles[uid] for uid in unplaced] + [p for uid, p in profiles.items() if uid not in before]
+            edges += score(found, unplaced, engine=self.engine)
+            outcome = decide(list(new), existing, Profiles(profiles), edges)
 
         # New children: one per group of new records that linked to no child in the index.
         groups: dict[str, list[str]] = defaultdict(list)
@@ -364,6 +367,28 @@ class Batch:
         placed = [new[uid] for uid in child_of_record if uid in new]
         result.released += held.release(self.source.code, [e.key for e in placed])
         return set(children), placed
+
+    def _tokens(self, entries: Iterable[Entry], *, second_look: bool) -> dict[int, set]:
+        """The tokens the entries look up, with what each stands for: those keyed by a postcode alone on the
+        second look, every other on the first."""
+        tokens: dict[int, set] = defaultdict(set)
+        for e in entries:
+            for token, meaning in e.lookup(self.keyring).items():
+                if bi.keyed_by_postcode(token) == second_look:
+                    tokens[token] |= meaning
+        return tokens
+
+    def _open(self, children: dict[int, ChildRow], profiles: dict[str, tuple], existing: dict[str, int], *,
+              more: bool) -> None:
+        """Have the workers open the children's source records (``more``: besides those the batch opened
+        already); add their profiles, and which child each record belongs to."""
+        stored = self._stored(children.values())
+        self.keys.prefetch(children.values())
+        for opened_id, found in self.workers.open([OpenJob(c.pk, c.cpid, self.keys.key(c), stored.get(c.pk, []))
+                                                   for c in children.values()], more=more).items():
+            for record_key, record_profile in found:
+                profiles[record_key] = record_profile
+                existing[record_key] = opened_id
 
     def _candidates(self, tokens: dict[int, set]) -> list[ChildRow]:
         """The live children the rows' tokens find, without those that share a bucket only by chance (tokens are

@@ -154,8 +154,9 @@ class Workers:
                 out[place] = result
         return out
 
-    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, tuple]]]:
-        answers, _ = self._scatter("open", jobs, [j.child_id for j in jobs])
+    def open(self, jobs: Sequence[OpenJob], *, more: bool = False) -> dict[int, list[tuple[str, tuple]]]:
+        """``more``: keep what the batch opened already (``Worker.open_more``)."""
+        answers, _ = self._scatter("open_more" if more else "open", jobs, [j.child_id for j in jobs])
         return {child_id: found for answer in answers for child_id, found in answer.items()}
 
     def views(self, jobs: Sequence[ViewJob]) -> list[View | None]:

@@ -140,10 +140,15 @@ class Worker:
         self.origin = origin
         self.held: dict[int, list[Held]] = {}
 
-    def open(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, tuple]]]:
-        """Each child's records decrypted (and kept for ``views``) and profiled: {child ID: [(record key,
-        profile row)]}."""
-        self.held = {}
+    def open_more(self, jobs: Sequence[OpenJob]) -> dict[int, list[tuple[str, tuple]]]:
+        """``open(jobs, more=True)``, by the name a helper process is asked for it."""
+        return self.open(jobs, more=True)
+
+    def open(self, jobs: Sequence[OpenJob], *, more: bool = False) -> dict[int, list[tuple[str, tuple]]]:
+        """Each child's records decrypted (and kept for ``views``, in place of what a batch before kept unless
+        ``more``: a batch's second look) and profiled: {child ID: [(record key, profile row)]}."""
+        if not more:
+            self.held = {}
         out = {}
         for job in jobs:
             held = self.held[job.child_id] = _opened(ChildCipher(job.cpid, job.data_key), job.records)
