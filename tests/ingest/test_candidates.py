@@ -47,6 +47,16 @@ def in_every_bucket_of(row: dict[str, str], child_id: int) -> None:
             IndexEntry.objects.get_or_create(token=token, child_id=child_id)
 
 
+def school_row_after_the_gps(**changes: str):
+    """The GP's record of Amelia, then the school's with ``changes``: the school's run, once it is known to have
+    joined her."""
+    feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW)
+    run = feed(source("agar-grove", "school_census", vouched_org()), SCHOOL_ROW | changes,
+               now=NOW + timedelta(days=1))
+    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
+    return run
+
+
 @pytest.fixture
 def opened(monkeypatch) -> list[int]:
     """The children whose source records the pipeline decrypts."""
@@ -131,12 +141,8 @@ def test_a_bucket_mates_date_of_birth_is_opened_again_once_its_record_has_change
 
 def test_a_record_whose_date_of_birth_has_a_typo_and_no_identifier_in_common_still_finds_its_child():
     """Every other token is keyed by the date of birth: the names' sounds with the birth year find it."""
-    gp = source("gp-camden", "gp_registrations", health_org())
-    feed(gp, GP_ROW)
-    school = source("agar-grove", "school_census", vouched_org())
-    run = feed(school, SCHOOL_ROW | {"date_of_birth": "2015-06-08", "nhs_number": ""}, now=NOW + timedelta(days=1))
+    run = school_row_after_the_gps(date_of_birth="2015-06-08", nhs_number="")
     assert run.records_linked == 1 and run.children_created == 0
-    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
 
 
 def test_a_namesake_born_in_another_year_found_by_the_names_and_year_token_is_not_linked():
@@ -172,22 +178,13 @@ def test_keys_reindex_gives_children_indexed_before_an_index_was_added_its_token
 
 def test_a_record_whose_year_of_birth_and_family_name_are_both_mistyped_finds_its_child_through_its_home():
     """No date-keyed token and no names-and-year token is shared: either name with the postcode finds it."""
-    gp = source("gp-camden", "gp_registrations", health_org())
-    feed(gp, GP_ROW)
-    school = source("agar-grove", "school_census", vouched_org())
-    run = feed(school, SCHOOL_ROW | {"date_of_birth": "2016-06-03", "family_name": "Hartly", "nhs_number": ""},
-               now=NOW + timedelta(days=1))
+    run = school_row_after_the_gps(date_of_birth="2016-06-03", family_name="Hartly", nhs_number="")
     assert run.records_linked == 1 and run.children_created == 0
-    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
 
 
 def test_a_record_without_a_date_of_birth_or_identifier_is_linked_through_its_names_and_home():
-    gp = source("gp-camden", "gp_registrations", health_org())
-    feed(gp, GP_ROW)
-    school = source("agar-grove", "school_census", vouched_org())
-    run = feed(school, SCHOOL_ROW | {"date_of_birth": "", "nhs_number": ""}, now=NOW + timedelta(days=1))
+    run = school_row_after_the_gps(date_of_birth="", nhs_number="")
     assert run.records_linked == 1 and run.rows_held == 0
-    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
 
 
 def test_a_child_in_a_postcode_tokens_bucket_by_chance_is_dropped_before_its_records_are_opened(opened):
