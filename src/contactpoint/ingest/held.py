@@ -29,11 +29,10 @@ from contactpoint.children import source_records
 from contactpoint.children.models import HeldRecord, HeldToken
 from contactpoint.children.source_records import FeedRow, held_identity
 from contactpoint.errors import PermissionDenied
-from contactpoint.ingest.prepare import LACKS_BIRTH, LACKS_NAME
-from contactpoint.names import given_keys, normalise_name
+from contactpoint.ingest.prepare import LACKS_BIRTH, LACKS_NAME, names_at_postcode
 from contactpoint.vault.cipher import ChildCipher, new_data_key, unwrap_data_key, wrap_data_key
 from contactpoint.vault.keyring import KeyRing
-from contactpoint.vault.tokens import identifier_tokens, name_postcode_tokens
+from contactpoint.vault.tokens import identifier_tokens
 
 NO_BIRTH = "no date of birth"
 NO_NAME = "no name"
@@ -90,10 +89,8 @@ def hold(items: Sequence[ToHold], *, source: str, source_kind: str, run_id: str,
 
 def waiting_tokens(keyring: KeyRing, row: FeedRow) -> set[int]:
     """What a held row waits for: its identifiers' tokens, and either name's sound with its postcode."""
-    return identifier_tokens(keyring, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln) | name_postcode_tokens(
-        keyring, keys=given_keys(normalise_name(row.name.given)),
-        family_names=[row.name.family, *row.former_family_names],
-        postcode=row.address.postcode if row.address else None)
+    return identifier_tokens(keyring, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln) | names_at_postcode(
+        keyring, row)
 
 
 def release(source: str, record_keys: Iterable[str]) -> int:

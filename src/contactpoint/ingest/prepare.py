@@ -41,31 +41,34 @@ assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_D
     bi.KEYED_BY_POSTCODE
 
 
+def names_at_postcode(keyring: IndexKeyRing, row: FeedRow) -> set[int]:
+    """The row's names at its postcode (match-only index 12): looked up on a batch's second look, and what a held
+    row waits for besides its identifiers."""
+    return name_postcode_tokens(keyring, keys=given_keys(normalise_name(row.name.given)),
+                                family_names=[row.name.family, *row.former_family_names],
+                                postcode=row.address.postcode if row.address else None)
+
+
 def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
     """The tokens a row looks up, each with what a child must hold to be in its bucket for a reason: the dates
     of birth it stands for, ("birth_year", year) for a year's, or (field, value) for an identifier's and for a
     postcode's ("postcode", postcode)."""
     out: dict[int, set] = defaultdict(set)
-    family_names = [row.name.family, *row.former_family_names]
     postcode = row.address.postcode if row.address else None
-    if row.date_of_birth is None:  # every other token is keyed by the date: identifiers, names with the postcode
-        for token in name_postcode_tokens(keyring, keys=given_keys(normalise_name(row.name.given)),
-                                          family_names=family_names, postcode=postcode):
-            out[token].add(("postcode", postcode))
+    for token in names_at_postcode(keyring, row):
+        out[token].add(("postcode", postcode))
+    if row.date_of_birth is None:  # every other token is keyed by the date of birth: the identifiers alone
         for token in identifier_tokens(keyring, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
             identifier = IDENTIFIER_FIELD[bi.index_number(token)]
             out[token].add((identifier, getattr(row, identifier)))
         return out
     for dob in dob_variants(row.date_of_birth, fuzzy=True):
         for token in matching_tokens(
-                keyring, given=row.name.given, family_names=family_names,
-                date_of_birth=dob, postcode=postcode,
-                nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
+                keyring, given=row.name.given, family_names=[row.name.family, *row.former_family_names],
+                date_of_birth=dob, postcode=postcode, nhs_number=row.nhs_number, upn=row.upn, uln=row.uln):
             field = IDENTIFIER_FIELD.get(bi.index_number(token))
             if field is not None:
                 out[token].add((field, getattr(row, field)))
-            elif bi.keyed_by_postcode(token):
-                out[token].add(("postcode", postcode))
             else:
                 out[token].add(("birth_year", dob.year) if bi.keyed_by_year(token) else dob)
     return out

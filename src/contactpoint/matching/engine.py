@@ -26,7 +26,7 @@ from contactpoint.matching.profile import COLUMNS
 
 logging.getLogger("splink").setLevel(logging.WARNING)
 
-_LIST_COLUMNS = {"given_roots", "families", "carer_names", "carer_families"}
+_LIST_COLUMNS = {"given_roots", "families", "carer_names"}
 SCHEMA = pa.schema([(c, pa.list_(pa.string()) if c in _LIST_COLUMNS else
                      pa.int64() if c == "birth_year" else pa.string()) for c in COLUMNS])
 

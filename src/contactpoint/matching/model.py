@@ -173,6 +173,12 @@ def _saved(version: str) -> dict[str, Any]:
     return json.loads(model_path(version).read_text())
 
 
+@cache
+def _blocking_sql(dialect: str) -> list[Any]:
+    """The code's blocking rules in ``dialect``'s SQL: made once, as every batch of every feed asks for them."""
+    return settings_creator().create_settings_dict(dialect)["blocking_rules_to_generate_predictions"]
+
+
 # Used until a model is saved with thresholds of its own (``contactpoint match train`` chooses them).
 DEFAULT_LINK, DEFAULT_REVIEW = 0.8, 0.5
 
@@ -191,10 +197,10 @@ def trained_settings(version: str = MODEL_VERSION, dialect: str = "duckdb") -> d
     that engine's SQL — list functions and string similarities are spelled differently — and the trained m
     and u probabilities carried over level by level."""
     saved = {k: v for k, v in _saved(version).items() if k != "contactpoint"}
-    fresh = settings_creator().create_settings_dict(dialect)
     if saved.get("sql_dialect", "duckdb") == dialect:
         # Blocking is not trained: the rules in code apply, not those the model happened to be saved with.
-        return saved | {"blocking_rules_to_generate_predictions": fresh["blocking_rules_to_generate_predictions"]}
+        return saved | {"blocking_rules_to_generate_predictions": _blocking_sql(dialect)}
+    fresh = settings_creator().create_settings_dict(dialect)
     if [len(c["comparison_levels"]) for c in fresh["comparisons"]] != \
             [len(c["comparison_levels"]) for c in saved["comparisons"]]:
         raise MatchingError(f"the saved model {version} no longer fits the comparisons in code: retrain it")

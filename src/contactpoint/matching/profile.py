@@ -45,7 +45,7 @@ class Matchable(Protocol):
 COLUMNS = (
     "unique_id", "source_kind", "given", "given_roots", "given_metaphone", "middle", "family", "family_metaphone",
     "families", "dob", "dob_swapped", "birth_year", "gender", "nhs_number", "upn", "uln", "postcode",
-    "postcode_sector", "postcode_district", "address_key", "carer_names", "carer_families",
+    "postcode_sector", "postcode_district", "address_key", "carer_names",
 )
 
 
@@ -75,8 +75,6 @@ def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
     postcode = row.address.postcode if row.address and row.address.postcode else None
     dob = row.date_of_birth
     carers = [normalise_name(c.name) for c in row.carers if c.name]
-    carer_families = sorted({name_parts(c.name.split()[-1])[0] for c in row.carers
-                             if c.name and c.name.split() and name_parts(c.name.split()[-1])})
     return {
         "unique_id": unique_id,
         "source_kind": source_kind,
@@ -99,7 +97,6 @@ def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
         "postcode_district": postcode.split(" ")[0] if postcode else None,
         "address_key": _address_key(row.address),
         "carer_names": carers or None,
-        "carer_families": carer_families or None,
     }
 
 

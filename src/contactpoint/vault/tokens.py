@@ -43,6 +43,7 @@ def record_tokens(
     uln: str | None,
     shielded: bool,
     prefixes: bool = True,
+    names_at_postcode: bool = True,
 ) -> set[int]:
     dob = date_of_birth.isoformat()
     tokens: set[int] = set()
@@ -54,7 +55,8 @@ def record_tokens(
     for key in keys:
         tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
     tokens |= names_year_tokens(keyring, keys=keys, family_names=family_names, year=date_of_birth.year)
-    tokens |= name_postcode_tokens(keyring, keys=keys, family_names=family_names, postcode=postcode)
+    if names_at_postcode:
+        tokens |= name_postcode_tokens(keyring, keys=keys, family_names=family_names, postcode=postcode)
     return tokens | _hidden_field_tokens(keyring, dob=dob, postcode=postcode, nhs_number=nhs_number, upn=upn,
                                          uln=uln, shielded=shielded)
 
@@ -101,10 +103,11 @@ def matching_tokens(keyring: IndexKeyRing, **record) -> set[int]:
     first two letters. That one serves a search's wildcard ("Sm*"); as a blocking rule it would bring back
     every child born the same day whose surname starts the same (about two a row at a million children,
     twenty-five at eleven million), each decrypted and scored, for links that the given name, the postcode or
-    an identifier find anyway."""
+    an identifier find anyway. Nor the names at the postcode: they do not depend on the date, so a caller trying
+    several dates of birth looks them up once (``name_postcode_tokens``)."""
     hidden = {k: record[k] for k in ("postcode", "nhs_number", "upn", "uln")}
-    return record_tokens(keyring, shielded=False, prefixes=False, **record) | _hidden_field_tokens(
-        keyring, dob=record["date_of_birth"].isoformat(), shielded=True, **hidden)
+    found = record_tokens(keyring, shielded=False, prefixes=False, names_at_postcode=False, **record)
+    return found | _hidden_field_tokens(keyring, dob=record["date_of_birth"].isoformat(), shielded=True, **hidden)
 
 
 def identifier_tokens(keyring: IndexKeyRing, *, nhs_number: str | None, upn: str | None,
