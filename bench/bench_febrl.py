@@ -50,6 +50,9 @@ from collections import Counter
 from pathlib import Path
 
 import harness
+import nhs_number
+
+from contactpoint.matching.evaluate import read_truth
 
 SOURCES = {"a": "febrl-4a", "b": "febrl-4b"}
 VARIANTS = ("none", "stand-in", "stand-in+id")
@@ -83,8 +86,6 @@ def checked_identifier(own: str, original: str) -> str:
     it gets a number whose check digit fails, as a mistyped NHS number does (modulus 11 catches every single
     wrong digit and every swap of two neighbours): the pipeline takes that row without it. So the number is
     unique to a person, and a typo in it costs the identifier, as with a real one."""
-    import nhs_number
-
     if not (re.fullmatch(r"\d{7}", own) and re.fullmatch(r"\d{7}", original)):
         return ""
     for second in "0123456789":
@@ -264,8 +265,6 @@ def main() -> None:
             print(f"    {n:>6,}  {kind:5} {field:15} {reason}", flush=True)
         for reason, n in p["held"]:
             print(f"    {n:>6,}  held  {reason}", flush=True)
-        from contactpoint.matching.evaluate import read_truth
-
         harness.print_missed(harness.missed_pairs(harness.feed_rows(feed_files(folder)),
                                                   read_truth(folder / "truth.csv"), p), p["reviews"])
         if not args.skip_raw:

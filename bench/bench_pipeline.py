@@ -35,6 +35,8 @@ from pathlib import Path
 
 import harness
 
+from contactpoint.matching.evaluate import read_truth
+
 ROWS_PER_CHILD = 2.64  # feed rows per generated child (LAs 202 and 203, default coverage), measured
 TARGET_F1, TARGET_RATIO, TARGET_MEM_GIB, TARGET_DELTA_S = 0.99, 3.0, 6.0, 60.0
 
@@ -263,8 +265,6 @@ def main() -> None:
                 p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder), "delta": args.delta},
                                        harness.worker_env(db))
             result.update(pipeline_s=print_pipeline(p, records), p=p)
-            from contactpoint.matching.evaluate import read_truth
-
             harness.print_missed(harness.missed_pairs(harness.feed_rows(load_order(folder)),
                                                       read_truth(folder / "truth.csv"), p), p["reviews"])
             print(f"  ({harness.machine()})", flush=True)

@@ -18,6 +18,7 @@ generator is deterministic: the same size and seed always give the same files.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import resource
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -367,8 +369,6 @@ def _norm(text: str) -> str:
 
 
 def feed_rows(files: list[tuple[str, Path]]) -> dict[tuple[str, str], dict[str, str]]:
-    import csv
-
     rows: dict[tuple[str, str], dict[str, str]] = {}
     for code, path in files:
         with path.open(newline="", encoding="utf-8") as fh:
@@ -384,8 +384,6 @@ def missed_pairs(rows: dict[tuple[str, str], dict[str, str]], truth: dict[tuple[
     ``clusters`` [[source, id, child]], ``held_records`` [[source, id]] and ``review_pairs`` [[child, child, why]].
     Also counts children holding more than one person (false links) and review items whose two children are one
     person."""
-    from collections import Counter
-
     child = {(s, r): c for s, r, c in result["clusters"]}
     held = {tuple(k) for k in result["held_records"]}
     reviewed = {frozenset((a, b)) for a, b, _ in result["review_pairs"]}

@@ -14,8 +14,9 @@ from contactpoint.children.models import Child, SourceRecord
 from contactpoint.children.store import load_record, save_record
 from contactpoint.feeds import formats
 from contactpoint.feeds.validate import validate
-from contactpoint.ingest import prepare, work
+from contactpoint.ingest import batch, prepare, work
 from contactpoint.ingest.batch import Batch
+from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.vault.models import IndexEntry
 from contactpoint.vault.tokens import dob_variants, matching_tokens
@@ -188,8 +189,6 @@ def test_a_record_without_a_date_of_birth_or_identifier_is_linked_through_its_na
 
 
 def test_a_child_in_a_postcode_tokens_bucket_by_chance_is_dropped_before_its_records_are_opened(opened):
-    from contactpoint.vault import blindindex as bi
-
     gp = source("gp-camden", "gp_registrations", health_org())
     feed(gp, ZARA)
     zara = child_id_of("gp-camden", "GP-2")
@@ -209,9 +208,6 @@ def test_a_child_in_a_postcode_tokens_bucket_by_chance_is_dropped_before_its_rec
 def test_a_record_that_finds_its_child_does_not_look_through_its_postcode(opened, monkeypatch):
     """The names-at-a-postcode buckets are the fullest (about 29 unrelated children a token at 11 million): only
     records that found no child on the first look open them, even to tell a bucket-mate."""
-    from contactpoint.ingest import batch
-    from contactpoint.vault import blindindex as bi
-
     told_apart: list[str] = []  # children whose postcode was opened to tell whether they are bucket-mates
     real = batch.decode_groups
 
