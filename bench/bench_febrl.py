@@ -164,6 +164,8 @@ def pipeline(task: dict) -> None:
     from contactpoint.matching.evaluate import pairwise, read_truth
     from contactpoint.matching.models import ReviewItem
 
+    pending = ReviewItem.objects.filter(status=ReviewItem.Status.OPEN)  # pairs merged automatically are decided
+
     ring = harness.keyring()
     folder = Path(task["folder"])
     actor = Actor("system:bench", role="operator")
@@ -179,7 +181,8 @@ def pipeline(task: dict) -> None:
                      engine=engine).run
         runs.append(run)
         per_feed[code] = {"s": time.perf_counter() - t, "rows": run.rows_done, "created": run.children_created,
-                          "linked": run.records_linked, "reviews": run.reviews_queued, "refused": run.rows_refused}
+                          "linked": run.records_linked, "reviews": run.reviews_queued, "merged": run.children_merged,
+                          "refused": run.rows_refused}
     elapsed = time.perf_counter() - started
 
     truth = read_truth(folder / "truth.csv")
@@ -194,13 +197,13 @@ def pipeline(task: dict) -> None:
     held = Counter(h.reason for h in HeldRecord.objects.all())
     held_keys = {by_key[h.record_key] for h in HeldRecord.objects.all() if h.record_key in by_key}
     harness.emit({"s": elapsed, "feeds": per_feed, "records": len(clusters), "precision": quality.precision,
-                  "recall": quality.recall, "f1": quality.f1, "reviews": ReviewItem.objects.count(),
+                  "recall": quality.recall, "f1": quality.f1, "reviews": pending.count(),
                   "children": len({c for _, c in clusters}),
                   "problems": [[*k, n] for k, n in problems.most_common()], "held": held.most_common(),
                   "held_records": sorted(list(k) for k in held_keys),
                   "clusters": [[s, r, c] for (s, r), c in clusters],
                   "review_pairs": [[str(a), str(b), why] for a, b, why in
-                                   ReviewItem.objects.values_list("child_a_id", "child_b_id", "why")]})
+                                   pending.values_list("child_a_id", "child_b_id", "why")]})
 
 
 # --- raw Splink -------------------------------------------------------------------------------------------------
@@ -255,7 +258,8 @@ def main() -> None:
             p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder)}, harness.worker_env(db))
         for code, t in p["feeds"].items():
             print(f"  {code}: {t['rows']:,} rows in {t['s']:.0f} s, {t['created']:,} new children, {t['linked']:,} "
-                  f"linked, {t['reviews']:,} for review, {t['refused']:,} refused", flush=True)
+                  f"linked, {t['reviews']:,} for review, {t['merged']:,} pairs merged, "
+                  f"{t['refused']:,} refused", flush=True)
         print(f"  pipeline: {p['s']:.0f} s, {p['records']:,} of 10,000 records in {p['children']:,} children, "
               f"{p['reviews']:,} review items, peak {p['maxrss_mib']:,.0f} MiB; "
               f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)

@@ -101,7 +101,8 @@ def pipeline(task: dict) -> None:
             t = time.perf_counter()
             run = ingest(sources[code], data, fmt="csv", mode="delta", keyring=ring, now=harness.NOW, engine=engine).run
             timings[code] = {"s": time.perf_counter() - t, "rows": run.rows_done, "created": run.children_created,
-                             "linked": run.records_linked, "reviews": run.reviews_queued, "refused": run.rows_refused}
+                             "linked": run.records_linked, "reviews": run.reviews_queued, "merged": run.children_merged,
+                             "refused": run.rows_refused}
             print(f"  {code}: {run.rows_done:,} rows in {timings[code]['s']:.0f} s", file=sys.stderr, flush=True)
         load_s = time.perf_counter() - started
         with connection.cursor() as cursor:
@@ -123,7 +124,8 @@ def pipeline(task: dict) -> None:
     from contactpoint.children.models import HeldRecord
     from contactpoint.matching.models import ReviewItem
 
-    reviews = ReviewItem.objects.count()
+    pending = ReviewItem.objects.filter(status=ReviewItem.Status.OPEN)  # pairs merged automatically are decided
+    reviews = pending.count()
     quality = pairwise(clusters, truth)
     held_keys = {by_key[h] for h in HeldRecord.objects.values_list("record_key", flat=True) if h in by_key}
     from contactpoint.config import get_settings
@@ -135,7 +137,7 @@ def pipeline(task: dict) -> None:
                   "precision": quality.precision, "recall": quality.recall, "f1": quality.f1,
                   "clusters": [[s, r, c] for (s, r), c in clusters], "held_records": sorted(held_keys),
                   "review_pairs": [[str(a), str(b), why] for a, b, why in
-                                   ReviewItem.objects.values_list("child_a_id", "child_b_id", "why")]})
+                                   pending.values_list("child_a_id", "child_b_id", "why")]})
 
 
 # --- raw Splink -------------------------------------------------------------------------------------------------
@@ -191,7 +193,7 @@ def print_pipeline(p: dict, records: int) -> float:
     for code, t in p["timings"].items():
         print(f"  {code:22} {t['rows']:>9,} rows {t['s']:>7.0f} s {t['rows'] / t['s']:>7,.0f} rows/s  "
               f"{t['created']:>8,} new children {t['linked']:>8,} linked {t['reviews']:>6,} for review "
-              f"{t['refused']:>4} refused", flush=True)
+              f"{t['merged']:>5,} merged {t['refused']:>4} refused", flush=True)
     d = p["delta"]
     total_pipeline = p["load_s"] + d["s"]
     # The main process with its helpers at the same moment (sampled), or the main process's own peak if more.

@@ -116,7 +116,7 @@ def _summary(run: FeedRunModel, repeat: bool) -> dict:
         "rows": run.rows_done, "accepted": run.rows_accepted, "unchanged": run.rows_unchanged,
         "refused": run.rows_refused, "fields_refused": run.fields_refused, "held": run.rows_held,
         "children_created": run.children_created, "records_linked": run.records_linked,
-        "reviews_queued": run.reviews_queued,
+        "reviews_queued": run.reviews_queued, "children_merged": run.children_merged,
         "problems": [{"line": p.line, "field": p.field, "reason": p.reason, "kind": p.kind}
                      for p in problems[:PROBLEMS_SHOWN]],
         "problems_total": problems.count(),

@@ -168,6 +168,7 @@ class FeedRun(Schema):
     children_created: int
     records_linked: int
     reviews_queued: int
+    children_merged: int
     problems: list[RowProblem]
     problems_total: int
 

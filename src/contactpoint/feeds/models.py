@@ -30,6 +30,7 @@ class FeedRun(models.Model):
     children_created = models.PositiveIntegerField(default=0)
     records_linked = models.PositiveIntegerField(default=0)
     reviews_queued = models.PositiveIntegerField(default=0)
+    children_merged = models.PositiveIntegerField(default=0)  # pairs a new record linked, no person having acted
     message = models.TextField(blank=True)
 
     class Meta:

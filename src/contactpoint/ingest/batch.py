@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
@@ -43,9 +44,10 @@ from contactpoint.ingest.work import (
     Worker,
     responsible_la,
 )
-from contactpoint.matching.cluster import decide
+from contactpoint.matching import merging
+from contactpoint.matching.cluster import LINKS_TWO, decide
 from contactpoint.matching.engine import Backend, score
-from contactpoint.matching.models import ReviewItem
+from contactpoint.matching.models import Merge, ReviewDecision, ReviewItem
 from contactpoint.matching.profile import Profiles
 from contactpoint.records.involvements import manual_entries
 from contactpoint.vault import blindindex as bi
@@ -55,6 +57,18 @@ from contactpoint.vault.keyring import KeyRing
 # A changed row that lacks one of these keeps what its record held before: one bad value costs that value, and
 # the child's record must keep a date of birth and a name.
 _KEPT_WHEN_MISSING = ("date_of_birth", "given_name", "family_name")
+
+
+# Who made a merge the pipeline made itself (``Merge.merged_by``, ``ReviewItem.decided_by``): never a user name.
+PIPELINE = "ContactPoint matching (automatic)"
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    survivor: str  # ContactPoint IDs
+    absorbed: str
+    merge: int
+    item: int
 
 
 @dataclass
@@ -67,6 +81,7 @@ class BatchResult:
     reviews: int = 0
     held: int = 0  # rows linked to no child and too thin to make one (``ingest.held``), new or changed
     released: int = 0  # rows held before and taken in now
+    merged: list[Merged] = field(default_factory=list)  # children merged because a new record links both
 
     def add(self, other: BatchResult) -> None:
         """Count in what a batch of held rows, tried again, did."""
@@ -76,6 +91,7 @@ class BatchResult:
         self.reviews += other.reviews
         self.held += other.held
         self.released += other.released
+        self.merged += other.merged
 
 
 def _there_for_a_reason(tokens: dict[int, set], found: Sequence[int], seen: FoundBy) -> bool | None:
@@ -228,11 +244,13 @@ class Batch:
         opened: set[int] = set()
         added: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
         placed: list[Entry] = []
+        to_merge: list[ReviewItem] = []
         if new:
-            opened, placed = self._match_and_place(new, dirty, added, result)
+            opened, placed, to_merge = self._match_and_place(new, dirty, added, result)
         self.refresh(list(dirty.values()), result, opened=opened, added=added)
         flags.update(self._flags_of(placed))
         sync_invalid(flags, now=self.now)
+        self._merge_linked(to_merge, result)
         if self.retry_held and placed:
             self._retry_held(placed, result)
         return result
@@ -285,10 +303,11 @@ class Batch:
 
     def _match_and_place(self, new: dict[str, Entry], dirty: dict[int, ChildRow],
                          added: dict[int, list[tuple[str, bytes]]],
-                         result: BatchResult) -> tuple[set[int], list[Entry]]:
+                         result: BatchResult) -> tuple[set[int], list[Entry], list[ReviewItem]]:
         """Match the new records, create children and link records (a linked record goes into ``added`` for its
         child's best view); hold those that link to no child and are too thin to make one. Returns the children
-        whose records the workers opened (and keep for ``refresh``) and the records placed with a child."""
+        whose records the workers opened (and keep for ``refresh``), the records placed with a child, and the
+        pairs of existing children to merge once the batch's best views are written."""
         kind = self.source.kind
         profiles = {k: e.match_profile(kind) for k, e in new.items()}
         existing: dict[str, int] = {}
@@ -363,10 +382,10 @@ class Batch:
         if created:  # a new child's discrepancies point at its source records, which have IDs only now
             sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, views, strict=True)},
                                now=self.now)
-        self._queue_reviews(outcome.reviews, child_of_record, result)
+        to_merge = self._queue_reviews(outcome.reviews, child_of_record, children, result)
         placed = [new[uid] for uid in child_of_record if uid in new]
         result.released += held.release(self.source.code, [e.key for e in placed])
-        return set(children), placed
+        return set(children), placed, to_merge
 
     def _tokens(self, entries: Iterable[Entry], *, second_look: bool) -> dict[int, set]:
         """The tokens the entries look up, with what each stands for: those keyed by a postcode alone on the
@@ -442,14 +461,17 @@ class Batch:
                 self.keys.add(child_id, cpid, data_key)
         return child_rows(kept)
 
-    def _queue_reviews(self, reviews, child_of_record: dict[str, int], result: BatchResult) -> None:
+    def _queue_reviews(self, reviews, child_of_record: dict[str, int], children: dict[int, ChildRow],
+                       result: BatchResult) -> list[ReviewItem]:
+        """Queue the pairs of children the batch doubts, and return, decided already, those of two existing
+        children a new record links that ``_merge_linked`` may merge itself (``_untouched``)."""
         pairs = []
         for review in reviews:
             a, b = child_of_record.get(review.record_a), child_of_record.get(review.record_b)
             if a is not None and b is not None and a != b:
                 pairs.append((review, a, b))
         if not pairs:
-            return
+            return []
         involved = list({c for _, a, b in pairs for c in (a, b)})
         # A pair already open, deferred or kept apart by a data manager is not asked about again.
         asked: set[frozenset[int]] = set()
@@ -457,19 +479,60 @@ class Batch:
             asked.update(frozenset(pair) for pair in ReviewItem.objects.filter(q, status__in=(
                 ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED, ReviewItem.Status.KEPT_APART)).values_list(
                 "child_a_id", "child_b_id"))
+        untouched = self._untouched({c for review, a, b in pairs if review.why == LINKS_TWO for c in (a, b)},
+                                    children)
         las: dict[int, str] = {}  # of the first child of each pair, whose local authority the item goes to
         for q in bulk.any_of("id", sorted({a for _, a, _ in pairs})):
             las.update(Child.objects.filter(q).values_list("id", "responsible_la"))
-        items = []
+        items, to_merge = [], []
         for review, a, b in pairs:
             if frozenset((a, b)) in asked:
                 continue
             asked.add(frozenset((a, b)))
-            items.append(ReviewItem(child_a_id=a, child_b_id=b, record_a=review.record_a, record_b=review.record_b,
-                                    probability=review.probability, evidence=dict(review.evidence),
-                                    why=review.why, responsible_la=las.get(a, UNASSIGNED_LA), created_at=self.now))
+            item = ReviewItem(child_a_id=a, child_b_id=b, record_a=review.record_a, record_b=review.record_b,
+                              probability=review.probability, evidence=dict(review.evidence), why=review.why,
+                              responsible_la=las.get(a, UNASSIGNED_LA), created_at=self.now)
+            if review.why == LINKS_TWO and a in untouched and b in untouched:
+                item.status, item.decided_at, item.decided_by = ReviewItem.Status.LINKED, self.now, PIPELINE
+                to_merge.append(item)
+            items.append(item)
         ReviewItem.objects.bulk_create(items)
-        result.reviews += len(items)
+        result.reviews += len(items) - len(to_merge)
+        return to_merge
+
+    @staticmethod
+    def _untouched(ids: set[int], children: dict[int, ChildRow]) -> set[int]:
+        """Those of the children no person has acted on: not shielded, never linked, kept apart, deferred, split
+        or merged by a person, nor merged by the pipeline and split again. Only two such children are merged
+        without asking: anything a person decided about either is theirs to weigh again."""
+        ids = {c for c in ids if not children[c].shielded}
+        if not ids:
+            return ids
+        # Few children: those of the pairs a new record links (a few a batch), so plain IN lists.
+        decided = ReviewItem.objects.filter(Q(child_a_id__in=ids) | Q(child_b_id__in=ids)).exclude(
+            status=ReviewItem.Status.OPEN).exclude(decided_by=PIPELINE).values_list("child_a_id", "child_b_id")
+        merged = Merge.objects.filter(Q(survivor_id__in=ids) | Q(absorbed_id__in=ids)).filter(
+            ~Q(merged_by=PIPELINE) | Q(undone_at__isnull=False)).values_list("survivor_id", "absorbed_id")
+        return ids - {c for pair in (*decided, *merged) for c in pair}
+
+    def _merge_linked(self, items: Sequence[ReviewItem], result: BatchResult) -> None:
+        """Merge each pair of children a new record linked, decided by ``_queue_reviews``: as a data manager's
+        link from the review queue does (``matching.merging``: the older record survives, and the merge can be
+        split from the review history), after the batch has written its best views. A pair that is no longer
+        two live children (a merge earlier in the batch took one) goes back to the queue."""
+        for item in items:
+            a, b = (Child.objects.select_for_update().get(pk=pk) for pk in (item.child_a_id, item.child_b_id))
+            if a.status != ChildStatus.LIVE or b.status != ChildStatus.LIVE or a.shielded or b.shielded:
+                ReviewItem.objects.filter(pk=item.pk).update(status=ReviewItem.Status.OPEN, decided_at=None,
+                                                             decided_by="")
+                result.reviews += 1
+                continue
+            survivor, absorbed = merging.survivor_of(a, b)
+            merge = merging.merge_children(survivor, absorbed, by=PIPELINE, item=item, keyring=self.keyring,
+                                           now=self.now)
+            ReviewDecision.objects.create(item=item, kind=ReviewDecision.Kind.LINK, decided_by=PIPELINE,
+                                          organisation=self.source.code, decided_at=self.now, merge=merge)
+            result.merged.append(Merged(survivor.cpid, absorbed.cpid, merge.pk, item.pk))
 
     def refresh(self, children: Sequence[ChildRow], result: BatchResult | None = None, *,
                 opened: set[int] | frozenset[int] = frozenset(),
@@ -506,4 +569,4 @@ def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:
     return Origin(source.code, source.kind, run_id, received, source.organisation.kind, source.organisation.la_code)
 
 
-__all__ = ["UNASSIGNED_LA", "Batch", "BatchResult", "ChildRow", "child_rows"]
+__all__ = ["PIPELINE", "UNASSIGNED_LA", "Batch", "BatchResult", "ChildRow", "Merged", "child_rows"]

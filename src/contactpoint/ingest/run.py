@@ -128,7 +128,7 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
                               "unchanged": run.rows_unchanged, "refused": run.rows_refused,
                               "fields_refused": run.fields_refused, "held": run.rows_held,
                               "children_created": run.children_created, "records_linked": run.records_linked,
-                              "reviews_queued": run.reviews_queued})
+                              "reviews_queued": run.reviews_queued, "children_merged": run.children_merged})
 
 
 def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing, now: datetime,
@@ -146,6 +146,7 @@ def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing,
         run.children_created += len(result.created)
         run.records_linked += result.linked
         run.reviews_queued += result.reviews
+        run.children_merged += len(result.merged)
         run.save()
         actor = source_actor(source)
         if result.created:
@@ -157,6 +158,11 @@ def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing,
         if result.reviews:
             record_event(AuditAction.MATCH_REVIEW_QUEUED, actor=actor, keyring=keyring, at=now,
                          context={"run": run.id, "count": result.reviews})
+        for merged in result.merged:  # as a data manager's link is audited (matching.review), by the feed's source
+            record_event(AuditAction.RECORDS_MERGED, actor=actor, keyring=keyring, at=now,
+                         subjects=[merged.survivor, merged.absorbed],
+                         context={"run": run.id, "merge": merged.merge, "item": merged.item, "automatic": True,
+                                  "survivor": merged.survivor, "absorbed": merged.absorbed})
 
 
 def _retire_missing(run: FeedRun, batch: Batch, seen: set[str], *, keyring: KeyRing, now: datetime,

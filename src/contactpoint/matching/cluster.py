@@ -10,7 +10,8 @@ and a join is refused when it would put together records that cannot be one chil
 
 A refused join between records the model thought likely goes to the review queue instead, unless the records
 plainly belong to two children (given names that fit nowhere: twins and siblings). Two children already in the
-index are never merged automatically: a new record that links to both raises a review of the pair.
+index are never joined here: a new record that links to both is reported (``LINKS_TWO``), and the batch merges
+the two itself only if no person has acted on either (``ingest.batch``), or else queues the pair for review.
 
 Thresholds (match probability), chosen when the model is trained (``model.thresholds``): ``link`` and above
 joins; from ``review`` up to ``link`` a pair is queued for review.
@@ -29,6 +30,8 @@ from contactpoint.matching.model import thresholds
 from contactpoint.names import name_roots, nicknames_of, normalise_name
 
 Profile = Mapping[str, Any]
+
+LINKS_TWO = "a new record links two children already in the index"
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,7 @@ def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[st
             queue(a, b, edge, why)
             continue
         if groups.child.get(a) is not None and groups.child.get(b) is not None:
-            queue(a, b, edge, "a new record links two children already in the index")
+            queue(a, b, edge, LINKS_TWO)
             continue
         groups.union(a, b)
 

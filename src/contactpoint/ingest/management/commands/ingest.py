@@ -60,7 +60,7 @@ class Command(ContactPointCommand):
             f"run {run.id}: {run.rows_done} rows; {run.rows_accepted} accepted ({run.rows_unchanged} unchanged), "
             f"{run.rows_refused} refused, {run.fields_refused} values or fields taken without, {run.rows_held} held; "
             f"{run.children_created} new children, {run.records_linked} records linked, {run.reviews_queued} pairs "
-            "queued for review")
+            f"queued for review, {run.children_merged} pairs of children merged")
         for problem in RowProblem.objects.filter(run=run)[:options["show_problems"]]:
             kind = {"row": "row refused", "value": "value not taken"}.get(problem.kind, "field refused")
             self.stdout.write(f"  line {problem.line}: {kind}: {problem.field}: {problem.reason}")

@@ -1,0 +1,130 @@
+"""Two children already in the index that a new record shows to be one: the feeds merge them on their own when
+no person has acted on either (the review queue is for what a person can add), as a data manager's link does,
+audited, and reversible from the review history; once a person has acted on either, the pair is queued."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from contactpoint.audit.models import AuditEntry
+from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.store import load_record
+from contactpoint.ingest.batch import PIPELINE
+from contactpoint.matching import review
+from contactpoint.matching.models import Label, Merge, ReviewItem
+from contactpoint.vault.keyring import get_keyring
+from tests.factories import vouched_org
+from tests.matching.test_review import (
+    AMELIA,
+    GP_ROW,
+    NOW,
+    data_manager,
+    feed,
+    health_org,
+    records_of,
+    source,
+    tokens_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+UPN = "A202200015017"
+# The school knows Amelia by her new family name, at her new home, with her UPN and without her NHS number: too
+# little in common with the GP's record to link them.
+SCHOOL_ROW = AMELIA | {"source_record_id": "S-1", "family_name": "Okafor", "upn": UPN,
+                       "address_line_1": "3 Kings Road", "town": "Leeds", "postcode": "LS6 2AB",
+                       "carer_1_name": "", "carer_1_relationship": "", "carer_1_phone": "",
+                       "setting_urn": "100001", "setting_name": "Kings Road Primary"}
+# The local authority's record carries both identifiers: it is one child.
+LA_ROW = AMELIA | {"source_record_id": "LA-1", "nhs_number": GP_ROW["nhs_number"], "upn": UPN}
+
+
+def two_children_then_the_record_that_joins_them():
+    gp = source("gp-camden", "gp_registrations", health_org())
+    authority = vouched_org()
+    school = source("kings-road", "school_census", authority)
+    la = source("la-202", "la_social_care", authority)
+    feed(gp, GP_ROW, now=NOW - timedelta(days=2))
+    feed(school, SCHOOL_ROW, now=NOW - timedelta(days=1))
+    return la
+
+
+def test_two_children_no_one_has_acted_on_are_merged_when_a_new_record_links_both():
+    la = two_children_then_the_record_that_joins_them()
+    gp_child, school_child = Child.objects.order_by("created_at", "id")
+    assert not ReviewItem.objects.exists()
+
+    run = feed(la, LA_ROW)
+
+    assert (run.children_merged, run.reviews_queued, run.children_created) == (1, 0, 0)
+    [live] = Child.objects.filter(status=ChildStatus.LIVE)
+    assert live.pk == gp_child.pk  # the older record survives, keeping the ContactPoint ID known longest
+    assert Child.objects.get(pk=school_child.pk).merged_into_id == gp_child.pk
+    assert len(records_of(live)) == 3
+    record = load_record(get_keyring(), live)
+    assert (record.upn.value, record.nhs_number.value) == (UPN, GP_ROW["nhs_number"])
+    # Nothing for a person to decide: the item is kept, decided, to say why the two became one.
+    [item] = ReviewItem.objects.all()
+    assert (item.status, item.decided_by) == (ReviewItem.Status.LINKED, PIPELINE)
+    assert review.queue(data_manager()).count == 0
+    merged = AuditEntry.objects.get(action="match.merged")
+    assert merged.actor.endswith("la-202") and merged.subjects == [gp_child.cpid, school_child.cpid]
+    assert merged.context["automatic"] is True and merged.context["run"] == run.id
+    assert not Label.objects.exists()  # the model learns from people's decisions only
+
+
+def test_a_data_manager_splits_an_automatic_merge_from_the_history_and_it_is_not_made_again():
+    la = two_children_then_the_record_that_joins_them()
+    ring = get_keyring()
+    school_child = Child.objects.order_by("created_at", "id").last()
+    before = (load_record(ring, school_child), records_of(school_child), tokens_of(school_child))
+    feed(la, LA_ROW)
+    dana = data_manager()
+    count, [entry] = review.history(dana)
+    assert count == 1 and entry.can_split and entry.decided_by == PIPELINE
+
+    review.split(dana, entry.merge_id, note="Two children: the school has checked.", keyring=ring,
+                 now=NOW + timedelta(hours=1))
+
+    school_child.refresh_from_db()
+    assert school_child.status == ChildStatus.LIVE
+    assert (load_record(ring, school_child), records_of(school_child), tokens_of(school_child)) == before
+    assert Merge.objects.get().undone_by == "dana.data"
+    assert list(Label.objects.values_list("is_match", flat=True)) == [False]
+    # The LA sends another record joining the two: a person has decided, so it is theirs to weigh again.
+    run = feed(la, LA_ROW | {"source_record_id": "LA-2"}, now=NOW + timedelta(days=1))
+    assert run.children_merged == 0
+    assert Child.objects.filter(status=ChildStatus.LIVE).count() == 2
+
+
+def test_a_shielded_child_is_never_merged_automatically_the_pair_is_queued():
+    la = two_children_then_the_record_that_joins_them()
+    school_child = Child.objects.order_by("created_at", "id").last()
+    Child.objects.filter(pk=school_child.pk).update(shielded=True)
+
+    run = feed(la, LA_ROW)
+
+    assert (run.children_merged, run.reviews_queued) == (0, 1)
+    [item] = ReviewItem.objects.all()
+    assert item.status == ReviewItem.Status.OPEN and item.why == "a new record links two children already in the index"
+    assert Child.objects.filter(status=ChildStatus.LIVE).count() == 2
+    assert not Merge.objects.exists()
+
+
+def test_a_child_a_data_manager_has_kept_apart_from_another_is_not_merged_automatically():
+    la = two_children_then_the_record_that_joins_them()
+    gp_child, school_child = Child.objects.order_by("created_at", "id")
+    # An earlier pair with another child, kept apart by a data manager.
+    other = source("gp-leeds", "gp_registrations", health_org("GP-B86001", "Leeds Health Centre"))
+    feed(other, GP_ROW | {"source_record_id": "GP-9", "nhs_number": "4010232137"}, now=NOW - timedelta(hours=5))
+    [earlier] = ReviewItem.objects.filter(status=ReviewItem.Status.OPEN)
+    review.decide(data_manager(), earlier.pk, review.Decision.KEEP_APART, keyring=get_keyring(),
+                  now=NOW - timedelta(hours=4))
+
+    run = feed(la, LA_ROW)
+
+    assert (run.children_merged, run.reviews_queued) == (0, 1)
+    assert Child.objects.get(pk=school_child.pk).status == ChildStatus.LIVE
+    assert Child.objects.get(pk=gp_child.pk).status == ChildStatus.LIVE
