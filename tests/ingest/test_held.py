@@ -5,7 +5,7 @@ not dropped, and taken in as soon as it can be."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -193,3 +193,30 @@ def test_a_shielded_childs_row_without_a_date_of_birth_from_a_new_address_joins_
     assert run.records_linked == 1 and run.rows_held == 0
     assert child_id_of("child-benefit", "CHB-1") == child_id_of(gp.code, "GP-1")
     assert not HeldRecord.objects.exists()
+
+
+def test_a_row_held_a_year_is_deleted_by_the_lifecycle_run_with_its_key_and_tokens_and_audited():
+    from contactpoint.children.models import HeldToken
+    from contactpoint.lifecycle.run import run
+
+    gp = _gp()
+    feed(gp, GP_ROW | {"date_of_birth": ""})  # held on 24 November 2026
+    feed(gp, GP_ROW | {"source_record_id": "GP-2", "nhs_number": "", "given_name": "Zara", "date_of_birth": ""},
+         now=NOW + timedelta(days=30))
+    assert HeldRecord.objects.count() == 2 and HeldToken.objects.exists()
+    ring = get_keyring()
+
+    day_before = run(ring, today=date(2027, 11, 23), now=NOW + timedelta(days=364))
+    assert day_before.held_deleted == 0 and HeldRecord.objects.count() == 2
+    report = run(ring, today=date(2027, 11, 24), now=NOW + timedelta(days=365))
+
+    assert report.held_deleted == 1 and "held rows deleted: 1" in report.lines()
+    [kept] = HeldRecord.objects.all()
+    assert open_held(ring, kept).name.given == "Zara"
+    assert set(HeldToken.objects.values_list("held_id", flat=True)) <= {kept.pk}
+    [entry] = AuditEntry.objects.filter(action="lifecycle.held.deleted")
+    assert entry.context == {"responsible_la": "202", "count": 1, "held_for_years": 1}
+    # Sent again after that (in a later file), it is held again from that day: the source still has it to correct.
+    another = GP_ROW | {"source_record_id": "GP-3", "given_name": "Ayo", "nhs_number": ""}
+    again = feed(gp, GP_ROW | {"date_of_birth": ""}, another, now=NOW + timedelta(days=366))
+    assert again.rows_held == 1 and HeldRecord.objects.count() == 2

@@ -88,6 +88,7 @@ class AuditAction(StrEnum):
     SEALED_OPENED = "lifecycle.sealed.opened"
     DELETED = "lifecycle.deleted"
     LIFECYCLE_RUN = "lifecycle.run"
+    HELD_ROWS_DELETED = "lifecycle.held.deleted"  # rows held a year, linked to no child: deleted (counts by LA)
     RESTORED = "lifecycle.restored"  # a child who left England came back within 3 years
     SEALED_OPEN_REQUESTED = "lifecycle.sealed.open_requested"
     SEALED_OPEN_REFUSED = "lifecycle.sealed.open_refused"

@@ -2,6 +2,7 @@
 
     live ──(18th birthday; 25th with consent; a year after a notified death)──► archived
     archived ──(one year later)──► sealed ──(six years after archiving)──► deleted (crypto-shredded)
+    held row (too thin to make a child, ``ingest.held``) ──(a year after it was last changed)──► deleted
 
 Which records to look at comes from the coarse months in clear (``Child.review_month``, and
 ``DeathNotice.live_until_month`` in case a feed has since rebuilt the record without the death); the exact dates
@@ -13,15 +14,16 @@ the day the run happened to see it, so a run missed for a week catches up exactl
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q
 
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
-from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.models import Child, ChildStatus, HeldRecord
 from contactpoint.children.store import cipher_for, load_groups
 from contactpoint.dates import anniversary, first_of_month, live_until
 from contactpoint.lifecycle import consent as consents
@@ -33,6 +35,13 @@ from contactpoint.vault.keyring import KeyRing
 
 ACTOR = Actor.system("lifecycle")
 
+# A held row is a source's record of someone the index cannot yet call a child (no date of birth, or no name,
+# and nothing it links to). It is kept for a year from the day its source last sent it changed: time for the
+# source to correct it (it is an item on their discrepancy report) or for the child's other records to arrive,
+# and no longer, since nothing about it can be checked against a child's age. A source still sending it
+# afterwards has it held again, from that day.
+HELD_YEARS = 1
+
 
 @dataclass
 class RunReport:
@@ -43,12 +52,13 @@ class RunReport:
     deleted: list[str] = field(default_factory=list)
     rescheduled: int = 0
     keys_destroyed: list[str] = field(default_factory=list)
+    held_deleted: int = 0
 
     def lines(self) -> list[str]:
         return [f"lifecycle run for {self.today.isoformat()}: looked at {self.looked_at} records",
                 f"archived: {len(self.archived)}", f"sealed: {len(self.sealed)}",
                 f"deleted: {len(self.deleted)}", f"rescheduled: {self.rescheduled}",
-                f"retention keys destroyed: {len(self.keys_destroyed)}"]
+                f"retention keys destroyed: {len(self.keys_destroyed)}", f"held rows deleted: {self.held_deleted}"]
 
 
 def _each(query, chunk: int = 500):
@@ -124,6 +134,20 @@ def _sealed(keyring: KeyRing, today: date, now: datetime, report: RunReport) -> 
             report.deleted.append(child.cpid)
 
 
+def _held(keyring: KeyRing, today: date, now: datetime, report: RunReport) -> None:
+    """Delete the rows held a year or more (``HELD_YEARS``): the row, its own wrapped data key and its tokens go
+    together, so nothing of it can be opened again. Audited per local authority, as counts."""
+    due = [(pk, la) for pk, received, la in HeldRecord.objects.filter(
+        received__lte=today - timedelta(days=365)).values_list("pk", "received", "responsible_la")
+        if anniversary(received, HELD_YEARS) <= today]
+    for start in range(0, len(due), 500):
+        HeldRecord.objects.filter(pk__in=[pk for pk, _ in due[start:start + 500]]).delete()
+    for la, count in sorted(Counter(la for _, la in due).items()):
+        record_event(AuditAction.HELD_ROWS_DELETED, actor=ACTOR, keyring=keyring, at=now,
+                     context={"responsible_la": la, "count": count, "held_for_years": HELD_YEARS})
+    report.held_deleted = len(due)
+
+
 def run(keyring: KeyRing, *, today: date, now: datetime,
         progress: Callable[[str], None] = lambda line: None) -> RunReport:
     """Move every record whose time has come; print (through ``progress``) and audit what was done."""
@@ -135,9 +159,11 @@ def run(keyring: KeyRing, *, today: date, now: datetime,
     _sealed(keyring, today, now, report)
     progress(f"deleted {len(report.deleted)}")
     report.keys_destroyed = retention.destroy_spent(keyring, today)
+    _held(keyring, today, now, report)
     record_event(AuditAction.LIFECYCLE_RUN, actor=ACTOR, keyring=keyring, at=now,
                  context={"today": today.isoformat(), "looked_at": report.looked_at,
                           "archived": len(report.archived), "sealed": len(report.sealed),
                           "deleted": len(report.deleted), "rescheduled": report.rescheduled,
-                          "retention_keys_destroyed": report.keys_destroyed})
+                          "retention_keys_destroyed": report.keys_destroyed,
+                          "held_rows_deleted": report.held_deleted})
     return report
