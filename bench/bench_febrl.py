@@ -173,6 +173,8 @@ def pipeline(task: dict) -> None:
     engine = backend(None)
     runs, per_feed = [], {}
     started = time.perf_counter()
+    if task.get("frequencies", True):  # a first load's first step: how common each name and postcode is
+        harness.count_frequencies(ring, [path for _, path in feed_files(folder)])
     for code, path in feed_files(folder):
         source = register_source(None, code=code, name=code, kind="other", organisation=org, now=harness.NOW,
                                  keyring=ring, actor=actor)
@@ -243,6 +245,8 @@ def main() -> None:
     parser.add_argument("--postcodes", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)}")
     parser.add_argument("--engine", default="postgresql")
     parser.add_argument("--skip-raw", action="store_true", help="only the pipeline")
+    parser.add_argument("--no-frequencies", action="store_true",
+                        help="load without counting term frequencies first (the model unadjusted)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -255,7 +259,8 @@ def main() -> None:
         folder = write_feeds(harness.CACHE, variant)
         print(f"FEBRL4, postcode {variant}: 10,000 records, 5,000 true pairs ({folder})", flush=True)
         with harness.throwaway_database(args.engine, "febrl") as db:
-            p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder)}, harness.worker_env(db))
+            p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder),
+                                                      "frequencies": not args.no_frequencies}, harness.worker_env(db))
         for code, t in p["feeds"].items():
             print(f"  {code}: {t['rows']:,} rows in {t['s']:.0f} s, {t['created']:,} new children, {t['linked']:,} "
                   f"linked, {t['reviews']:,} for review, {t['merged']:,} pairs merged, "

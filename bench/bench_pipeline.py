@@ -96,6 +96,10 @@ def pipeline(task: dict) -> None:
     timings = {}
     with harness.TreeMemory() as memory:
         started = time.perf_counter()
+        if task.get("frequencies", True):  # a first load's first step: how common each name and postcode is
+            harness.count_frequencies(ring, [path for _, path in load_order(folder)])
+            timings["term frequencies"] = {"s": time.perf_counter() - started, "rows": 0, "created": 0,
+                                           "linked": 0, "reviews": 0, "merged": 0, "refused": 0}
         for code, path in load_order(folder):
             data = main_part if code == delta_code else path.read_bytes()
             t = time.perf_counter()
@@ -245,6 +249,8 @@ def main() -> None:
     parser.add_argument("--engine", default="postgresql")
     parser.add_argument("--skip-raw", action="store_true", help="only the pipeline")
     parser.add_argument("--skip-pipeline", action="store_true", help="only the generator and raw Splink")
+    parser.add_argument("--no-frequencies", action="store_true",
+                        help="load without counting term frequencies first (the model unadjusted)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -264,7 +270,8 @@ def main() -> None:
         p = None
         if not args.skip_pipeline:
             with harness.throwaway_database(args.engine, "pipeline") as db:
-                p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder), "delta": args.delta},
+                p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder), "delta": args.delta,
+                                                  "frequencies": not args.no_frequencies},
                                        harness.worker_env(db))
             result.update(pipeline_s=print_pipeline(p, records), p=p)
             harness.print_missed(harness.missed_pairs(harness.feed_rows(load_order(folder)),

@@ -443,3 +443,14 @@ def print_missed(m: dict[str, Any], reviews: int) -> None:
           f"person: {m['true_reviews']:,} of {reviews:,} ("
           + "; ".join(f"{w}: {t:,} of {n:,}" for w, n, t in m["review_why"])
           + ")", flush=True)
+
+
+def count_frequencies(ring, paths) -> None:
+    """``contactpoint match frequencies --files``: the national term frequencies counted from a first load's
+    files before it runs (the bench's load is that first load)."""
+    from django.utils import timezone
+
+    from contactpoint.ingest.frequencies import from_files
+    from contactpoint.matching.frequencies import store
+
+    store(ring, from_files(paths, today=TODAY), now=timezone.now(), counted_from="files")

@@ -10,6 +10,7 @@ import pytest
 from contactpoint.ingest.profiles import profiles_of
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, SparkBackend, score
+from contactpoint.matching.frequencies import Frequencies, count
 from contactpoint.synthetic.generator import generate
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -24,7 +25,8 @@ def profiles(tmp_path_factory):
 
 def _decisions(profiles, engine):
     by_id = {p["unique_id"]: p for p in profiles}
-    edges = score(profiles, by_id, engine=engine)
+    # With the term-frequency adjustments, whose lookups each engine registers in its own way.
+    edges = score(profiles, by_id, engine=engine, frequencies=Frequencies.of(count(profiles)))
     outcome = decide(list(by_id), {}, by_id, edges)
     groups: dict[object, set[str]] = {}
     for uid, group in outcome.group_of.items():

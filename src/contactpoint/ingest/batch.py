@@ -47,6 +47,7 @@ from contactpoint.ingest.work import (
 from contactpoint.matching import merging
 from contactpoint.matching.cluster import LINKS_TWO, decide
 from contactpoint.matching.engine import Backend, score
+from contactpoint.matching.frequencies import Frequencies
 from contactpoint.matching.models import Merge, ReviewDecision, ReviewItem
 from contactpoint.matching.profile import Profiles
 from contactpoint.records.involvements import manual_entries
@@ -190,6 +191,7 @@ class Batch:
         self.origin = origin_of(source, run_id, self.today)
         self.workers = workers or Worker(keyring, self.origin)
         self.keys = _Keys(keyring)
+        self.frequencies = Frequencies.load(keyring)  # national, counted by ``match frequencies``; None if never
         self._opened: dict[int, tuple[int, FoundBy]] = {}  # child ID -> (version, what _candidates opened)
         self.retry_held = retry_held
 
@@ -313,7 +315,7 @@ class Batch:
         existing: dict[str, int] = {}
         children = {child.pk: child for child in self._candidates(self._tokens(new.values(), second_look=False))}
         self._open(children, profiles, existing, more=False)
-        edges = score(list(profiles.values()), new, engine=self.engine)
+        edges = score(list(profiles.values()), new, engine=self.engine, frequencies=self.frequencies)
         outcome = decide(list(new), existing, Profiles(profiles), edges)
         # A second look for the records that found no child: either name at their postcode. Only for those, as
         # these buckets hold about 29 unrelated children a token at 11 million (vault.blindindex, index 12),
@@ -326,7 +328,7 @@ class Batch:
             self._open(more, profiles, existing, more=True)
             children |= more
             found = [profiles[uid] for uid in unplaced] + [p for uid, p in profiles.items() if uid not in before]
-            edges += score(found, unplaced, engine=self.engine)
+            edges += score(found, unplaced, engine=self.engine, frequencies=self.frequencies)
             outcome = decide(list(new), existing, Profiles(profiles), edges)
 
         # New children: one per group of new records that linked to no child in the index.

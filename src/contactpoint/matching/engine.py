@@ -21,6 +21,7 @@ from splink import DuckDBAPI, Linker
 from contactpoint.config import get_settings
 from contactpoint.errors import MatchingError
 from contactpoint.matching.cluster import Edge
+from contactpoint.matching.frequencies import Frequencies, without_adjustments
 from contactpoint.matching.model import thresholds, trained_settings
 from contactpoint.matching.profile import COLUMNS
 
@@ -56,6 +57,12 @@ def _levels(settings: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
     return out
 
 
+def _u_exact(settings: dict[str, Any]) -> dict[str, float]:
+    """The trained u probability of each level adjusted for term frequency, by the column it adjusts for."""
+    return {lv["tf_adjustment_column"]: lv["u_probability"] for c in settings["comparisons"]
+            for lv in c["comparison_levels"] if lv.get("tf_adjustment_column") and lv.get("u_probability")}
+
+
 def _level_of(levels: list[tuple[float, str]], weight: float | None) -> str | None:
     if weight is None:
         return None
@@ -67,13 +74,17 @@ class Backend:
     name = "duckdb"
     dialect = "duckdb"
 
-    def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
+    def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float,
+                frequencies: Mapping[str, pa.Table] | None = None) -> list[dict[str, Any]]:
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET threads TO 2")
             db_api = DuckDBAPI(con)
             df = db_api.register(table, table_name="profiles")
             linker = Linker(df, settings, log_level=logging.WARNING)
+            for column, lookup in (frequencies or {}).items():
+                linker.table_management.register_term_frequency_lookup(
+                    db_api.register(lookup, table_name=f"tf_lookup_{column}"), column)
             result = linker.inference.predict(threshold_match_probability=threshold)
             relation = result.as_duckdbpyrelation()
             columns = relation.columns
@@ -112,7 +123,8 @@ class SparkBackend(Backend):
             cls._session.sparkContext.setLogLevel("ERROR")
         return cls._session
 
-    def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
+    def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float,
+                frequencies: Mapping[str, pa.Table] | None = None) -> list[dict[str, Any]]:
         from splink import SparkAPI  # noqa: PLC0415  (needs pyspark, the optional [spark] extra)
 
         spark = self.session()
@@ -121,6 +133,9 @@ class SparkBackend(Backend):
         db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
         df = db_api.register(frame)
         linker = Linker(df, settings, log_level=logging.WARNING)
+        for column, lookup in (frequencies or {}).items():
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(spark.createDataFrame(lookup.to_pylist(), schema=_tf_schema(column))), column)
         rows = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe().collect()
         return [r.asDict() for r in rows]
 
@@ -134,6 +149,13 @@ def _spark_schema():
                 else T.StringType())
         fields.append(T.StructField(c, kind, True))
     return T.StructType(fields)
+
+
+def _tf_schema(column: str):
+    from pyspark.sql import types as T  # noqa: PLC0415  (pyspark: the optional [spark] extra)
+
+    return T.StructType([T.StructField(column, T.StringType(), False),
+                         T.StructField(f"tf_{column}", T.DoubleType(), False)])
 
 
 def _table(profiles: Sequence[Mapping[str, Any] | tuple]) -> pa.Table:
@@ -155,10 +177,12 @@ def backend(name: str | None = None) -> Backend:
 
 
 def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, engine: Backend | None = None,
-          threshold: float | None = None, settings: dict[str, Any] | None = None) -> list[Edge]:
+          threshold: float | None = None, settings: dict[str, Any] | None = None,
+          frequencies: Frequencies | None = None) -> list[Edge]:
     """Scored pairs among ``profiles`` (dicts, or rows in ``COLUMNS`` order) with at least one record in ``new``,
     above ``threshold`` (default: the model's review threshold). ``settings``: a model other than the saved one
-    (training tries the model it is about to save)."""
+    (training tries the model it is about to save). ``frequencies``: the national term frequencies
+    (``matching.frequencies``); without them, exact matches are not adjusted for how common the value is."""
     if threshold is None:
         threshold = thresholds()[1]
     new = set(new)
@@ -170,7 +194,10 @@ def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, 
     settings["retain_intermediate_calculation_columns"] = True
     levels = _levels(settings)
     table = _table(profiles)
-    rows = engine.predict(table, settings, threshold)
+    lookups = frequencies.lookups(table, _u_exact(settings)) if frequencies is not None else None
+    if lookups is None:
+        settings = without_adjustments(settings)
+    rows = engine.predict(table, settings, threshold, lookups)
     edges = []
     for row in rows:
         left, right = row["unique_id_l"], row["unique_id_r"]

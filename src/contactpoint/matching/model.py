@@ -80,7 +80,7 @@ def comparisons() -> list[Any]:
             output_column_name="given_name",
             comparison_levels=[
                 cll.NullLevel("given"),
-                cll.ExactMatchLevel("given").configure(label_for_charts="exact"),
+                cll.ExactMatchLevel("given", term_frequency_adjustments=True).configure(label_for_charts="exact"),
                 cll.ArrayIntersectLevel("given_roots", 1).configure(label_for_charts="nickname"),
                 cll.CustomLevel("given_l = middle_r or middle_l = given_r", "middle name"),
                 cll.CustomLevel("given_l = family_r", "transposed"),
@@ -94,7 +94,7 @@ def comparisons() -> list[Any]:
             output_column_name="family_name",
             comparison_levels=[
                 cll.NullLevel("family"),
-                cll.ExactMatchLevel("family").configure(label_for_charts="exact"),
+                cll.ExactMatchLevel("family", term_frequency_adjustments=True).configure(label_for_charts="exact"),
                 cll.ArrayIntersectLevel("families", 1).configure(label_for_charts="part or former surname"),
                 cll.CustomLevel("family_l = given_r", "transposed"),
                 cll.JaroWinklerLevel("family", 0.92).configure(label_for_charts="typo"),
@@ -113,7 +113,8 @@ def comparisons() -> list[Any]:
                 _with_carer(_SAME_HOME, "same home, a carer in common"),
                 cll.CustomLevel(_SAME_HOME, "same home"),
                 _with_carer("postcode_l = postcode_r", "same postcode, a carer in common"),
-                cll.ExactMatchLevel("postcode").configure(label_for_charts="same postcode"),
+                cll.ExactMatchLevel("postcode", term_frequency_adjustments=True).configure(
+                    label_for_charts="same postcode"),
                 # A postcode mistyped or left out, the house and street the same.
                 cll.CustomLevel("address_key_l = address_key_r", "same house and street"),
                 # A move: another address, the same mother or father.

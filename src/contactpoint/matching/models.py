@@ -89,3 +89,29 @@ class ReviewDecision(models.Model):
     class Meta:
         db_table = "matching_review_decision"
         ordering = ("decided_at", "id")
+
+
+class TermFrequency(models.Model):
+    """How many of England's children share one given name, family name or postcode (``matching.frequencies``):
+    the match model's term-frequency adjustments. The value is a keyed hash (HMAC under a key of the key ring),
+    never stored beside any child, and values shared by fewer than ``frequencies.FLOOR`` are not stored at all."""
+
+    token = models.BigIntegerField(primary_key=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "matching_term_frequency"
+
+
+class FrequencyTotal(models.Model):
+    """How many values were counted for each column (the denominator of a frequency), the chance that two of them
+    picked at random agree (the sum of the squared frequencies), when, and from what."""
+
+    column = models.CharField(max_length=16, primary_key=True)
+    total = models.BigIntegerField()
+    agreement = models.FloatField()
+    counted_at = models.DateTimeField()
+    counted_from = models.CharField(max_length=16)  # "index" or "files"
+
+    class Meta:
+        db_table = "matching_frequency_total"

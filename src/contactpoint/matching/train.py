@@ -22,6 +22,7 @@ from splink import DuckDBAPI, Linker, block_on
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import SCHEMA, score
 from contactpoint.matching.evaluate import Quality, pairwise
+from contactpoint.matching.frequencies import Frequencies, count
 from contactpoint.matching.model import MODEL_VERSION, settings_creator
 
 # Fewer labelled pairs than this are not used: a handful of pairs would pull m probabilities about.
@@ -76,7 +77,9 @@ def choose_thresholds(settings: dict[str, Any], profiles: Sequence[dict[str, Any
     and review count, for the operator to see."""
     ids = [p["unique_id"] for p in profiles]
     model = {k: v for k, v in settings.items() if k != "contactpoint"}
-    edges = score(profiles, ids, threshold=max(0.01, min(LINK_CANDIDATES) - REVIEW_BAND), settings=model)
+    # Term frequencies counted on the training records themselves, as the feeds use the national ones.
+    edges = score(profiles, ids, threshold=max(0.01, min(LINK_CANDIDATES) - REVIEW_BAND), settings=model,
+                  frequencies=Frequencies.of(count(profiles)))
     tried: dict[float, tuple[Quality, int]] = {}
     by_id = {p["unique_id"]: p for p in profiles}
     for link in LINK_CANDIDATES:

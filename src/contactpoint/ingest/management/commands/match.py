@@ -9,10 +9,12 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from contactpoint.commands import ContactPointCommand
+from contactpoint.ingest import frequencies
 from contactpoint.ingest.profiles import profiles_of
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import score
 from contactpoint.matching.evaluate import pairwise, read_truth
+from contactpoint.matching.frequencies import FLOOR, Frequencies, count, store
 from contactpoint.matching.model import model_path
 from contactpoint.matching.review import labelled_training_data
 from contactpoint.matching.train import MIN_LABELLED_PAIRS, choose_thresholds, save, train
@@ -21,7 +23,8 @@ from contactpoint.vault.keyring import get_keyring
 
 class Command(ContactPointCommand):
     help = ("The match model: 'match train' retrains it by EM (on --feeds DIR, or on freshly generated data) and "
-            "saves it as versioned JSON; 'match evaluate --feeds DIR' measures it against DIR/truth.csv.")
+            "saves it as versioned JSON; 'match evaluate --feeds DIR' measures it against DIR/truth.csv; "
+            "'match frequencies' counts how common each name and postcode is, from the index or from --files.")
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -34,12 +37,31 @@ class Command(ContactPointCommand):
                            help="also learn from the pairs data managers linked in the review queue")
         evaluate = sub.add_parser("evaluate")
         evaluate.add_argument("--feeds", type=Path, required=True)
+        counting = sub.add_parser("frequencies", help="count the national term frequencies (monthly; and before a "
+                                                      "first load, from its files)")
+        counting.add_argument("--files", type=Path, nargs="+",
+                              help="feed files to count (a first load's, before it runs); default: the index")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "train":
             self._train(options)
+        elif options["action"] == "frequencies":
+            self._frequencies(options["files"])
         else:
             self._evaluate(options["feeds"])
+
+    def _frequencies(self, files: list[Path] | None) -> None:
+        keyring = get_keyring()
+        if files:
+            missing = [str(p) for p in files if not p.is_file()]
+            if missing:
+                raise CommandError(f"no such file: {', '.join(missing)}")
+            counts = frequencies.from_files(files, today=timezone.localdate())
+        else:
+            counts = frequencies.from_index(keyring)
+        kept = store(keyring, counts, now=timezone.now(), counted_from="files" if files else "index")
+        totals = ", ".join(f"{column} {sum(c.values()):,} ({len(c):,} different)" for column, c in counts.items())
+        self.stdout.write(f"counted {totals}; {kept:,} values shared by {FLOOR} or more kept")
 
     def _train(self, options: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +102,8 @@ class Command(ContactPointCommand):
             raise CommandError(f"{truth_path} is missing")
         profiles = profiles_of(feeds, today=timezone.localdate())
         by_id = {p["unique_id"]: p for p in profiles}
-        outcome = decide(list(by_id), {}, by_id, score(profiles, by_id))
+        edges = score(profiles, by_id, frequencies=Frequencies.of(count(profiles)))
+        outcome = decide(list(by_id), {}, by_id, edges)
         clusters = [((source, record_id), group) for uid, group in outcome.group_of.items()
                     for source, record_id in [uid.split("|", 1)]]  # profiles_of's SOURCE|RECORD_ID
         self.stdout.write(str(pairwise(clusters, read_truth(truth_path))))
