@@ -118,6 +118,12 @@ def pipeline(task: dict) -> None:
         delta_s = time.perf_counter() - t
     delta = {"s": delta_s, "rows": run.rows_done, "created": run.children_created, "linked": run.records_linked,
              "reviews": run.reviews_queued, "index_children": children_before}
+    # The monthly recount of term frequencies from the index (`contactpoint match frequencies`), timed.
+    t = time.perf_counter()
+    from contactpoint.ingest.frequencies import from_index
+
+    recounted = from_index(ring)
+    delta["recount_s"], delta["recounted"] = time.perf_counter() - t, sum(recounted["given"].values())
 
     # Which child each source record went to, by its keyed record key (no decryption needed).
     truth = read_truth(folder / "truth.csv")
@@ -209,6 +215,9 @@ def print_pipeline(p: dict, records: int) -> float:
           f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
     print(f"  delta: {d['rows']:,} records into an index of {d['index_children']:,} children in {d['s']:.1f} s "
           f"({d['created']:,} new, {d['linked']:,} linked, {d['reviews']} for review)", flush=True)
+    if "recount_s" in d:
+        print(f"  term frequencies counted again from the index: {d['recounted']:,} children in "
+              f"{d['recount_s']:.0f} s", flush=True)
     return total_pipeline
 
 

@@ -173,3 +173,27 @@ def test_a_file_found_unreadable_part_way_is_refused_whole_with_nothing_kept(fil
         take(gp, broken, batch_size=10)
     assert SourceRecord.objects.count() == 0 and Child.objects.count() == 0
     assert FeedRun.objects.get().status == FeedRun.Status.REJECTED
+
+
+def test_a_run_that_forgets_what_it_opened_between_batches_makes_the_same_index(files, monkeypatch):
+    # A run's caches of opened children are bounded (``batch.CACHED_CHILDREN``): emptied between batches once
+    # past the bound. Forgetting after every batch must change nothing but the work done.
+    from contactpoint.ingest import batch
+
+    take(source(GP), files[GP])
+    take(source(CHILD_BENEFIT, "child_benefit"), files[CHILD_BENEFIT])
+    cached = snapshot()
+    for model in (SourceRecord, Child, FeedRun):
+        model.objects.all().delete()
+    forgotten = []
+    real = batch._Keys.forget
+    monkeypatch.setattr(batch, "CACHED_CHILDREN", 0)
+    monkeypatch.setattr(batch._Keys, "forget", lambda self: (forgotten.append(len(self)), real(self))[1])
+
+    take(source(GP + "-again"), files[GP])
+    take(source(CHILD_BENEFIT + "-again", "child_benefit"), files[CHILD_BENEFIT])
+
+    assert len(forgotten) > 4 and all(n > 0 for n in forgotten)
+    again = snapshot()
+    same_sources = {frozenset((src.removesuffix("-again"), rid) for src, rid in group) for group in again[3]}
+    assert again[0] == cached[0] and same_sources == cached[3]

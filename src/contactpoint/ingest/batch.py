@@ -149,9 +149,18 @@ def child_rows(ids: Sequence[int]) -> list[ChildRow]:
                                                    ids)]
 
 
+# The most children a run keeps what it opened about (their data keys, and the date of birth and identifiers
+# ``_candidates`` decrypted): both caches are emptied between batches once they pass it, so that a run's memory
+# does not grow with the file or the index (about 1 KB a child: a national GP file of 10.7 million rows would
+# otherwise keep gigabytes). At a million records a run meets about 380,000 children; the same bucket-mates come
+# back batch after batch, so most of the benefit is kept.
+CACHED_CHILDREN = 200_000
+
+
 class _Keys:
     """Children's data keys, opened once per run (a feed touches the same children batch after batch): a cipher
-    for sealing records here, the key itself for a worker (``work.Worker``)."""
+    for sealing records here, the key itself for a worker (``work.Worker``). At most about ``CACHED_CHILDREN``
+    (``forget``)."""
 
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
@@ -165,6 +174,12 @@ class _Keys:
         for child_id, kek_id, wrapped in bulk.select_any(
                 "SELECT child_id, kek_id, wrapped FROM vault_data_key WHERE child_id {any}", list(missing)):
             self.add(child_id, missing[child_id], unwrap_data_key(self.keyring, missing[child_id], kek_id, wrapped))
+
+    def forget(self) -> None:
+        self._by_child.clear()
+
+    def __len__(self) -> int:
+        return len(self._by_child)
 
     def cipher(self, child: ChildRow) -> ChildCipher:
         self.prefetch([child])
@@ -216,6 +231,9 @@ class Batch:
     # -- the batch ---------------------------------------------------------------------------------------------
 
     def process(self, entries: Sequence[Entry]) -> BatchResult:
+        if len(self._opened) > CACHED_CHILDREN or len(self.keys) > CACHED_CHILDREN:  # bounded, between batches
+            self._opened.clear()
+            self.keys.forget()
         result = BatchResult(accepted=len(entries))
         keys = {e.key: e for e in entries}
         # Neither the children's sealed groups nor unchanged records' payloads are read here: leave them behind.
