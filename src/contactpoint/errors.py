@@ -126,6 +126,11 @@ class IngestProcessFailed(ContactPointError):
                          "send the feed again to complete it")
 
 
+class JobFailed(ContactPointError):
+    """A job of ``contactpoint worker`` failed (``ingest.jobs``). Raised in place of whatever escaped the job,
+    whose message could quote a value, since the queue keeps a failed task's traceback."""
+
+
 class MatchingError(ContactPointError):
     code = "matching"
 

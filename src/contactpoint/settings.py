@@ -39,7 +39,11 @@ INSTALLED_APPS = [
     "contactpoint.synthetic",
     "contactpoint.web",
     "ninja",  # serves the API docs page (/api/v1/docs) from its own static files, not a CDN
+    "django_tasks_db",  # the job queue (contactpoint.ingest.jobs), in the database the service already has
 ]
+
+# Jobs run by `contactpoint worker` (contactpoint.ingest.jobs): the queue is a table in the service's database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -37,7 +37,8 @@ def test_the_openapi_document_is_public_and_lists_every_operation_with_its_secur
     operations = {(m.upper(), p): op for p, item in schema["paths"].items() for m, op in item.items()}
     assert set(operations) == {("POST", "/api/v1/session"), ("DELETE", "/api/v1/session"),
                                ("GET", "/api/v1/children"), ("GET", "/api/v1/children/{contactpoint_id}"),
-                               ("POST", "/api/v1/feeds/{source}"), ("GET", "/api/v1/feeds/{source}/discrepancies"),
+                               ("POST", "/api/v1/feeds/{source}"), ("GET", "/api/v1/feeds/{source}/jobs/{job}"),
+                               ("GET", "/api/v1/feeds/{source}/discrepancies"),
                                ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/acknowledge"),
                                ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/dispute")}
     assert "security" not in operations[("POST", "/api/v1/session")]

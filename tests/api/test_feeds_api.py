@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import pytest
 
@@ -14,6 +16,7 @@ from contactpoint.feeds import formats
 from contactpoint.feeds.formats.raw import blank_fields
 from contactpoint.feeds.models import FeedRun
 from tests.api.clients import bearer, make_source
+from tests.jobs import run_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +36,33 @@ def feed(*rows: dict[str, str], fmt: str = "csv", extra: dict[str, str] | None =
     return stream.getvalue()
 
 
-def submit(client, key, data: bytes, source="camden-social-care", content_type="text/csv", **params):
+def post(client, key, data: bytes, source="camden-social-care", content_type="text/csv", **params):
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return client.post(f"/api/v1/feeds/{source}" + (f"?{query}" if query else ""), data,
                        content_type=content_type, **bearer(key))
+
+
+@dataclass
+class Finished:
+    """A feed job as its source sees it at the end: its poll's status code, and the run's summary (the job
+    itself if it did not complete)."""
+
+    status_code: int
+    job: dict
+
+    def json(self) -> dict:
+        return self.job["result"] if self.job["status"] == "completed" else self.job
+
+
+def submit(client, key, data: bytes, source="camden-social-care", content_type="text/csv", **params):
+    """Send a feed, let the worker run it, and poll it: what a source does. A refusal before the job is queued
+    (401, 403, 413, 415, 422) is the POST's own answer."""
+    response = post(client, key, data, source, content_type, **params)
+    if response.status_code != 202:
+        return response
+    run_jobs()
+    polled = client.get(urlparse(response.json()["poll"]).path, **bearer(key))
+    return Finished(polled.status_code, polled.json())
 
 
 @pytest.fixture
@@ -96,9 +122,43 @@ def test_an_unknown_format_is_415_and_an_empty_body_422(client, key):
 
 
 def test_a_file_that_cannot_be_read_is_refused_whole(client, key):
-    response = submit(client, key, b"\xff\xfe not utf-8 at all\n", content_type="text/csv")
-    assert response.status_code == 422 and response.json()["code"] == "feed_rejected"
+    job = submit(client, key, b"\xff\xfe not utf-8 at all\n", content_type="text/csv").json()
+    assert job["status"] == "failed" and job["result"] is None and "UTF-8" in job["message"]
     assert not Child.objects.exists()
+
+
+def test_a_feed_is_answered_at_once_with_a_job_kept_sealed_until_the_worker_runs_it(client, key):
+    from contactpoint.feeds.models import FeedJob
+
+    response = post(client, key, feed(AMELIA, BEN))
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert job["status"] == "queued" and job["result"] is None
+    assert job["poll"].endswith(f"/api/v1/feeds/camden-social-care/jobs/{job['job']}")
+    assert not Child.objects.exists() and not FeedRun.objects.exists()  # nothing runs inside the request
+    stored = bytes(FeedJob.objects.get().payload)
+    assert b"Amelia" not in stored and b"9434765919" not in stored and len(stored) > 100
+    poll = urlparse(job["poll"]).path
+    assert client.get(poll, **bearer(key)).json()["status"] == "queued"
+
+    run_jobs()
+
+    done = client.get(poll, **bearer(key)).json()
+    assert done["status"] == "completed" and done["result"]["children_created"] == 2
+    assert done["started_at"] and done["finished_at"]
+    assert bytes(FeedJob.objects.get().payload) == b""  # the file is not kept once run
+    assert Child.objects.count() == 2
+    assert list(AuditEntry.objects.filter(action__in=("feed.queued", "feed.job.read")).values_list(
+        "action", flat=True).order_by("seq")) == ["feed.queued", "feed.job.read", "feed.job.read"]
+
+
+def test_a_job_is_found_only_by_its_own_source(client, key):
+    _, other_key = make_source("camden-gp", kind="gp_registrations")
+    job = post(client, key, feed(AMELIA)).json()
+    assert client.get(f"/api/v1/feeds/camden-gp/jobs/{job['job']}", **bearer(other_key)).status_code == 404
+    assert client.get("/api/v1/feeds/camden-social-care/jobs/not-a-uuid", **bearer(key)).status_code == 404
+    assert client.get(f"/api/v1/feeds/camden-social-care/jobs/{job['job']}", **bearer(other_key)).status_code \
+        == 403
 
 
 def test_a_full_feed_retires_records_it_no_longer_lists(client, key):

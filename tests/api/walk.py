@@ -81,7 +81,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/session"): Call({}, "auth.logout"),
     ("GET", "/api/v1/children"): Call({"family": "Hartley", "birthdate": "2015-06-03", **REASON}, "child.search"),
     ("GET", "/api/v1/children/{contactpoint_id}"): Call(REASON, "child.record.viewed"),
-    ("POST", "/api/v1/feeds/{source}"): Call({}, "feed.received", body=_csv_feed, content_type="text/csv"),
+    ("POST", "/api/v1/feeds/{source}"): Call({}, "feed.queued", body=_csv_feed, content_type="text/csv"),
+    ("GET", "/api/v1/feeds/{source}/jobs/{job}"): Call({}, "feed.job.read"),
     ("GET", "/api/v1/feeds/{source}/discrepancies"): Call({}, "feed.discrepancy.fetched"),
     ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/acknowledge"): Call({}, "feed.discrepancy.acknowledged"),
     ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/dispute"): Call(
@@ -97,7 +98,25 @@ def url(operation: Operation, *, cpid: str, source: str) -> str:
     route = operation.route
     if "{item}" in route:
         route = route.replace("{item}", str(item_of(source, cpid)))
+    if "{job}" in route:
+        route = route.replace("{job}", job_of(source))
     return route.replace("{contactpoint_id}", cpid).replace("{id}", cpid).replace("{source}", source)
+
+
+def job_of(source: str) -> str:
+    """The ID of a feed job of ``source``, sent the first time a job is asked about."""
+    from django.utils import timezone
+
+    from contactpoint.access.models import SourceSystem
+    from contactpoint.feeds.models import FeedJob
+    from contactpoint.ingest.jobs import submit
+    from contactpoint.vault.keyring import get_keyring
+
+    found = FeedJob.objects.filter(source__code=source).first()
+    if found is None:
+        found = submit(SourceSystem.objects.get(code=source), _csv_feed(), fmt="csv", mode="delta",
+                       keyring=get_keyring(), now=timezone.now())
+    return str(found.id)
 
 
 def item_of(source: str, cpid: str) -> int:

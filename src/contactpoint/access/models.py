@@ -134,6 +134,9 @@ class SourceSystem(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="source_systems")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # How often the source is expected to send (hours; None: whenever it has something): the worker's hourly
+    # check raises an alert for the operator when it has sent nothing for that long (``ingest.jobs``).
+    expected_every_hours = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "access_source_system"

@@ -43,9 +43,14 @@ def _require_manager(admin: User, org: Organisation) -> None:
         raise PermissionDenied("That source system belongs to an organisation you do not administer.")
 
 
+MAX_EXPECTED_HOURS = 24 * 92  # a source that sends less often than quarterly is not watched for silence
+
+
 def register_source(admin: User | None, *, code: str, name: str, kind: str, organisation: Organisation,
-                    now: datetime, keyring: KeyRing, actor: Actor | None = None) -> SourceSystem:
-    """``admin`` is None when the operator registers a national source from the command line."""
+                    now: datetime, keyring: KeyRing, actor: Actor | None = None,
+                    expected_every_hours: int | None = None) -> SourceSystem:
+    """``admin`` is None when the operator registers a national source from the command line.
+    ``expected_every_hours``: how often it should send (the worker alerts the operator when it goes quiet)."""
     if admin is not None:
         _require_manager(admin, organisation)
     code = code.strip().lower()
@@ -57,12 +62,32 @@ def register_source(admin: User | None, *, code: str, name: str, kind: str, orga
         raise ValidationError("code", "a source system with that code already exists")
     if kind not in SOURCE_KINDS:
         raise ValidationError("kind", f"choose one of {', '.join(SOURCE_KINDS)}")
+    _check_interval(expected_every_hours)
     with transaction.atomic():
         source = SourceSystem.objects.create(code=code, name=name.strip() or code, kind=kind,
-                                             organisation=organisation)
+                                             organisation=organisation, expected_every_hours=expected_every_hours)
         record_event(AuditAction.SOURCE_REGISTERED, actor=user_actor(admin) if admin else actor or
                      Actor.system("users"), keyring=keyring, at=now,
-                     context={"source": code, "kind": kind, "organisation": organisation.code})
+                     context={"source": code, "kind": kind, "organisation": organisation.code,
+                              "expected_every_hours": expected_every_hours})
+    return source
+
+
+def _check_interval(hours: int | None) -> None:
+    if hours is not None and not 1 <= hours <= MAX_EXPECTED_HOURS:
+        raise ValidationError("expected_every_hours", f"give a number of hours from 1 to {MAX_EXPECTED_HOURS}, "
+                                                      "or none for a source that sends when it has something")
+
+
+def expect_every(source: SourceSystem, hours: int | None, *, now: datetime, keyring: KeyRing,
+                 actor: Actor) -> SourceSystem:
+    """Set how often a source is expected to send (None: not watched). By the operator; audited."""
+    _check_interval(hours)
+    with transaction.atomic():
+        SourceSystem.objects.filter(pk=source.pk).update(expected_every_hours=hours)
+        source.expected_every_hours = hours
+        record_event(AuditAction.SOURCE_INTERVAL_SET, actor=actor, keyring=keyring, at=now,
+                     context={"source": source.code, "expected_every_hours": hours})
     return source
 
 

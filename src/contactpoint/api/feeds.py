@@ -1,11 +1,13 @@
-"""``POST /api/v1/feeds/{source}``, ``GET /api/v1/feeds/{source}/discrepancies`` (paged, filtered) and a
-source's answer to one of its items (``POST .../discrepancies/{item}/acknowledge`` or ``/dispute``), for
-source systems with their API key, thin over ``contactpoint.ingest.run.ingest`` and
-``contactpoint.bestview.discrepancies``.
+"""``POST /api/v1/feeds/{source}`` with ``GET /api/v1/feeds/{source}/jobs/{job}``,
+``GET /api/v1/feeds/{source}/discrepancies`` (paged, filtered) and a source's answer to one of its items
+(``POST .../discrepancies/{item}/acknowledge`` or ``/dispute``), for source systems with their API key, thin over
+``contactpoint.ingest.jobs`` and ``contactpoint.bestview.discrepancies``.
 
 The body is the feed file itself, exactly as ``contactpoint ingest`` would read it; its format comes from
-``?format=`` or else from the Content-Type. The same file twice changes nothing (the earlier run is returned,
-``repeat: true``); a file that was cut off part-way can simply be sent again. A key may act only for its own
+``?format=`` or else from the Content-Type. It is kept, sealed, and answered at once (202) with a job to poll:
+``contactpoint worker`` runs it, so a national file never holds a web worker. The same file twice changes nothing
+(the job's result is the earlier run, ``repeat: true``); a file that was cut off part-way can simply be sent
+again. A key may act only for its own
 source system: another source's path is refused as if it did not exist for the key (403, audited), and another
 source's item is answered as if it did not exist (404, audited).
 """
@@ -16,7 +18,7 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 
 from contactpoint.access.roles import Permission
 from contactpoint.access.sources import SourcePrincipal, source_actor
@@ -25,7 +27,7 @@ from contactpoint.api.schemas import (
     Discrepancies,
     DiscrepancyItem,
     DisputeRequest,
-    FeedRun,
+    FeedJob,
     ItemKind,
     ItemState,
     Problem,
@@ -41,9 +43,11 @@ from contactpoint.errors import (
     ValidationError,
 )
 from contactpoint.feeds import formats
+from contactpoint.feeds.models import FeedJob as FeedJobModel
 from contactpoint.feeds.models import FeedRun as FeedRunModel
 from contactpoint.feeds.models import RowProblem
-from contactpoint.ingest.run import ingest
+from contactpoint.ingest.jobs import job_of
+from contactpoint.ingest.jobs import submit as submit_job
 from contactpoint.vault.keyring import get_keyring
 
 router = Router(tags=["feeds"])
@@ -123,8 +127,17 @@ def _summary(run: FeedRunModel, repeat: bool) -> dict:
     }
 
 
+def _as_job(request: HttpRequest, job: FeedJobModel) -> dict:
+    result = None
+    if job.status == FeedJobModel.Status.COMPLETED and job.run is not None:
+        result = _summary(job.run, job.repeat)
+    return {"job": str(job.id), "status": job.status, "received_at": job.received_at,
+            "started_at": job.started_at, "finished_at": job.finished_at, "message": job.message,
+            "poll": request.build_absolute_uri(f"/api/v1/feeds/{job.source.code}/jobs/{job.id}"), "result": result}
+
+
 @router.post("/feeds/{source}", auth=SourceKey(Permission.FEED_SUBMIT),
-             response={200: FeedRun, 401: Problem, 403: Problem, 413: Problem, 415: Problem, 422: Problem},
+             response={202: FeedJob, 401: Problem, 403: Problem, 413: Problem, 415: Problem, 422: Problem},
              openapi_extra={"requestBody": _BODY}, summary="Send a feed file", operation_id="submit_feed")
 def submit(request: SourceRequest, source: str,
            format: Literal["csv", "jsonl", "fhir", "ctf"] | None = Query(
@@ -135,10 +148,19 @@ def submit(request: SourceRequest, source: str,
     principal = _own_source(request, source, Permission.FEED_SUBMIT)
     data = _read_body(request)
     fmt = _format(request, format)
-    outcome = ingest(principal.source, data, fmt=fmt, mode=mode, keyring=get_keyring(), now=timezone.now())
-    if outcome.run.status == FeedRunModel.Status.REJECTED:
-        raise FeedRejected(outcome.run.message or "This file was refused before.")
-    return _summary(outcome.run, outcome.already_done)
+    job = submit_job(principal.source, data, fmt=fmt, mode=mode, keyring=get_keyring(), now=timezone.now())
+    return Status(202, _as_job(request, job))
+
+
+@router.get("/feeds/{source}/jobs/{job}", auth=SourceKey(Permission.FEED_SUBMIT),
+            response={200: FeedJob, 401: Problem, 403: Problem, 404: Problem}, summary="How a feed job is going",
+            operation_id="get_feed_job")
+def feed_job(request: SourceRequest, source: str, job: str = Path(..., max_length=36)):
+    principal = _own_source(request, source, Permission.FEED_SUBMIT)
+    found = job_of(principal.source, job)
+    record_event(AuditAction.FEED_JOB_READ, actor=source_actor(principal.source), keyring=get_keyring(),
+                 at=timezone.now(), context={"job": str(found.id), "status": found.status, "api": True})
+    return _as_job(request, found)
 
 
 PER_PAGE, PER_PAGE_MAX = 100, 500

@@ -5,7 +5,7 @@ only its visible fields (DESIGN.md "Shielding")."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from ninja import Field, Schema
@@ -171,6 +171,17 @@ class FeedRun(Schema):
     children_merged: int
     problems: list[RowProblem]
     problems_total: int
+
+
+class FeedJob(Schema):
+    job: str = Field(description="the job's ID: poll GET /api/v1/feeds/{source}/jobs/{job}")
+    status: Literal["queued", "running", "completed", "failed"]
+    received_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    message: str = Field("", description="why the file was refused, or the run stopped (never a value)")
+    poll: str = Field(description="where to ask how the job is going")
+    result: FeedRun | None = Field(None, description="the run's summary, once the job has completed")
 
 
 ItemKind = Literal["disagreement", "invalid"]

@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     SOURCE_KEY_ISSUED = "admin.source_key.issued"
     SOURCE_KEY_REVOKED = "admin.source_key.revoked"
     SOURCE_REGISTERED = "admin.source.registered"
+    SOURCE_INTERVAL_SET = "admin.source.interval_set"  # how often a source is expected to send
     SOURCE_AUTH_FAILED = "auth.source.failed"
     # finding and viewing children
     SEARCH = "child.search"
@@ -56,6 +57,9 @@ class AuditAction(StrEnum):
     CHILD_UPDATED = "child.updated"
     CHILD_SHREDDED = "child.shredded"
     # feeds and matching
+    FEED_QUEUED = "feed.queued"  # a feed sent over the API, kept sealed for the worker (ingest.jobs)
+    FEED_JOB_READ = "feed.job.read"  # a source polled its feed job
+    SOURCE_SILENT = "feed.source.silent"  # a source expected to send has sent nothing for its interval
     FEED_RECEIVED = "feed.received"
     FEED_COMPLETED = "feed.completed"
     FEED_REFUSED = "feed.refused"

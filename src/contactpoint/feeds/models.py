@@ -53,3 +53,34 @@ class RowProblem(models.Model):
     class Meta:
         db_table = "feeds_row_problem"
         ordering = ["line", "id"]
+
+
+class FeedJob(models.Model):
+    """A feed file a source sent over the API, kept until a worker has run it (``contactpoint.ingest.jobs``).
+    The file is sealed under a key of its own (derived from the key ring's index root and the job's ID, so a key
+    rotation has nothing to re-wrap) and emptied once its run is over: nothing of it is in clear, and nothing is
+    kept after. The source polls the job by its ID."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"  # refused whole (``message`` says why), or stopped: the run resumes if sent again
+
+    id = models.UUIDField(primary_key=True)
+    source = models.ForeignKey("access.SourceSystem", on_delete=models.PROTECT, related_name="feed_jobs")
+    format = models.CharField(max_length=8)
+    mode = models.CharField(max_length=8, default="delta")
+    size = models.PositiveBigIntegerField()
+    received_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    run = models.ForeignKey(FeedRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    repeat = models.BooleanField(default=False)  # the file had been taken before: its run is the earlier one
+    message = models.TextField(blank=True)  # why it was refused or stopped, in words; never a value
+    payload = models.BinaryField(default=b"")  # the file, sealed; empty once run
+
+    class Meta:
+        db_table = "feeds_job"
+        ordering = ["-received_at"]

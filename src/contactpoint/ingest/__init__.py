@@ -7,7 +7,9 @@
 open, profile, build and seal); ``work`` is what those workers do, the same code the main process runs for a
 small feed. ``profiles`` makes match profiles straight from files, for training and evaluating the model.
 ``held`` keeps the rows that link to no child and are too thin to make one, until they can be taken in.
+``jobs`` is what ``contactpoint worker`` runs: feeds sent over the API, and the service's schedules;
+``frequencies`` counts how common names and postcodes are, for the match model.
 It sits above feeds, matching, bestview, records and children; none of them imports it.
 """
 
-__all__ = ["batch", "held", "prepare", "processes", "profiles", "run", "work"]
+__all__ = ["batch", "frequencies", "held", "jobs", "prepare", "processes", "profiles", "run", "work"]

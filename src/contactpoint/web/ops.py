@@ -5,6 +5,7 @@ Counts only (children by state, audit chain length, checkpoint age): nothing her
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import TypedDict
 
 from django.db.models import Count
@@ -17,6 +18,8 @@ from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditCheckpoint, AuditHead, AuditPending, AuditVerification
 from contactpoint.children.models import Child
 from contactpoint.config import get_settings
+from contactpoint.feeds.models import FeedJob
+from contactpoint.ingest.jobs import overdue
 from contactpoint.web.guards import SignedInRequest, public, requires
 
 
@@ -27,6 +30,8 @@ class ServiceFigures(TypedDict):
     audit_pending: int
     last_checkpoint: AuditCheckpoint | None
     last_verification: AuditVerification | None
+    silent_sources: list[tuple[str, datetime]]  # expected to send, and silent since
+    feed_jobs_waiting: int  # sent over the API, not yet run by the worker
 
 
 def service_figures() -> ServiceFigures:
@@ -41,6 +46,9 @@ def service_figures() -> ServiceFigures:
         "audit_pending": AuditPending.objects.count(),
         "last_checkpoint": checkpoint,
         "last_verification": verification,
+        "silent_sources": [(source.code, since) for source, since in overdue(timezone.now())],
+        "feed_jobs_waiting": FeedJob.objects.filter(status__in=(FeedJob.Status.QUEUED,
+                                                                FeedJob.Status.RUNNING)).count(),
     }
 
 
@@ -76,4 +84,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     verification = f["last_verification"]
     lines += ["# TYPE contactpoint_audit_intact gauge",
               f"contactpoint_audit_intact {1 if verification is None or verification.intact else 0}"]
+    lines += ["# HELP contactpoint_sources_silent Sources that have sent nothing for longer than they are expected to.",
+              "# TYPE contactpoint_sources_silent gauge", f"contactpoint_sources_silent {len(f['silent_sources'])}",
+              "# HELP contactpoint_feed_jobs_waiting Feeds sent over the API that the worker has not yet run.",
+              "# TYPE contactpoint_feed_jobs_waiting gauge", f"contactpoint_feed_jobs_waiting {f['feed_jobs_waiting']}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")

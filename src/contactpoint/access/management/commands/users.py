@@ -10,7 +10,7 @@ from django.utils import timezone
 from contactpoint.access import preconditions
 from contactpoint.access.administration import provision_user, publish_policy
 from contactpoint.access.models import Organisation, SourceSystem, User
-from contactpoint.access.sources import SOURCE_KINDS, issue_key, register_source
+from contactpoint.access.sources import SOURCE_KINDS, expect_every, issue_key, register_source
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.commands import ContactPointCommand
@@ -53,6 +53,11 @@ class Command(ContactPointCommand):
         reg.add_argument("--name", required=True)
         reg.add_argument("--kind", required=True, choices=SOURCE_KINDS)
         reg.add_argument("--organisation", required=True)
+        reg.add_argument("--expected-every-hours", type=int,
+                         help="how often it should send (24: daily); the worker alerts you when it goes quiet")
+        every = sub.add_parser("source-interval", help="set how often a source system is expected to send")
+        every.add_argument("--source", required=True)
+        every.add_argument("--hours", type=int, help="hours between feeds; leave out to stop watching it")
         key = sub.add_parser("issue-key", help="issue (or rotate) a source system's API key")
         key.add_argument("--source", required=True)
 
@@ -137,8 +142,17 @@ class Command(ContactPointCommand):
     def _register_source(self, **o: Any) -> None:
         source = register_source(None, code=o["code"], name=o["name"], kind=o["kind"],
                                  organisation=self._org(o["organisation"]), now=timezone.now(),
-                                 keyring=get_keyring(), actor=Actor.operator())
+                                 keyring=get_keyring(), actor=Actor.operator(),
+                                 expected_every_hours=o["expected_every_hours"])
         self.stdout.write(f"registered source system {source.code}")
+
+    def _source_interval(self, **o: Any) -> None:
+        source = SourceSystem.objects.filter(code=o["source"]).first()
+        if source is None:
+            raise CommandError(f"no source system {o['source']}")
+        expect_every(source, o["hours"], now=timezone.now(), keyring=get_keyring(), actor=Actor.operator())
+        self.stdout.write(f"{source.code}: expected every {o['hours']} hours" if o["hours"] else
+                          f"{source.code}: not watched for silence")
 
     def _issue_key(self, **o: Any) -> None:
         source = SourceSystem.objects.filter(code=o["source"]).first()

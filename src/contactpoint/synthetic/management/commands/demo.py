@@ -55,7 +55,7 @@ class Command(ContactPointCommand):
         demo.loaded(keyring, now, options["children"])
         self._print(logins, sources, logins_file, options["port"])
         if not options["no_serve"]:
-            call_command("serve", port=options["port"])
+            call_command("serve", port=options["port"], with_worker=True)
 
     def _load(self, folder: Path, sources, keyring, now) -> None:
         bars: dict[str, tqdm] = {}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -18,12 +19,19 @@ class Command(ContactPointCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument("--with-worker", action="store_true",
+                            help="also start `contactpoint worker` (the jobs and schedules), as the demo does; in "
+                                 "production run it as a service of its own")
 
     def handle(self, *args: Any, **options: Any) -> None:
         argv = [sys.executable, "-m", "gunicorn", "contactpoint.wsgi:application",
                 "--bind", f"{options['host']}:{options['port']}", "--workers", str(options["workers"]),
                 "--threads", str(options["threads"]), "--access-logfile", "-",
                 "--access-logformat", ACCESS_LOG_FORMAT, "--forwarded-allow-ips", "127.0.0.1"]
+        if options["with_worker"]:
+            # A process of its own, in the same process group: Ctrl-C stops it with the server.
+            subprocess.Popen([sys.executable, "-m", "contactpoint.cli", "worker"])
+            self.stdout.write("The worker runs feeds sent over the API, the monitor, checkpoints and the lifecycle.")
         self.stdout.write(f"ContactPoint is at http://{options['host']}:{options['port']}/ (Ctrl-C to stop)")
         self.stdout.flush()
         os.execv(sys.executable, argv)

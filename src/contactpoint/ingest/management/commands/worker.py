@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from contactpoint.commands import ContactPointCommand
+from contactpoint.ingest.jobs import SCHEDULES, queue_schedules, recover
+
+
+class Command(ContactPointCommand):
+    help = ("Run the service's jobs: feeds sent over the API, and the schedules (the monitor every minute, an "
+            "audit checkpoint hourly, verification and the lifecycle daily, term frequencies monthly, silent "
+            "sources hourly). Run one, and keep it running (systemd); Ctrl-C stops it after the job in hand.")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--no-recover", action="store_true",
+                            help="a second worker: do not requeue what a stopped worker left (the first does)")
+        parser.add_argument("--batch", action="store_true", help="run what is due, then stop")
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the queue")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_recover"]:
+            resumed = recover(timezone.now())
+            queued = queue_schedules()
+            self.stdout.write(f"worker: {len(SCHEDULES)} schedules ({queued} queued now), {resumed} feed jobs "
+                              "put back in the queue")
+        self.stdout.flush()
+        worker_options: dict[str, Any] = {"interval": options["interval"], "reload": False,
+                                          "startup_delay": False}
+        if options["batch"]:
+            worker_options["batch"] = True
+        call_command("db_worker", **worker_options)
