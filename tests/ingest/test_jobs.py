@@ -89,6 +89,7 @@ def test_a_job_that_fails_keeps_no_value_in_the_queue_or_the_job(monkeypatch):
     run_jobs()
     job.refresh_from_db()
     assert job.status == FeedJob.Status.FAILED and "send the same file again" in job.message
+    assert bytes(job.payload) == b""  # not kept: the source sends it again
     [task] = DBTaskResult.objects.filter(task_path=jobs.run_feed.module_path)
     assert task.status == "FAILED" and "JobFailed" in task.exception_class_path
     for text in (task.traceback, job.message, str(task.return_value)):

@@ -89,11 +89,8 @@ def run_feed(job_id: str) -> str:
         _finish(job, FeedJob.Status.FAILED, str(refused))
         return job.status
     except Exception:  # noqa: BLE001  (whatever it was, its message may quote a value: it is not kept)
-        job.status = FeedJob.Status.FAILED
-        job.message = ("The run stopped part-way. Everything up to the last whole batch is kept; send the same "
-                       "file again and it resumes there.")
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "message", "finished_at"])
+        _finish(job, FeedJob.Status.FAILED, "The run stopped part-way. Everything up to the last whole batch is "
+                                            "kept; send the same file again and it resumes there.")
         raise JobFailed(f"feed job {job.id} stopped part-way") from None
     run = outcome.run
     job.run, job.repeat = run, outcome.already_done
