@@ -156,3 +156,23 @@ def test_the_operator_sets_how_often_a_source_should_send_and_the_status_page_an
     assert "contactpoint_sources_silent 1" in metrics and "contactpoint_feed_jobs_waiting 1" in metrics
     with pytest.raises(Exception, match="from 1 to"):
         call_command("users", "source-interval", "--source", "gp-camden", "--hours", "0")
+
+
+def test_a_schedule_that_sets_its_own_signal_handlers_leaves_the_workers_in_place(monkeypatch):
+    import signal
+
+    def mine(signum, frame):  # the worker's: stop after the job in hand
+        raise AssertionError("not called here")
+
+    def monitor_like(*args, **kwargs):
+        signal.signal(signal.SIGTERM, lambda *_: None)  # as `monitor run` does for its own loop
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        monkeypatch.setattr(jobs, "call_command", monitor_like)
+        jobs.scheduled.call("checkpoint")
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    [next_run] = _pending("checkpoint")
+    assert next_run.run_after > timezone.now()

@@ -129,3 +129,42 @@ def test_the_command_counts_from_the_index_or_from_a_first_loads_files(tmp_path)
     call_command("match", "frequencies", "--files", str(path), stdout=out)
     assert "given 12 (1 different)" in out.getvalue() and "3 values shared by 10 or more kept" in out.getvalue()
     assert FrequencyTotal.objects.get(column="given").total == 12
+
+
+@pytest.mark.slow
+def test_training_keeps_term_frequencies_only_if_they_decide_better_on_its_labelled_records(tmp_path, monkeypatch):
+    from contactpoint.ingest.profiles import profiles_of
+    from contactpoint.matching import train
+    from contactpoint.matching.evaluate import read_truth
+
+    call_command("generate", "--children", "300", "--seed", "7", "--out", str(tmp_path), "--today", "2026-11-24",
+                 stdout=io.StringIO())
+    profiles = profiles_of(tmp_path, today=date(2026, 11, 24))
+    truth = read_truth(tmp_path / "truth.csv")
+    asked = []
+    real = train.choose_thresholds
+
+    def choose(settings, profiles, truth, *, frequencies=False):
+        asked.append(frequencies)
+        return real(settings, profiles, truth, frequencies=frequencies)
+
+    monkeypatch.setattr(train, "choose_thresholds", choose)
+    use, link, review, tried = train.with_or_without_frequencies(trained_settings(), profiles, truth)
+    assert asked == [False, True] and set(tried) == {False, True}
+    assert link in train.LINK_CANDIDATES and review == pytest.approx(max(0.01, link - train.REVIEW_BAND))
+    assert all(set(candidates) == set(train.LINK_CANDIDATES) for candidates in tried.values())
+    kept, other = tried[use][link][0], max(q.f1 for q, _ in tried[not use].values())
+    assert round(kept.f1, 3) >= round(other, 3) - 0.001  # the one kept decides at least as well
+
+
+@pytest.mark.django_db
+def test_a_feed_uses_the_national_counts_only_when_the_model_was_trained_to(monkeypatch):
+    from contactpoint.access.models import SourceSystem
+    from contactpoint.ingest import batch
+
+    source("gp-camden", "gp_registrations", health_org())
+    gp = SourceSystem.objects.select_related("organisation").get(code="gp-camden")
+    store(get_keyring(), _population(OLIVER=4000), now=NOW_UTC, counted_from="index")
+    assert batch.Batch(gp, keyring=get_keyring(), now=NOW_UTC, run_id="r").frequencies is None  # as saved: off
+    monkeypatch.setattr(batch, "uses_frequencies", lambda: True)
+    assert batch.Batch(gp, keyring=get_keyring(), now=NOW_UTC, run_id="r").frequencies is not None

@@ -48,6 +48,7 @@ from contactpoint.matching import merging
 from contactpoint.matching.cluster import LINKS_TWO, decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.frequencies import Frequencies
+from contactpoint.matching.model import uses_frequencies
 from contactpoint.matching.models import Merge, ReviewDecision, ReviewItem
 from contactpoint.matching.profile import Profiles
 from contactpoint.records.involvements import manual_entries
@@ -206,7 +207,8 @@ class Batch:
         self.origin = origin_of(source, run_id, self.today)
         self.workers = workers or Worker(keyring, self.origin)
         self.keys = _Keys(keyring)
-        self.frequencies = Frequencies.load(keyring)  # national, counted by ``match frequencies``; None if never
+        # National, counted by ``match frequencies``; None if never counted, or the model does better without.
+        self.frequencies = Frequencies.load(keyring) if uses_frequencies() else None
         self._opened: dict[int, tuple[int, FoundBy]] = {}  # child ID -> (version, what _candidates opened)
         self.retry_held = retry_held
 

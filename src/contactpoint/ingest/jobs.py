@@ -24,6 +24,8 @@ without the original message (which could quote a value).
 from __future__ import annotations
 
 import io
+import signal
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,6 +184,9 @@ BY_NAME = {s.name: s for s in SCHEDULES}
 def scheduled(name: str) -> str:
     """Run one schedule, then queue its next run (whatever happened: a failed run is tried again next time)."""
     schedule = BY_NAME[name]
+    # A command may set its own handlers for Ctrl-C and SIGTERM (``monitor run`` does, to stop its loop): the
+    # worker's must be back afterwards, or it could no longer be stopped.
+    handlers = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
     try:
         if schedule.function is not None:
             schedule.function(timezone.now())
@@ -191,8 +196,14 @@ def scheduled(name: str) -> str:
     except Exception:  # noqa: BLE001  (its message is not kept: see the module's note)
         raise JobFailed(f"the scheduled {name} failed; it runs again at its next time") from None
     finally:
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         scheduled.using(run_after=schedule.next_run(timezone.now())).enqueue(name)
     return "done"
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _pending(task_path: str) -> list[DBTaskResult]:

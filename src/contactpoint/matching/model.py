@@ -190,6 +190,12 @@ def thresholds(version: str = MODEL_VERSION) -> tuple[float, float]:
     return float(chosen.get("link_threshold", DEFAULT_LINK)), float(chosen.get("review_threshold", DEFAULT_REVIEW))
 
 
+def uses_frequencies(version: str = MODEL_VERSION) -> bool:
+    """Whether the model scores with term-frequency adjustments (``matching.frequencies``): chosen when it is
+    trained, by whether they decide better on its labelled data (``train.with_or_without_frequencies``)."""
+    return bool(_saved(version).get("contactpoint", {}).get("term_frequencies", False))
+
+
 def trained_settings(version: str = MODEL_VERSION, dialect: str = "duckdb") -> dict[str, Any]:
     """The saved, trained model as Splink settings (m and u for every level), in ``dialect``'s SQL, with the
     blocking rules of ``blocking_rules()``.

@@ -70,16 +70,17 @@ MIN_PRECISION = 0.999  # no threshold that links less surely than this, whatever
 
 
 def choose_thresholds(settings: dict[str, Any], profiles: Sequence[dict[str, Any]],
-                      truth: dict[tuple[str, str], str]) -> tuple[float, float, dict[float, tuple[Quality, int]]]:
+                      truth: dict[tuple[str, str], str], *, frequencies: bool = False,
+                      ) -> tuple[float, float, dict[float, tuple[Quality, int]]]:
     """The link threshold with the best pairwise F1 on labelled training data (``profiles`` with
     ``SOURCE|RECORD_ID`` IDs, as ``ingest.profiles.profiles_of`` makes them), among those linking with precision
     of at least ``MIN_PRECISION``; the review threshold ``REVIEW_BAND`` below it. Also each candidate's quality
-    and review count, for the operator to see."""
+    and review count, for the operator to see. ``frequencies``: with term-frequency adjustments, counted on the
+    training records themselves (as the feeds use the national counts)."""
     ids = [p["unique_id"] for p in profiles]
     model = {k: v for k, v in settings.items() if k != "contactpoint"}
-    # Term frequencies counted on the training records themselves, as the feeds use the national ones.
     edges = score(profiles, ids, threshold=max(0.01, min(LINK_CANDIDATES) - REVIEW_BAND), settings=model,
-                  frequencies=Frequencies.of(count(profiles)))
+                  frequencies=Frequencies.of(count(profiles)) if frequencies else None)
     tried: dict[float, tuple[Quality, int]] = {}
     by_id = {p["unique_id"]: p for p in profiles}
     for link in LINK_CANDIDATES:
@@ -90,6 +91,21 @@ def choose_thresholds(settings: dict[str, Any], profiles: Sequence[dict[str, Any
     fit = [link for link, (q, _) in tried.items() if q.precision >= MIN_PRECISION] or [max(LINK_CANDIDATES)]
     link = max(fit, key=lambda t: (round(tried[t][0].f1, 3), t))  # within a thousandth: the surer threshold
     return link, round(max(0.01, link - REVIEW_BAND), 2), tried
+
+
+def with_or_without_frequencies(settings: dict[str, Any], profiles: Sequence[dict[str, Any]],
+                                truth: dict[tuple[str, str], str]) -> tuple[bool, float, float, dict]:
+    """Whether the model decides better with term-frequency adjustments than without, on labelled training data:
+    the better pairwise F1 at each one's chosen threshold (to a thousandth), then fewer pairs for review; a tie
+    keeps them off (the simpler model). Returns (use them, link threshold, review threshold, what each tried)."""
+    outcomes = {}
+    for use in (False, True):
+        link, review, tried = choose_thresholds(settings, profiles, truth, frequencies=use)
+        quality, reviews = tried[link]
+        outcomes[use] = ((round(quality.f1, 3), -reviews), link, review, tried)
+    use = outcomes[True][0] > outcomes[False][0]
+    _, link, review, _ = outcomes[use]
+    return use, link, review, {use: outcomes[use][3] for use in outcomes}
 
 
 def save(settings: dict[str, Any], path: Path) -> None:

@@ -15,9 +15,9 @@ from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import score
 from contactpoint.matching.evaluate import pairwise, read_truth
 from contactpoint.matching.frequencies import FLOOR, Frequencies, count, store
-from contactpoint.matching.model import model_path
+from contactpoint.matching.model import model_path, uses_frequencies
 from contactpoint.matching.review import labelled_training_data
-from contactpoint.matching.train import MIN_LABELLED_PAIRS, choose_thresholds, save, train
+from contactpoint.matching.train import MIN_LABELLED_PAIRS, save, train, with_or_without_frequencies
 from contactpoint.vault.keyring import get_keyring
 
 
@@ -85,11 +85,15 @@ class Command(ContactPointCommand):
             settings = train(profiles, description=description, labelled=labelled)
             truth_path = feeds / "truth.csv"
             if truth_path.exists():  # generated data knows who is who: choose the thresholds on it
-                link, review, tried = choose_thresholds(settings, profiles, read_truth(truth_path))
-                for threshold, (quality, reviews) in tried.items():
-                    self.stdout.write(f"link at {threshold}: {quality}, {reviews} reviews")
-                settings["contactpoint"] |= {"link_threshold": link, "review_threshold": review}
-                self.stdout.write(f"link threshold {link}, review threshold {review}")
+                use, link, review, tried = with_or_without_frequencies(settings, profiles, read_truth(truth_path))
+                for adjusted, candidates in tried.items():
+                    for threshold, (quality, reviews) in candidates.items():
+                        self.stdout.write(f"{'with' if adjusted else 'without'} term frequencies, link at "
+                                          f"{threshold}: {quality}, {reviews} reviews")
+                settings["contactpoint"] |= {"link_threshold": link, "review_threshold": review,
+                                             "term_frequencies": use}
+                self.stdout.write(f"link threshold {link}, review threshold {review}, term frequencies "
+                                  f"{'on' if use else 'off'}")
             else:
                 self.stdout.write("no truth.csv beside the feeds: the thresholds are the defaults")
         out = options["out"] or model_path()
@@ -102,7 +106,7 @@ class Command(ContactPointCommand):
             raise CommandError(f"{truth_path} is missing")
         profiles = profiles_of(feeds, today=timezone.localdate())
         by_id = {p["unique_id"]: p for p in profiles}
-        edges = score(profiles, by_id, frequencies=Frequencies.of(count(profiles)))
+        edges = score(profiles, by_id, frequencies=Frequencies.of(count(profiles)) if uses_frequencies() else None)
         outcome = decide(list(by_id), {}, by_id, edges)
         clusters = [((source, record_id), group) for uid, group in outcome.group_of.items()
                     for source, record_id in [uid.split("|", 1)]]  # profiles_of's SOURCE|RECORD_ID
