@@ -128,3 +128,49 @@ def test_a_child_a_data_manager_has_kept_apart_from_another_is_not_merged_automa
     assert (run.children_merged, run.reviews_queued) == (0, 1)
     assert Child.objects.get(pk=school_child.pk).status == ChildStatus.LIVE
     assert Child.objects.get(pk=gp_child.pk).status == ChildStatus.LIVE
+
+
+def test_records_that_link_a_to_b_and_b_to_c_in_one_batch_make_the_three_one_child():
+    la = two_children_then_the_record_that_joins_them()
+    health = source("bristol-health", "health", health_org("HT-1", "Bristol Health"))
+    uln = "1234567899"
+    # A third child: the same girl as a training provider's health record knows her, by her ULN only.
+    feed(health, AMELIA | {"source_record_id": "H-1", "family_name": "Mensah", "uln": uln,
+                           "address_line_1": "9 Park Row", "town": "Bristol", "postcode": "BS1 5LJ",
+                           "carer_1_name": "", "carer_1_relationship": "", "carer_1_phone": ""},
+         now=NOW - timedelta(hours=12))
+    assert Child.objects.filter(status=ChildStatus.LIVE).count() == 3
+
+    run = feed(la, LA_ROW, LA_ROW | {"source_record_id": "LA-2", "nhs_number": "", "uln": uln})
+
+    [live] = Child.objects.filter(status=ChildStatus.LIVE)
+    assert run.children_merged == 2 and run.reviews_queued == 0
+    assert len(records_of(live)) == 5
+    assert not ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).exists()
+
+
+def test_a_pair_whose_child_was_merged_earlier_in_the_batch_is_followed_to_the_child_it_became():
+    from contactpoint.access.models import SourceSystem
+    from contactpoint.ingest.batch import Batch, BatchResult
+
+    la = two_children_then_the_record_that_joins_them()
+    health = source("bristol-health", "health", health_org("HT-1", "Bristol Health"))
+    # The merging alone is tried here: the third child need not look like the others.
+    feed(health, {"source_record_id": "H-1", "given_name": "Zara", "family_name": "Mensah", "uln": "1234567899",
+                  "date_of_birth": "2012-02-20", "postcode": "BS1 5LJ"}, now=NOW - timedelta(hours=12))
+    a, b, c = Child.objects.order_by("created_at", "id")
+    decided = {"status": ReviewItem.Status.LINKED, "decided_by": PIPELINE, "decided_at": NOW, "created_at": NOW,
+               "probability": 0.99, "why": "a new record links two children already in the index",
+               "responsible_la": "202", "record_a": "x", "record_b": "y"}
+    # B into A first; then B with C, B being part of A by then.
+    items = [ReviewItem.objects.create(child_a=a, child_b=b, **decided),
+             ReviewItem.objects.create(child_a=b, child_b=c, **decided)]
+    result = BatchResult()
+    batch = Batch(SourceSystem.objects.select_related("organisation").get(pk=la.pk), keyring=get_keyring(),
+                  now=NOW, run_id="r")
+
+    batch._merge_linked(items, result)
+
+    assert len(result.merged) == 2 and result.reviews == 0
+    [live] = Child.objects.filter(status=ChildStatus.LIVE)
+    assert live.pk == a.pk and len(records_of(live)) == 3

@@ -540,10 +540,14 @@ class Batch:
     def _merge_linked(self, items: Sequence[ReviewItem], result: BatchResult) -> None:
         """Merge each pair of children a new record linked, decided by ``_queue_reviews``: as a data manager's
         link from the review queue does (``matching.merging``: the older record survives, and the merge can be
-        split from the review history), after the batch has written its best views. A pair that is no longer
-        two live children (a merge earlier in the batch took one) goes back to the queue."""
+        split from the review history), after the batch has written its best views. A child merged earlier in
+        the batch is followed to the child it became (one new record linking A and B, another B and C: all three
+        are one); a pair that is then one child needs nothing more, and one that is not two live, unshielded
+        children goes back to the queue."""
         for item in items:
-            a, b = (Child.objects.select_for_update().get(pk=pk) for pk in (item.child_a_id, item.child_b_id))
+            a, b = (_followed(pk) for pk in (item.child_a_id, item.child_b_id))
+            if a.pk == b.pk:
+                continue  # one child already: the item stays as decided
             if a.status != ChildStatus.LIVE or b.status != ChildStatus.LIVE or a.shielded or b.shielded:
                 ReviewItem.objects.filter(pk=item.pk).update(status=ReviewItem.Status.OPEN, decided_at=None,
                                                              decided_by="")
@@ -585,6 +589,16 @@ class Batch:
             write_sealed(items, now=self.now)
             sync_discrepancies(discrepancies, now=self.now)
         bulk.update("children_child", "id", ["responsible_la"], las)
+
+
+def _followed(child_id: int) -> Child:
+    """The child, locked; or, if merged, the child it was merged into (and so on)."""
+    child = Child.objects.select_for_update().get(pk=child_id)
+    seen = {child.pk}
+    while child.status == ChildStatus.MERGED and child.merged_into_id and child.merged_into_id not in seen:
+        child = Child.objects.select_for_update().get(pk=child.merged_into_id)
+        seen.add(child.pk)
+    return child
 
 
 def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:
