@@ -138,8 +138,53 @@ def test_exceeding_the_rate_limit_blocks_and_raises_an_alert(user, amelia):
     with pytest.raises(SearchRefused) as refused:
         find(user, limits=tight, family="Hartley", birthdate="2015-06-03")
     assert refused.value.code == "rate_limited"
+    assert "paused for you until 10:01 (UK time)" in str(refused.value)  # NOW is 10:00 UTC, in November
     alert = AuditEntry.objects.get(action="child.search.rate_limited")
     assert alert.severity == "alert"
+
+
+def test_the_refusal_says_when_the_oldest_searches_leave_the_window(user):
+    from contactpoint.search import ratelimit
+
+    hourly = SearchSettings(result_cap=20, searches_per_minute=100, searches_per_hour=3, searches_per_day=100)
+    for minutes in (0, 5, 20):
+        ratelimit.take(user.pk, NOW.replace(minute=minutes), hourly)
+    with pytest.raises(SearchRefused, match="until 11:00"):  # when the 10:00 search leaves the hour
+        ratelimit.take(user.pk, NOW.replace(minute=50), hourly)
+    ratelimit.take(user.pk, NOW.replace(hour=11), hourly)  # and then one more fits
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_searches_by_one_user_get_exactly_the_limit():
+    import threading
+
+    from django.db import connections
+
+    from contactpoint.search import ratelimit
+    from contactpoint.search.models import SearchUsage
+
+    user = make_person("con.current").user
+    limits = SearchSettings(result_cap=20, searches_per_minute=10, searches_per_hour=100, searches_per_day=100)
+    barrier, outcomes = threading.Barrier(50), []
+
+    def attempt() -> None:
+        try:
+            barrier.wait()
+            ratelimit.take(user.pk, NOW, limits)
+            outcomes.append("taken")
+        except SearchRefused:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("taken") == 10 and outcomes.count("refused") == 40
+    assert sum(SearchUsage.objects.filter(user=user).values_list("count", flat=True)) == 10
 
 
 def test_archived_children_are_out_of_every_search(user, amelia):

@@ -129,12 +129,11 @@ def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: Key
            limits: SearchSettings) -> SearchResult:
     """Find children matching ``criteria`` for ``user``, or raise ``SearchRefused`` saying what to do."""
     try:
-        ratelimit.check(user.pk, now, limits)
+        ratelimit.take(user.pk, now, limits)
     except SearchRefused as refused:
         _audit(AuditAction.SEARCH_RATE_LIMITED, user, keyring, now, stated, criteria, outcome=Outcome.REFUSED,
                severity=Severity.ALERT, code=refused.code)
         raise
-    ratelimit.count_attempt(user.pk, now)
     try:
         decision = policy.check(criteria)
     except SearchRefused as refused:
