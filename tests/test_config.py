@@ -3,6 +3,8 @@ from __future__ import annotations
 import stat
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contactpoint.config import Settings
 from contactpoint.errors import ConfigurationError
@@ -81,3 +83,29 @@ def test_a_new_key_ring_is_private_and_never_overwritten(tmp_path):
 def test_a_malformed_setting_is_named(tmp_path, name, value):
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_env({"CONTACTPOINT_VAR_DIR": str(tmp_path), name: value})
+
+
+@given(st.lists(st.one_of(st.ip_addresses().map(str), st.text(max_size=20)), max_size=5),
+       st.ip_addresses(v=4).map(str))
+def test_a_forwarded_header_from_anyone_but_a_trusted_proxy_never_changes_the_client(hops, remote):
+    from ipaddress import ip_network
+
+    from contactpoint.web.middleware import client_address
+
+    proxies = (ip_network("10.0.0.0/8"),)
+    forwarded = ", ".join(hops)
+    if not remote.startswith("10."):
+        assert client_address(remote, forwarded, proxies) == remote
+    found = client_address("10.1.2.3", forwarded, proxies)
+    assert found == "10.1.2.3" or (found in {h.strip() for h in hops} and not found.startswith("10."))
+    assert client_address(remote, forwarded, ()) == remote
+
+
+def test_trusted_proxies_are_read_as_networks_and_nonsense_is_refused(tmp_path):
+    from ipaddress import ip_network
+
+    settings = Settings.from_env({"CONTACTPOINT_VAR_DIR": str(tmp_path),
+                                  "CONTACTPOINT_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16"})
+    assert settings.trusted_proxies == (ip_network("10.0.0.5/32"), ip_network("10.1.0.0/16"))
+    with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES"):
+        Settings.from_env({"CONTACTPOINT_VAR_DIR": str(tmp_path), "CONTACTPOINT_TRUSTED_PROXIES": "the proxy"})

@@ -13,6 +13,7 @@ import secrets
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -100,6 +101,14 @@ class SessionSettings:
     lockout_minutes: int = 30
 
 
+def _networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ConfigurationError("CONTACTPOINT_TRUSTED_PROXIES must list addresses or networks (10.0.0.5, "
+                                 "10.0.0.0/24), separated by commas") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     env: Environment
@@ -112,6 +121,9 @@ class Settings:
     static_root: Path
     frontend_dir: Path
     metrics_token: str = ""
+    # The addresses of the TLS-terminating proxies in front of the service: only a request from one of these has
+    # its X-Forwarded-For read (web.middleware.ClientAddressMiddleware). None by default: the header is ignored.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     match_backend: Literal["duckdb", "spark"] = "duckdb"
     spark_master: str = "local[2]"  # a cluster's URL (spark://..., yarn, k8s://...) for national batches
     audit_detail_years: int = 6
@@ -180,6 +192,7 @@ class Settings:
             match_backend=backend,  # type: ignore[arg-type]
             spark_master=environ.get("CONTACTPOINT_SPARK_MASTER", "").strip() or "local[2]",
             metrics_token=environ.get("CONTACTPOINT_METRICS_TOKEN", "").strip(),
+            trusted_proxies=_networks(environ.get("CONTACTPOINT_TRUSTED_PROXIES", "")),
             audit_detail_years=_int(environ, "CONTACTPOINT_AUDIT_DETAIL_YEARS", 6, minimum=1),
             search=SearchSettings(
                 result_cap=_int(environ, "CONTACTPOINT_SEARCH_CAP", 20, minimum=1),

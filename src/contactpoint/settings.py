@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
+    "contactpoint.web.middleware.ClientAddressMiddleware",  # first: everything after sees the real client
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "contactpoint.web.middleware.SecurityHeadersMiddleware",

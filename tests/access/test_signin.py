@@ -136,3 +136,31 @@ def test_a_new_user_must_set_their_own_password_and_pin_then_sign_the_policy(cli
     assert sign_in(client, person).status_code == 302
     assert client.get("/home").status_code == 200
     assert not User.objects.get(pk=person.user.pk).must_change_credentials
+
+
+def _sign_in_from(person, remote: str, forwarded: str | None):
+    from django.test import Client
+
+    headers = {"REMOTE_ADDR": remote} | ({"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {})
+    Client().post("/sign-in", {"username": person.user.username, "password": person.password, "pin": person.pin,
+                             "code": person.code()}, **headers)
+    return AuditEntry.objects.filter(action="auth.login.succeeded", actor=person.user.username).get().context["ip"]
+
+
+def test_behind_the_trusted_proxy_the_audit_records_the_client_and_a_spoofed_header_is_ignored(clock, monkeypatch):
+    import dataclasses
+    from ipaddress import ip_network
+
+    from contactpoint.config import get_settings
+
+    monkeypatch.setattr("contactpoint.config._settings", dataclasses.replace(
+        get_settings(), trusted_proxies=(ip_network("10.0.0.0/24"),)))
+    # (Three people: a security code is good for one sign-in, and the clock stands still here.)
+    first, second, third = (make_person(f"user.{n}") for n in range(3))
+    # Through the proxy: the client is the address the proxy saw (the right-most one not a proxy).
+    assert _sign_in_from(first, "10.0.0.5", "198.51.100.7, 203.0.113.9") == "203.0.113.9"
+    # Straight from somewhere else, claiming to be forwarded: the header is not believed.
+    assert _sign_in_from(second, "192.0.2.44", "203.0.113.9") == "192.0.2.44"
+    # No proxies configured (the default): never read.
+    monkeypatch.setattr("contactpoint.config._settings", dataclasses.replace(get_settings(), trusted_proxies=()))
+    assert _sign_in_from(third, "10.0.0.5", "203.0.113.9") == "10.0.0.5"

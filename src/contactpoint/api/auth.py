@@ -32,6 +32,7 @@ from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.errors import AuthenticationFailed, PermissionDenied
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.middleware import client_ip
 
 PRACTITIONER_PREFIX = "cps_"
 SOURCE_PREFIX = "cpk_"
@@ -55,10 +56,6 @@ class SourceRequest(HttpRequest):
     """The request of an operation guarded by ``SourceKey``: ``auth`` is the source system's principal."""
 
     auth: SourcePrincipal
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _refuse(actor: Actor, request: HttpRequest, permission: Permission, message: str, *,

@@ -17,12 +17,13 @@ from ninja.responses import Status
 from contactpoint.access.api_sessions import close_session, open_session
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.roles import Permission
-from contactpoint.api.auth import PractitionerRequest, PractitionerToken, client_ip
+from contactpoint.api.auth import PractitionerRequest, PractitionerToken
 from contactpoint.api.schemas import Problem, SessionOpened, SessionRequest
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.config import get_settings
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.middleware import client_ip
 
 router = Router(tags=["session"])
 

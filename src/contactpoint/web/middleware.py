@@ -4,6 +4,11 @@
 Content-Security-Policy with a per-request nonce, and ``Cache-Control: no-store`` so that no page or API
 response holding child data is kept by a browser or proxy.
 
+``ClientAddressMiddleware``: behind the TLS-terminating proxy every request comes from the proxy's address. Only
+when it does (an address in ``CONTACTPOINT_TRUSTED_PROXIES``) is ``X-Forwarded-For`` read, from the right: the
+client is the last address in it that is not itself a trusted proxy. Anyone else's header is ignored, so a
+client cannot choose the address the audit trail and the sign-in rules see. ``client_ip`` reads the result.
+
 ``NotFoundMiddleware``: a domain ``NotFound`` that leaves a view is the 404 page, in this one place. The
 domain says "not found" for anything the user may not know exists (a record of another authority, an alert
 outside an auditor's scope); a view catches ``NotFound`` only to say something else (a message on a form)."""
@@ -12,11 +17,53 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from django.http import HttpRequest, HttpResponse
 
+from contactpoint.config import get_settings
 from contactpoint.errors import NotFound
 from contactpoint.web.errors import not_found
+
+
+def _trusted(address: str, proxies: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        found = ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(found in network for network in proxies)
+
+
+def client_address(remote: str, forwarded: str, proxies: tuple[IPv4Network | IPv6Network, ...]) -> str:
+    """The client's address: ``remote`` unless it is a trusted proxy, then the right-most address of
+    ``forwarded`` (X-Forwarded-For) that is not a trusted proxy (or ``remote`` if there is none, or it is not an
+    address at all)."""
+    if not proxies or not _trusted(remote, proxies):
+        return remote
+    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+        if _trusted(hop, proxies):
+            continue
+        try:
+            return str(ip_address(hop))
+        except ValueError:
+            return remote
+    return remote
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class ClientAddressMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        proxies = get_settings().trusted_proxies
+        if proxies:
+            request.META["REMOTE_ADDR"] = client_address(request.META.get("REMOTE_ADDR", ""),
+                                                         request.META.get("HTTP_X_FORWARDED_FOR", ""), proxies)
+        return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:

@@ -22,6 +22,7 @@ from contactpoint.errors import AuthenticationFailed
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import posted
 from contactpoint.web.guards import is_verified, public
+from contactpoint.web.middleware import client_ip
 
 
 class SignInForm(forms.Form):
@@ -34,10 +35,6 @@ class SignInForm(forms.Form):
     code = forms.CharField(label="Security code", max_length=10, required=False,
                            help_text="The 6 digits your security token shows now. Leave this empty if you "
                                      "use a security key.")
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _next(request: HttpRequest) -> str:
