@@ -21,7 +21,7 @@ def _production(tmp_path, **overrides):
         "CONTACTPOINT_SECRET_KEY": "x" * 64,
         "CONTACTPOINT_KEYRING": str(ring),
         "CONTACTPOINT_ALLOWED_HOSTS": "contactpoint.example.gov.uk",
-        "DATABASE_URL": "postgres://cp@db.internal/contactpoint",
+        "DATABASE_URL": "postgres://cp@db.internal/contactpoint?sslmode=verify-full",
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
@@ -49,6 +49,10 @@ def test_a_complete_production_configuration_starts(tmp_path):
     ({"CONTACTPOINT_KEYRING": None}, "CONTACTPOINT_KEYRING must name"),
     ({"DATABASE_URL": None}, "DATABASE_URL must be set"),
     ({"CONTACTPOINT_ALLOWED_HOSTS": None}, "ALLOWED_HOSTS"),
+    ({"DATABASE_URL": "postgres://cp@db.internal/contactpoint"}, "encrypted connection"),
+    ({"DATABASE_URL": "postgres://cp@db.internal/contactpoint?sslmode=disable"}, "encrypted connection"),
+    ({"DATABASE_URL": "postgres://cp@db.internal/contactpoint?sslmode=prefer"}, "encrypted connection"),
+    ({"DATABASE_URL": "sqlite:////srv/contactpoint.sqlite3"}, "PostgreSQL"),
 ])
 def test_production_refuses_to_start_with_an_unsafe_setting(tmp_path, overrides, complaint):
     with pytest.raises(ConfigurationError, match=complaint):
@@ -109,3 +113,23 @@ def test_trusted_proxies_are_read_as_networks_and_nonsense_is_refused(tmp_path):
     assert settings.trusted_proxies == (ip_network("10.0.0.5/32"), ip_network("10.1.0.0/16"))
     with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES"):
         Settings.from_env({"CONTACTPOINT_VAR_DIR": str(tmp_path), "CONTACTPOINT_TRUSTED_PROXIES": "the proxy"})
+
+
+@pytest.mark.parametrize("url", ["postgres://cp@db.internal/contactpoint?sslmode=require",
+                                 "postgresql://cp@/contactpoint", "postgres://cp@/contactpoint?host=/run/postgresql"])
+def test_production_takes_an_encrypted_or_local_socket_database_connection(tmp_path, url):
+    assert Settings.from_env(_production(tmp_path, DATABASE_URL=url)).database_url == url
+
+
+def test_the_readmes_production_sequence_makes_its_key_ring_with_production_already_set(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    ring = tmp_path / "keyring.json"
+    env = {**os.environ, **_production(tmp_path, CONTACTPOINT_KEYRING=str(ring)), "PYTHONPATH": ""}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    made = subprocess.run([sys.executable, "-m", "contactpoint.cli", "keys", "init", "--production", "--out",
+                           str(ring)], env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert Settings.from_env(_production(tmp_path, CONTACTPOINT_KEYRING=str(ring))).keyring_path == ring

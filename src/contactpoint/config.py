@@ -14,6 +14,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from urllib.parse import parse_qsl, urlsplit
 from pathlib import Path
 from typing import Literal
 
@@ -101,6 +102,25 @@ class SessionSettings:
     lockout_minutes: int = 30
 
 
+_ENCRYPTED = ("require", "verify-ca", "verify-full")
+
+
+def _check_encrypted(database_url: str) -> None:
+    """Production's database connection must be encrypted: a PostgreSQL URL with ``sslmode`` require,
+    verify-ca or verify-full (verify-full is what docs/operations.md asks for), unless it goes through a Unix
+    socket on this machine. Child records are sealed anyway; the audit trail's clear columns, search tokens and
+    credentials hashes are not."""
+    parsed = urlsplit(database_url)
+    if parsed.scheme not in ("postgres", "postgresql", "pgsql"):
+        raise ConfigurationError("DATABASE_URL must be a PostgreSQL database in production")
+    query = dict(parse_qsl(parsed.query))
+    socket = (parsed.hostname or query.get("host", "")).startswith("/") or (not parsed.hostname
+                                                                            and not query.get("host"))
+    if not socket and query.get("sslmode") not in _ENCRYPTED:
+        raise ConfigurationError("DATABASE_URL must ask for an encrypted connection in production: add "
+                                 "?sslmode=verify-full (or require)")
+
+
 def _networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
     try:
         return tuple(ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
@@ -151,6 +171,8 @@ class Settings:
             if production:
                 raise ConfigurationError("DATABASE_URL must be set in production")
             database_url = f"sqlite:///{var_dir / 'contactpoint.sqlite3'}"
+        if production:
+            _check_encrypted(database_url)
 
         keyring_raw = environ.get("CONTACTPOINT_KEYRING", "").strip()
         if not keyring_raw and production:
@@ -209,8 +231,9 @@ class Settings:
                 helpers_from_bytes=_int(environ, "CONTACTPOINT_FEED_HELPERS_FROM_BYTES", 4 << 20),
             ),
         )
-        if production:
-            # Imported here: the vault imports this module for its own settings.
+        if production and keyring_path.exists():
+            # Imported here: the vault imports this module for its own settings. A ring not made yet is not
+            # refused here (``keys init --production`` makes it, in production); the vault refuses to run without.
             from contactpoint.vault.keyring import describe_keyring  # noqa: PLC0415
 
             description = describe_keyring(keyring_path)
