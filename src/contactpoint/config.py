@@ -14,9 +14,9 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from urllib.parse import parse_qsl, urlsplit
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
 
 from contactpoint.errors import ConfigurationError
 
