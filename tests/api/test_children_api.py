@@ -157,6 +157,14 @@ def test_unknown_mistyped_and_archived_records_are_the_same_404(client, auth, am
                 "archived": archived, "nonsense": "not-an-id"}.items()}
     assert {(r.status_code, r.content) for r in answers.values()} == {(404, answers["unknown"].content)}
     assert answers["unknown"].json()["code"] == "not_found"
+    # Each asked-for ID that led nowhere is in the audit trail, as an enumeration would be.
+    from contactpoint.audit.models import AuditEntry
+    from contactpoint.audit.trail import read_detail
+    from contactpoint.vault.keyring import get_keyring
+
+    asked = {read_detail(get_keyring(), e)["requested"]
+             for e in AuditEntry.objects.filter(action="child.record.not_found")}
+    assert {unknown, archived, "not-an-id"} <= asked and len(asked) == 4  # and the mistyped one
 
 
 def test_a_sensitive_service_shows_only_that_a_service_is_involved(client, auth):

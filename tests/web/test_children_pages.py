@@ -114,3 +114,11 @@ def test_an_unknown_or_archived_record_is_not_found_alike(client, social_worker)
     client.post(f"/children/{cpid}", {"reason": "health"})
     assert client.get(f"/children/{cpid}").status_code == 404
     assert client.get("/children/not-an-id").status_code == 404
+    # Asking is audited all the same: guessing at IDs is how one would trawl for them.
+    from contactpoint.audit.models import AuditEntry
+    from contactpoint.audit.trail import read_detail
+    from contactpoint.vault.keyring import get_keyring
+
+    [asked] = AuditEntry.objects.filter(action="child.record.not_found", actor=social_worker.user.username)
+    assert (asked.outcome, asked.reason, asked.subjects) == ("refused", "health", [])
+    assert read_detail(get_keyring(), asked) == {"requested": cpid} and cpid not in asked.detail  # sealed

@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     SEARCH_REFUSED = "child.search.refused"
     SEARCH_RATE_LIMITED = "child.search.rate_limited"
     RECORD_VIEWED = "child.record.viewed"
+    RECORD_NOT_FOUND = "child.record.not_found"  # a record asked for that no one may see: unknown, archived, sealed
     SHIELD_OVERRIDE = "child.shield.override"
     INVOLVEMENT_RECORDED = "child.involvement.recorded"
     INVOLVEMENT_CHANGED = "child.involvement.changed"

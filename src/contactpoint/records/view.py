@@ -19,6 +19,7 @@ from contactpoint.access.reasons import Reason, StatedReason
 from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.trail import record_event
+from contactpoint.children.identifiers import normalise_contactpoint_id
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import (
     FIELD_GROUPS,
@@ -31,7 +32,7 @@ from contactpoint.children.record import (
     SourceIdentifier,
 )
 from contactpoint.children.store import load_groups
-from contactpoint.errors import NotFound, PermissionDenied
+from contactpoint.errors import NotFound, PermissionDenied, ValidationError
 from contactpoint.records.involvements import la_team_for, own_entries
 from contactpoint.vault.keyring import KeyRing
 
@@ -134,7 +135,16 @@ def view_record(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing
     archived or sealed record alike (a practitioner cannot tell them apart)."""
     if not user.has(Permission.CHILD_VIEW):
         raise PermissionDenied("Your role does not include viewing children's records.")
-    child = _live_child(cpid)
+    try:
+        child = _live_child(normalise_contactpoint_id(cpid))
+    except (NotFound, ValidationError):  # unknown, archived, sealed, or no ContactPoint ID at all: alike
+        # Audited like a view: asking for IDs that lead nowhere is how one would guess at them. What was asked
+        # for is kept sealed, as search criteria are (someone may type a name where the ID goes), and not named
+        # as a subject: it may be no child's.
+        record_event(AuditAction.RECORD_NOT_FOUND, actor=user_actor(user), keyring=keyring, at=now,
+                     reason=stated.reason, outcome=Outcome.REFUSED, detail={"requested": cpid[:32]})
+        raise NotFound(NOT_FOUND) from None
+    cpid = child.cpid
     overridden = overridden and child.shielded
     view = build_view(user, child, keyring=keyring, overridden=overridden, today=now.date())
     record_event(AuditAction.RECORD_VIEWED, actor=user_actor(user), keyring=keyring, at=now, reason=stated.reason,
