@@ -164,3 +164,20 @@ def test_behind_the_trusted_proxy_the_audit_records_the_client_and_a_spoofed_hea
     # No proxies configured (the default): never read.
     monkeypatch.setattr("contactpoint.config._settings", dataclasses.replace(get_settings(), trusted_proxies=()))
     assert _sign_in_from(third, "10.0.0.5", "203.0.113.9") == "10.0.0.5"
+
+
+def test_password_and_pin_before_a_security_key_are_audited_and_the_key_completes_the_sign_in(client, clock):
+    import hashlib
+
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    person = make_person("kay.key")
+    WebAuthnCredential.objects.create(
+        user=person.user, name="key", confirmed=True, credential_id=b"k1", public_key=b"p",
+        aaguid="00000000-0000-0000-0000-000000000000", credential_id_sha256=hashlib.sha256(b"k1").hexdigest())
+    response = client.post("/sign-in", {"username": person.user.username, "password": person.password,
+                                        "pin": person.pin, "code": ""}, REMOTE_ADDR="192.0.2.8")
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/security-key")
+    [first] = AuditEntry.objects.filter(action="auth.login.awaiting_key")
+    assert first.actor == "kay.key" and first.context == {"ip": "192.0.2.8", "factor": "webauthn"}
+    assert not AuditEntry.objects.filter(action="auth.login.succeeded").exists()  # not until the key says so

@@ -118,6 +118,9 @@ def authenticate(username: str, password: str, pin: str, code: str, *, now: date
             if code_ok:
                 record_event(AuditAction.LOGIN_SUCCEEDED, actor=actor, keyring=keyring, target_user=target,
                              context={**context, "factor": "totp"}, at=now)
+            else:  # password and PIN right; the security key is still to come (``LOGIN_SUCCEEDED`` then)
+                record_event(AuditAction.LOGIN_AWAITING_KEY, actor=actor, keyring=keyring, target_user=target,
+                             context={**context, "factor": "webauthn"}, at=now)
         return LoginOutcome(user, device)
 
     why = ("unknown_user" if user is None else "password" if not password_ok else "pin" if not pin_ok

@@ -8,6 +8,7 @@ from enum import StrEnum
 class AuditAction(StrEnum):
     # login and sessions
     LOGIN_SUCCEEDED = "auth.login.succeeded"
+    LOGIN_AWAITING_KEY = "auth.login.awaiting_key"  # password and PIN right; the security key still to come
     LOGIN_FAILED = "auth.login.failed"
     ACCOUNT_LOCKED = "auth.account.locked"
     ACCOUNT_UNLOCKED = "auth.account.unlocked"
