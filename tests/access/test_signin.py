@@ -181,3 +181,27 @@ def test_password_and_pin_before_a_security_key_are_audited_and_the_key_complete
     [first] = AuditEntry.objects.filter(action="auth.login.awaiting_key")
     assert first.actor == "kay.key" and first.context == {"ip": "192.0.2.8", "factor": "webauthn"}
     assert not AuditEntry.objects.filter(action="auth.login.succeeded").exists()  # not until the key says so
+
+
+def test_a_new_policy_ends_a_session_begun_under_the_old_one_and_the_next_sign_in_asks_for_it_first(client, clock):
+    from django.utils import timezone
+
+    from contactpoint.access.models import PolicyVersion
+
+    person = make_person()
+    sign_in(client, person)
+    assert client.get("/home").status_code == 200
+    PolicyVersion.objects.create(version=99, published_at=timezone.now(), summary="new")
+
+    assert client.get("/home")["Location"] == "/signed-out"
+    ended = AuditEntry.objects.filter(action="auth.session.ended").latest("seq")
+    assert ended.context == {"why": "precondition", "precondition": "policy_signed"}
+
+    clock.shift(31)  # the next security code
+    sign_in(client, person)
+    assert client.get("/home")["Location"] == "/account/policy"  # this session is for signing it
+    assert client.get("/account/policy").status_code == 200
+    client.post("/account/policy", {"agree": "on"})
+    assert client.get("/home").status_code == 200
+    PolicyVersion.objects.create(version=100, published_at=timezone.now(), summary="newer")
+    assert client.get("/home")["Location"] == "/signed-out"  # signed in this session: a lapse ends it too

@@ -36,7 +36,19 @@ def start(request: HttpRequest, user: User, device, now: datetime) -> None:
     if device is not None:
         otp_login(request, device)
     stamp = now.timestamp()
-    request.session[STATE] = {"login_at": stamp, "last_seen": stamp, "epoch": user.session_epoch, "override": []}
+    # Whether the user had signed the current acceptable-use policy: if not, this session is only for signing it;
+    # if so, a policy that lapses while it lasts (a new version) ends it, as any other lapsed condition does.
+    policy_ok = not any(f.key == "policy_signed" for f in preconditions.lapses(user, timezone.localdate(now)))
+    request.session[STATE] = {"login_at": stamp, "last_seen": stamp, "epoch": user.session_epoch, "override": [],
+                              "policy_ok": policy_ok}
+
+
+def policy_signed(request: HttpRequest) -> None:
+    """The user has just signed the current policy in this session: from now on a lapse ends it."""
+    state = request.session.get(STATE)
+    if state is not None:
+        state["policy_ok"] = True
+        request.session[STATE] = state
 
 
 def end(request: HttpRequest, why: str, now: datetime, *, precondition: str = "") -> None:
@@ -97,7 +109,9 @@ class AccessMiddleware:
             return HttpResponseRedirect(reverse("signed-out"))
         assert state is not None  # expired() says "no_state" otherwise
         failed = preconditions.lapses(user, timezone.localdate(now))
-        if failed and [f.key for f in failed] != ["policy_signed"]:
+        if failed and ([f.key for f in failed] != ["policy_signed"] or state.get("policy_ok")):
+            # A policy signed when the session began and lapsed since ends it too; one owed from the start only
+            # confines the session to signing it (below).
             end(request, "precondition", now, precondition=failed[0].key)
             return HttpResponseRedirect(reverse("signed-out"))
         if not user.is_verified():  # type: ignore[attr-defined]  # added by django_otp's OTPMiddleware

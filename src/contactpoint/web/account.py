@@ -99,6 +99,7 @@ def policy(request: SignedInRequest) -> HttpResponse:
     if form.is_valid() and current is not None:
         record_policy_signature(request.user, request.user, version=current.version, now=timezone.now(),
                                 keyring=get_keyring())
+        sessions.policy_signed(request)
         return HttpResponseRedirect(reverse("home"))
     return render(request, "account/policy.html", {"title": "Acceptable use policy", "policy": current,
                                                     "form": form,

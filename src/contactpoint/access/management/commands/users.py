@@ -137,7 +137,8 @@ class Command(ContactPointCommand):
         except OSError:
             raise CommandError(f"cannot read {o['file']}") from None
         publish_policy(o["version"], text, now=timezone.now(), keyring=get_keyring(), actor_name=OPERATOR)
-        self.stdout.write(f"published version {o['version']}: every user must sign it at their next sign-in")
+        self.stdout.write(f"published version {o['version']}: every session ends at its next request, and every "
+                          "user must sign it at their next sign-in")
 
     def _register_source(self, **o: Any) -> None:
         source = register_source(None, code=o["code"], name=o["name"], kind=o["kind"],
