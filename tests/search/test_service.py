@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -308,3 +308,22 @@ def test_a_child_born_on_another_day_that_shares_a_token_bucket_is_dropped_unope
     assert [groups for cpid, groups in opened if cpid == namesake] == [("birth",)]
     # Searched by its own date of birth, the namesake is found as before.
     assert [h.cpid for h in find(user, family="Hartley", given="Amelia", birthdate="2015-07-03").hits] == [namesake]
+
+
+def test_a_child_who_is_there_is_found_however_many_share_the_search_buckets_by_chance(user, monkeypatch):
+    # At England's density every 20-bit token is shared by about ten children by chance; here tokens of no bits
+    # at all put 450 children in the one bucket of each index, with the one searched for.
+    from contactpoint.search import service
+    from contactpoint.vault import blindindex
+
+    monkeypatch.setattr(blindindex, "_MASK", 0)
+    add(*(make_record(given=f"Child{i:03d}", family="Okafor", dob=date(2012, 1, 1) + timedelta(days=i),
+                      postcode="NW1 8NP") for i in range(450)))
+    [wanted] = add(make_record(given="Amelia", family="Hartley", dob=date(2015, 6, 3), postcode="NW5 1TL"))
+    criteria = parse_criteria(today=TODAY, given="Amelia", family="Hartley", birthdate="2015-06-03")
+    tokens = service.query_tokens(get_keyring(), criteria, fuzzy=False)
+    assert len(service._candidates(criteria, tokens)) > service.MAX_CANDIDATES  # before: "too many matches"
+
+    result = find(user, given="Amelia", family="Hartley", birthdate="2015-06-03")
+
+    assert [h.cpid for h in result.hits] == [wanted]

@@ -55,6 +55,7 @@ router = Router(tags=["feeds"])
 # Larger national loads go through the command line (contactpoint ingest), or as deltas.
 MAX_FEED_BYTES = 256 * 1024 * 1024
 PROBLEMS_SHOWN = 1000
+SUBMIT_QUERY = {"format", "mode"}
 
 MEDIA_TYPES = {
     "text/csv": "csv",
@@ -146,6 +147,8 @@ def submit(request: SourceRequest, source: str,
                "delta", description="full: the file is everything the source holds; its other records stop "
                                     "counting")):
     principal = _own_source(request, source, Permission.FEED_SUBMIT)
+    if set(request.GET) - SUBMIT_QUERY:  # a misspelt ?mode=ful must not quietly send a delta
+        raise ValidationError("query", "unknown parameter: use format or mode")
     data = _read_body(request)
     fmt = _format(request, format)
     job = submit_job(principal.source, data, fmt=fmt, mode=mode, keyring=get_keyring(), now=timezone.now())
@@ -155,7 +158,8 @@ def submit(request: SourceRequest, source: str,
 @router.get("/feeds/{source}/jobs/{job}", auth=SourceKey(Permission.FEED_SUBMIT),
             response={200: FeedJob, 401: Problem, 403: Problem, 404: Problem}, summary="How a feed job is going",
             operation_id="get_feed_job")
-def feed_job(request: SourceRequest, source: str, job: str = Path(..., max_length=36)):
+def feed_job(request: SourceRequest, source: str, job: str = Path(..., description="the job's ID, as the POST "
+                                                                                      "answered")):
     principal = _own_source(request, source, Permission.FEED_SUBMIT)
     found = job_of(principal.source, job)
     record_event(AuditAction.FEED_JOB_READ, actor=source_actor(principal.source), keyring=get_keyring(),
