@@ -3,7 +3,7 @@ against the same criteria as a bare indexed SQL query on an unencrypted copy of 
 same run and the same database.
 
     .venv/bin/python bench/bench_search.py [--sizes 100000,1000000] [--queries 400] [--clients 8]
-                                           [--per-client 100] [--engine postgresql]
+                                           [--per-client 100] [--engine postgresql] [--national-density]
 
 Each size gets a fresh database. Children are written directly with ``children.store.create_children`` (the
 vault: sealed groups, wrapped keys, blind-index tokens) from generated people, and the same people into
@@ -23,6 +23,11 @@ whole rows. Throughput: ``--clients`` processes, each its own signed-in user, se
 The per-user rate limits are raised for the benchmark (they would otherwise refuse a client after 10 a
 minute). Targets (issue 4): p95 <= 50 ms at 1M; p95 growing < 1.5x from 100k to 1M; >= 100 searches/s with 8
 clients.
+
+``--national-density`` simulates England's 11 million children on fewer: the blind-index tokens are cut to the
+bits that give each bucket as many children by chance as 20 bits give at 11 million (about ten), in every
+process of the run. It counts the searches for a child in the index that were refused as "too many matches"
+(issue 17: none may be, except by the result cap) and how many children each search's buckets held.
 """
 
 from __future__ import annotations
@@ -48,8 +53,25 @@ RATE_ENV = {"CONTACTPOINT_SEARCHES_PER_MINUTE": "1000000", "CONTACTPOINT_SEARCHE
 
 # --- building the index ---------------------------------------------------------------------------------------
 
+NATIONAL, TOKEN_BITS = 11_000_000, 20
+
+
+def national_density(task: dict) -> int | None:
+    """Cut the tokens to national density for ``task["n"]`` children (``--national-density``); the bits used."""
+    if not task.get("national"):
+        return None
+    import math
+
+    from contactpoint.vault import blindindex
+
+    bits = max(1, round(TOKEN_BITS - math.log2(NATIONAL / task["n"])))
+    blindindex._MASK = (1 << bits) - 1
+    return bits
+
+
 def build(task: dict) -> None:
     harness.setup_django()
+    national_density(task)
     from django.db import connection
     from django.utils import timezone
 
@@ -166,11 +188,37 @@ def search_once(client, kind: str, s: dict) -> tuple[float, int, bool, float]:
     response = client.post("/search", form_data(kind, s))
     elapsed = time.perf_counter() - started
     body = response.content
+    if b"too many matches" in body.lower():
+        REFUSED[kind] = REFUSED.get(kind, 0) + 1
     return elapsed, response.status_code, b"/children/" in body, time.process_time() - cpu
+
+
+REFUSED: dict[str, int] = {}  # "too many matches", by kind of search, in this process
+
+
+def bucket_sizes(work: list[tuple[str, dict]]) -> list[int]:
+    """How many children each search's buckets held (before the date-of-birth step)."""
+    from contactpoint.search import policy
+    from contactpoint.search.criteria import parse_criteria
+    from contactpoint.search.service import _candidates
+    from contactpoint.vault.keyring import get_keyring
+    from contactpoint.vault.tokens import query_tokens
+
+    sizes = []
+    for kind, s in work:
+        data = form_data(kind, s)
+        criteria = parse_criteria(
+            today=harness.TODAY, given=data.get("given", ""), family=data.get("family", ""),
+            gender=data.get("gender", ""), postcode=data.get("postcode", ""), nhs_number=data.get("nhs_number", ""),
+            birthdate=s["dob"] if "birthdate-day" in data else None)
+        decision = policy.check(criteria)
+        sizes.append(len(_candidates(criteria, query_tokens(get_keyring(), criteria, fuzzy=decision.fuzzy))))
+    return sorted(sizes)
 
 
 def latency(task: dict) -> None:
     harness.setup_django(migrate=False)
+    bits = national_density(task)
     from django.db import connection
 
     samples = json.loads(Path(task["queries_file"]).read_text())
@@ -216,7 +264,8 @@ def latency(task: dict) -> None:
             rows = cursor.fetchall()
             sql.append(time.perf_counter() - started)
             sql_rows += len(rows)
-    result = {"http": sorted(http), "cpu": sorted(cpu), "sql": sorted(sql), "found": found, "errors": errors,
+    result = {"refused": dict(REFUSED), "bits": bits, "buckets": bucket_sizes(work) if bits else [],
+              "http": sorted(http), "cpu": sorted(cpu), "sql": sorted(sql), "found": found, "errors": errors,
                   "sql_rows": sql_rows, "statements": statements, "by_kind": {k: sorted(v) for k, v in by_kind.items()},
               "children": task.get("n"), "load": harness.machine()}
     harness.CACHE.mkdir(parents=True, exist_ok=True)
@@ -226,6 +275,7 @@ def latency(task: dict) -> None:
 
 def client_worker(task: dict) -> None:
     harness.setup_django(migrate=False)
+    national_density(task)
     samples = json.loads(Path(task["queries_file"]).read_text())
     client = signed_in_client(task["user"])
     work = queries(samples, task["count"], seed=100 + task["user"])
@@ -240,9 +290,11 @@ def client_worker(task: dict) -> None:
     harness.emit({"start": started, "end": time.time(), "count": len(work), "errors": errors})
 
 
-def throughput(clients: int, per_client: int, env: dict, queries_file: str) -> dict:
-    run = harness.run_together(__file__, [{"kind": "client", "user": 1 + c, "count": per_client,
-                                           "queries_file": queries_file} for c in range(clients)], env)
+def throughput(clients: int, per_client: int, env: dict, queries_file: str, national: bool = False,
+               n: int = 0) -> dict:
+    run = harness.run_together(__file__, [{"kind": "client", "user": 1 + c, "count": per_client, "n": n,
+                                           "national": national, "queries_file": queries_file}
+                                          for c in range(clients)], env)
     return {**run, "errors": sum(r["errors"] for r in run["results"])}
 
 
@@ -261,30 +313,39 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=100, help="searches per concurrent client")
     parser.add_argument("--engine", default="postgresql")
     parser.add_argument("--profile", help="also write a cProfile of 200 searches (by cumulative time) to this file")
+    parser.add_argument("--national-density", action="store_true",
+                        help="tokens cut to give England's density of children per bucket (see above)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         task = json.loads(args.worker)
         return WORKERS[task["kind"]](task)
     sizes = harness.sizes_arg(args.sizes)
+    national = args.national_density
     print(f"search benchmark ({args.engine}): {harness.machine()}")
     for n in sizes:
-        harness.generated(max(1000, int(n / 0.95) + 100))
+        harness.generated(harness.children_for(n))
     p95: dict[int, float] = {}
     for n in sizes:
         with harness.throwaway_database(args.engine, "search") as db:
             env = harness.worker_env(db, **RATE_ENV)
             qfile = str(db.var_dir / "queries.json")
-            b = harness.run_worker(__file__, {"kind": "build", "n": n, "sample": args.queries,
+            b = harness.run_worker(__file__, {"kind": "build", "n": n, "sample": args.queries, "national": national,
                                               "users": args.clients + 1, "queries_file": qfile}, env)
             print(f"{n:,} children: index built in {b['load_s']:.0f} s ({n / b['load_s']:,.0f} children/s, "
                   f"vault and plain copy)", flush=True)
             r = harness.run_worker(__file__, {"kind": "latency", "queries": args.queries, "queries_file": qfile,
-                                              "n": n, "profile": args.profile and f"{args.profile}.{n}"}, env)
+                                              "n": n, "profile": args.profile and f"{args.profile}.{n}",
+                                              "national": national}, env)
             http, sql = r["http"], r["sql"]
             p95[n] = ms(http, 95)
             print(f"{n:,} children: {len(http)} searches one at a time, {r['found']} found their child, "
-                  f"{r['errors']} non-200")
+                  f"{r['errors']} non-200, refused as too many matches: {r['refused'] or 'none'}")
+            if r["bits"]:
+                b_ = r["buckets"]
+                print(f"  at national density ({r['bits']}-bit tokens: {n / 2 ** r['bits']:.1f} children a "
+                      f"token, as 20 bits give at 11 million): children in a search's buckets p50 "
+                      f"{harness.percentile(b_, 50):.0f}, p99 {harness.percentile(b_, 99):.0f}, max {b_[-1]}")
             print(f"  {'':26} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
             print(f"  {'HTTP POST /search':26} {ms(http, 50):>8.1f} {ms(http, 95):>8.1f} {ms(http, 99):>8.1f} "
                   f"{1000 * sum(http) / len(http):>8.1f}")
@@ -300,7 +361,7 @@ def main() -> None:
             print(f"  ratio HTTP/SQL: p50 x{ms(http, 50) / ms(sql, 50):.0f}, p95 x{ms(http, 95) / ms(sql, 95):.0f}")
             met = "met" if p95[n] <= TARGET_P95_MS else "NOT met"
             print(f"  p95 {p95[n]:.1f} ms [{met}: <= {TARGET_P95_MS:.0f} ms at 1M]", flush=True)
-            t = throughput(args.clients, args.per_client, env, qfile)
+            t = throughput(args.clients, args.per_client, env, qfile, national, n)
             met = "met" if t["rate"] >= TARGET_RATE else "NOT met"
             print(f"  {args.clients} concurrent clients: {t['total']} searches in {t['wall_s']:.1f} s = "
                   f"{t['rate']:.0f} searches/s, {t['errors']} non-200 [{met}: >= {TARGET_RATE:.0f}/s]", flush=True)

@@ -91,7 +91,7 @@ def main() -> None:
     print(f"vault benchmark: {harness.machine()}")
     print("generating people (cached):", ", ".join(f"{n:,}" for n in sizes), flush=True)
     for n in sizes:
-        harness.generated(max(1000, int(n / 0.95) + 100))
+        harness.generated(harness.children_for(n))
     print(f"{'engine':>10} {'children':>10} {'vault rec/s':>11} {'plain rec/s':>11} {'ratio':>6} "
           f"{'us/rec vault':>12} {'us/rec plain':>12} {'last 10% ratio':>14} {'rotate s':>9} {'keys/s':>8} "
           f"{'peak MiB':>8}", flush=True)

@@ -245,6 +245,12 @@ def generation_seconds(folder: Path) -> float:
     return float((folder / ".complete").read_text())
 
 
+def children_for(people_wanted: int) -> int:
+    """How many children to generate for ``people`` to yield ``people_wanted``: the GP feed covers about 97 % of
+    children, and a few of its rows lack a date of birth or a name."""
+    return max(1000, int(people_wanted / 0.92) + 100)
+
+
 def people(count: int, seed: int = SEED) -> Iterator[Any]:
     """``count`` ChildRecords of generated children (the GP registrations feed, one row per child, through
     validation and the best view as the pipeline would build a new child from it)."""
@@ -253,14 +259,13 @@ def people(count: int, seed: int = SEED) -> Iterator[Any]:
     from contactpoint.feeds.validate import validate
     from contactpoint.synthetic.sources import GP
 
-    # The GP feed covers about 97 % of children: generate a few more than wanted.
-    folder = generated(max(1000, int(count / 0.95) + 100), seed)
+    folder = generated(children_for(count), seed)
     made = 0
     with (folder / f"{GP}.csv").open("rb") as fh:
         for raw in formats.read("csv", fh):
             row, _ = validate(raw, today=TODAY)
-            if row is None:
-                continue
+            if row is None or row.date_of_birth is None or not (row.name.given or row.name.family):
+                continue  # the pipeline would hold this row, not make a child of it
             yield build([Held(GP, "gp_registrations", "bench", TODAY, row.source_record_id, row)]).record
             made += 1
             if made == count:
