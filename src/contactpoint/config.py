@@ -84,6 +84,8 @@ class SearchSettings:
     searches_per_minute: int = 10
     searches_per_hour: int = 120
     searches_per_day: int = 400
+    records_per_hour: int = 60  # different children whose records one user may open (records.lookups)
+    records_per_day: int = 200
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,8 @@ class Settings:
                 searches_per_minute=_int(environ, "CONTACTPOINT_SEARCHES_PER_MINUTE", 10, minimum=1),
                 searches_per_hour=_int(environ, "CONTACTPOINT_SEARCHES_PER_HOUR", 120, minimum=1),
                 searches_per_day=_int(environ, "CONTACTPOINT_SEARCHES_PER_DAY", 400, minimum=1),
+                records_per_hour=_int(environ, "CONTACTPOINT_RECORDS_PER_HOUR", 60, minimum=1),
+                records_per_day=_int(environ, "CONTACTPOINT_RECORDS_PER_DAY", 200, minimum=1),
             ),
             session=SessionSettings(
                 idle_minutes=_int(environ, "CONTACTPOINT_SESSION_IDLE_MINUTES", 15, minimum=1),

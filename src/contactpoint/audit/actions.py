@@ -45,6 +45,7 @@ class AuditAction(StrEnum):
     SEARCH_REFUSED = "child.search.refused"
     SEARCH_RATE_LIMITED = "child.search.rate_limited"
     RECORD_VIEWED = "child.record.viewed"
+    RECORD_RATE_LIMITED = "child.record.rate_limited"  # too many different children looked up: alert
     RECORD_NOT_FOUND = "child.record.not_found"  # a record asked for that no one may see: unknown, archived, sealed
     SHIELD_OVERRIDE = "child.shield.override"
     INVOLVEMENT_RECORDED = "child.involvement.recorded"

@@ -52,3 +52,17 @@ class BrokeringRequest(models.Model):
     class Meta:
         db_table = "records_brokering_request"
         ordering = ("created_at", "id")
+
+
+class RecordLookup(models.Model):
+    """When a user last opened a child's record (``records.lookups``): the limits on how many different children
+    one user may look up in an hour and in a day. Only IDs and a time; rows older than a day are pruned."""
+
+    user = models.ForeignKey("access.User", on_delete=models.CASCADE, related_name="+")
+    child_id = models.BigIntegerField()
+    last_viewed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "records_lookup"
+        constraints = [models.UniqueConstraint(fields=["user", "child_id"], name="records_lookup_user_child")]
+        indexes = [models.Index(fields=["user", "last_viewed_at"], name="records_lookup_recent")]

@@ -32,7 +32,9 @@ from contactpoint.children.record import (
     SourceIdentifier,
 )
 from contactpoint.children.store import load_groups
-from contactpoint.errors import NotFound, PermissionDenied, ValidationError
+from contactpoint.config import SearchSettings, get_settings
+from contactpoint.errors import NotFound, PermissionDenied, SearchRefused, ValidationError
+from contactpoint.records import lookups
 from contactpoint.records.involvements import la_team_for, own_entries
 from contactpoint.vault.keyring import KeyRing
 
@@ -130,7 +132,7 @@ def _one_lead(items: list[Sourced[Involvement]], today: date) -> tuple[Sourced[I
 
 
 def view_record(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing, now: datetime,
-                overridden: bool = False) -> RecordView:
+                overridden: bool = False, limits: SearchSettings | None = None) -> RecordView:
     """The record as ``user`` may see it, audited with the stated reason. Raises ``NotFound`` for an unknown,
     archived or sealed record alike (a practitioner cannot tell them apart)."""
     if not user.has(Permission.CHILD_VIEW):
@@ -145,6 +147,13 @@ def view_record(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing
                      reason=stated.reason, outcome=Outcome.REFUSED, detail={"requested": cpid[:32]})
         raise NotFound(NOT_FOUND) from None
     cpid = child.cpid
+    try:
+        lookups.take(user.pk, child.pk, now, limits or get_settings().search)
+    except SearchRefused as refused:
+        record_event(AuditAction.RECORD_RATE_LIMITED, actor=user_actor(user), keyring=keyring, at=now,
+                     reason=stated.reason, outcome=Outcome.REFUSED, severity=Severity.ALERT,
+                     context={"code": refused.code})
+        raise
     overridden = overridden and child.shielded
     view = build_view(user, child, keyring=keyring, overridden=overridden, today=now.date())
     record_event(AuditAction.RECORD_VIEWED, actor=user_actor(user), keyring=keyring, at=now, reason=stated.reason,

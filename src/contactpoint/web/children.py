@@ -27,6 +27,7 @@ from contactpoint.records.view import override_shielding, view_record
 from contactpoint.search.criteria import parse_criteria
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.errors import paused
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
 from contactpoint.web.guards import SignedInRequest, requires
 
@@ -117,8 +118,11 @@ def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
         return render(request, "children/reason.html", {"title": "Why do you need this record?",
                                                          "form": ReasonForm(), "cpid": cpid})
     stated = StatedReason(Reason(remembered["reason"]), remembered["text"])
-    view = view_record(request.user, cpid, stated, keyring=get_keyring(), now=timezone.now(),
-                       overridden=cpid in sessions.overrides(request))
+    try:
+        view = view_record(request.user, cpid, stated, keyring=get_keyring(), now=timezone.now(),
+                           overridden=cpid in sessions.overrides(request))
+    except SearchRefused as refused:  # too many different children looked up: the message says until when
+        return paused(request, refused.message)
     return render(request, "children/record.html", {
         "title": "Child's record", "view": view, "record": view.record, "reason": stated,
         "cpid_display": format_contactpoint_id(cpid), "today": timezone.localdate(),

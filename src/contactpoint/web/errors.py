@@ -26,6 +26,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
                  "If you typed the web address, check it is correct.")
 
 
+def paused(request: HttpRequest, message: str) -> HttpResponse:
+    """A user over a limit (records.lookups): the message says until when."""
+    return _page(request, 429, "Opening records is paused for you", message)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     return _page(request, 500, "Sorry, there is a problem with the service",
                  "Nothing you asked for was shown or changed. Try again later.")
