@@ -173,7 +173,7 @@ def pipeline(task: dict) -> None:
     engine = backend(None)
     runs, per_feed = [], {}
     started = time.perf_counter()
-    if task.get("frequencies", True):  # a first load's first step: how common each name and postcode is
+    if harness.frequencies_for(task):  # a first load's first step: how common each name and postcode is
         harness.count_frequencies(ring, [path for _, path in feed_files(folder)])
     for code, path in feed_files(folder):
         source = register_source(None, code=code, name=code, kind="other", organisation=org, now=harness.NOW,
@@ -245,8 +245,9 @@ def main() -> None:
     parser.add_argument("--postcodes", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)}")
     parser.add_argument("--engine", default="postgresql")
     parser.add_argument("--skip-raw", action="store_true", help="only the pipeline")
-    parser.add_argument("--no-frequencies", action="store_true",
-                        help="load without counting term frequencies first (the model unadjusted)")
+    parser.add_argument("--frequencies", action="store_true",
+                        help="count term frequencies from the files first and score with them, whatever the model "
+                             "says (by default they are used only if the trained model uses them)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -260,7 +261,7 @@ def main() -> None:
         print(f"FEBRL4, postcode {variant}: 10,000 records, 5,000 true pairs ({folder})", flush=True)
         with harness.throwaway_database(args.engine, "febrl") as db:
             p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder),
-                                                      "frequencies": not args.no_frequencies}, harness.worker_env(db))
+                                                      "frequencies": args.frequencies}, harness.worker_env(db))
         for code, t in p["feeds"].items():
             print(f"  {code}: {t['rows']:,} rows in {t['s']:.0f} s, {t['created']:,} new children, {t['linked']:,} "
                   f"linked, {t['reviews']:,} for review, {t['merged']:,} pairs merged, "

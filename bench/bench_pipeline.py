@@ -96,7 +96,7 @@ def pipeline(task: dict) -> None:
     timings = {}
     with harness.TreeMemory() as memory:
         started = time.perf_counter()
-        if task.get("frequencies", True):  # a first load's first step: how common each name and postcode is
+        if harness.frequencies_for(task):  # a first load's first step: how common each name and postcode is
             harness.count_frequencies(ring, [path for _, path in load_order(folder)])
             timings["term frequencies"] = {"s": time.perf_counter() - started, "rows": 0, "created": 0,
                                            "linked": 0, "reviews": 0, "merged": 0, "refused": 0}
@@ -258,8 +258,9 @@ def main() -> None:
     parser.add_argument("--engine", default="postgresql")
     parser.add_argument("--skip-raw", action="store_true", help="only the pipeline")
     parser.add_argument("--skip-pipeline", action="store_true", help="only the generator and raw Splink")
-    parser.add_argument("--no-frequencies", action="store_true",
-                        help="load without counting term frequencies first (the model unadjusted)")
+    parser.add_argument("--frequencies", action="store_true",
+                        help="count term frequencies from the files first and score with them, whatever the model "
+                             "says (by default they are used only if the trained model uses them)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -280,7 +281,7 @@ def main() -> None:
         if not args.skip_pipeline:
             with harness.throwaway_database(args.engine, "pipeline") as db:
                 p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder), "delta": args.delta,
-                                                  "frequencies": not args.no_frequencies},
+                                                  "frequencies": args.frequencies},
                                        harness.worker_env(db))
             result.update(pipeline_s=print_pipeline(p, records), p=p)
             harness.print_missed(harness.missed_pairs(harness.feed_rows(load_order(folder)),

@@ -450,6 +450,18 @@ def print_missed(m: dict[str, Any], reviews: int) -> None:
           + ")", flush=True)
 
 
+def frequencies_for(task: dict) -> bool:
+    """Whether this run counts term frequencies before its load: if the model uses them, or ``--frequencies``
+    asks (then the feeds use them whatever the model says)."""
+    from contactpoint.ingest import batch
+    from contactpoint.matching.model import uses_frequencies
+
+    if task.get("frequencies"):
+        batch.uses_frequencies = lambda: True  # this worker process only
+        return True
+    return uses_frequencies()
+
+
 def count_frequencies(ring, paths) -> None:
     """``contactpoint match frequencies --files``: the national term frequencies counted from a first load's
     files before it runs (the bench's load is that first load)."""
