@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dj_database_url
+import django
 
 from contactpoint.config import get_settings
 
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs page (/api/v1/docs) from its own static files, not a CDN
     "django_tasks_db",  # the job queue (contactpoint.ingest.jobs), in the database the service already has
 ]
+if django.VERSION < (6, 0):  # Django 5.2 (Python 3.11): the tasks framework is the django-tasks backport
+    INSTALLED_APPS.append("django_tasks")
 
 # Jobs run by `contactpoint worker` (contactpoint.ingest.jobs): the queue is a table in the service's database.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

@@ -35,7 +35,11 @@ from typing import Any
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Max
-from django.tasks import task
+
+try:
+    from django.tasks import task
+except ImportError:  # Django 5.2 (on Python 3.11): the framework comes from the django-tasks backport
+    from django_tasks import task  # type: ignore[no-redef]
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
