@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -60,7 +60,7 @@ def test_a_worker_starting_queues_each_schedule_once_and_each_run_queues_the_nex
 
 
 def test_a_schedule_runs_daily_at_its_time_or_every_so_often():
-    at = timezone.datetime(2026, 12, 4, 2, 30, tzinfo=timezone.UTC)
+    at = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)
     assert jobs.BY_NAME["lifecycle"].next_run(at) == at.replace(hour=3, minute=0)
     assert jobs.BY_NAME["verify"].next_run(at) == at.replace(day=5, hour=2, minute=0)
     assert jobs.BY_NAME["monitor"].next_run(at) == at + timedelta(minutes=1)
