@@ -176,3 +176,21 @@ def test_a_schedule_that_sets_its_own_signal_handlers_leaves_the_workers_in_plac
         signal.signal(signal.SIGTERM, before)
     [next_run] = _pending("checkpoint")
     assert next_run.run_after > timezone.now()
+
+
+def test_a_worker_started_by_the_demo_server_stops_when_the_server_is_gone():
+    import signal
+    import subprocess
+    import threading
+
+    from contactpoint.ingest.management.commands.worker import _stop_when_gone
+
+    server = subprocess.Popen(["sleep", "0.1"])
+    server.wait()  # gone
+    stopped = threading.Event()
+    before = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        _stop_when_gone(server.pid)
+        assert stopped.wait(10), "the worker was not told to stop"
+    finally:
+        signal.signal(signal.SIGTERM, before)

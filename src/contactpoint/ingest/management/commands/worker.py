@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import argparse
+import os
+import signal
+import threading
+import time
 from typing import Any
 
 from django.core.management import call_command
@@ -19,8 +24,11 @@ class Command(ContactPointCommand):
                             help="a second worker: do not requeue what a stopped worker left (the first does)")
         parser.add_argument("--batch", action="store_true", help="run what is due, then stop")
         parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the queue")
+        parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # serve --with-worker: stop with it
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["parent"]:
+            _stop_when_gone(options["parent"])
         if not options["no_recover"]:
             resumed = recover(timezone.now())
             queued = queue_schedules()
@@ -32,3 +40,18 @@ class Command(ContactPointCommand):
         if options["batch"]:
             worker_options["batch"] = True
         call_command("db_worker", **worker_options)
+
+
+def _stop_when_gone(parent: int) -> None:
+    """Stop (as Ctrl-C would: after the job in hand) when the process that started this worker is gone, so that
+    a demo server stopped by a signal does not leave its worker running."""
+    def watch() -> None:
+        while True:
+            time.sleep(2)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

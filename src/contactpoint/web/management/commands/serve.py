@@ -30,7 +30,7 @@ class Command(ContactPointCommand):
                 "--access-logformat", ACCESS_LOG_FORMAT, "--forwarded-allow-ips", "127.0.0.1"]
         if options["with_worker"]:
             # A process of its own, in the same process group: Ctrl-C stops it with the server.
-            subprocess.Popen([sys.executable, "-m", "contactpoint.cli", "worker"])
+            subprocess.Popen([sys.executable, "-m", "contactpoint.cli", "worker", "--parent", str(os.getpid())])
             self.stdout.write("The worker runs feeds sent over the API, the monitor, checkpoints and the lifecycle.")
         self.stdout.write(f"ContactPoint is at http://{options['host']}:{options['port']}/ (Ctrl-C to stop)")
         self.stdout.flush()
