@@ -52,6 +52,7 @@ def test_a_third_different_child_in_an_hour_is_refused_saying_until_when_and_ale
     _open(user, c, NOW + timedelta(minutes=70, seconds=1))  # a's and b's hour is over
     with pytest.raises(SearchRefused, match="a day"):  # three in the day
         _open(user, _children(1)[0], NOW + timedelta(hours=3))
+    _open(user, b, NOW + timedelta(hours=4))  # but one of the day's three again is not a fourth
 
 
 @pytest.mark.django_db

@@ -29,12 +29,14 @@ def take(user_id: int, child_id: int, now: datetime, limits: SearchSettings) -> 
         recent = list(RecordLookup.objects.filter(user_id=user_id, last_viewed_at__gt=now - timedelta(days=1))
                       .exclude(child_id=child_id).values_list("last_viewed_at", flat=True).order_by(
                           "last_viewed_at"))
-        already = RecordLookup.objects.filter(user_id=user_id, child_id=child_id,
-                                              last_viewed_at__gt=now - timedelta(hours=1)).exists()
+        last = RecordLookup.objects.filter(user_id=user_id, child_id=child_id).values_list(
+            "last_viewed_at", flat=True).first()
         for name, span, words in _WINDOWS:
+            if last is not None and last > now - span:
+                continue  # one of this window's children already: opening it again is not another
             limit = limits.records_per_hour if name == "hour" else limits.records_per_day
             within = [at for at in recent if at > now - span]
-            if not already and len(within) >= limit:
+            if len(within) >= limit:
                 free = timezone.localtime(within[len(within) - limit] + span)
                 raise SearchRefused(
                     f"You have opened the records of {limit} different children in {words}, the most "
