@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from contactpoint.access.models import User
@@ -43,10 +43,7 @@ def take(user_id: int, child_id: int, now: datetime, limits: SearchSettings) -> 
                     f"ContactPoint allows. Opening other records is paused for you until {free:%H:%M} (UK time); "
                     "this has been reported. If you need to sooner, contact your ContactPoint administrator.",
                     code="rate_limited")
-        if not RecordLookup.objects.filter(user_id=user_id, child_id=child_id).update(last_viewed_at=now):
-            try:
-                with transaction.atomic():
-                    RecordLookup.objects.create(user_id=user_id, child_id=child_id, last_viewed_at=now)
-            except IntegrityError:  # SQLite has no row locks: the same look-up made the row meanwhile
-                RecordLookup.objects.filter(user_id=user_id, child_id=child_id).update(last_viewed_at=now)
+        _, created = RecordLookup.objects.update_or_create(user_id=user_id, child_id=child_id,
+                                                           defaults={"last_viewed_at": now})
+        if created:  # a new child: the day-old rows go
             RecordLookup.objects.filter(user_id=user_id, last_viewed_at__lt=now - timedelta(days=1)).delete()

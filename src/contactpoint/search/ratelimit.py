@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -53,12 +53,10 @@ def take(user_id: int, now: datetime, limits: SearchSettings) -> None:
                     f"You have made {limit} searches in {words}, the most ContactPoint allows. Searching is paused "
                     f"for you until {_free_at(within, limit, span):%H:%M} (UK time); this has been reported. If you "
                     "need to search sooner, contact your ContactPoint administrator.", code="rate_limited")
-        if not SearchUsage.objects.filter(user_id=user_id, minute=minute).update(count=F("count") + 1):
-            try:
-                with transaction.atomic():
-                    SearchUsage.objects.create(user_id=user_id, minute=minute, count=1)
-            except IntegrityError:  # SQLite has no row locks: another search made the row meanwhile
-                SearchUsage.objects.filter(user_id=user_id, minute=minute).update(count=F("count") + 1)
+        _, created = SearchUsage.objects.update_or_create(user_id=user_id, minute=minute,
+                                                          defaults={"count": F("count") + 1},
+                                                          create_defaults={"count": 1})
+        if created:  # a new minute: the day-old rows go
             SearchUsage.objects.filter(user_id=user_id, minute__lt=minute - timedelta(days=1)).delete()
 
 
