@@ -545,7 +545,7 @@ class Batch:
         are one); a pair that is then one child needs nothing more, and one that is not two live, unshielded
         children goes back to the queue."""
         for item in items:
-            a, b = (_followed(pk) for pk in (item.child_a_id, item.child_b_id))
+            a, b = (merging.followed(pk, lock=True) for pk in (item.child_a_id, item.child_b_id))
             if a.pk == b.pk:
                 continue  # one child already: the item stays as decided
             if a.status != ChildStatus.LIVE or b.status != ChildStatus.LIVE or a.shielded or b.shielded:
@@ -589,16 +589,6 @@ class Batch:
             write_sealed(items, now=self.now)
             sync_discrepancies(discrepancies, now=self.now)
         bulk.update("children_child", "id", ["responsible_la"], las)
-
-
-def _followed(child_id: int) -> Child:
-    """The child, locked; or, if merged, the child it was merged into (and so on)."""
-    child = Child.objects.select_for_update().get(pk=child_id)
-    seen = {child.pk}
-    while child.status == ChildStatus.MERGED and child.merged_into_id and child.merged_into_id not in seen:
-        child = Child.objects.select_for_update().get(pk=child.merged_into_id)
-        seen.add(child.pk)
-    return child
 
 
 def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:

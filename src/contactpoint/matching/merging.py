@@ -72,6 +72,18 @@ def _move_records(keys: list[str], src: Child, dst: Child, src_cipher: ChildCiph
     PractitionerInvolvement.objects.bulk_update(entries, ["payload", "child"])
 
 
+def followed(child_id: int, *, lock: bool = False) -> Child:
+    """The child; or, if merged, the child it was merged into (and so on: a chain of merges). ``lock``: each row
+    read is locked for the caller's transaction."""
+    children = Child.objects.select_for_update() if lock else Child.objects
+    child = children.get(pk=child_id)
+    seen = {child.pk}
+    while child.status == ChildStatus.MERGED and child.merged_into_id and child.merged_into_id not in seen:
+        child = children.get(pk=child.merged_into_id)
+        seen.add(child.pk)
+    return child
+
+
 def survivor_of(a: Child, b: Child) -> tuple[Child, Child]:
     """The older record survives, so the ContactPoint ID practitioners have known longest stays the main one."""
     return (a, b) if (a.created_at, a.pk) <= (b.created_at, b.pk) else (b, a)

@@ -386,12 +386,8 @@ def history(user: User, *, offset: int = 0, limit: int = 50) -> tuple[int, list[
 
 def current_cpid(cpid: str) -> str:
     """The ContactPoint ID a record is known by now: a merged record's ID resolves to the survivor's."""
-    seen = set()
-    child = Child.objects.filter(cpid=cpid).only("cpid", "merged_into").first()
-    while child is not None and child.merged_into_id and child.pk not in seen:
-        seen.add(child.pk)
-        child = Child.objects.filter(pk=child.merged_into_id).only("cpid", "merged_into").first()
-    return child.cpid if child is not None else cpid
+    found = Child.objects.filter(cpid=cpid).values_list("pk", flat=True).first()
+    return merging.followed(found).cpid if found is not None else cpid
 
 
 # --- labels for the model --------------------------------------------------------------------------------------
