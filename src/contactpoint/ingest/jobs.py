@@ -182,6 +182,7 @@ SCHEDULES = (
     Schedule("silent-sources", None, every=timedelta(hours=1), function=silent_sources),
 )
 BY_NAME = {s.name: s for s in SCHEDULES}
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # the worker's own: stop after the job in hand
 
 
 @task()
@@ -205,9 +206,6 @@ def scheduled(name: str) -> str:
                 signal.signal(sig, handler)
         scheduled.using(run_after=schedule.next_run(timezone.now())).enqueue(name)
     return "done"
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _pending(task_path: str) -> list[DBTaskResult]:
