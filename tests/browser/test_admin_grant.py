@@ -50,7 +50,7 @@ def test_an_administrator_adds_a_practitioner_records_clearance_and_training_and
     page.goto(f"/admin/users/{femi.pk}")
     assert_accessible(page)
     page.get_by_role("button", name="Grant access").click()
-    assert "Femi Adeyemi has been granted access" in page.content()
+    expect(page.locator("main")).to_contain_text("Femi Adeyemi has been granted access")
     expect(page.get_by_role("link", name="Revoke access")).to_be_visible()
     assert_accessible(page)
 
