@@ -92,8 +92,7 @@ def profiles_table(rows: Iterable[tuple[str, dict[str, str]]]):
     """The match model's input columns for every row, as one Arrow table (the schema the pipeline uses)."""
     import pyarrow as pa
 
-    from contactpoint.matching.engine import SCHEMA
-    from contactpoint.matching.profile import COLUMNS, profile
+    from contactpoint.matching.profile import COLUMNS, SCHEMA, profile
 
     columns: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     for uid, row in rows:

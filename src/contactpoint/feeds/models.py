@@ -84,3 +84,45 @@ class FeedJob(models.Model):
     class Meta:
         db_table = "feeds_job"
         ordering = ["-received_at"]
+
+
+class LoadRun(models.Model):
+    """A first load of many source files as one job (``contactpoint load``, ``contactpoint.ingest.load``). Each
+    file has its own ``FeedRun`` (its row problems, its counts, re-sending it changes nothing); the load is
+    what they were taken as together. ``stage`` is the resume point: a load killed while reading or matching
+    starts those again (nothing was written), one killed while writing goes on from ``groups_done``."""
+
+    class Stage(models.TextChoices):
+        MATCHING = "matching"  # reading, validating and matching every file: nothing written yet
+        WRITING = "writing"  # placements kept (LoadPlacement): children written a batch of groups at a time
+        COMPLETED = "completed"
+
+    id = models.CharField(primary_key=True, max_length=40)
+    fingerprint = models.CharField(max_length=64, unique=True)  # SHA-256 over the files' sources and SHA-256s
+    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.MATCHING)
+    received_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    records = models.PositiveIntegerField(default=0)  # rows taken, all files
+    groups_total = models.PositiveIntegerField(default=0)  # new children to write
+    groups_done = models.PositiveIntegerField(default=0)
+    pairs_scored = models.PositiveBigIntegerField(default=0)
+    reviews = models.JSONField(default=list)  # the pairs to queue, by record key (no values), written last
+    seconds = models.JSONField(default=dict)  # how long each stage took, for the operator
+
+    class Meta:
+        db_table = "feeds_load"
+        ordering = ["-received_at"]
+
+
+class LoadPlacement(models.Model):
+    """Which new child (``child_number``, numbered from 0 in writing order; -1: held, too thin to make one) each
+    record of a load goes to, kept between matching and writing. The record key is the keyed hash a source
+    record is stored by: nothing here is a child's data in clear. Deleted when the load completes."""
+
+    load = models.ForeignKey(LoadRun, on_delete=models.CASCADE, related_name="placements")
+    source = models.CharField(max_length=64)
+    record_key = models.CharField(max_length=64)
+    child_number = models.IntegerField()
+
+    class Meta:
+        db_table = "feeds_load_placement"

@@ -18,12 +18,13 @@ from datetime import date
 from io import BytesIO
 
 import orjson
+import pyarrow as pa
 
 from contactpoint.children import source_records
 from contactpoint.feeds import formats
 from contactpoint.feeds.rows import FeedRow, InvalidValue, Problem, Refusal
 from contactpoint.feeds.validate import validate
-from contactpoint.matching.profile import profile_row
+from contactpoint.matching.profile import arrow_table, profile_row
 from contactpoint.names import given_keys, normalise_name
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import IndexKeyRing
@@ -172,5 +173,57 @@ def chunks(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, to
         yield Chunk(position, entries, problems, refused)
 
 
+@dataclass(slots=True)
+class ReadFile:
+    """A whole file as a first load takes it (``ingest.load``): its accepted rows column by column (the payloads
+    and match profiles as Arrow arrays: a national file's rows as Python objects would take gigabytes), the rows
+    refused and the problems found. What is in clear here stays in memory."""
+
+    keys: list[str]
+    hashes: list[str]
+    payloads: pa.LargeBinaryArray
+    flags: list[tuple[tuple[str, str], ...]]
+    lines: list[int]
+    lacks: list[int]
+    profiles: pa.Table
+    problems: list[Problem]
+    rows: int
+    refused: int
+
+    def payload(self, position: int) -> bytes:
+        return self.payloads[position].as_py()
+
+
+def read_whole(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, source_kind: str,
+               today: date, profiles: bool = True) -> ReadFile:
+    """Every row of a file read, validated and keyed, with its match profile (unless ``profiles`` is False: a load
+    resumed after matching needs only the payloads)."""
+    keys: list[str] = []
+    hashes: list[str] = []
+    flags: list[tuple[tuple[str, str], ...]] = []
+    lines: list[int] = []
+    lacking: list[int] = []
+    tables: list[pa.Table] = [arrow_table([])]
+    arrays: list[pa.Array] = [pa.array([], type=pa.large_binary())]
+    problems: list[Problem] = []
+    done = refused = 0
+    for chunk in chunks(data, fmt=fmt, keyring=keyring, source_code=source_code, today=today, skip=0,
+                        batch_size=10_000):
+        done, refused = chunk.upto, refused + chunk.refused
+        problems += chunk.problems
+        for entry in chunk.entries:
+            keys.append(entry.key)
+            hashes.append(entry.content_hash)
+            flags.append(entry.flags)
+            lines.append(entry.line)
+            lacking.append(entry.lacks)
+        # Into Arrow a batch at a time: the batch's Python objects go as soon as they are copied.
+        arrays.append(pa.array([e.payload for e in chunk.entries], type=pa.large_binary()))
+        if profiles:
+            tables.append(arrow_table([e.match_profile(source_kind) for e in chunk.entries]))
+    return ReadFile(keys, hashes, pa.concat_arrays(arrays), flags, lines, lacking,
+                    pa.concat_tables(tables).combine_chunks(), problems, done, refused)
+
+
 __all__ = ["IDENTIFIER_FIELD", "IDENTIFIER_FIELDS", "LACKS_BIRTH", "LACKS_NAME", "REPEATED", "Chunk", "Entry",
-           "chunks", "lacks", "lookup_tokens"]
+           "ReadFile", "chunks", "read_whole", "lacks", "lookup_tokens"]

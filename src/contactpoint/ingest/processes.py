@@ -27,12 +27,14 @@ import os
 import signal
 import traceback
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
 from contactpoint.errors import FeedRejected, IngestProcessFailed
-from contactpoint.ingest.prepare import Chunk, chunks
-from contactpoint.ingest.work import IndexKeys, NewJob, OpenJob, Origin, View, ViewJob, Worker
+from contactpoint.ingest.prepare import Chunk, ReadFile, chunks, read_whole
+from contactpoint.ingest.work import IndexKeys, LoadJob, NewJob, OpenJob, Origin, View, ViewJob, Worker
 
 
 def _context():
@@ -165,6 +167,9 @@ class Workers:
     def create(self, jobs: Sequence[NewJob]) -> list[View]:
         return self._in_order("create", jobs, range(len(jobs)))  # a new child has nothing kept: any worker will do
 
+    def load(self, jobs: Sequence[LoadJob]) -> list[tuple[View, list[bytes]]]:
+        return self._in_order("load", jobs, range(len(jobs)))  # new children: any worker will do
+
     def close(self) -> None:
         for conn in self._conns:
             try:
@@ -239,8 +244,49 @@ class Reader:
             self._proc.kill()
 
 
+# --- a first load's readers -------------------------------------------------------------------------------------
+
+def _read_one(task: tuple[bytes, dict[str, Any]]) -> tuple[str, Any]:
+    data, options = task
+    try:
+        return ("ok", read_whole(data, **options))
+    except FeedRejected as refused:
+        return ("refused", refused.message)
+    except Exception as error:  # noqa: BLE001 - reported without its message (see _failure)
+        return _failure(error)
+
+
+def read_files(tasks: Sequence[tuple[bytes, dict[str, Any]]], count: int) -> Iterator[tuple[int, ReadFile]]:
+    """Each file of a first load read whole (``prepare.read_whole``: the options give format, keys, source), in
+    ``count`` helper processes, a file each at a time, largest first; yields (position in ``tasks``, what was
+    read) as each is done. A file refused whole raises ``FeedRejected``; an error in a helper
+    ``IngestProcessFailed`` without its message."""
+    order = sorted(range(len(tasks)), key=lambda n: -len(tasks[n][0]))
+    pool = None
+    if count <= 1 or len(tasks) <= 1:
+        outcomes: Iterator[tuple[str, Any]] = (_read_one(tasks[n]) for n in order)
+    else:
+        # concurrent.futures, not multiprocessing.Pool: a helper that dies (killed for memory) fails the load with
+        # BrokenProcessPool where a Pool would wait for its answer for ever.
+        pool = ProcessPoolExecutor(min(count, len(tasks)), mp_context=_context(), initializer=signal.signal,
+                                   initargs=(signal.SIGINT, signal.SIG_IGN))
+        outcomes = pool.map(_read_one, [tasks[n] for n in order])
+    try:
+        for n, (status, answer) in zip(order, outcomes, strict=True):
+            if status == "refused":
+                raise FeedRejected(answer)
+            if status != "ok":
+                raise IngestProcessFailed(answer)
+            yield n, answer
+    except BrokenProcessPool:
+        raise IngestProcessFailed("a reader stopped") from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 def start(count: int, *, keys: Any, origin: Origin) -> Worker | Workers:
     return Workers(count, IndexKeys.of(keys), origin) if count > 1 else Worker(keys, origin)
 
 
-__all__ = ["Reader", "Workers", "fewer_collections", "start"]
+__all__ = ["Reader", "Workers", "fewer_collections", "read_files", "start"]

@@ -112,6 +112,18 @@ class NewJob(NamedTuple):
         return _job_repr(self)
 
 
+class LoadJob(NamedTuple):
+    """A new child of a first load (``ingest.load``): its records from every source, in load order (the source's
+    origin, record key, payload in clear)."""
+
+    cpid: str
+    data_key: bytes
+    rows: list[tuple[Origin, str, bytes]]
+
+    def __repr__(self) -> str:
+        return _job_repr(self)
+
+
 class View(NamedTuple):
     sealed: Sealed
     found: FoundBy
@@ -183,6 +195,26 @@ class Worker:
                             responsible_la(self.origin, [h.row for h in held])))
         return out
 
+    def load(self, jobs: Sequence[LoadJob]) -> list[tuple[View, list[bytes]]]:
+        """Each new child of a first load: its best view from the records of every source, sealed, and each of its
+        records sealed for storing. The responsible local authority is worked out source by source in load
+        order, as the feeds one after another would leave it (``views``)."""
+        out = []
+        for job in jobs:
+            cipher = ChildCipher(job.cpid, job.data_key)
+            held = [Held(o.source, o.kind, o.run, o.received, key, source_records.loads(payload))
+                    for o, key, payload in job.rows]
+            view = build(held)
+            la: str | None = None
+            for origin in dict.fromkeys(o for o, _, _ in job.rows):
+                found = responsible_la(origin, [h.row for (o, _, _), h in zip(job.rows, held, strict=True)
+                                                if o == origin], current=la)
+                la = found if found != UNASSIGNED_LA else la
+            out.append((View(seal(self.keys, cipher, view.record, shielded=False), FoundBy.of(view.record),
+                             view.discrepancies, la or UNASSIGNED_LA),
+                        [source_records.seal_record(cipher, key, payload) for _, key, payload in job.rows]))
+        return out
+
     def close(self) -> None:
         """Nothing to stop: a worker in this process (``processes.Workers`` has processes to stop)."""
 
@@ -213,5 +245,5 @@ class IndexKeys:
         return self._keys[index_name]
 
 
-__all__ = ["UNASSIGNED_LA", "FoundBy", "IndexKeys", "NewJob", "OpenJob", "Origin", "Stored", "View", "ViewJob",
-           "Worker", "responsible_la"]
+__all__ = ["UNASSIGNED_LA", "FoundBy", "IndexKeys", "LoadJob", "NewJob", "OpenJob", "Origin", "Stored", "View",
+           "ViewJob", "Worker", "responsible_la"]

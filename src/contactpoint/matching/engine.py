@@ -12,7 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -23,13 +23,10 @@ from contactpoint.errors import MatchingError
 from contactpoint.matching.cluster import Edge
 from contactpoint.matching.frequencies import Frequencies, without_adjustments
 from contactpoint.matching.model import thresholds, trained_settings
-from contactpoint.matching.profile import COLUMNS
+from contactpoint.matching.profile import COLUMNS, LIST_COLUMNS, arrow_table
 
 logging.getLogger("splink").setLevel(logging.WARNING)
 
-_LIST_COLUMNS = {"given_roots", "families", "carer_names"}
-SCHEMA = pa.schema([(c, pa.list_(pa.string()) if c in _LIST_COLUMNS else
-                     pa.int64() if c == "birth_year" else pa.string()) for c in COLUMNS])
 
 
 def level_labels(settings: dict[str, Any]) -> dict[str, dict[int, str]]:
@@ -70,15 +67,24 @@ def _level_of(levels: list[tuple[float, str]], weight: float | None) -> str | No
     return found[0] if found else None  # a null level (weight 0 by construction) is no evidence either way
 
 
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for Splink. Nothing of the profiles may reach a disk: an in-memory DuckDB that runs
+    short of memory offloads to a temporary directory (``.tmp`` in the working directory by default), in clear.
+    It is given none, so a job too big for memory fails instead (a million records need about 1.5 GiB)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET threads TO 2")
+    con.execute("SET temp_directory = ''")
+    return con
+
+
 class Backend:
     name = "duckdb"
     dialect = "duckdb"
 
     def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float,
                 frequencies: Mapping[str, pa.Table] | None = None) -> list[dict[str, Any]]:
-        con = duckdb.connect(":memory:")
+        con = connect()
         try:
-            con.execute("SET threads TO 2")
             db_api = DuckDBAPI(con)
             df = db_api.register(table, table_name="profiles")
             linker = Linker(df, settings, log_level=logging.WARNING)
@@ -89,6 +95,23 @@ class Backend:
             relation = result.as_duckdbpyrelation()
             columns = relation.columns
             return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+        finally:
+            con.close()
+
+    def predict_arrow(self, table: pa.Table, settings: dict[str, Any], threshold: float, columns: Sequence[str],
+                      frequencies: Mapping[str, pa.Table] | None = None) -> pa.Table:
+        """``predict`` for a whole load: only ``columns`` of the predictions, as one Arrow table (a million
+        records give millions of pairs: as Python dicts of every column they would take gigabytes)."""
+        con = connect()
+        try:
+            db_api = DuckDBAPI(con)
+            df = db_api.register(table, table_name="profiles")
+            linker = Linker(df, settings, log_level=logging.WARNING)
+            for column, lookup in (frequencies or {}).items():
+                linker.table_management.register_term_frequency_lookup(
+                    db_api.register(lookup, table_name=f"tf_lookup_{column}"), column)
+            result = linker.inference.predict(threshold_match_probability=threshold)
+            return result.as_duckdbpyrelation().select(*columns).to_arrow_table()
         finally:
             con.close()
 
@@ -139,13 +162,27 @@ class SparkBackend(Backend):
         rows = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe().collect()
         return [r.asDict() for r in rows]
 
+    def predict_arrow(self, table: pa.Table, settings: dict[str, Any], threshold: float, columns: Sequence[str],
+                      frequencies: Mapping[str, pa.Table] | None = None) -> pa.Table:
+        from splink import SparkAPI  # noqa: PLC0415  (needs pyspark, the optional [spark] extra)
+
+        spark = self.session()
+        frame = spark.createDataFrame(table.to_pandas(), schema=_spark_schema())
+        db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+        linker = Linker(db_api.register(frame), settings, log_level=logging.WARNING)
+        for column, lookup in (frequencies or {}).items():
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(spark.createDataFrame(lookup.to_pylist(), schema=_tf_schema(column))), column)
+        predictions = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe()
+        return predictions.select(*columns).toArrow()
+
 
 def _spark_schema():
     from pyspark.sql import types as T  # noqa: PLC0415  (pyspark: the optional [spark] extra)
 
     fields = []
     for c in COLUMNS:
-        kind = (T.ArrayType(T.StringType()) if c in _LIST_COLUMNS else T.LongType() if c == "birth_year"
+        kind = (T.ArrayType(T.StringType()) if c in LIST_COLUMNS else T.LongType() if c == "birth_year"
                 else T.StringType())
         fields.append(T.StructField(c, kind, True))
     return T.StructType(fields)
@@ -158,22 +195,45 @@ def _tf_schema(column: str):
                          T.StructField(f"tf_{column}", T.DoubleType(), False)])
 
 
-def _table(profiles: Sequence[Mapping[str, Any] | tuple]) -> pa.Table:
-    """The profiles (dicts, or rows in ``COLUMNS`` order) as an Arrow table, built column by column:
-    ``Table.from_pylist`` converts row by row and took a third of a batch's matching time at a million records."""
-    columns: Sequence[Sequence[Any]]
-    if profiles and isinstance(profiles[0], tuple):
-        columns = list(zip(*profiles, strict=True))
-    else:
-        dicts = cast("Sequence[Mapping[str, Any]]", profiles)  # all dicts when the first is
-        columns = [[p[c] for p in dicts] for c in COLUMNS]
-    return pa.Table.from_arrays([pa.array(values, type=SCHEMA.field(c).type) for c, values in zip(
-        COLUMNS, columns, strict=True)], schema=SCHEMA)
-
-
 def backend(name: str | None = None) -> Backend:
     name = name or get_settings().match_backend
     return SparkBackend() if name == "spark" else Backend()
+
+
+class Scored:
+    """Every pair a whole load scored (``score_all``): the pairs as ``Edge``s without their evidence, which is
+    looked up only for the few pairs that become review items (``evidence``)."""
+
+    def __init__(self, table: pa.Table, levels: dict[str, list[tuple[float, str]]]) -> None:
+        self._table = table
+        self._levels = levels
+        left, right = table.column("unique_id_l").to_pylist(), table.column("unique_id_r").to_pylist()
+        probability = table.column("match_probability").to_pylist()
+        none: dict[str, str] = {}
+        self.edges = [Edge(a, b, float(p), none) for a, b, p in zip(left, right, probability, strict=True)]
+
+    def evidence(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
+        """The comparison levels of the pairs asked for (either way round)."""
+        wanted = {frozenset(p) for p in pairs}
+        rows = [i for i, e in enumerate(self.edges) if frozenset((e.left, e.right)) in wanted]
+        picked = self._table.take(pa.array(rows, type=pa.int64())).to_pylist()
+        return {(row["unique_id_l"], row["unique_id_r"]): {
+            name: label for name in self._levels if (label := _level_of(self._levels[name], row.get(f"mw_{name}")))
+            is not None} for row in picked}
+
+
+def score_all(table: pa.Table, *, engine: Backend | None = None, frequencies: Frequencies | None = None) -> Scored:
+    """Every pair among all the profiles of a load (``table``, in ``SCHEMA``) above the review threshold: one
+    Splink link-and-dedupe over everything, on DuckDB in this process or on Spark."""
+    engine = engine or backend()
+    settings = dict(trained_settings(dialect=engine.dialect))
+    settings["retain_intermediate_calculation_columns"] = True
+    levels = _levels(settings)
+    lookups = frequencies.lookups(table, _u_exact(settings)) if frequencies is not None else None
+    if lookups is None:
+        settings = without_adjustments(settings)
+    columns = ["unique_id_l", "unique_id_r", "match_probability", *(f"mw_{name}" for name in levels)]
+    return Scored(engine.predict_arrow(table, settings, thresholds()[1], columns, lookups), levels)
 
 
 def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, engine: Backend | None = None,
@@ -193,7 +253,7 @@ def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, 
     # Per-comparison match weights: the evidence a data manager sees in the review queue.
     settings["retain_intermediate_calculation_columns"] = True
     levels = _levels(settings)
-    table = _table(profiles)
+    table = arrow_table(profiles)
     lookups = frequencies.lookups(table, _u_exact(settings)) if frequencies is not None else None
     if lookups is None:
         settings = without_adjustments(settings)

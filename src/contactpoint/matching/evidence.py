@@ -13,17 +13,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
 from contactpoint.children.models import SourceRecord
 from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for
-from contactpoint.matching.engine import SCHEMA, level_labels
+from contactpoint.matching.engine import connect, level_labels
 from contactpoint.matching.model import trained_settings
 from contactpoint.matching.models import ReviewItem
-from contactpoint.matching.profile import profile
+from contactpoint.matching.profile import SCHEMA, profile
 from contactpoint.vault.keyring import KeyRing
 
 COMPARISON_WORDS = {
@@ -90,7 +89,7 @@ def _score_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     """Splink's comparison of two records: the level (gamma) and match weight of each comparison. DuckDB in
     memory, dropped at once: the profiles never reach a disk."""
 
-    con = duckdb.connect(":memory:")
+    con = connect()
     try:
         con.execute("SET threads TO 1")
         df = DuckDBAPI(con).register(pa.Table.from_pylist([left, right], schema=SCHEMA), table_name="pair")

@@ -9,9 +9,11 @@ former surname means the same thing to the feeds as to a practitioner's search. 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+
+import pyarrow as pa
 
 from contactpoint.children.record import Address, Carer, PersonName
 from contactpoint.names import name_parts, name_roots, normalise_name, phonetic
@@ -47,6 +49,25 @@ COLUMNS = (
     "families", "dob", "dob_swapped", "birth_year", "gender", "nhs_number", "upn", "uln", "postcode",
     "postcode_sector", "postcode_district", "address_key", "carer_names",
 )
+
+LIST_COLUMNS = frozenset({"given_roots", "families", "carer_names"})
+SCHEMA = pa.schema([(c, pa.list_(pa.string()) if c in LIST_COLUMNS else
+                     pa.int64() if c == "birth_year" else pa.string()) for c in COLUMNS])
+
+
+def arrow_table(profiles: Sequence[Mapping[str, Any] | tuple]) -> pa.Table:
+    """The profiles (dicts, or rows in ``COLUMNS`` order) as an Arrow table (``SCHEMA``), built column by column:
+    ``Table.from_pylist`` converts row by row and took a third of a batch's matching time at a million records."""
+    columns: Sequence[Sequence[Any]]
+    if profiles and isinstance(profiles[0], tuple):
+        columns = list(zip(*profiles, strict=True))
+    elif profiles:
+        dicts = cast("Sequence[Mapping[str, Any]]", profiles)  # all dicts when the first is
+        columns = [[p[c] for p in dicts] for c in COLUMNS]
+    else:
+        columns = [[] for _ in COLUMNS]
+    return pa.Table.from_arrays([pa.array(values, type=SCHEMA.field(c).type) for c, values in zip(
+        COLUMNS, columns, strict=True)], schema=SCHEMA)
 
 
 def _swapped(dob: date) -> str | None:

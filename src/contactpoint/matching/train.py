@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, block_on
 
 from contactpoint.matching.cluster import decide
-from contactpoint.matching.engine import SCHEMA, score
+from contactpoint.matching.engine import connect, score
 from contactpoint.matching.evaluate import Quality, pairwise
 from contactpoint.matching.frequencies import Frequencies, count
 from contactpoint.matching.model import MODEL_VERSION, settings_creator
+from contactpoint.matching.profile import SCHEMA
 
 # Fewer labelled pairs than this are not used: a handful of pairs would pull m probabilities about.
 MIN_LABELLED_PAIRS = 50
@@ -38,7 +38,7 @@ def train(profiles: Sequence[dict[str, Any]], *, description: str, seed: int = 1
     labels = labelled if labelled is not None and len(labelled[1]) >= MIN_LABELLED_PAIRS else None
     if labels is not None:
         profiles = [*profiles, *labels[0]]
-    con = duckdb.connect(":memory:")
+    con = connect()
     try:
         db_api = DuckDBAPI(con)
         df = db_api.register(pa.Table.from_pylist(list(profiles), schema=SCHEMA), table_name="training")
