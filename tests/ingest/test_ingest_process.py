@@ -162,3 +162,44 @@ def test_the_canary_child_fed_through_the_pipeline_is_nowhere_in_clear(feeds, tm
 
     assert leaks_in(instance.stored_bytes()) == []
     assert leaks_in(b"".join(instance.printed)) == []
+
+
+def test_a_load_killed_while_writing_and_run_again_gives_the_index_of_the_feeds_with_nothing_in_clear(feeds,
+                                                                                                     tmp_path):
+    clean = Instance(tmp_path / "clean")
+    clean.setup()
+    for code in ORDER:
+        clean.ingest(feeds, code)
+
+    loaded = Instance(tmp_path / "loaded", helpers=True)
+    loaded.setup()
+    files = [f"{code}={feeds / feed_files(['202'])[code]}" for code in ORDER]
+    victim = subprocess.Popen(loaded.command("load", *files, "--batch-size", "20"), env=loaded.env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    database = loaded.var / "contactpoint.sqlite3"
+
+    def written() -> int:
+        try:
+            with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1)) as db:
+                row = db.execute("select groups_done from feeds_load where stage = 'writing'").fetchone()
+        except sqlite3.Error:
+            return 0
+        return row[0] if row else 0
+
+    deadline = time.monotonic() + 120
+    while written() < 40 and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert victim.poll() is None, "the load finished before it could be killed: make it bigger"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert 40 <= written() < 400
+
+    resumed = loaded.run("load", *files, "--batch-size", "20")
+    assert "children" in resumed and "loaded before" not in resumed
+    assert loaded.links() == clean.links()
+    assert "loaded before" in loaded.run("load", *files)
+
+    assert "GP-CANARY-1" in (loaded.var / "links.csv").read_text()  # the canary was taken in
+    assert leaks_in(loaded.stored_bytes()) == []
+    assert leaks_in(b"".join(loaded.printed)) == []
+    assert not list(loaded.var.rglob(".tmp")) and not (Path.cwd() / ".tmp").exists()  # nothing spilled

@@ -127,7 +127,6 @@ def test_a_load_stopped_while_writing_goes_on_where_it_stopped(folder, monkeypat
     _empty_the_index()
     LoadRun.objects.all().delete()
 
-    monkeypatch.setattr(loading, "WRITE_GROUPS", 40)
     written = []
     real = loading._write_children
 
@@ -139,13 +138,13 @@ def test_a_load_stopped_while_writing_goes_on_where_it_stopped(folder, monkeypat
 
     monkeypatch.setattr(loading, "_write_children", stopped_after_two_batches)
     with pytest.raises(KeyboardInterrupt):
-        load(files, keyring=get_keyring(), now=NOW)
+        load(files, keyring=get_keyring(), now=NOW, batch_size=40)
     run = LoadRun.objects.get()
     assert run.stage == LoadRun.Stage.WRITING and run.groups_done == 80
     assert Child.objects.count() == 80
 
     monkeypatch.setattr(loading, "_write_children", real)
-    outcome = load(files, keyring=get_keyring(), now=NOW)
+    outcome = load(files, keyring=get_keyring(), now=NOW, batch_size=40)
     assert not outcome.already_done and outcome.load.pk == run.pk
     assert _index() == whole
     assert SourceRecord.objects.count() == len(set(SourceRecord.objects.values_list("source", "record_key")))

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from contactpoint.feeds.models import LoadRun
+from contactpoint.ingest.load import load
 from contactpoint.ingest.profiles import profiles_of
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, SparkBackend, score
 from contactpoint.matching.frequencies import Frequencies, count
 from contactpoint.synthetic.generator import generate
+from contactpoint.vault.keyring import get_keyring
+from tests.canary import leaks_in
+from tests.ingest.test_ingest_process import _canary_row
+from tests.ingest.test_load import NOW, _empty_the_index, _files, _index
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -52,3 +60,34 @@ def test_spark_backend_gives_the_same_links_as_duckdb(profiles):
     for pair, edge in duck.items():
         assert spark[pair].probability == pytest.approx(edge.probability, abs=1e-6)
         assert spark[pair].evidence == edge.evidence
+
+
+def _local_dirs(spark) -> list[str]:
+    """The directories this Spark application writes its shuffle and spill files to."""
+    manager = spark.sparkContext._jvm.org.apache.spark.SparkEnv.get().blockManager().diskBlockManager()
+    return [d.getAbsolutePath() for d in manager.localDirs()]
+
+
+@pytest.mark.django_db
+def test_a_load_on_spark_gives_the_index_duckdb_gives_and_writes_nothing_in_clear(tmp_path):
+    if shutil.which("java") is None:
+        pytest.skip("the Spark backend needs Java (apt-get install default-jre-headless)")
+    pytest.importorskip("pyspark", reason="pip install '.[spark]'")
+
+    generate(120, 9, tmp_path, ["202"], today=date(2026, 11, 24), workers=1)
+    gp = next(tmp_path.glob("gp-*.csv"))
+    columns = gp.read_text().splitlines()[0].split(",")
+    with gp.open("a", newline="", encoding="utf-8") as f:
+        csv.DictWriter(f, columns).writerow(_canary_row(columns))
+    files = _files(tmp_path)
+    load(files, keyring=get_keyring(), now=NOW)
+    on_duckdb = _index()
+    _empty_the_index()
+    LoadRun.objects.all().delete()
+
+    load(files, keyring=get_keyring(), now=NOW, engine=SparkBackend())
+    assert _index() == on_duckdb
+    # The whole link-and-dedupe ran on Spark, shuffling the profiles: its files hold nothing in clear.
+    written = [p for d in _local_dirs(SparkBackend.session()) for p in Path(d).rglob("*") if p.is_file()]
+    assert written, "Spark wrote no shuffle files: the test would prove nothing"
+    assert leaks_in(b"".join(p.read_bytes() for p in written)) == []

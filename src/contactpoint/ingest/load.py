@@ -139,9 +139,10 @@ def fingerprint(files: Sequence[LoadFile]) -> str:
 
 
 def load(files: Sequence[LoadFile], *, keyring: KeyRing, now: datetime, engine: Backend | None = None,
-         progress: Progress | None = None) -> LoadOutcome:
+         progress: Progress | None = None, batch_size: int | None = None) -> LoadOutcome:
     """Take ``files`` (in load order: the order feeds would come in, which decides, for example, the local
-    authority responsible when sources disagree) into an empty index as one job."""
+    authority responsible when sources disagree) into an empty index as one job, ``batch_size`` new children
+    (default ``WRITE_GROUPS``) a transaction."""
     if not files:
         raise FeedRejected("a load needs at least one file")
     for f in files:
@@ -177,7 +178,8 @@ def load(files: Sequence[LoadFile], *, keyring: KeyRing, now: datetime, engine: 
             _match(run, files, runs, read, engine=engine, keyring=keyring, progress=print_)
             seconds["match"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
-        _write(run, files, runs, origins, read, keyring=keyring, now=now, progress=print_)
+        _write(run, files, runs, origins, read, keyring=keyring, now=now, progress=print_,
+               batch_size=batch_size or WRITE_GROUPS)
         seconds["write"] = round(time.perf_counter() - started, 1)
     LoadRun.objects.filter(pk=run.pk).update(seconds={**run.seconds, **seconds})
     run.refresh_from_db()
@@ -275,7 +277,8 @@ def _placements(run: LoadRun) -> dict[int, list[tuple[str, str]]]:
 
 
 def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], origins: Sequence[Origin],
-           read: Sequence[ReadFile], *, keyring: KeyRing, now: datetime, progress: Progress) -> None:
+           read: Sequence[ReadFile], *, keyring: KeyRing, now: datetime, progress: Progress,
+           batch_size: int) -> None:
     if run.stage == LoadRun.Stage.COMPLETED:
         return
     at = {(f.source.code, key): (n, i) for n, (f, r) in enumerate(zip(files, read, strict=True))
@@ -286,7 +289,7 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
     try:
         progress("write", run.groups_done, run.groups_total)
         while run.groups_done < run.groups_total:
-            upto = min(run.groups_done + WRITE_GROUPS, run.groups_total)
+            upto = min(run.groups_done + batch_size, run.groups_total)
             batch = [[at[member] for member in groups[g]] for g in range(run.groups_done, upto)]
             with transaction.atomic():
                 cpids = _write_children(batch, files, read, origins, kinds, workers, keyring=keyring, now=now)
@@ -344,11 +347,11 @@ def _write_children(batch: list[list[tuple[int, int]]], files: Sequence[LoadFile
                        now=now)
     flagged = {(files[n].source.code, read[n].keys[i]): read[n].flags[i] for members in batch for n, i in members
                if read[n].flags[i]}
-    if flagged:
+    if flagged:  # by the children just made (an index): a record key alone is not one (source comes first)
         sync_invalid({record_id: (child_id, source, frozenset(flagged[source, key]))
                       for record_id, source, key, child_id in bulk.select_any(
-                          "SELECT id, source, record_key, child_id FROM children_source_record WHERE record_key {any}",
-                          [key for _, key in flagged]) if (source, key) in flagged}, now=now)
+                          "SELECT id, source, record_key, child_id FROM children_source_record WHERE child_id {any}",
+                          [made.id for made in created]) if (source, key) in flagged}, now=now)
     return [made.cpid for made in created]
 
 
@@ -374,12 +377,14 @@ def _queue_reviews(run: LoadRun, files: Sequence[LoadFile], *, keyring: KeyRing,
     source of each pair's first record."""
     if not run.reviews:
         return {}
-    keys = sorted({k for rv in run.reviews for k in (rv["a"], rv["b"])})
+    wanted = {k for rv in run.reviews for k in (rv["a"], rv["b"])}
     child_of: dict[str, tuple[int, str, str]] = {}
-    for key, child_id, source, la in bulk.select_any(
-            "SELECT r.record_key, r.child_id, r.source, c.responsible_la FROM children_source_record r "
-            "JOIN children_child c ON c.id = r.child_id WHERE r.record_key {any}", keys):
-        child_of[key] = (child_id, source, la)
+    for f in files:  # by source and record key, the unique index's order
+        for key, child_id, source, la in bulk.select_any(
+                "SELECT r.record_key, r.child_id, r.source, c.responsible_la FROM children_source_record r "
+                "JOIN children_child c ON c.id = r.child_id WHERE r.source = %s AND r.record_key {any}",
+                sorted(wanted), [f.source.code]):
+            child_of[key] = (child_id, source, la)
     items, asked, counts = [], set(), defaultdict(int)
     for rv in run.reviews:
         a, b = child_of.get(rv["a"]), child_of.get(rv["b"])

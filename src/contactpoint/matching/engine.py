@@ -142,6 +142,9 @@ class SparkBackend(Backend):
             cls._session = (SparkSession.builder.master(get_settings().spark_master).appName("contactpoint-matching")
                             .config("spark.jars", similarity_jar_location())
                             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+                            # Shuffle and spill files hold profiles (names, dates of birth, postcodes): encrypted
+                            # with a key made for the application and never written down.
+                            .config("spark.io.encryption.enabled", "true")
                             .config("spark.driver.memory", "2g").getOrCreate())
             cls._session.sparkContext.setLogLevel("ERROR")
         return cls._session

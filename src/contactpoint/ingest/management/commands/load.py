@@ -11,7 +11,7 @@ from contactpoint.access.models import SourceSystem
 from contactpoint.commands import ContactPointCommand
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds import formats
-from contactpoint.ingest.load import LoadFile, load
+from contactpoint.ingest.load import WRITE_GROUPS, LoadFile, load
 from contactpoint.matching.engine import backend
 from contactpoint.vault.keyring import get_keyring
 
@@ -26,9 +26,13 @@ class Command(ContactPointCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("files", nargs="+", metavar="SOURCE=FILE",
                             help="a registered source system's code and its file (everything it holds)")
+        parser.add_argument("--batch-size", type=int, default=WRITE_GROUPS,
+                            help="new children written per transaction (the unit a stopped load resumes from)")
         parser.add_argument("--backend", choices=["duckdb", "spark"], help="matching backend (default: setting)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1")
         files = []
         for item in options["files"]:
             code, sep, name = item.partition("=")
@@ -56,7 +60,7 @@ class Command(ContactPointCommand):
 
         try:
             outcome = load(files, keyring=get_keyring(), now=timezone.now(), engine=backend(options["backend"]),
-                           progress=progress)
+                           progress=progress, batch_size=options["batch_size"])
         except FeedRejected as refused:
             raise CommandError(refused.message) from None
         finally:
