@@ -49,9 +49,9 @@ def test_a_complete_production_configuration_starts(tmp_path):
     ({"CONTACTPOINT_KEYRING": None}, "CONTACTPOINT_KEYRING must name"),
     ({"DATABASE_URL": None}, "DATABASE_URL must be set"),
     ({"CONTACTPOINT_ALLOWED_HOSTS": None}, "ALLOWED_HOSTS"),
-    ({"DATABASE_URL": "postgres://cp@db.internal/contactpoint"}, "encrypted connection"),
     ({"DATABASE_URL": "postgres://cp@db.internal/contactpoint?sslmode=disable"}, "encrypted connection"),
     ({"DATABASE_URL": "postgres://cp@db.internal/contactpoint?sslmode=prefer"}, "encrypted connection"),
+    ({"DATABASE_URL": "postgres://cp@db.internal/contactpoint?sslmode=allow"}, "encrypted connection"),
     ({"DATABASE_URL": "sqlite:////srv/contactpoint.sqlite3"}, "PostgreSQL"),
 ])
 def test_production_refuses_to_start_with_an_unsafe_setting(tmp_path, overrides, complaint):
@@ -116,6 +116,7 @@ def test_trusted_proxies_are_read_as_networks_and_nonsense_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("url", ["postgres://cp@db.internal/contactpoint?sslmode=require",
+                                 "postgres://cp@db.internal/contactpoint",  # verify-full, settings.py's default
                                  "postgresql://cp@/contactpoint", "postgres://cp@/contactpoint?host=/run/postgresql"])
 def test_production_takes_an_encrypted_or_local_socket_database_connection(tmp_path, url):
     assert Settings.from_env(_production(tmp_path, DATABASE_URL=url)).database_url == url

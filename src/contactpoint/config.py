@@ -108,9 +108,9 @@ _ENCRYPTED = ("require", "verify-ca", "verify-full")
 
 
 def _check_encrypted(database_url: str) -> None:
-    """Production's database connection must be encrypted: a PostgreSQL URL with ``sslmode`` require,
-    verify-ca or verify-full (verify-full is what docs/operations.md asks for), unless it goes through a Unix
-    socket on this machine. Child records are sealed anyway; the audit trail's clear columns, search tokens and
+    """Production's database connection must be encrypted: a PostgreSQL URL with no ``sslmode`` (verify-full is
+    then used) or with require, verify-ca or verify-full (verify-full is what docs/operations.md asks for),
+    unless it goes through a Unix socket on this machine. Child records are sealed anyway; the audit trail's clear columns, search tokens and
     credentials hashes are not."""
     parsed = urlsplit(database_url)
     if parsed.scheme not in ("postgres", "postgresql", "pgsql"):
@@ -118,9 +118,10 @@ def _check_encrypted(database_url: str) -> None:
     query = dict(parse_qsl(parsed.query))
     socket = (parsed.hostname or query.get("host", "")).startswith("/") or (not parsed.hostname
                                                                             and not query.get("host"))
-    if not socket and query.get("sslmode") not in _ENCRYPTED:
-        raise ConfigurationError("DATABASE_URL must ask for an encrypted connection in production: add "
-                                 "?sslmode=verify-full (or require)")
+    # Without an sslmode, production connects with verify-full (settings.py): only a weaker one asked for is refused.
+    if not socket and "sslmode" in query and query["sslmode"] not in _ENCRYPTED:
+        raise ConfigurationError("DATABASE_URL must ask for an encrypted connection in production: "
+                                 "sslmode=verify-full (or require), or none (verify-full is then used)")
 
 
 def _networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:

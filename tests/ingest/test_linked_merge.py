@@ -174,3 +174,44 @@ def test_a_pair_whose_child_was_merged_earlier_in_the_batch_is_followed_to_the_c
     assert len(result.merged) == 2 and result.reviews == 0
     [live] = Child.objects.filter(status=ChildStatus.LIVE)
     assert live.pk == a.pk and len(records_of(live)) == 3
+
+
+def test_a_merge_that_fails_goes_to_a_person_and_the_feed_still_completes(monkeypatch):
+    la = two_children_then_the_record_that_joins_them()
+    from contactpoint.errors import VaultError
+    from contactpoint.matching import merging
+
+    def cannot_open(*args, **kwargs):
+        raise VaultError()  # a record that cannot be opened, half-way through the merge
+
+    monkeypatch.setattr(merging, "merge_children", cannot_open)
+    run = feed(la, LA_ROW)
+
+    assert run.status == "completed" and (run.children_merged, run.reviews_queued) == (0, 1)
+    assert Child.objects.filter(status=ChildStatus.LIVE).count() == 2
+    [item] = ReviewItem.objects.all()
+    assert item.status == ReviewItem.Status.OPEN and review.queue(data_manager()).count == 1
+    assert not AuditEntry.objects.filter(action="match.merged").exists()
+
+
+def test_a_pair_a_person_kept_apart_while_the_batch_ran_is_not_merged(monkeypatch):
+    la = two_children_then_the_record_that_joins_them()
+    gp_child, school_child = Child.objects.order_by("created_at", "id")
+    from contactpoint.ingest import batch as batches
+
+    looked = batches.Batch._untouched
+
+    def a_person_acts_meanwhile(ids, children):
+        found = looked(ids, children)
+        if not ReviewItem.objects.filter(status=ReviewItem.Status.KEPT_APART).exists():
+            # Between the batch's look and its lock, a data manager keeps the two apart.
+            ReviewItem.objects.create(child_a_id=gp_child.pk, child_b_id=school_child.pk, record_a="a", record_b="b",
+                                      probability=0.7, evidence={}, why="the model is unsure", responsible_la="202",
+                                      created_at=NOW, status=ReviewItem.Status.KEPT_APART, decided_at=NOW,
+                                      decided_by="dan.data")
+        return found
+
+    monkeypatch.setattr(batches.Batch, "_untouched", staticmethod(a_person_acts_meanwhile))
+    run = feed(la, LA_ROW)
+
+    assert run.children_merged == 0 and Child.objects.filter(status=ChildStatus.LIVE).count() == 2

@@ -11,13 +11,14 @@ other, so a first national load deduplicates everything and a delta links to wha
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
 from contactpoint import bulk
@@ -29,6 +30,7 @@ from contactpoint.children.models import Child, ChildStatus, HeldRecord
 from contactpoint.children.record import decode_groups
 from contactpoint.children.sealing import Identity, Sealed
 from contactpoint.children.store import create_sealed, write_sealed
+from contactpoint.errors import ContactPointError
 from contactpoint.ingest import held
 from contactpoint.ingest.prepare import IDENTIFIER_FIELD, IDENTIFIER_FIELDS, Entry, lacks
 from contactpoint.ingest.processes import Workers
@@ -60,6 +62,8 @@ from contactpoint.vault.keyring import KeyRing
 # the child's record must keep a date of birth and a name.
 _KEPT_WHEN_MISSING = ("date_of_birth", "given_name", "family_name")
 
+
+logger = logging.getLogger(__name__)
 
 # Who made a merge the pipeline made itself (``Merge.merged_by``, ``ReviewItem.decided_by``): never a user name.
 PIPELINE = "ContactPoint matching (automatic)"
@@ -523,7 +527,7 @@ class Batch:
         return to_merge
 
     @staticmethod
-    def _untouched(ids: set[int], children: dict[int, ChildRow]) -> set[int]:
+    def _untouched(ids: set[int], children: Mapping[int, ChildRow | Child]) -> set[int]:
         """Those of the children no person has acted on: not shielded, never linked, kept apart, deferred, split
         or merged by a person, nor merged by the pipeline and split again. Only two such children are merged
         without asking: anything a person decided about either is theirs to weigh again."""
@@ -545,20 +549,38 @@ class Batch:
         are one); a pair that is then one child needs nothing more, and one that is not two live, unshielded
         children goes back to the queue."""
         for item in items:
-            a, b = (merging.followed(pk, lock=True) for pk in (item.child_a_id, item.child_b_id))
-            if a.pk == b.pk:
-                continue  # one child already: the item stays as decided
-            if a.status != ChildStatus.LIVE or b.status != ChildStatus.LIVE or a.shielded or b.shielded:
+            try:
+                # A savepoint each: one merge that fails (a record that cannot be opened, a deadlock with a data
+                # manager's own merge) goes back to the queue instead of failing the batch, and with it the feed.
+                with transaction.atomic():
+                    merged = self._merge_one(item)
+            except (ContactPointError, DatabaseError) as error:
+                logger.warning("automatic merge for review item %s not made (%s): queued for a person",
+                               item.pk, type(error).__name__)  # the type only: a message could quote a value
+                merged = None
+            if merged is None:
                 ReviewItem.objects.filter(pk=item.pk).update(status=ReviewItem.Status.OPEN, decided_at=None,
                                                              decided_by="")
                 result.reviews += 1
-                continue
-            survivor, absorbed = merging.survivor_of(a, b)
-            merge = merging.merge_children(survivor, absorbed, by=PIPELINE, item=item, keyring=self.keyring,
-                                           now=self.now)
-            ReviewDecision.objects.create(item=item, kind=ReviewDecision.Kind.LINK, decided_by=PIPELINE,
-                                          organisation=self.source.code, decided_at=self.now, merge=merge)
-            result.merged.append(Merged(survivor.cpid, absorbed.cpid, merge.pk, item.pk))
+            elif merged is not True:
+                result.merged.append(merged)
+
+    def _merge_one(self, item: ReviewItem) -> Merged | bool | None:
+        """Merge the pair: the merge made; True when the two are one child already; None when it is for a person
+        after all (not two live, unshielded children, or a person acted on either since the batch looked)."""
+        a, b = (merging.followed(pk, lock=True) for pk in (item.child_a_id, item.child_b_id))
+        if a.pk == b.pk:
+            return True  # one child already: the item stays as decided
+        if a.status != ChildStatus.LIVE or b.status != ChildStatus.LIVE or a.shielded or b.shielded:
+            return None
+        if self._untouched({a.pk, b.pk}, {a.pk: a, b.pk: b}) != {a.pk, b.pk}:  # looked at again under the lock
+            return None
+        survivor, absorbed = merging.survivor_of(a, b)
+        merge = merging.merge_children(survivor, absorbed, by=PIPELINE, item=item, keyring=self.keyring,
+                                       now=self.now)
+        ReviewDecision.objects.create(item=item, kind=ReviewDecision.Kind.LINK, decided_by=PIPELINE,
+                                      organisation=self.source.code, decided_at=self.now, merge=merge)
+        return Merged(survivor.cpid, absorbed.cpid, merge.pk, item.pk)
 
     def refresh(self, children: Sequence[ChildRow], result: BatchResult | None = None, *,
                 opened: set[int] | frozenset[int] = frozenset(),
