@@ -327,3 +327,14 @@ def test_a_child_who_is_there_is_found_however_many_share_the_search_buckets_by_
     result = find(user, given="Amelia", family="Hartley", birthdate="2015-06-03")
 
     assert [h.cpid for h in result.hits] == [wanted]
+
+
+@pytest.mark.parametrize("group", ["birth", "names"])
+def test_a_bucket_mate_whose_record_cannot_be_opened_does_not_fail_the_search(user, amelia, group, caplog):
+    # Another Amelia Hartley born the same day, whose record is damaged (a ciphertext that no longer opens).
+    [damaged] = add(make_record(given="Amelia", family="Hartley", dob=date(2015, 6, 3), nhs=None, postcode="LS6 2AB"))
+    Child.objects.filter(cpid=damaged).update(**{group: b"\x00" * 64})
+    result = find(user, family="Hartley", birthdate="2015-06-03")
+    assert [h.cpid for h in result.hits] == [amelia]
+    row = Child.objects.get(cpid=damaged).pk
+    assert f"child row {row} cannot be opened" in caplog.text and "Hartley" not in caplog.text

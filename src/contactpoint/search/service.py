@@ -11,10 +11,11 @@ if that write fails, nothing is returned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
@@ -25,7 +26,7 @@ from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import Gender
 from contactpoint.children.store import load_groups
 from contactpoint.config import SearchSettings
-from contactpoint.errors import SearchRefused
+from contactpoint.errors import SearchRefused, VaultError
 from contactpoint.search import policy, ratelimit
 from contactpoint.search.criteria import Criteria
 from contactpoint.search.model_weights import trained_levels
@@ -34,6 +35,9 @@ from contactpoint.vault.cipher import ChildCipher, open_child_key
 from contactpoint.vault.keyring import KeyRing
 from contactpoint.vault.models import DataKey
 from contactpoint.vault.tokens import in_buckets, query_tokens
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Blind-index tokens are truncated (vault.blindindex): at England's density every token is shared by about ten
 # children by chance, so a search's buckets hold more children than match it (148 at the median and 524 at the
@@ -99,6 +103,18 @@ def _born(keyring: KeyRing, child: Child, key: tuple[str, bytes], birthdates: se
     if birthdates is not None and birth["date_of_birth"].value not in birthdates:
         return None  # in the tokens' buckets by chance: its other groups stay sealed
     return _Born(child, cipher, birth)
+
+
+def _readable(step: Callable[..., T], keyring: KeyRing, of: Child | _Born, *args: Any) -> T | None:
+    """``step`` for one candidate, or None if the candidate's record cannot be opened (a damaged ciphertext, a
+    key the key ring no longer holds): one unreadable bucket-mate must not fail every search that meets it. The
+    operator is told which child (by its row, never a value) so the record can be mended."""
+    try:
+        return step(keyring, of, *args)
+    except VaultError:
+        child = of if isinstance(of, Child) else of.child
+        logger.error("search: the record of child row %s cannot be opened; left out of the results", child.pk)
+        return None
 
 
 def _hit(keyring: KeyRing, born: _Born, criteria: Criteria, decision: policy.Decision) -> Hit | None:
@@ -180,10 +196,10 @@ def search(user: User, criteria: Criteria, stated: StatedReason, *, keyring: Key
     keys = {child_id: (kek_id, bytes(wrapped)) for child_id, kek_id, wrapped in
             DataKey.objects.filter(child_id__in=ids).values_list("child_id", "kek_id", "wrapped")}
     born = [b for child in children if child.pk in keys
-            for b in [_born(keyring, child, keys[child.pk], wanted[child.pk])] if b is not None]
+            for b in [_readable(_born, keyring, child, keys[child.pk], wanted[child.pk])] if b is not None]
     if len(born) > MAX_CANDIDATES:
         _too_many(user, keyring, now, stated, criteria, decision)
-    hits = [h for b in born for h in [_hit(keyring, b, criteria, decision)] if h is not None]
+    hits = [h for b in born for h in [_readable(_hit, keyring, b, criteria, decision)] if h is not None]
     if len(hits) > limits.result_cap:
         _too_many(user, keyring, now, stated, criteria, decision)
     hits.sort(key=lambda h: (-h.score.weight, h.family, h.given, h.cpid))
