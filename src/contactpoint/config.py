@@ -110,8 +110,8 @@ _ENCRYPTED = ("require", "verify-ca", "verify-full")
 def _check_encrypted(database_url: str) -> None:
     """Production's database connection must be encrypted: a PostgreSQL URL with no ``sslmode`` (verify-full is
     then used) or with require, verify-ca or verify-full (verify-full is what docs/operations.md asks for),
-    unless it goes through a Unix socket on this machine. Child records are sealed anyway; the audit trail's clear columns, search tokens and
-    credentials hashes are not."""
+    unless it goes through a Unix socket on this machine. Child records are sealed anyway; the audit trail's
+    clear columns, search tokens and credentials hashes are not."""
     parsed = urlsplit(database_url)
     if parsed.scheme not in ("postgres", "postgresql", "pgsql"):
         raise ConfigurationError("DATABASE_URL must be a PostgreSQL database in production")

@@ -131,6 +131,21 @@ def test_the_command_counts_from_the_index_or_from_a_first_loads_files(tmp_path)
     assert FrequencyTotal.objects.get(column="given").total == 12
 
 
+@pytest.mark.django_db
+def test_a_record_that_cannot_be_opened_is_one_child_fewer_in_the_counts_not_no_counts(caplog):
+    from contactpoint.children.models import Child
+    from contactpoint.ingest.frequencies import from_index
+
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW, GP_ROW | {"source_record_id": "GP-2", "given_name": "Zara", "nhs_number": "",
+                               "date_of_birth": "2014-01-09"})
+    damaged = Child.objects.order_by("id").first()
+    Child.objects.filter(pk=damaged.pk).update(names=b"\x00" * 64)
+    counts = from_index(get_keyring())
+    assert sum(counts["given"].values()) == 1
+    assert "cannot be opened" in caplog.text
+
+
 @pytest.mark.slow
 def test_training_keeps_term_frequencies_only_if_they_decide_better_on_its_labelled_records(tmp_path, monkeypatch):
     from contactpoint.ingest.profiles import profiles_of

@@ -4,6 +4,7 @@ accepted row). ``contactpoint match frequencies``."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -13,12 +14,15 @@ from typing import Any
 from contactpoint import bulk
 from contactpoint.children.models import ChildStatus
 from contactpoint.children.record import decode_groups
+from contactpoint.errors import VaultError
 from contactpoint.feeds.reading import accepted_rows, kind_of
 from contactpoint.matching import frequencies
 from contactpoint.matching.profile import profile
 from contactpoint.names import normalise_name
 from contactpoint.vault.cipher import ChildCipher, unwrap_data_key
 from contactpoint.vault.keyring import KeyRing
+
+logger = logging.getLogger(__name__)
 
 _CHUNK = 2000
 
@@ -42,9 +46,13 @@ def from_index(keyring: KeyRing) -> dict[str, Counter[str]]:
             for cpid, names, whereabouts, kek_id, wrapped in bulk.select_any(
                     "SELECT c.cpid, c.names, c.whereabouts, k.kek_id, k.wrapped FROM children_child c "
                     "JOIN vault_data_key k ON k.child_id = c.id WHERE c.id {any}", ids[start:start + _CHUNK]):
-                cipher = ChildCipher(cpid, unwrap_data_key(keyring, cpid, kek_id, wrapped))
-                held = decode_groups(cpid, {"names": cipher.open("names", bytes(names)),
-                                            "whereabouts": cipher.open("whereabouts", bytes(whereabouts))})
+                try:
+                    cipher = ChildCipher(cpid, unwrap_data_key(keyring, cpid, kek_id, wrapped))
+                    held = decode_groups(cpid, {"names": cipher.open("names", bytes(names)),
+                                                "whereabouts": cipher.open("whereabouts", bytes(whereabouts))})
+                except VaultError:  # one damaged record is one child fewer in the counts, not no counts at all
+                    logger.error("term frequencies: a child's record cannot be opened; left out of the counts")
+                    continue
                 name = held["name"].value if held.get("name") else None
                 place = held.get("whereabouts")
                 address = place.value.address if place is not None else None
