@@ -173,6 +173,9 @@ def test_unknown_mistyped_and_archived_patients_are_the_same_404(client, auth, a
     for response in answers:
         outcome(response, 404, "not_found")
     assert len({r.content for r in answers}) == 1
+    from contactpoint.audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="child.record.not_found").count() == 3  # the mistyped one too
 
 
 def test_authentication_and_permission_errors_are_operation_outcomes(client, amelia):
