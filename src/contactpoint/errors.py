@@ -117,6 +117,16 @@ class FeedTooLarge(FeedRejected):
     code = "too_large"
 
 
+class FeedBusy(ContactPointError):
+    """The same feed file is being taken in by another process right now (a second worker, a command typed while
+    the worker runs it): this one leaves it to that one. Not a ``FeedRejected``: nothing is wrong with the file."""
+
+    code = "feed_busy"
+
+    def __init__(self) -> None:
+        super().__init__("this file is being taken in by another process right now: it will finish it")
+
+
 class IngestProcessFailed(ContactPointError):
     """A helper process of a feed run stopped or raised: the batch is not taken (it is taken again when the feed
     is re-run). ``where`` names the step, never a value. Not a ``FeedRejected``: the feed itself is fine."""

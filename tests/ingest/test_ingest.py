@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from contactpoint.access.models import Organisation
@@ -15,7 +17,7 @@ from contactpoint.access.sources import register_source
 from contactpoint.audit.models import AuditEntry
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, HeldRecord, SourceRecord
-from contactpoint.errors import FeedRejected
+from contactpoint.errors import FeedBusy, FeedRejected
 from contactpoint.feeds.models import FeedRun, RowProblem
 from contactpoint.ingest.batch import Batch
 from contactpoint.ingest.run import ingest
@@ -197,3 +199,44 @@ def test_a_run_that_forgets_what_it_opened_between_batches_makes_the_same_index(
     again = snapshot()
     same_sources = {frozenset((src.removesuffix("-again"), rid) for src, rid in group) for group in again[3]}
     assert again[0] == cached[0] and same_sources == cached[3]
+
+
+@contextmanager
+def another_process_taking_in(run_id: str):
+    """What a second worker running the same file holds: its own database session's lock on PostgreSQL, its own
+    open lock file on SQLite."""
+    from contactpoint.ingest.run import only_runner
+
+    if connection.vendor != "postgresql":
+        with only_runner(f"feed:{run_id}"):
+            yield
+        return
+    import hashlib
+
+    import psycopg
+
+    key = int.from_bytes(hashlib.sha256(f"feed:{run_id}".encode()).digest()[:8], "big", signed=True)
+    db = connection.settings_dict
+    with psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432,
+                         password=db["PASSWORD"] or None, autocommit=True) as other:
+        assert other.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0]
+        yield
+
+
+def test_a_file_another_process_is_taking_in_is_left_to_it(files, monkeypatch):
+    gp = source(GP)
+    real = Batch.process
+
+    def stopped(self, rows):
+        raise RuntimeError("stopped, its run left running")
+
+    monkeypatch.setattr(Batch, "process", stopped)
+    with pytest.raises(RuntimeError):
+        take(gp, files[GP])
+    monkeypatch.setattr(Batch, "process", real)
+    run = FeedRun.objects.get()
+    with another_process_taking_in(run.id), pytest.raises(FeedBusy):
+        take(gp, files[GP])
+    assert Child.objects.count() == 0 and FeedRun.objects.get().rows_done == 0  # nothing taken twice
+    # Once the other is done (or gone), the file is taken in.
+    assert take(gp, files[GP]).run.status == FeedRun.Status.COMPLETED and Child.objects.exists()

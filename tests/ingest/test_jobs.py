@@ -96,6 +96,19 @@ def test_a_job_that_fails_keeps_no_value_in_the_queue_or_the_job(monkeypatch):
         assert "Amelia" not in text and "9434765919" not in text
 
 
+def test_a_job_another_worker_is_running_is_left_to_it_not_failed(monkeypatch):
+    from contactpoint.errors import FeedBusy
+
+    def busy(*args, **kwargs):
+        raise FeedBusy()  # a worker started with --no-recover holds the run (ingest.run.only_runner)
+
+    monkeypatch.setattr(jobs, "ingest", busy)
+    job = _send(_gp(), GP_ROW)
+    run_jobs()
+    job.refresh_from_db()
+    assert job.status == FeedJob.Status.RUNNING and bytes(job.payload) != b""  # still the other worker's to finish
+
+
 def test_the_same_file_sent_twice_is_one_run_and_the_second_job_says_so():
     gp = _gp()
     first, second = _send(gp, GP_ROW), _send(gp, GP_ROW)

@@ -48,7 +48,7 @@ from contactpoint.access.sources import source_actor
 from contactpoint.audit.actions import AuditAction, Severity
 from contactpoint.audit.models import AuditEntry
 from contactpoint.audit.trail import Actor, record_event
-from contactpoint.errors import FeedRejected, JobFailed, NotFound
+from contactpoint.errors import FeedBusy, FeedRejected, JobFailed, NotFound
 from contactpoint.feeds.models import FeedJob, FeedRun
 from contactpoint.ingest.run import ingest
 from contactpoint.vault.cipher import ChildCipher
@@ -91,6 +91,8 @@ def run_feed(job_id: str) -> str:
     try:
         data = _cipher(keyring, job.id).open(_FIELD, bytes(job.payload))
         outcome = ingest(job.source, data, fmt=job.format, mode=job.mode, keyring=keyring, now=now)
+    except FeedBusy:  # another worker is running it (one started with --no-recover, say): it finishes the job
+        return job.status
     except FeedRejected as refused:  # refused whole: the reason is in words of our own
         _finish(job, FeedJob.Status.FAILED, str(refused))
         return job.status

@@ -32,6 +32,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,7 +57,7 @@ from contactpoint.feeds.rows import Refusal
 from contactpoint.ingest import held, processes
 from contactpoint.ingest.batch import origin_of
 from contactpoint.ingest.prepare import ReadFile
-from contactpoint.ingest.run import _row_problems
+from contactpoint.ingest.run import _row_problems, only_runner
 from contactpoint.ingest.work import UNASSIGNED_LA, IndexKeys, LoadJob, Origin, View, responsible_la
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score_all
@@ -169,7 +170,13 @@ def load(files: Sequence[LoadFile], *, keyring: KeyRing, now: datetime, engine: 
                                       "load": run.id})
     runs = _runs(files, shas)
     origins = [origin_of(f.source, feed.id, now.date()) for f, feed in zip(files, runs, strict=True)]
-    with processes.fewer_collections():
+    with ExitStack() as held_by_us, processes.fewer_collections():
+        # One runner a load, and none taking one of its files in as a feed meanwhile (``ingest.run``).
+        for feed in runs:
+            held_by_us.enter_context(only_runner(f"feed:{feed.id}"))
+        run.refresh_from_db()
+        if run.stage == LoadRun.Stage.COMPLETED:  # by a runner that held the locks until a moment ago
+            return LoadOutcome(run, _runs(files, shas), already_done=True)
         started = time.perf_counter()
         read = _read(files, keyring, now, profiles=run.stage == LoadRun.Stage.MATCHING, progress=print_)
         seconds = {"read": round(time.perf_counter() - started, 1)}

@@ -15,14 +15,16 @@ Guarantees (DESIGN.md section 5):
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
@@ -30,7 +32,7 @@ from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import SourceRecord
 from contactpoint.config import get_settings
-from contactpoint.errors import FeedRejected
+from contactpoint.errors import FeedBusy, FeedRejected
 from contactpoint.feeds.models import FeedRun, RowProblem
 from contactpoint.feeds.rows import InvalidValue, Problem, Refusal
 from contactpoint.ingest import processes
@@ -78,7 +80,10 @@ def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", 
             record_event(AuditAction.FEED_RECEIVED, actor=source_actor(source), keyring=keyring, at=now,
                          context={"run": run.id, "sha256": sha, "format": fmt, "mode": mode})
     try:
-        with processes.fewer_collections():
+        with only_runner(f"feed:{run.id}"), processes.fewer_collections():
+            run.refresh_from_db()  # where another runner, gone now, left it
+            if run.status != FeedRun.Status.RUNNING:
+                return IngestOutcome(run, already_done=True)
             _run(run, source, data, fmt=fmt, keyring=keyring, now=now, engine=engine, batch_size=batch_size,
                  progress=progress)
     except FeedRejected as refused:
@@ -90,6 +95,34 @@ def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", 
         raise
     run.refresh_from_db()
     return IngestOutcome(run, already_done=False)
+
+
+@contextmanager
+def only_runner(name: str) -> Iterator[None]:
+    """Held for as long as one process takes in one file (or one load): a second that tries meanwhile gets
+    ``FeedBusy`` instead of taking the same rows twice. Batches commit one by one, so a transaction's lock would
+    not last the run: on PostgreSQL a session advisory lock (any machine), on SQLite, which is one machine's, a
+    file lock in the var directory. Either goes with the process that held it, however it ends."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            if not cursor.fetchone()[0]:
+                raise FeedBusy()
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        return
+    folder = get_settings().var_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{hashlib.sha256(name.encode()).hexdigest()[:32]}.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FeedBusy() from None
+        yield
 
 
 def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: KeyRing, now: datetime,
