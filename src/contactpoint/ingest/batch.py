@@ -562,7 +562,7 @@ class Batch:
                 ReviewItem.objects.filter(pk=item.pk).update(status=ReviewItem.Status.OPEN, decided_at=None,
                                                              decided_by="")
                 result.reviews += 1
-            elif merged is not True:
+            elif isinstance(merged, Merged):
                 result.merged.append(merged)
 
     def _merge_one(self, item: ReviewItem) -> Merged | bool | None:

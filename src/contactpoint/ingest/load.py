@@ -392,7 +392,9 @@ def _queue_reviews(run: LoadRun, files: Sequence[LoadFile], *, keyring: KeyRing,
                 "JOIN children_child c ON c.id = r.child_id WHERE r.source = %s AND r.record_key {any}",
                 sorted(wanted), [f.source.code]):
             child_of[key] = (child_id, source, la)
-    items, asked, counts = [], set(), defaultdict(int)
+    items: list[ReviewItem] = []
+    asked: set[frozenset[int]] = set()
+    counts: dict[str, int] = defaultdict(int)
     for rv in run.reviews:
         a, b = child_of.get(rv["a"]), child_of.get(rv["b"])
         if a is None or b is None or a[0] == b[0] or frozenset((a[0], b[0])) in asked:
