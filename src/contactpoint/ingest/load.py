@@ -228,6 +228,8 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
     scored = score_all(table, engine=engine, frequencies=frequencies)
     outcome = decide(list(positions), {}, _Profiles(positions, table), scored.edges)
     del table
+    for r in read:  # the profiles are done with: writing needs the payloads alone
+        r.profiles = r.profiles.slice(0, 0)
     progress("match", 1, 1)
     # Groups numbered in load order (file, then line): the first record of a child decides where it comes.
     number: dict[str, int] = {}
