@@ -20,6 +20,9 @@ rows per child):
    process and its helper processes (``contactpoint.ingest.processes``) held together, sampled four times a second;
    the PostgreSQL server's own memory is not included), CPU time (the helpers' included), and the time ratio.
 
+With ``--load`` step 2 is one ``contactpoint load`` of every feed as one job (``ingest.load``), the delta still
+through ``ingest``; its targets (issue 16): the load <= 4x raw Splink's time at 1M, peak memory <= 4 GiB.
+
 Targets (issue 5): F1 >= 0.99; pipeline <= 3x raw Splink's time at 1M; peak memory <= 6 GiB at 1M; a 10k
 delta into a 1M index in under 60 s.
 """
