@@ -164,16 +164,15 @@ def test_the_canary_child_fed_through_the_pipeline_is_nowhere_in_clear(feeds, tm
     assert leaks_in(b"".join(instance.printed)) == []
 
 
-def test_a_load_killed_while_writing_and_run_again_gives_the_index_of_the_feeds_with_nothing_in_clear(feeds,
-                                                                                                     tmp_path):
+def test_a_load_killed_while_writing_and_run_again_gives_the_index_of_a_clean_load_with_nothing_in_clear(feeds,
+                                                                                                        tmp_path):
+    files = [f"{code}={feeds / feed_files(['202'])[code]}" for code in ORDER]
     clean = Instance(tmp_path / "clean")
     clean.setup()
-    for code in ORDER:
-        clean.ingest(feeds, code)
+    clean.run("load", *files)
 
     loaded = Instance(tmp_path / "loaded", helpers=True)
     loaded.setup()
-    files = [f"{code}={feeds / feed_files(['202'])[code]}" for code in ORDER]
     victim = subprocess.Popen(loaded.command("load", *files, "--batch-size", "20"), env=loaded.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = loaded.var / "contactpoint.sqlite3"

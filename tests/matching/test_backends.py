@@ -63,9 +63,10 @@ def test_spark_backend_gives_the_same_links_as_duckdb(profiles):
 
 
 def _local_dirs(spark) -> list[str]:
-    """The directories this Spark application writes its shuffle and spill files to."""
-    manager = spark.sparkContext._jvm.org.apache.spark.SparkEnv.get().blockManager().diskBlockManager()
-    return [d.getAbsolutePath() for d in manager.localDirs()]
+    """The directories this Spark application writes its shuffle and spill files to (``blockmgr-*`` under its
+    local directory)."""
+    local = spark.sparkContext.getConf().get("spark.local.dir")
+    return [str(p) for p in Path(local).glob("blockmgr-*")]
 
 
 @pytest.mark.django_db
@@ -87,7 +88,17 @@ def test_a_load_on_spark_gives_the_index_duckdb_gives_and_writes_nothing_in_clea
 
     load(files, keyring=get_keyring(), now=NOW, engine=SparkBackend())
     assert _index() == on_duckdb
-    # The whole link-and-dedupe ran on Spark, shuffling the profiles: its files hold nothing in clear.
-    written = [p for d in _local_dirs(SparkBackend.session()) for p in Path(d).rglob("*") if p.is_file()]
+    # The whole link-and-dedupe ran on Spark, shuffling the profiles (the canary's among them) through files of
+    # its own: those are in memory (tmpfs), never on a disk.
+    dirs = _local_dirs(SparkBackend.session())
+    written = [p for d in dirs for p in Path(d).rglob("*") if p.is_file()]
     assert written, "Spark wrote no shuffle files: the test would prove nothing"
-    assert leaks_in(b"".join(p.read_bytes() for p in written)) == []
+    assert all(_filesystem(d) == "tmpfs" for d in dirs)
+    assert leaks_in(b"".join(p.read_bytes() for p in Path("/tmp").glob("blockmgr-*/**/*") if p.is_file())) == []
+
+
+def _filesystem(path: str) -> str:
+    """The type of the filesystem ``path`` is on (the longest mount point it is under)."""
+    mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
+    return max(((point, kind) for point, kind in mounts if path == point or path.startswith(point.rstrip("/") + "/")),
+               key=lambda m: len(m[0]))[1]

@@ -11,8 +11,8 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -26,6 +26,7 @@ from contactpoint.matching.model import thresholds, trained_settings
 from contactpoint.matching.profile import COLUMNS, LIST_COLUMNS, arrow_table
 
 logging.getLogger("splink").setLevel(logging.WARNING)
+T = TypeVar("T")
 
 
 
@@ -83,35 +84,30 @@ class Backend:
 
     def predict(self, table: pa.Table, settings: dict[str, Any], threshold: float,
                 frequencies: Mapping[str, pa.Table] | None = None) -> list[dict[str, Any]]:
-        con = connect()
-        try:
-            db_api = DuckDBAPI(con)
-            df = db_api.register(table, table_name="profiles")
-            linker = Linker(df, settings, log_level=logging.WARNING)
-            for column, lookup in (frequencies or {}).items():
-                linker.table_management.register_term_frequency_lookup(
-                    db_api.register(lookup, table_name=f"tf_lookup_{column}"), column)
-            result = linker.inference.predict(threshold_match_probability=threshold)
-            relation = result.as_duckdbpyrelation()
-            columns = relation.columns
-            return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
-        finally:
-            con.close()
+        def rows(relation: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
+            return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+
+        return self._predicted(table, settings, threshold, frequencies, rows)
 
     def predict_arrow(self, table: pa.Table, settings: dict[str, Any], threshold: float, columns: Sequence[str],
                       frequencies: Mapping[str, pa.Table] | None = None) -> pa.Table:
         """``predict`` for a whole load: only ``columns`` of the predictions, as one Arrow table (a million
         records give millions of pairs: as Python dicts of every column they would take gigabytes)."""
+        return self._predicted(table, settings, threshold, frequencies,
+                               lambda relation: relation.select(*columns).to_arrow_table())
+
+    @staticmethod
+    def _predicted(table: pa.Table, settings: dict[str, Any], threshold: float,
+                   frequencies: Mapping[str, pa.Table] | None, take: Callable[[duckdb.DuckDBPyRelation], T]) -> T:
+        """Splink's predictions over ``table`` in an in-memory DuckDB, as ``take`` reads them before it closes."""
         con = connect()
         try:
             db_api = DuckDBAPI(con)
-            df = db_api.register(table, table_name="profiles")
-            linker = Linker(df, settings, log_level=logging.WARNING)
+            linker = Linker(db_api.register(table, table_name="profiles"), settings, log_level=logging.WARNING)
             for column, lookup in (frequencies or {}).items():
                 linker.table_management.register_term_frequency_lookup(
                     db_api.register(lookup, table_name=f"tf_lookup_{column}"), column)
-            result = linker.inference.predict(threshold_match_probability=threshold)
-            return result.as_duckdbpyrelation().select(*columns).to_arrow_table()
+            return take(linker.inference.predict(threshold_match_probability=threshold).as_duckdbpyrelation())
         finally:
             con.close()
 
@@ -142,9 +138,10 @@ class SparkBackend(Backend):
             cls._session = (SparkSession.builder.master(get_settings().spark_master).appName("contactpoint-matching")
                             .config("spark.jars", similarity_jar_location())
                             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-                            # Shuffle and spill files hold profiles (names, dates of birth, postcodes): encrypted
-                            # with a key made for the application and never written down.
-                            .config("spark.io.encryption.enabled", "true")
+                            # Shuffle and spill files hold profiles (names, dates of birth, postcodes): kept in
+                            # memory (tmpfs). Spark's own I/O encryption (spark.io.encryption.enabled) needs
+                            # protobuf-java, which pyspark's wheel does not ship: with it on, the JVM died.
+                            .config("spark.local.dir", _memory_dir())
                             .config("spark.driver.memory", "2g").getOrCreate())
             cls._session.sparkContext.setLogLevel("ERROR")
         return cls._session
@@ -170,14 +167,24 @@ class SparkBackend(Backend):
         from splink import SparkAPI  # noqa: PLC0415  (needs pyspark, the optional [spark] extra)
 
         spark = self.session()
-        frame = spark.createDataFrame(table.to_pandas(), schema=_spark_schema())
+        # Rows, not pandas: Spark's Arrow path needs jars Splink's wheel does not bring, and killed the JVM.
+        frame = spark.createDataFrame(table.to_pylist(), schema=_spark_schema())
         db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
         linker = Linker(db_api.register(frame), settings, log_level=logging.WARNING)
         for column, lookup in (frequencies or {}).items():
             linker.table_management.register_term_frequency_lookup(
                 db_api.register(spark.createDataFrame(lookup.to_pylist(), schema=_tf_schema(column))), column)
         predictions = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe()
-        return predictions.select(*columns).toArrow()
+        rows = predictions.select(*columns).collect()
+        schema = pa.schema([(c, pa.string() if c.startswith("unique_id") else pa.float64()) for c in columns])
+        return pa.Table.from_pylist([r.asDict() for r in rows], schema=schema)
+
+
+def _memory_dir() -> str:
+    """Where Spark on this machine writes shuffle and spill files: a memory-backed directory (``/dev/shm``), so
+    nothing personal reaches a disk. ``SPARK_LOCAL_DIRS`` (a cluster's executors') overrides it, and must be
+    tmpfs or an encrypted volume too (docs/operations.md)."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"  # noqa: S108 - without /dev/shm, Spark's default
 
 
 def _spark_schema():
