@@ -53,8 +53,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         postgres_only = item.get_closest_marker("postgres") is not None
-        if PASS == "postgres" and not _uses_database(item):
-            drop.append(item)  # already run in the SQLite pass
+        if PASS == "postgres" and (not _uses_database(item) or item.get_closest_marker("once") is not None):
+            drop.append(item)  # already run in the SQLite pass (or what it proves is not the database's)
         elif PASS == "sqlite" and postgres_only and not NO_POSTGRES_REASON:
             drop.append(item)  # runs in the PostgreSQL pass
         else:

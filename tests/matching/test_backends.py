@@ -70,6 +70,7 @@ def _local_dirs(spark) -> list[str]:
 
 
 @pytest.mark.django_db
+@pytest.mark.once  # Spark's work is the same whichever database the load writes to
 def test_a_load_on_spark_gives_the_index_duckdb_gives_and_writes_nothing_in_clear(tmp_path):
     if shutil.which("java") is None:
         pytest.skip("the Spark backend needs Java (apt-get install default-jre-headless)")

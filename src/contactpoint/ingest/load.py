@@ -234,14 +234,11 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
     # Groups numbered in load order (file, then line): the first record of a child decides where it comes.
     number: dict[str, int] = {}
     records: list[tuple[int, str, str]] = []  # (group, source, record key)
-    thin: dict[str, int] = {}  # group root -> what its records lack together, besides
-    lacking: dict[str, list[int]] = defaultdict(list)
+    lacking: dict[str, list[int]] = defaultdict(list)  # group root -> what each of its records lacks
     for r in read:
         for key, lacks in zip(r.keys, r.lacks, strict=True):
             lacking[outcome.group_of[key]].append(lacks)
-    for root, each in lacking.items():
-        if held.thin(each):
-            thin[root] = 1
+    thin = {root for root, each in lacking.items() if held.thin(each)}  # too little, together, to make a child
     counts = [{"created": 0, "linked": 0, "held": 0} for _ in files]
     for n, (f, r) in enumerate(zip(files, read, strict=True)):
         for key in r.keys:

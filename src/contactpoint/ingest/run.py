@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
@@ -112,8 +112,11 @@ def only_runner(name: str) -> Iterator[None]:
         try:
             yield
         finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            except DatabaseError:  # a transaction the error broke: the lock goes when the session does
+                pass
         return
     folder = get_settings().var_dir / "locks"
     folder.mkdir(parents=True, exist_ok=True)
