@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from contactpoint import correlation
 from contactpoint.errors import ContactPointError
 
 
@@ -14,8 +15,10 @@ class ContactPointCommand(BaseCommand):
     requires_system_checks: list[str] = []
 
     def execute(self, *args: Any, **options: Any) -> Any:
+        # A command's audit entries share an id; one run inside another (a job, the demo) keeps the outer one.
         try:
-            return super().execute(*args, **options)
+            with correlation.scope(correlation.current() or correlation.new_id("cli")):
+                return super().execute(*args, **options)
         except ContactPointError as exc:
             raise CommandError(exc.message) from exc
 

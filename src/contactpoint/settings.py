@@ -49,7 +49,8 @@ if django.VERSION < (6, 0):  # Django 5.2 (Python 3.11): the tasks framework is 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 MIDDLEWARE = [
-    "contactpoint.web.middleware.ClientAddressMiddleware",  # first: everything after sees the real client
+    "contactpoint.web.middleware.RequestIdMiddleware",  # first: every audit entry a request writes carries its id
+    "contactpoint.web.middleware.ClientAddressMiddleware",  # then everything after sees the real client
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "contactpoint.web.middleware.SecurityHeadersMiddleware",

@@ -62,7 +62,7 @@ def test_a_worker_starting_queues_each_schedule_once_and_each_run_queues_the_nex
 def test_a_schedule_runs_daily_at_its_time_or_every_so_often():
     at = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)
     assert jobs.BY_NAME["lifecycle"].next_run(at) == at.replace(hour=3, minute=0)
-    assert jobs.BY_NAME["verify"].next_run(at) == at.replace(day=5, hour=2, minute=0)
+    assert jobs.BY_NAME["partitions"].next_run(at) == at.replace(day=5, hour=1, minute=0)
     assert jobs.BY_NAME["monitor"].next_run(at) == at + timedelta(minutes=1)
 
 

@@ -103,6 +103,7 @@ class AuditAction(StrEnum):
     CHECKPOINT_WRITTEN = "audit.checkpoint.written"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_DETAIL_KEYS_DESTROYED = "audit.detail_keys.destroyed"
+    AUDIT_PARTITIONS = "audit.partitions.changed"  # monthly partitions made, or one moved to other storage
     KEY_ROTATION_STARTED = "keys.rotation.started"
     KEY_ROTATION_FINISHED = "keys.rotation.finished"
     # monitoring

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import rfc8785
@@ -30,14 +31,20 @@ def entry_body(
     actor_role: str, reason: str, target_user: str, subjects: list[str], context: dict[str, Any], detail: str,
     detail_key: str,
     prev_hash: str,
+    request_id: str = "",
 ) -> dict[str, Any]:
-    return {
+    body = {
         "seq": seq, "at": format_at(at), "action": action, "outcome": outcome, "severity": severity,
         "actor": actor, "actor_org": actor_org, "actor_role": actor_role, "reason": reason,
         "target_user": target_user, "subjects": list(subjects), "context": context, "detail": detail,
         "detail_key": detail_key,
         "prev": prev_hash,
     }
+    # The request an entry was written in (migration 0005). Only present when there was one, so that every entry
+    # written before request ids keeps the body, and the hash, it was linked with.
+    if request_id:
+        body["request"] = request_id
+    return body
 
 
 def entry_hash(body: dict[str, Any]) -> str:
@@ -77,6 +84,7 @@ def body_of_row(row: Any) -> dict[str, Any]:
         actor_org=row.actor_org, actor_role=row.actor_role, reason=row.reason, target_user=row.target_user,
         subjects=row.subjects,
         context=row.context, detail=row.detail, detail_key=row.detail_key, prev_hash=row.prev_hash,
+        request_id=getattr(row, "request_id", "") or "",
     )
 
 
@@ -88,11 +96,15 @@ class Verdict:
     last_hash: str
     problem: str = ""
     first_bad_seq: int | None = None
+    from_seq: int = 0  # where the walk began: 0 from the first entry, else a signed checkpoint's entry
 
     def __str__(self) -> str:
-        if self.intact:
-            return f"audit trail intact: {self.entries} entries, last seq {self.last_seq}, hash {self.last_hash}"
-        return f"audit trail NOT intact: {self.problem}"
+        if not self.intact:
+            return f"audit trail NOT intact: {self.problem}"
+        if self.from_seq:
+            return (f"audit trail intact since the signed checkpoint at entry {self.from_seq}: {self.entries} entries "
+                    f"checked, last seq {self.last_seq}, hash {self.last_hash}")
+        return f"audit trail intact: {self.entries} entries, last seq {self.last_seq}, hash {self.last_hash}"
 
 
 @dataclass(frozen=True)
@@ -101,10 +113,11 @@ class Checkpoint:
     hash: str
 
 
-def walk(rows: Iterable[Any]) -> Iterator[tuple[int, str, str | None]]:
-    """Yields (seq, computed hash, problem or None) for each row in order, stopping at the first problem."""
-    expected_seq = 1
-    prev = GENESIS
+def walk(rows: Iterable[Any], *, after: Checkpoint = Checkpoint(0, GENESIS)) -> Iterator[tuple[int, str, str | None]]:
+    """Yields (seq, computed hash, problem or None) for each row in order, stopping at the first problem. ``rows``
+    start just ``after`` a point already known good (the genesis, or a signed checkpoint: see ``verify_rows``)."""
+    expected_seq = after.seq + 1
+    prev = after.hash
     for row in rows:
         if row.seq != expected_seq:
             if row.seq > expected_seq:
@@ -125,35 +138,42 @@ def walk(rows: Iterable[Any]) -> Iterator[tuple[int, str, str | None]]:
 
 
 def verify_rows(
-    rows: Iterable[Any], *, head_seq: int, head_hash: str, checkpoints: Iterable[Checkpoint] = ()
+    rows: Iterable[Any], *, head_seq: int | None, head_hash: str = "", checkpoints: Iterable[Checkpoint] = (),
+    after: Checkpoint = Checkpoint(0, GENESIS),
 ) -> Verdict:
+    """Walk ``rows`` (the entries after ``after``, in order) against the checkpoints they cover and the head.
+    ``head_seq`` None walks a stretch that ends before the head (a slice of the full walk): only what it covers
+    is checked."""
     checkpoints = list(checkpoints)
     if any(c.seq == 0 and c.hash != GENESIS for c in checkpoints):
         return Verdict(False, 0, 0, GENESIS, "a checkpoint of the empty trail has a wrong hash", 0)
-    wanted = {c.seq: c.hash for c in checkpoints if c.seq > 0}
+    wanted = {c.seq: c.hash for c in checkpoints if c.seq > after.seq}
+    verdict = partial(Verdict, from_seq=after.seq)
     seen: dict[int, str] = {}
     count = 0
-    last_seq, last_hash = 0, GENESIS
-    for seq, computed, problem in walk(rows):
+    last_seq, last_hash = after.seq, after.hash
+    for seq, computed, problem in walk(rows, after=after):
         if problem:
-            return Verdict(False, count, last_seq, last_hash, problem, seq)
+            return verdict(False, count, last_seq, last_hash, problem, seq)
         count += 1
         last_seq, last_hash = seq, computed
         if seq in wanted:
             seen[seq] = computed
             if computed != wanted[seq]:
-                return Verdict(False, count, last_seq, last_hash,
+                return verdict(False, count, last_seq, last_hash,
                                f"entry {seq} differs from the signed checkpoint (the trail was rewritten)", seq)
+    if head_seq is None:
+        return verdict(True, count, last_seq, last_hash)
     if head_seq > last_seq:
-        return Verdict(False, count, last_seq, last_hash,
+        return verdict(False, count, last_seq, last_hash,
                        f"the trail ends at entry {last_seq} but the head records {head_seq}: "
                        f"entries {last_seq + 1} onwards were truncated", last_seq + 1)
     if head_seq != last_seq or head_hash != last_hash:
-        return Verdict(False, count, last_seq, last_hash,
+        return verdict(False, count, last_seq, last_hash,
                        f"the head (entry {head_seq}) does not match the last entry {last_seq}", last_seq)
     for seq in sorted(wanted):
         if seq not in seen:
-            return Verdict(False, count, last_seq, last_hash,
+            return verdict(False, count, last_seq, last_hash,
                            f"a signed checkpoint covers entry {seq} but the trail ends at {last_seq}: "
                            "the tail was truncated", last_seq + 1)
-    return Verdict(True, count, last_seq, last_hash)
+    return verdict(True, count, last_seq, last_hash)

@@ -12,8 +12,8 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +21,9 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.db import connection
 
-from contactpoint.audit.chain import Checkpoint, Verdict, format_at, verify_rows
+from contactpoint.audit.chain import GENESIS, Checkpoint, Verdict, body_of_row, entry_hash, format_at, verify_rows
 from contactpoint.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditVerification
 from contactpoint.audit.trail import seal_pending
 from contactpoint.errors import AuditError
@@ -104,22 +105,91 @@ def read_checkpoint_file(path: Path) -> list[SignedCheckpoint]:
     return out
 
 
+def signed_checkpoints(keyring: KeyRing, given: Iterable[SignedCheckpoint] = ()) -> list[SignedCheckpoint]:
+    """The checkpoints given (from a witness) and those stored, each signature checked (``AuditError`` if one
+    is forged or altered)."""
+    found = list(given)
+    found += [SignedCheckpoint(c.seq, c.hash, format_at(c.at), c.key_fingerprint, c.signature)
+              for c in AuditCheckpoint.objects.all()]
+    for c in found:
+        check_signature(keyring, c)
+    return found
+
+
+def _entries(after: int, upto: int) -> Iterator[AuditEntry]:
+    # Bounded by the head read before the walk: entries linked while it runs are the next walk's.
+    return AuditEntry.objects.filter(seq__gt=after, seq__lte=upto).order_by("seq").iterator(chunk_size=5000)
+
+
+def beyond_head(verdict: Verdict) -> Verdict:
+    """``verdict`` unless the trail holds entries after the head: the head set back over entries still there
+    (the walk stops at the head it read first, so that entries linked meanwhile are not taken for a break). One
+    statement, so the head and the entries are read at one moment."""
+    if not verdict.intact:
+        return verdict
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT h.seq FROM audit_head AS h WHERE h.id = 1 AND EXISTS "
+                       "(SELECT 1 FROM audit_entry AS e WHERE e.seq > h.seq)")
+        row = cursor.fetchone()
+    if row is None:
+        return verdict
+    return replace(verdict, intact=False, first_bad_seq=row[0] + 1,
+                   problem=f"the trail holds entries after its head (entry {row[0]}): the head was set back")
+
+
+def anchor_problem(checkpoint: Checkpoint) -> str:
+    """"" when the stored entry at a signed checkpoint is still the one signed (present, same hash, and its
+    content still hashing to it), else what is wrong. A walk that starts there trusts what came before."""
+    if checkpoint.seq == 0:
+        return ""
+    row = AuditEntry.objects.filter(seq=checkpoint.seq).first()
+    if row is None:
+        return f"entry {checkpoint.seq}, which a signed checkpoint covers, is missing: the trail was truncated"
+    if row.hash != checkpoint.hash or entry_hash(body_of_row(row)) != checkpoint.hash:
+        return f"entry {checkpoint.seq} differs from the signed checkpoint (the trail was rewritten)"
+    return ""
+
+
 def verify_trail(keyring: KeyRing, checkpoints: Iterable[SignedCheckpoint] = (), *, record: bool = True,
                  at: datetime | None = None) -> Verdict:
-    """Walk the whole chain. Signed checkpoints given (or stored in the database) must match it."""
-    given = list(checkpoints)
-    for c in given:
-        check_signature(keyring, c)
-    stored = [SignedCheckpoint(c.seq, c.hash, format_at(c.at), c.key_fingerprint, c.signature)
-              for c in AuditCheckpoint.objects.all()]
-    for c in stored:
-        check_signature(keyring, c)
+    """Walk the whole chain from its first entry. Signed checkpoints given (or stored) must match it.
+
+    At national use this reads every entry ever written (hours at a billion): the worker does it in slices
+    (``contactpoint.monitoring.health.full_walk_step``), and ``verify_recent`` is what runs hourly."""
+    signed = signed_checkpoints(keyring, checkpoints)
     seal_pending()
     head = AuditHead.objects.get(pk=1)
-    rows = AuditEntry.objects.order_by("seq").iterator(chunk_size=5000)
-    verdict = verify_rows(rows, head_seq=head.seq, head_hash=head.hash,
-                          checkpoints=[Checkpoint(c.seq, c.hash) for c in (*given, *stored)])
+    verdict = beyond_head(verify_rows(_entries(0, head.seq), head_seq=head.seq, head_hash=head.hash,
+                                      checkpoints=[Checkpoint(c.seq, c.hash) for c in signed]))
     if record:
-        AuditVerification.objects.create(at=at or datetime.now(UTC), intact=verdict.intact,
-                                         entries=verdict.entries, message=str(verdict))
+        AuditVerification.objects.create(at=at or datetime.now(UTC), intact=verdict.intact, entries=verdict.entries,
+                                         message=str(verdict), full=True, from_seq=0, last_seq=verdict.last_seq)
+    return verdict
+
+
+def verify_recent(keyring: KeyRing, checkpoints: Iterable[SignedCheckpoint] = (), *, record: bool = True,
+                  at: datetime | None = None) -> Verdict:
+    """Verify what was written since the last verification, in seconds however long the trail.
+
+    The walk starts at the newest signed checkpoint that an intact verification had already passed (the entry
+    there must still be the one signed), and goes to the head, checking every checkpoint on the way. What
+    lies before that checkpoint is the full walk's to check; a rewrite that reaches a witnessed checkpoint is
+    caught by the monitor's witness check at once."""
+    signed = signed_checkpoints(keyring, checkpoints)
+    seal_pending()
+    head = AuditHead.objects.get(pk=1)
+    passed = (AuditVerification.objects.filter(intact=True).order_by("-last_seq")
+              .values_list("last_seq", flat=True).first() or 0)
+    anchor = max((Checkpoint(c.seq, c.hash) for c in signed if 0 < c.seq <= min(passed, head.seq)),
+                 key=lambda c: c.seq, default=Checkpoint(0, GENESIS))
+    problem = anchor_problem(anchor)
+    if problem:
+        verdict = Verdict(False, 0, anchor.seq, anchor.hash, problem, anchor.seq, from_seq=anchor.seq)
+    else:
+        verdict = beyond_head(verify_rows(_entries(anchor.seq, head.seq), head_seq=head.seq, head_hash=head.hash,
+                                          checkpoints=[Checkpoint(c.seq, c.hash) for c in signed], after=anchor))
+    if record:
+        AuditVerification.objects.create(at=at or datetime.now(UTC), intact=verdict.intact, entries=verdict.entries,
+                                         message=str(verdict), full=False, from_seq=anchor.seq,
+                                         last_seq=verdict.last_seq)
     return verdict

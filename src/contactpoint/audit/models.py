@@ -9,22 +9,29 @@ class AuditEntry(models.Model):
     Every column except ``hash`` and ``pending_id`` is covered by ``hash`` (see
     ``contactpoint.audit.chain.entry_body``). Personal details live only in ``detail``, encrypted, so the chain
     verifies after a child is shredded. ``pending_id`` is bookkeeping: the ``AuditPending`` row the entry was
-    sealed from, unique so that no pending entry can be sealed twice."""
+    sealed from, unique so that no pending entry can be sealed twice.
+
+    On PostgreSQL the table is partitioned by month of ``at`` (migration 0006; docs/monitoring.md): the chain runs
+    across partitions in ``seq`` order, and an old month can be moved to cheaper storage without breaking it.
+    Its indexes are what the reports and the monitor ask for, and no more, since each costs every append: ``seq``
+    (the chain, the monitor's cursor), ``at`` (time windows), a user's entries newest first (``actor`` and
+    ``target_user`` each with ``seq``) and, on PostgreSQL, the children an entry names (GIN on ``subjects``)."""
 
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(db_index=True)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64)
     outcome = models.CharField(max_length=16)
     severity = models.CharField(max_length=8)
-    actor = models.CharField(max_length=150, db_index=True)
+    actor = models.CharField(max_length=150)
     actor_org = models.CharField(max_length=32, blank=True)
     actor_role = models.CharField(max_length=64, blank=True)
     reason = models.CharField(max_length=40, blank=True)
-    target_user = models.CharField(max_length=150, blank=True, db_index=True)  # the account acted on, if any
+    target_user = models.CharField(max_length=150, blank=True)  # the account acted on, if any
     subjects = models.JSONField(default=list)
     context = models.JSONField(default=dict)
     detail = models.TextField(blank=True)
     detail_key = models.CharField(max_length=16, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")  # the request, command or job
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     pending_id = models.BigIntegerField(null=True, unique=True)
@@ -32,6 +39,10 @@ class AuditEntry(models.Model):
     class Meta:
         db_table = "audit_entry"
         ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["actor", "seq"], name="audit_entry_actor_seq"),
+            models.Index(fields=["target_user", "seq"], name="audit_entry_target_seq"),
+        ]
 
 
 class AuditPending(models.Model):
@@ -55,6 +66,7 @@ class AuditPending(models.Model):
     context = models.JSONField(default=dict)
     detail = models.TextField(blank=True)
     detail_key = models.CharField(max_length=16, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         db_table = "audit_pending"
@@ -100,12 +112,20 @@ class AuditDetailKey(models.Model):
 
 
 class AuditVerification(models.Model):
-    """The result of each ``audit verify`` run, for the auditors' health page."""
+    """The result of each verification, for the auditors' health page and for the next incremental one.
+
+    ``full``: a walk from the first entry (done in slices by the worker, or at once by ``audit verify --full``).
+    Otherwise incremental: from ``from_seq``, a signed checkpoint an earlier verification had passed, to
+    ``last_seq``, the head at the time. An incremental verification starts from the newest signed checkpoint at
+    or before the last intact one's ``last_seq``."""
 
     at = models.DateTimeField()
     intact = models.BooleanField()
     entries = models.BigIntegerField()
     message = models.TextField(blank=True)
+    full = models.BooleanField(default=True)
+    from_seq = models.BigIntegerField(default=0)
+    last_seq = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "audit_verification"

@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, connection, transaction
 
+from contactpoint import correlation
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.chain import GENESIS, SAFE_INT, entry_body, entry_hash
 from contactpoint.audit.models import AuditDetailKey, AuditEntry
@@ -198,6 +199,7 @@ def record_event(
         "at": at, "action": str(action), "outcome": str(outcome), "severity": str(severity), "actor": actor.name,
         "actor_org": actor.organisation, "actor_role": actor.role, "reason": reason, "target_user": target_user,
         "subjects": list(subjects), "context": context, "detail": sealed, "detail_key": epoch,
+        "request_id": correlation.current(),  # the request, command or job this is done for
     }
     try:
         if connection.vendor == "postgresql":
@@ -215,7 +217,7 @@ def record_event(
 
 
 _FIELDS = ("at", "action", "outcome", "severity", "actor", "actor_org", "actor_role", "reason", "target_user",
-           "subjects", "context", "detail", "detail_key")
+           "subjects", "context", "detail", "detail_key", "request_id")
 
 
 def _link(fields: Mapping[str, Any], seq: int, prev_hash: str) -> AuditEntry:
@@ -247,7 +249,7 @@ _CHAIN_LOCK = 0x434F4E54_41435450  # the advisory lock that makes one linker at 
 SEAL_BATCH = 500
 
 _APPEND = ("SELECT pending_id, seq, prev_hash, entry_hash FROM audit_append("
-           "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s)")
+           "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s)")
 
 
 def _params(fields: Mapping[str, Any]) -> list[Any]:

@@ -8,10 +8,11 @@ a worker runs it with ``ingest`` exactly as ``contactpoint ingest`` would.
 - **A feed job** (``run_feed``) opens the sealed file, runs it, and empties it. A worker killed part-way leaves
   the job running: ``recover`` (when a worker starts) puts it back in the queue, and the run resumes at its
   first uncommitted batch (``ingest.run``).
-- **Schedules** (``SCHEDULES``): the monitor's pass over new audit entries every minute, a signed checkpoint of
-  the audit trail every hour, its verification and the lifecycle run daily, the term frequencies monthly, and
-  the check for silent sources hourly. Each runs the command an operator would run by hand (``call_command``)
-  and queues its own next run; ``queue_schedules`` queues any that is missing.
+- **Schedules** (``SCHEDULES``): the monitor's pass over new audit entries every minute (verifying the newest
+  entries hourly), a signed checkpoint of the audit trail every hour, the full walk of the trail daily in slices
+  of 20 seconds, the trail's partitions for the year ahead and the lifecycle run daily, the term frequencies
+  monthly, and the check for silent sources hourly. Each runs the command an operator would run by hand
+  (``call_command``) and queues its own next run; ``queue_schedules`` queues any that is missing.
 - **Silent sources** (``silent_sources``): a source expected to send every N hours that has sent nothing for
   that long gets one alert entry in the audit trail (``feed.source.silent``, severity alert) per silence, and is
   listed on the operator's status page and in ``/metrics``.
@@ -43,6 +44,7 @@ except ImportError:  # Django 5.2 (on Python 3.11): the framework comes from the
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from contactpoint import correlation
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
 from contactpoint.audit.actions import AuditAction, Severity
@@ -80,7 +82,13 @@ def submit(source: SourceSystem, data: bytes, *, fmt: str, mode: str, keyring: K
 
 @task()
 def run_feed(job_id: str) -> str:
-    """Run a queued feed job (in ``contactpoint worker``). Returns the job's status."""
+    """Run a queued feed job (in ``contactpoint worker``). Returns the job's status. Its audit entries carry
+    ``job:<the job's id>``, the id the source was given when it sent the file."""
+    with correlation.scope(f"job:{job_id}"):
+        return _run_feed(job_id)
+
+
+def _run_feed(job_id: str) -> str:
     keyring, now = get_keyring(), timezone.now()
     with transaction.atomic():
         job = FeedJob.objects.select_for_update().select_related("source").filter(pk=job_id).first()
@@ -178,7 +186,10 @@ def _alerted_since(code: str, since: datetime) -> bool:
 SCHEDULES = (
     Schedule("monitor", ("monitor", "run", "--once"), every=timedelta(minutes=1)),
     Schedule("checkpoint", ("audit", "checkpoint"), every=timedelta(hours=1)),
-    Schedule("verify", ("audit", "verify"), daily_at=time(2, 0)),
+    # The full walk of the trail, a slice a minute while one is due (daily), so the monitor runs between slices;
+    # the monitor itself verifies the newest entries hourly.
+    Schedule("verify-full", ("audit", "verify", "--step"), every=timedelta(minutes=1)),
+    Schedule("partitions", ("audit", "partitions", "--ensure"), daily_at=time(1, 0)),
     Schedule("lifecycle", ("lifecycle", "run"), daily_at=time(3, 0)),
     Schedule("frequencies", ("match", "frequencies"), every=timedelta(days=30)),
     Schedule("silent-sources", None, every=timedelta(hours=1), function=silent_sources),
@@ -195,11 +206,12 @@ def scheduled(name: str) -> str:
     # worker's must be back afterwards, or it could no longer be stopped.
     handlers = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
     try:
-        if schedule.function is not None:
-            schedule.function(timezone.now())
-        else:
-            assert schedule.command is not None
-            call_command(*schedule.command, stdout=io.StringIO(), stderr=io.StringIO())
+        with correlation.scope(correlation.new_id(f"schedule-{name}")):
+            if schedule.function is not None:
+                schedule.function(timezone.now())
+            else:
+                assert schedule.command is not None
+                call_command(*schedule.command, stdout=io.StringIO(), stderr=io.StringIO())
     except Exception:  # noqa: BLE001  (its message is not kept: see the module's note)
         raise JobFailed(f"the scheduled {name} failed; it runs again at its next time") from None
     finally:

@@ -7,26 +7,39 @@
   exist with the same hash, and the head must not be behind it. A truncated trail, or one rewritten and
   re-hashed from some entry onwards, fails this at once, even if the rewriter also changed the checkpoints kept
   in the database.
-- Every ``verify_every_hours`` the monitor walks the whole chain against every witnessed checkpoint.
+- Every ``verify_every_hours`` the monitor verifies what was written since the last verification
+  (``verify_recent``: from the newest signed checkpoint already passed to the head), in seconds however long the
+  trail: the misuse rules are never held up behind it.
+- The full walk from the first entry, every ``full_walk_every_hours``, is the worker's "verify-full" schedule,
+  in slices of ``full_walk_slice_seconds`` (``full_walk_step``), so that a walk of a billion entries (hours)
+  never stops the monitor's passes, which run between the slices.
 """
 
 from __future__ import annotations
 
+import json
 import syslog
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
+from contactpoint.audit.chain import GENESIS, Checkpoint, Verdict, verify_rows
 from contactpoint.audit.checkpoints import (
     SignedCheckpoint,
+    anchor_problem,
+    beyond_head,
     check_signature,
     read_checkpoint_file,
-    verify_trail,
+    signed_checkpoints,
+    verify_recent,
     write_checkpoint,
 )
 from contactpoint.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditVerification
-from contactpoint.audit.trail import Actor, record_event
+from contactpoint.audit.trail import Actor, record_event, seal_pending
 from contactpoint.errors import AuditError
 from contactpoint.monitoring.alerts import raise_alert
 from contactpoint.monitoring.engine import lag
@@ -147,17 +160,95 @@ def check_health(keyring: KeyRing, settings: MonitorSettings, now: datetime) -> 
     walked = MonitorState.objects.filter(key="verified").first()
     if walked is None or walked.at is None or now - walked.at >= timedelta(hours=settings.verify_every_hours):
         try:
-            verdict = verify_trail(keyring, witnessed_checkpoints, at=now)
+            verdict = verify_recent(keyring, witnessed_checkpoints, at=now)
             problem = "" if verdict.intact else verdict.problem
             first_bad = verdict.first_bad_seq
         except AuditError as error:
             problem, first_bad = error.message, None
         _state("verified", now, not problem, problem or "intact")
-        record_event(AuditAction.AUDIT_VERIFIED, actor=actor, keyring=keyring, at=now,
-                     outcome=Outcome.FAILED if problem else Outcome.SUCCESS,
-                     severity=Severity.ALERT if problem else Severity.INFO,
-                     context={"problem": problem, "first_bad_seq": first_bad} if problem else {"by": "monitor"})
+        _verified(keyring, now, problem, first_bad, by="monitor")
         if problem:
             problems.append(problem)
-            _alert(keyring, now, f"broken:{first_bad}", problem=problem)
     return problems
+
+
+def _verified(keyring: KeyRing, now: datetime, problem: str, first_bad: int | None, *, by: str,
+              entries: int | None = None) -> None:
+    context: dict[str, object] = {"by": by}
+    if entries is not None:
+        context["entries"] = entries
+    if problem:
+        context |= {"problem": problem, "first_bad_seq": first_bad}
+    record_event(AuditAction.AUDIT_VERIFIED, actor=Actor.system("monitor"), keyring=keyring, at=now,
+                 outcome=Outcome.FAILED if problem else Outcome.SUCCESS,
+                 severity=Severity.ALERT if problem else Severity.INFO, context=context)
+    if problem:
+        _alert(keyring, now, f"broken:{first_bad}", problem=problem)
+
+
+# --- the full walk, a slice at a time -----------------------------------------------------------------------
+
+FULL_WALK = "full-walk"  # MonitorState: how far the walk in progress has come (JSON), absent between walks
+
+
+def _until(rows: Iterable, deadline: float, stopped: list[bool]) -> Iterator:
+    # The clock is read every thousand entries (about 20 ms of walking): often enough, and cheap.
+    for n, row in enumerate(rows):
+        if n and n % 1000 == 0 and time.monotonic() > deadline:
+            stopped.append(True)
+            return
+        yield row
+
+
+def full_walk_step(keyring: KeyRing, settings: MonitorSettings, now: datetime, *,
+                   seconds: float | None = None) -> str:
+    """Walk the next slice of the full verification, starting one if it is due; return what was done.
+
+    The walk's progress (entry and hash reached) is kept between slices; the next slice first checks that the
+    entry it resumes from still hashes as it did. Checkpoints are checked as the walk passes them, the head when
+    it arrives; a break anywhere is an alert at once, and the next walk begins from the first entry."""
+    seconds = settings.full_walk_slice_seconds if seconds is None else seconds
+    state = MonitorState.objects.filter(key=FULL_WALK).first()
+    if state is None:
+        last = AuditVerification.objects.filter(full=True).order_by("-at").values_list("at", flat=True).first()
+        if last is not None and now - last < timedelta(hours=settings.full_walk_every_hours):
+            return "not due"
+        progress: dict[str, Any] = {"seq": 0, "hash": GENESIS, "entries": 0, "started": now.isoformat()}
+    else:
+        progress = json.loads(state.message)
+    after = Checkpoint(int(progress["seq"]), str(progress["hash"]))
+    witnessed_checkpoints = witnessed(settings.witness_dir) if settings.witness_dir is not None else []
+    try:
+        signed = [Checkpoint(c.seq, c.hash) for c in signed_checkpoints(keyring, witnessed_checkpoints)]
+        seal_pending()
+        head = AuditHead.objects.get(pk=1)
+        problem = anchor_problem(after).replace("a signed checkpoint covers", "the full walk had passed")
+        stopped: list[bool] = []
+        if problem:
+            verdict = Verdict(False, 0, after.seq, after.hash, problem, after.seq)
+        else:
+            rows = AuditEntry.objects.filter(seq__gt=after.seq, seq__lte=head.seq).order_by("seq") \
+                .iterator(chunk_size=5000)
+            verdict = verify_rows(_until(rows, time.monotonic() + seconds, stopped), head_seq=None,
+                                  checkpoints=signed, after=after)
+            if not stopped and verdict.intact:
+                # The walk reached the head it read: now the checks of the end (the head, checkpoints beyond it).
+                walked = verdict.entries
+                verdict = beyond_head(verify_rows([], head_seq=head.seq, head_hash=head.hash, checkpoints=signed,
+                                                  after=Checkpoint(verdict.last_seq, verdict.last_hash)))
+                verdict = replace(verdict, entries=walked)
+    except AuditError as error:
+        verdict, stopped = Verdict(False, 0, after.seq, after.hash, error.message, None), []
+    entries = int(progress["entries"]) + verdict.entries
+    if verdict.intact and stopped:
+        progress |= {"seq": verdict.last_seq, "hash": verdict.last_hash, "entries": entries}
+        MonitorState.objects.update_or_create(key=FULL_WALK, defaults={"at": now, "ok": True,
+                                                                       "message": json.dumps(progress)})
+        return f"walked to entry {verdict.last_seq} ({entries} entries so far)"
+    MonitorState.objects.filter(key=FULL_WALK).delete()
+    message = (f"audit trail intact: {entries} entries, last seq {verdict.last_seq}, hash {verdict.last_hash}"
+               if verdict.intact else f"audit trail NOT intact: {verdict.problem}")
+    AuditVerification.objects.create(at=now, intact=verdict.intact, entries=entries, message=message, full=True,
+                                     from_seq=0, last_seq=verdict.last_seq)
+    _verified(keyring, now, verdict.problem, verdict.first_bad_seq, by="full-walk", entries=entries)
+    return message

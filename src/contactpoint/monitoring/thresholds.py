@@ -49,7 +49,9 @@ class MonitorSettings:
     login_burst_address: int = 20
     # The audit trail's health.
     checkpoint_max_age_minutes: int = 120  # checkpoints are written hourly: two missed is an alert
-    verify_every_hours: int = 24  # a full walk of the chain by the monitor
+    verify_every_hours: int = 1  # the monitor verifies what was written since the last verification
+    full_walk_every_hours: int = 24  # the worker walks the whole chain, in slices, once a day
+    full_walk_slice_seconds: float = 20.0  # how long one slice may hold the worker before the monitor's pass
     witness_dir: Path | None = None
     # The worker.
     batch_size: int = 500

@@ -9,6 +9,10 @@ when it does (an address in ``CONTACTPOINT_TRUSTED_PROXIES``) is ``X-Forwarded-F
 client is the last address in it that is not itself a trusted proxy. Anyone else's header is ignored, so a
 client cannot choose the address the audit trail and the sign-in rules see. ``client_ip`` reads the result.
 
+``RequestIdMiddleware``: every request gets an id, on each audit entry it writes and in the response's
+``X-Request-ID`` (so a user's "something went wrong" can be found in the trail and the logs). A trusted proxy's
+``X-Request-ID`` is kept when it is a plain token, so the proxy's logs and ours share it; anyone else's is ignored.
+
 ``NotFoundMiddleware``: a domain ``NotFound`` that leaves a view is the 404 page, in this one place. The
 domain says "not found" for anything the user may not know exists (a record of another authority, an alert
 outside an auditor's scope); a view catches ``NotFound`` only to say something else (a message on a form)."""
@@ -21,6 +25,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from django.http import HttpRequest, HttpResponse
 
+from contactpoint import correlation
 from contactpoint.config import get_settings
 from contactpoint.errors import NotFound
 from contactpoint.web.errors import not_found
@@ -52,6 +57,22 @@ def client_address(remote: str, forwarded: str, proxies: tuple[IPv4Network | IPv
 
 def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Request-ID", "").strip()
+        proxies = get_settings().trusted_proxies
+        from_proxy = bool(proxies) and _trusted(request.META.get("REMOTE_ADDR", ""), proxies)
+        request_id = given if from_proxy and correlation.acceptable(given) else correlation.new_id()
+        request.request_id = request_id  # type: ignore[attr-defined]
+        with correlation.scope(request_id):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
 
 
 class ClientAddressMiddleware:

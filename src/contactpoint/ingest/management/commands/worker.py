@@ -16,8 +16,9 @@ from contactpoint.ingest.jobs import SCHEDULES, queue_schedules, recover
 
 class Command(ContactPointCommand):
     help = ("Run the service's jobs: feeds sent over the API, and the schedules (the monitor every minute, an "
-            "audit checkpoint hourly, verification and the lifecycle daily, term frequencies monthly, silent "
-            "sources hourly). Run one, and keep it running (systemd); Ctrl-C stops it after the job in hand.")
+            "audit checkpoint hourly, the audit trail's full verification (in slices), partitions and the "
+            "lifecycle daily, term frequencies monthly, silent sources hourly). Run one, and keep it running "
+            "(systemd); Ctrl-C stops it after the job in hand.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-recover", action="store_true",
