@@ -157,6 +157,19 @@ def test_a_break_the_walk_had_passed_or_meets_is_an_alert(keyring, monkeypatch):
     assert not AuditVerification.objects.get(full=True).intact
 
 
+def test_a_break_the_full_walk_found_stays_on_the_auditors_page_after_later_checks_pass(keyring, monkeypatch):
+    from contactpoint.monitoring.health import trail_health
+
+    _append(keyring, 5)
+    _tamper("UPDATE audit_entry SET actor = 'mallory' WHERE seq = 2")
+    full_walk_step(keyring, _walk_settings(), NOW)
+    write_checkpoint(keyring)
+    AuditVerification.objects.create(at=NOW + timedelta(hours=1), intact=True, entries=0, full=False, from_seq=5,
+                                     last_seq=5, message="intact")  # a later check of the newest entries
+    health = trail_health()
+    assert not health.verified_ok and "entry 2" in health.last_full.message
+
+
 # --- partitions (PostgreSQL) ------------------------------------------------------------------------------------
 
 @pytest.mark.postgres

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -116,9 +117,16 @@ def signed_checkpoints(keyring: KeyRing, given: Iterable[SignedCheckpoint] = ())
     return found
 
 
-def _entries(after: int, upto: int) -> Iterator[AuditEntry]:
-    # Bounded by the head read before the walk: entries linked while it runs are the next walk's.
-    return AuditEntry.objects.filter(seq__gt=after, seq__lte=upto).order_by("seq").iterator(chunk_size=5000)
+HASHED = ("seq", "at", "action", "outcome", "severity", "actor", "actor_org", "actor_role", "reason", "target_user",
+          "subjects", "context", "detail", "detail_key", "request_id", "prev_hash", "hash")
+
+
+def entries_between(after: int, upto: int) -> Iterator[Any]:
+    """The entries after ``after`` up to ``upto``, in order, as named tuples of what the hash covers (a walk
+    reads millions: tuples cost a third of what model instances do). Bounded by the head read before the
+    walk, so that entries linked while it runs are left to the next."""
+    return AuditEntry.objects.filter(seq__gt=after, seq__lte=upto).order_by("seq").values_list(*HASHED, named=True) \
+        .iterator(chunk_size=5000)
 
 
 def beyond_head(verdict: Verdict) -> Verdict:
@@ -159,7 +167,7 @@ def verify_trail(keyring: KeyRing, checkpoints: Iterable[SignedCheckpoint] = (),
     signed = signed_checkpoints(keyring, checkpoints)
     seal_pending()
     head = AuditHead.objects.get(pk=1)
-    verdict = beyond_head(verify_rows(_entries(0, head.seq), head_seq=head.seq, head_hash=head.hash,
+    verdict = beyond_head(verify_rows(entries_between(0, head.seq), head_seq=head.seq, head_hash=head.hash,
                                       checkpoints=[Checkpoint(c.seq, c.hash) for c in signed]))
     if record:
         AuditVerification.objects.create(at=at or datetime.now(UTC), intact=verdict.intact, entries=verdict.entries,
@@ -186,7 +194,7 @@ def verify_recent(keyring: KeyRing, checkpoints: Iterable[SignedCheckpoint] = ()
     if problem:
         verdict = Verdict(False, 0, anchor.seq, anchor.hash, problem, anchor.seq, from_seq=anchor.seq)
     else:
-        verdict = beyond_head(verify_rows(_entries(anchor.seq, head.seq), head_seq=head.seq, head_hash=head.hash,
+        verdict = beyond_head(verify_rows(entries_between(anchor.seq, head.seq), head_seq=head.seq, head_hash=head.hash,
                                           checkpoints=[Checkpoint(c.seq, c.hash) for c in signed], after=anchor))
     if record:
         AuditVerification.objects.create(at=at or datetime.now(UTC), intact=verdict.intact, entries=verdict.entries,

@@ -33,6 +33,7 @@ from contactpoint.audit.checkpoints import (
     anchor_problem,
     beyond_head,
     check_signature,
+    entries_between,
     read_checkpoint_file,
     signed_checkpoints,
     verify_recent,
@@ -49,27 +50,35 @@ from contactpoint.monitoring.thresholds import MonitorSettings
 from contactpoint.vault.keyring import KeyRing
 
 WITNESS_FILE = "audit-checkpoints.jsonl"
+FULL_WALK = "full-walk"  # MonitorState: how far the walk in progress has come (JSON), absent between walks
 
 
 @dataclass(frozen=True)
 class TrailHealth:
     chain_length: int
-    last_verification: AuditVerification | None
+    last_verification: AuditVerification | None  # the newest of either kind
     last_checkpoint: AuditCheckpoint | None
     witness: MonitorState | None
     monitor_lag: int
     monitor_seq: int
+    last_full: AuditVerification | None = None  # the newest full walk
+    walk_reached: int | None = None  # how far the full walk in progress has come
 
     @property
     def verified_ok(self) -> bool:
-        return self.last_verification is not None and self.last_verification.intact
+        # A later check of the newest entries does not clear a break the full walk found.
+        return self.last_verification is not None and self.last_verification.intact and \
+            (self.last_full is None or self.last_full.intact)
 
 
 def trail_health() -> TrailHealth:
     behind, seq = lag()
+    walking = MonitorState.objects.filter(key=FULL_WALK).first()
     return TrailHealth(
         chain_length=AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0,
-        last_verification=AuditVerification.objects.order_by("-at").first(),
+        last_full=AuditVerification.objects.filter(full=True).order_by("-at", "-id").first(),
+        walk_reached=int(json.loads(walking.message)["seq"]) if walking else None,
+        last_verification=AuditVerification.objects.order_by("-at", "-id").first(),
         last_checkpoint=AuditCheckpoint.objects.order_by("-at", "-seq").first(),
         witness=MonitorState.objects.filter(key="witness").first(),
         monitor_lag=behind, monitor_seq=seq)
@@ -188,7 +197,6 @@ def _verified(keyring: KeyRing, now: datetime, problem: str, first_bad: int | No
 
 # --- the full walk, a slice at a time -----------------------------------------------------------------------
 
-FULL_WALK = "full-walk"  # MonitorState: how far the walk in progress has come (JSON), absent between walks
 
 
 def _until(rows: Iterable, deadline: float, stopped: list[bool]) -> Iterator:
@@ -227,8 +235,7 @@ def full_walk_step(keyring: KeyRing, settings: MonitorSettings, now: datetime, *
         if problem:
             verdict = Verdict(False, 0, after.seq, after.hash, problem, after.seq)
         else:
-            rows = AuditEntry.objects.filter(seq__gt=after.seq, seq__lte=head.seq).order_by("seq") \
-                .iterator(chunk_size=5000)
+            rows = entries_between(after.seq, head.seq)
             verdict = verify_rows(_until(rows, time.monotonic() + seconds, stopped), head_seq=None,
                                   checkpoints=signed, after=after)
             if not stopped and verdict.intact:
