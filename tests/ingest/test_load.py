@@ -133,7 +133,7 @@ def test_a_load_stopped_while_writing_goes_on_where_it_stopped(folder, monkeypat
     def stopped_after_two_batches(batch, *args, **kwargs):
         if len(written) == 2:
             raise KeyboardInterrupt  # as kill -9 between two transactions: the third batch is never committed
-        written.append(len(batch))
+        written.append(len(batch.batch))
         return real(batch, *args, **kwargs)
 
     monkeypatch.setattr(loading, "_write_children", stopped_after_two_batches)
@@ -148,6 +148,68 @@ def test_a_load_stopped_while_writing_goes_on_where_it_stopped(folder, monkeypat
     assert not outcome.already_done and outcome.load.pk == run.pk
     assert _index() == whole
     assert SourceRecord.objects.count() == len(set(SourceRecord.objects.values_list("source", "record_key")))
+
+
+def _index_keys() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'vault_index'::regclass "
+                       "UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = 'vault_index'::regclass ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_blind_index_keys_are_built_after_the_rows_and_again_after_a_stop(folder, monkeypatch):
+    files = _files(folder)
+    keys = _index_keys()
+    assert len(keys) == 4  # primary key (index and constraint), the index by child, the foreign key
+    real = loading._write_children
+    seen: list[list[str]] = []
+
+    def stopped_after_one_batch(batch, *args, **kwargs):
+        seen.append(_index_keys())
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        return real(batch, *args, **kwargs)
+
+    monkeypatch.setattr(loading, "_write_children", stopped_after_one_batch)
+    with pytest.raises(KeyboardInterrupt):
+        load(files, keyring=get_keyring(), now=NOW, batch_size=40)
+    assert seen[0] == [] and LoadRun.objects.get().keys_set_aside  # written without them; what to make kept
+    monkeypatch.setattr(loading, "_write_children", real)
+    load(files, keyring=get_keyring(), now=NOW, batch_size=40)
+    assert _index_keys() == keys and LoadRun.objects.get().keys_set_aside == []
+    assert "keys" in LoadRun.objects.get().seconds
+
+
+def test_a_contactpoint_id_that_collides_while_the_next_batch_is_sealed_is_issued_again(folder, monkeypatch):
+    """The workers seal one batch while the load writes the one before; a collision in the written batch is
+    sealed again under new IDs here, without disturbing the workers' answer for the next batch."""
+    from contactpoint.children import identifiers
+
+    files = _files(folder)
+    load(files, keyring=get_keyring(), now=NOW)
+    whole = _index()
+    _empty_the_index()
+    LoadRun.objects.all().delete()
+    settings = get_settings()  # in helper processes, where the next batch is sealed while one is written
+    monkeypatch.setattr("contactpoint.config._settings", dataclasses.replace(
+        settings, feeds=dataclasses.replace(settings.feeds, workers=2, helpers_from_bytes=0)))
+    real = identifiers.new_contactpoint_id
+    issued: list[str] = []
+
+    def repeating() -> str:
+        # The 41st child (the second batch's first) gets the first child's ID: the insert fails, and the batch is
+        # made again with fresh IDs.
+        issued.append(issued[0] if len(issued) == 40 else real())
+        return issued[-1]
+
+    monkeypatch.setattr("contactpoint.children.store.new_contactpoint_id", repeating)
+    load(files, keyring=get_keyring(), now=NOW, batch_size=40)
+    assert len(issued) > Child.objects.count() and issued[40] == issued[0]
+    assert _index() == whole
 
 
 def test_a_load_in_helper_processes_gives_what_one_process_would(folder, monkeypatch):

@@ -55,13 +55,16 @@ class Created:
 
 def create_sealed(keyring: KeyRing, count: int,
                   prepare: Callable[[list[Identity]], Sequence[tuple[Sealed, str, bool]]], *,
-                  now: datetime) -> list[Created]:
+                  now: datetime, identities: list[Identity] | None = None) -> list[Created]:
     """Add ``count`` children in one transaction: rows, wrapped keys and index tokens. ``prepare`` seals each
-    child's record under the identity given to it and returns (sealed, responsible LA, shielded) for each."""
+    child's record under the identity given to it and returns (sealed, responsible LA, shielded) for each.
+    ``identities`` made beforehand (``new_identity``) are tried first: the load seals a batch under them while
+    it writes the one before."""
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
     for attempt in range(3):
-        identities = [new_identity(keyring) for _ in range(count)]
+        if attempt or identities is None:
+            identities = [new_identity(keyring) for _ in range(count)]
         prepared = prepare(identities)
         try:
             with transaction.atomic():

@@ -108,6 +108,8 @@ class LoadRun(models.Model):
     pairs_scored = models.PositiveBigIntegerField(default=0)
     reviews = models.JSONField(default=list)  # the pairs to queue, by record key (no values), written last
     seconds = models.JSONField(default=dict)  # how long each stage took, for the operator
+    # The blind index's keys set aside while it is written, to make again at the end (``vault.bulkload``).
+    keys_set_aside = models.JSONField(default=list)
 
     class Meta:
         db_table = "feeds_load"

@@ -49,7 +49,7 @@ from contactpoint.bestview.discrepancies import sync_discrepancies, sync_invalid
 from contactpoint.children import source_records
 from contactpoint.children.models import Child
 from contactpoint.children.sealing import Identity, Sealed
-from contactpoint.children.store import create_sealed
+from contactpoint.children.store import create_sealed, new_identity
 from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds.models import FeedRun, LoadPlacement, LoadRun, RowProblem
@@ -58,12 +58,13 @@ from contactpoint.ingest import held, processes
 from contactpoint.ingest.batch import origin_of
 from contactpoint.ingest.prepare import ReadFile
 from contactpoint.ingest.run import _row_problems, only_runner
-from contactpoint.ingest.work import UNASSIGNED_LA, IndexKeys, LoadJob, Origin, View, responsible_la
+from contactpoint.ingest.work import UNASSIGNED_LA, IndexKeys, LoadJob, Origin, View, Worker, responsible_la
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score_all
 from contactpoint.matching.frequencies import Frequencies
 from contactpoint.matching.model import uses_frequencies
 from contactpoint.matching.models import ReviewItem
+from contactpoint.vault import bulkload
 from contactpoint.vault.keyring import KeyRing
 
 # New children written per transaction: about 13,000 records at the generator's 2.6 a child.
@@ -292,21 +293,43 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
     groups = _placements(run)
     kinds = {f.source.code: f.source.kind for f in files}
     workers = processes.start(_helpers(files), keys=keyring, origin=origins[0])
+
+    def sealing(start: int) -> _Sealing | None:
+        """Hand the workers the batch of groups from ``start`` to seal (under identities made here: the workers
+        never see the key ring), and go on; None past the last group."""
+        if start >= run.groups_total:
+            return None
+        upto = min(start + batch_size, run.groups_total)
+        batch = [[at[member] for member in groups[g]] for g in range(start, upto)]
+        rows = [[(origins[n], read[n].keys[i], read[n].payload(i)) for n, i in members] for members in batch]
+        identities = [new_identity(keyring) for _ in batch]
+        answers = workers.load_later([LoadJob(i.cpid, i.data_key, r) for i, r in zip(identities, rows, strict=True)])
+        return _Sealing(upto, batch, rows, identities, answers)
+
+    if run.groups_done == 0 and not run.keys_set_aside:
+        with transaction.atomic():  # the drop and the note of what to make again, together
+            run.keys_set_aside = bulkload.set_aside()
+            LoadRun.objects.filter(pk=run.pk).update(keys_set_aside=run.keys_set_aside)
     try:
         progress("write", run.groups_done, run.groups_total)
-        while run.groups_done < run.groups_total:
-            upto = min(run.groups_done + batch_size, run.groups_total)
-            batch = [[at[member] for member in groups[g]] for g in range(run.groups_done, upto)]
+        ahead = sealing(run.groups_done)
+        while ahead is not None:
+            this, sealed = ahead, ahead.answers()
+            ahead = sealing(this.upto)  # the workers seal the next batch while this one is written
             with transaction.atomic():
-                cpids = _write_children(batch, files, read, origins, kinds, workers, keyring=keyring, now=now)
+                cpids = _write_children(this, sealed, files, read, origins, kinds, keyring=keyring, now=now)
                 record_event(AuditAction.CHILD_CREATED, actor=_actor(files), keyring=keyring, at=now,
                              subjects=cpids, context={"load": run.id, "count": len(cpids)})
-                run.groups_done = upto
-                LoadRun.objects.filter(pk=run.pk).update(groups_done=upto)
+                run.groups_done = this.upto
+                LoadRun.objects.filter(pk=run.pk).update(groups_done=this.upto)
             progress("write", run.groups_done, run.groups_total)
     finally:
         workers.close()
     with transaction.atomic():
+        started = time.perf_counter()
+        bulkload.rebuild(run.keys_set_aside)  # after the write bar's end: a minute or so at a million records
+        LoadRun.objects.filter(pk=run.pk).update(keys_set_aside=[], seconds={
+            **run.seconds, **({"keys": round(time.perf_counter() - started, 1)} if run.keys_set_aside else {})})
         _hold(groups.get(HELD, []), at, files, runs, read, origins, keyring=keyring)
         queued = _queue_reviews(run, files, keyring=keyring, now=now)
         for f, feed in zip(files, runs, strict=True):
@@ -330,18 +353,35 @@ def _actor(files: Sequence[LoadFile]) -> Actor:
     return source_actor(files[0].source)
 
 
-def _write_children(batch: list[list[tuple[int, int]]], files: Sequence[LoadFile], read: Sequence[ReadFile],
-                    origins: Sequence[Origin], kinds: dict[str, str], workers: Any, *, keyring: KeyRing,
-                    now: datetime) -> list[str]:
-    """One batch of new children: each from its records (file, position), written with its records."""
-    rows = [[(origins[n], read[n].keys[i], read[n].payload(i)) for n, i in members] for members in batch]
-    answers: list[tuple[View, list[bytes]]] = []
+@dataclass(frozen=True)
+class _Sealing:
+    """A batch of groups handed to the workers to seal: its records, the identities its children will have, and
+    how to wait for what the workers make of them."""
+
+    upto: int  # the group after the batch's last
+    batch: list[list[tuple[int, int]]]  # each new child's records: (file, position)
+    rows: list[list[tuple[Origin, str, bytes]]]
+    identities: list[Identity]
+    answers: Callable[[], list[tuple[View, list[bytes]]]]
+
+
+def _write_children(this: _Sealing, sealed: list[tuple[View, list[bytes]]], files: Sequence[LoadFile],
+                    read: Sequence[ReadFile], origins: Sequence[Origin], kinds: dict[str, str], *,
+                    keyring: KeyRing, now: datetime) -> list[str]:
+    """One batch of new children, sealed by the workers under ``this.identities``, written with its records."""
+    batch = this.batch
+    answers = sealed
 
     def prepare(identities: list[Identity]) -> list[tuple[Sealed, str, bool]]:
-        answers[:] = workers.load([LoadJob(i.cpid, i.data_key, r) for i, r in zip(identities, rows, strict=True)])
+        nonlocal answers
+        if identities is not this.identities:
+            # A ContactPoint ID collided (about 1 in 10,000 per million): sealed again under new ones, here, since
+            # the workers are busy with the next batch.
+            answers = Worker(keyring, origins[0]).load([LoadJob(i.cpid, i.data_key, r)
+                                                        for i, r in zip(identities, this.rows, strict=True)])
         return [(view.sealed, view.responsible_la, False) for view, _ in answers]
 
-    created = create_sealed(keyring, len(batch), prepare, now=now)
+    created = create_sealed(keyring, len(batch), prepare, now=now, identities=this.identities)
     received = connection.ops.adapt_datefield_value(now.date())
     bulk.insert("children_source_record", ("child_id", "source", "source_kind", "record_key", "content_hash",
                                            "feed_run", "received", "active", "payload"), (

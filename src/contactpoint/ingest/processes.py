@@ -26,7 +26,7 @@ import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -120,9 +120,8 @@ class Workers:
             self.close()  # the workers that did start are not left waiting for work
             raise
 
-    def _scatter(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> tuple[list[Any], list[list[int]]]:
-        """Send each worker its share of ``jobs`` (by child ID); the answers, one list per worker, and the
-        positions of its jobs in ``jobs``."""
+    def _send(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> list[list[int]]:
+        """Send each worker its share of ``jobs`` (by child ID); the positions of each worker's jobs in ``jobs``."""
         count = len(self._conns)
         shares: list[list[Any]] = [[] for _ in range(count)]
         positions: list[list[int]] = [[] for _ in range(count)]
@@ -134,6 +133,10 @@ class Workers:
                 conn.send((method, share))
         except OSError:
             raise IngestProcessFailed(f"a worker stopped before '{method}'") from None
+        return positions
+
+    def _gather(self, method: str) -> list[Any]:
+        """Each worker's answer to what ``_send`` sent it, one list per worker."""
         answers, failure = [], None
         for conn in self._conns:  # every answer is read, so that none is left to be taken for the next call's
             try:
@@ -146,15 +149,23 @@ class Workers:
             answers.append(answer)
         if failure is not None:
             raise IngestProcessFailed(failure)
-        return answers, positions
+        return answers
 
-    def _in_order(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> list[Any]:
-        answers, positions = self._scatter(method, jobs, ids)
-        out: list[Any] = [None] * len(jobs)
+    def _scatter(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> tuple[list[Any], list[list[int]]]:
+        positions = self._send(method, jobs, ids)
+        return self._gather(method), positions
+
+    @staticmethod
+    def _ordered(count: int, answers: list[Any], positions: list[list[int]]) -> list[Any]:
+        out: list[Any] = [None] * count
         for answer, places in zip(answers, positions, strict=True):
             for place, result in zip(places, answer, strict=True):
                 out[place] = result
         return out
+
+    def _in_order(self, method: str, jobs: Sequence[Any], ids: Sequence[int]) -> list[Any]:
+        answers, positions = self._scatter(method, jobs, ids)
+        return self._ordered(len(jobs), answers, positions)
 
     def open(self, jobs: Sequence[OpenJob], *, more: bool = False) -> dict[int, list[tuple[str, tuple]]]:
         """``more``: keep what the batch opened already (``Worker.open_more``)."""
@@ -169,6 +180,13 @@ class Workers:
 
     def load(self, jobs: Sequence[LoadJob]) -> list[tuple[View, list[bytes]]]:
         return self._in_order("load", jobs, range(len(jobs)))  # new children: any worker will do
+
+    def load_later(self, jobs: Sequence[LoadJob]) -> Callable[[], list[tuple[View, list[bytes]]]]:
+        """Start ``load`` and return at once; the function returned waits for its answers. The load writes one
+        batch to the database while the workers seal the next. Nothing else may be sent to the workers until
+        the answers are taken."""
+        positions = self._send("load", jobs, range(len(jobs)))
+        return lambda: self._ordered(len(jobs), self._gather("load"), positions)
 
     def close(self) -> None:
         for conn in self._conns:

@@ -13,7 +13,7 @@ records are decrypted once per batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -214,6 +214,10 @@ class Worker:
                              view.discrepancies, la or UNASSIGNED_LA),
                         [source_records.seal_record(cipher, key, payload) for _, key, payload in job.rows]))
         return out
+
+    def load_later(self, jobs: Sequence[LoadJob]) -> Callable[[], list[tuple[View, list[bytes]]]]:
+        """As ``processes.Workers.load_later``; in this process the work is done when the answers are asked for."""
+        return lambda: self.load(jobs)
 
     def close(self) -> None:
         """Nothing to stop: a worker in this process (``processes.Workers`` has processes to stop)."""
