@@ -113,7 +113,6 @@ def test_an_unknown_or_archived_record_is_not_found_alike(client, social_worker)
     Child.objects.filter(cpid=cpid).update(status="archived")
     client.post(f"/children/{cpid}", {"reason": "health"})
     assert client.get(f"/children/{cpid}").status_code == 404
-    assert client.get("/children/not-an-id").status_code == 404
     # Asking is audited all the same: guessing at IDs is how one would trawl for them.
     from contactpoint.audit.models import AuditEntry
     from contactpoint.audit.trail import read_detail
@@ -122,3 +121,10 @@ def test_an_unknown_or_archived_record_is_not_found_alike(client, social_worker)
     [asked] = AuditEntry.objects.filter(action="child.record.not_found", actor=social_worker.user.username)
     assert (asked.outcome, asked.reason, asked.subjects) == ("refused", "health", [])
     assert read_detail(get_keyring(), asked) == {"requested": cpid} and cpid not in asked.detail  # sealed
+    # Something that is not a ContactPoint ID at all is asked for the reason too (as any ID is: the form says
+    # nothing of whether there is such a child), and audited alike.
+    assert "Why do you need this record?" in client.get("/children/not-an-id").content.decode()
+    client.post("/children/not-an-id", {"reason": "health"})
+    assert client.get("/children/not-an-id").status_code == 404
+    mistyped = AuditEntry.objects.filter(action="child.record.not_found").exclude(pk=asked.pk).get()
+    assert read_detail(get_keyring(), mistyped) == {"requested": "not-an-id"}

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from contactpoint.access import sessions
 from contactpoint.access.reasons import LABELS, OTHER_MAX, Reason, StatedReason, parse_reason
 from contactpoint.access.roles import Permission
-from contactpoint.children.identifiers import format_contactpoint_id
+from contactpoint.children.identifiers import format_contactpoint_id, normalise_contactpoint_id
 from contactpoint.config import get_settings
 from contactpoint.errors import PermissionDenied, SearchRefused, ValidationError
 from contactpoint.records.involvements import on_la_team
@@ -102,7 +102,7 @@ def search_page(request: SignedInRequest) -> HttpResponse:
 @requires(Permission.CHILD_VIEW)
 @require_http_methods(["GET", "POST"])
 def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
-    cpid = cpid_or_404(cpid)
+    cpid = _asked_for(cpid)
     if request.method == "POST":  # stating the reason (from search results, or the reason form below)
         form = ReasonForm(posted(request))
         if form.is_valid():
@@ -130,6 +130,16 @@ def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
         and stated.reason == Reason.CHILD_PROTECTION,
         "can_record": request.user.has(Permission.CHILD_INVOLVEMENT),
         "la_team": on_la_team(request.user, view.responsible_la)})
+
+
+def _asked_for(raw: str) -> str:
+    """The ContactPoint ID in the URL, normalised; anything else as it came (its first 32 characters), so that
+    ``view_record`` audits it as not found once a reason is given, as it does an unknown ID: typing at IDs is
+    how one would guess at them, mistyped or not."""
+    try:
+        return normalise_contactpoint_id(raw)
+    except ValidationError:
+        return raw[:32]
 
 
 @requires(Permission.CHILD_SHIELD_OVERRIDE)
