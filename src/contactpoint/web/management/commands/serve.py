@@ -6,9 +6,11 @@ import sys
 from typing import Any
 
 from contactpoint.commands import ContactPointCommand
+from contactpoint.config import get_settings
 
 # Access log lines carry the path only (%(U)s), never the query string: search criteria are personal data.
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# The request id ends each line: the same id is on every audit entry the request wrote (docs/monitoring.md).
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 
 
 class Command(ContactPointCommand):
@@ -27,7 +29,10 @@ class Command(ContactPointCommand):
         argv = [sys.executable, "-m", "gunicorn", "contactpoint.wsgi:application",
                 "--bind", f"{options['host']}:{options['port']}", "--workers", str(options["workers"]),
                 "--threads", str(options["threads"]), "--access-logfile", "-",
-                "--access-logformat", ACCESS_LOG_FORMAT, "--forwarded-allow-ips", "127.0.0.1"]
+                "--access-logformat", ACCESS_LOG_FORMAT,
+                # The scheme (X-Forwarded-Proto) believed from the proxies the service trusts for the client's
+                # address too (CONTACTPOINT_TRUSTED_PROXIES), else only from this machine.
+                "--forwarded-allow-ips", ",".join(str(n) for n in get_settings().trusted_proxies) or "127.0.0.1"]
         if options["with_worker"]:
             # A process of its own, in the same process group: Ctrl-C stops it with the server.
             subprocess.Popen([sys.executable, "-m", "contactpoint.cli", "worker", "--parent", str(os.getpid())])
