@@ -145,16 +145,17 @@ def beyond_head(verdict: Verdict) -> Verdict:
                    problem=f"the trail holds entries after its head (entry {row[0]}): the head was set back")
 
 
-def anchor_problem(checkpoint: Checkpoint) -> str:
-    """"" when the stored entry at a signed checkpoint is still the one signed (present, same hash, and its
-    content still hashing to it), else what is wrong. A walk that starts there trusts what came before."""
+def anchor_problem(checkpoint: Checkpoint, *, what: str = "the signed checkpoint") -> str:
+    """"" when the stored entry a walk starts from is still the one ``what`` (a signed checkpoint, or where a
+    slice of the full walk stopped) recorded: present, with the same hash, its content still hashing to it; else
+    what is wrong. A walk that starts there trusts what came before."""
     if checkpoint.seq == 0:
         return ""
     row = AuditEntry.objects.filter(seq=checkpoint.seq).first()
     if row is None:
-        return f"entry {checkpoint.seq}, which a signed checkpoint covers, is missing: the trail was truncated"
+        return f"entry {checkpoint.seq}, where {what} ends, is missing: the trail was truncated"
     if row.hash != checkpoint.hash or entry_hash(body_of_row(row)) != checkpoint.hash:
-        return f"entry {checkpoint.seq} differs from the signed checkpoint (the trail was rewritten)"
+        return f"entry {checkpoint.seq} differs from {what} (the trail was rewritten)"
     return ""
 
 

@@ -197,8 +197,6 @@ def _verified(keyring: KeyRing, now: datetime, problem: str, first_bad: int | No
 
 # --- the full walk, a slice at a time -----------------------------------------------------------------------
 
-
-
 def _until(rows: Iterable, deadline: float, stopped: list[bool]) -> Iterator:
     # The clock is read every thousand entries (about 20 ms of walking): often enough, and cheap.
     for n, row in enumerate(rows):
@@ -230,7 +228,7 @@ def full_walk_step(keyring: KeyRing, settings: MonitorSettings, now: datetime, *
         signed = [Checkpoint(c.seq, c.hash) for c in signed_checkpoints(keyring, witnessed_checkpoints)]
         seal_pending()
         head = AuditHead.objects.get(pk=1)
-        problem = anchor_problem(after).replace("a signed checkpoint covers", "the full walk had passed")
+        problem = anchor_problem(after, what="the full walk's last slice")
         stopped: list[bool] = []
         if problem:
             verdict = Verdict(False, 0, after.seq, after.hash, problem, after.seq)
