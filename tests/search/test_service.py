@@ -338,3 +338,14 @@ def test_a_bucket_mate_whose_record_cannot_be_opened_does_not_fail_the_search(us
     assert [h.cpid for h in result.hits] == [amelia]
     row = Child.objects.get(cpid=damaged).pk
     assert f"child row {row} cannot be opened" in caplog.text and "Hartley" not in caplog.text
+
+
+def test_an_older_contactpoint_id_of_a_merged_record_finds_the_child_it_became(user, amelia):
+    """Issue 19: the ID on an old referral form still finds the child, under the ID to use now."""
+    from contactpoint.children.models import Child
+
+    [older] = add(make_record(given="Amelia", family="Hartley"))
+    Child.objects.filter(cpid=older).update(status="merged", merged_into=Child.objects.get(cpid=amelia))
+    assert [h.cpid for h in find(user, contactpoint_id=older).hits] == [amelia]
+    Child.objects.filter(cpid=amelia).update(status="archived")
+    assert find(user, contactpoint_id=older).hits == ()

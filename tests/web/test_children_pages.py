@@ -128,3 +128,22 @@ def test_an_unknown_or_archived_record_is_not_found_alike(client, social_worker)
     assert client.get("/children/not-an-id").status_code == 404
     mistyped = AuditEntry.objects.filter(action="child.record.not_found").exclude(pk=asked.pk).get()
     assert read_detail(get_keyring(), mistyped) == {"requested": "not-an-id"}
+
+
+def test_a_merged_record_s_old_id_leads_to_the_child_it_became_and_the_view_names_both(client, social_worker):
+    """Issue 19: a practitioner holding the older ContactPoint ID (on a referral form, say) finds the child, and
+    is told the ID to use; a report on either ID shows the view. An ID whose record became nothing live is not
+    found, as before."""
+    from contactpoint.children.identifiers import format_contactpoint_id
+    from contactpoint.children.models import Child
+
+    old, survivor = add(make_record(given="Ava"), make_record(given="Ava"))
+    Child.objects.filter(cpid=old).update(status="merged", merged_into=Child.objects.get(cpid=survivor))
+    page = _open(client, old).content.decode()
+    assert f"ContactPoint ID {format_contactpoint_id(survivor)}" in page
+    assert f"You asked for ContactPoint ID {format_contactpoint_id(old)}" in page
+    viewed = AuditEntry.objects.filter(action="child.record.viewed").get()
+    assert viewed.subjects == [survivor, old]
+
+    Child.objects.filter(cpid=survivor).update(status="archived")
+    assert client.get(f"/children/{old}").status_code == 404

@@ -93,6 +93,19 @@ def create_children(keyring: KeyRing, new: Sequence[NewChild], *, now: datetime)
          item.shielded) for i, item in zip(identities, new, strict=True)], now=now)
 
 
+def live_by_cpid(cpid: str) -> Child | None:
+    """The live child with ``cpid``; or, if that record was merged, the live child it became, through any chain
+    of merges (a practitioner may hold the older ID on paper: it leads to the child, never to nothing). None if
+    neither is live (unknown, archived, sealed)."""
+    child = Child.objects.filter(cpid=cpid).first()
+    seen: set[int] = set()
+    while child is not None and child.status == ChildStatus.MERGED and child.merged_into_id \
+            and child.pk not in seen:
+        seen.add(child.pk)
+        child = Child.objects.filter(pk=child.merged_into_id).first()
+    return child if child is not None and child.status == ChildStatus.LIVE else None
+
+
 def cipher_for(keyring: KeyRing, child: Child) -> ChildCipher:
     key = DataKey.objects.filter(child_id=child.pk).values_list("kek_id", "wrapped").first()
     if key is None:

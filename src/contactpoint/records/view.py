@@ -20,7 +20,7 @@ from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.trail import record_event
 from contactpoint.children.identifiers import normalise_contactpoint_id
-from contactpoint.children.models import Child, ChildStatus
+from contactpoint.children.models import Child
 from contactpoint.children.record import (
     FIELD_GROUPS,
     VISIBLE_WHEN_SHIELDED,
@@ -31,7 +31,7 @@ from contactpoint.children.record import (
     Sourced,
     SourceIdentifier,
 )
-from contactpoint.children.store import load_groups
+from contactpoint.children.store import live_by_cpid, load_groups
 from contactpoint.config import SearchSettings, get_settings
 from contactpoint.errors import NotFound, PermissionDenied, SearchRefused, ValidationError
 from contactpoint.records import lookups
@@ -54,6 +54,7 @@ class RecordView:
     responsible_la: str
     # The user's own entries (records.involvements.Entry), shown to them even when the record is shielded.
     own_entries: tuple = ()
+    merged_from: str = ""  # the ContactPoint ID asked for, when it was merged into this record's
 
     @property
     def withheld(self) -> bool:
@@ -83,8 +84,9 @@ def _mask(item: Sourced | None) -> Sourced | None:
 
 
 def _live_child(cpid: str) -> Child:
-    child = Child.objects.filter(cpid=cpid).first()
-    if child is None or child.status != ChildStatus.LIVE:
+    """The live child with ``cpid``, or the one its merged record became (``live_by_cpid``); else ``NotFound``."""
+    child = live_by_cpid(cpid)
+    if child is None:
         raise NotFound(NOT_FOUND)
     return child
 
@@ -146,7 +148,7 @@ def view_record(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing
         record_event(AuditAction.RECORD_NOT_FOUND, actor=user_actor(user), keyring=keyring, at=now,
                      reason=stated.reason, outcome=Outcome.REFUSED, detail={"requested": cpid[:32]})
         raise NotFound(NOT_FOUND) from None
-    cpid = child.cpid
+    asked, cpid = normalise_contactpoint_id(cpid), child.cpid
     try:
         lookups.take(user.pk, child.pk, now, limits or get_settings().search)
     except SearchRefused as refused:
@@ -156,8 +158,11 @@ def view_record(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing
         raise
     overridden = overridden and child.shielded
     view = build_view(user, child, keyring=keyring, overridden=overridden, today=now.date())
+    if asked != cpid:  # named too, so that a report on either ID shows the view
+        view = replace(view, merged_from=asked)
     record_event(AuditAction.RECORD_VIEWED, actor=user_actor(user), keyring=keyring, at=now, reason=stated.reason,
-                 subjects=[cpid], context={"shielded": child.shielded, "override": overridden},
+                 subjects=[cpid, asked] if asked != cpid else [cpid],
+                 context={"shielded": child.shielded, "override": overridden},
                  detail={"reason_text": stated.text} if stated.text else None)
     return view
 

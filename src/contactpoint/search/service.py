@@ -24,7 +24,7 @@ from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import Gender
-from contactpoint.children.store import load_groups
+from contactpoint.children.store import live_by_cpid, load_groups
 from contactpoint.config import SearchSettings
 from contactpoint.errors import SearchRefused, VaultError
 from contactpoint.search import policy, ratelimit
@@ -78,12 +78,20 @@ class SearchResult:
     rule: str
 
 
+def became(cpid: str) -> int | None:
+    """The row of the live child with ``cpid``, or of the one its merged record became (an older ID on a
+    referral still finds the child); None if neither is live."""
+    child = live_by_cpid(cpid)
+    return child.pk if child is not None else None
+
+
 def _candidates(criteria: Criteria, tokens: dict[int, set[date]]) -> dict[int, set[date] | None]:
     """The children to consider, each with the dates of birth it must have (see ``in_buckets``)."""
     found = in_buckets(tokens) if tokens else {}
     if criteria.contactpoint_id:
-        found.update(dict.fromkeys(Child.objects.filter(cpid=criteria.contactpoint_id, status=ChildStatus.LIVE)
-                                   .values_list("id", flat=True)))
+        child_id = became(criteria.contactpoint_id)
+        if child_id is not None:
+            found[child_id] = None
     return found
 
 
@@ -135,7 +143,8 @@ def _hit(keyring: KeyRing, born: _Born, criteria: Criteria, decision: policy.Dec
         former_families=tuple(f.value.family for f in data["former_names"]),
         birthdate=data["date_of_birth"].value, gender=gender,
         postcode=postcode, nhs_number=nhs, upn=upn)
-    if criteria.contactpoint_id == child.cpid:
+    if criteria.contactpoint_id and (criteria.contactpoint_id == child.cpid
+                                     or became(criteria.contactpoint_id) == child.pk):
         score = Score(30.0, {"contactpoint_id": "exact"})
     else:
         score = scorer().score(criteria, candidate, fuzzy=decision.fuzzy)

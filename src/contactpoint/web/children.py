@@ -125,7 +125,9 @@ def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
         return paused(request, refused.message)
     return render(request, "children/record.html", {
         "title": "Child's record", "view": view, "record": view.record, "reason": stated,
-        "cpid_display": format_contactpoint_id(cpid), "today": timezone.localdate(),
+        "cpid_display": format_contactpoint_id(view.cpid),
+        "merged_from_display": format_contactpoint_id(view.merged_from) if view.merged_from else "",
+        "today": timezone.localdate(),
         "can_override": request.user.has(Permission.CHILD_SHIELD_OVERRIDE)
         and stated.reason == Reason.CHILD_PROTECTION,
         "can_record": request.user.has(Permission.CHILD_INVOLVEMENT),
