@@ -152,8 +152,8 @@ def test_a_user_whose_role_lacks_the_permission_gets_403_and_it_is_audited(clien
 
 def test_public_pages_hold_no_child_data_and_are_few():
     public = sorted(url for url, cb in VIEWS if getattr(cb, "public", False))
-    assert public == sorted(["/", "/healthcheck/live", "/healthcheck/ready", "/sign-in", "/sign-in/security-key",
-                             "/sign-in/complete", "/sign-out", "/signed-out", "/metrics"])
+    assert public == sorted(["/", "/healthcheck", "/healthcheck/live", "/healthcheck/ready", "/sign-in",
+                             "/sign-in/security-key", "/sign-in/complete", "/sign-out", "/signed-out", "/metrics"])
 
 
 def test_metrics_need_the_operators_bearer_token(client, settings, monkeypatch):

@@ -19,10 +19,10 @@ from contactpoint.api.main import api
 from contactpoint.fhir.main import fhir
 
 PUBLIC = {("POST", "/api/v1/session"), ("GET", "/fhir/metadata")}
-# Addresses outside the operations: the OpenAPI document and docs page (describe the interface, hold no data)
-# and the catch-alls that answer 404 in each interface's own format.
-PUBLIC_PAGES = {"/api/v1/openapi.json", "/api/v1/docs"}
-NOWHERE = {"/api/", "/api/{rest}", "/api/v1/", "/fhir/", "/fhir/{rest}"}
+# Addresses outside the operations: the API's list of entry points, the OpenAPI document and docs page (describe
+# the interface, hold no data) and the catch-alls that answer 404 in each interface's own format.
+PUBLIC_PAGES = {"/api/v1/", "/api/v1/openapi.json", "/api/v1/docs"}
+NOWHERE = {"/api/", "/api/{rest}", "/fhir/", "/fhir/{rest}"}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.monitoring.engine import catch_up
 from contactpoint.monitoring.models import Alert
 from contactpoint.monitoring.thresholds import MonitorSettings
@@ -37,7 +38,8 @@ def test_an_auditor_opens_an_alert_sees_the_evidence_and_resolves_it(page):
     page.get_by_role("link", name="Viewed records outside their area with no recorded involvement").click()
     page.wait_for_url(f"**/audit/alerts/{alert.pk}")
     evidence = page.locator("table").first.inner_text()
-    assert "Viewed the record" in evidence and world.other_kids[-1].cpid in evidence
+    # The ContactPoint ID written as on every page, in groups of four (issue 18).
+    assert "Viewed the record" in evidence and format_contactpoint_id(world.other_kids[-1].cpid) in evidence
     assert_accessible(page)
 
     page.get_by_role("button", name="Acknowledge: I am investigating").click()

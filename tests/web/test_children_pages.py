@@ -48,15 +48,22 @@ def test_a_search_lists_matches_and_opening_one_needs_and_records_a_reason(clien
     asked = client.get(f"/children/{cpid}").content.decode()
     assert "Why do you need this record?" in asked and "Amelia" not in asked
     page = _open(client, cpid).content.decode()
-    assert "Basic details" in page and "943 476 5919" not in page and "9434765919" in page
+    # The NHS number written as the NHS writes it, 3-3-4 (issue 18, finding 6).
+    assert "Basic details" in page and "943 476 5919" in page and "9434765919" not in page
     assert "12 Agar Grove" in page and "Camden Health Centre" in page
     assert AuditEntry.objects.filter(action="child.record.viewed", subjects=[cpid]).count() == 1
 
 
 def test_every_value_shows_where_it_came_from_and_when(client, social_worker):
+    from tests.api.clients import make_source
+
+    source, _key = make_source("gp-registrations", org="LA-202", kind="gp_registrations")
+    source.name = "GP registrations (NHS)"
+    source.save()
     [cpid] = add(make_record())
     page = _open(client, cpid).content.decode()
-    assert "From gp-registrations, received 1 November 2026" in page
+    # The source's name, never its code (issue 18, finding 6).
+    assert "From GP registrations (NHS), received 1 November 2026" in page and "gp-registrations" not in page
 
 
 def test_a_sensitive_service_shows_only_that_a_service_is_involved(client, social_worker):

@@ -45,7 +45,7 @@ def test_a_pair_shows_both_records_side_by_side_with_the_evidence_and_a_decision
     item = queued_pair()
     html = page(client.get(f"/review/{item.pk}"))
     assert html.count("Amelia Hartley") == 2 and "govuk-grid-column-one-half" in html
-    assert "9434765919" in html and "4010232137" in html
+    assert "943 476 5919" in html and "401 023 2137" in html  # spaced as the NHS writes them (issue 18)
     assert "Agar Grove Primary" in html and "Camden Health Centre" in html
     assert "The evidence" in html and "NHS number" in html and "Different" in html
     assert re.search(r"Date of birth</th>\s*<td[^>]*>Exact</td>\s*<td[^>]*>\+\d", html)

@@ -18,9 +18,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from contactpoint.access import preconditions
 from contactpoint.access.authentication import throttle_key, user_actor, validate_pin
 from contactpoint.access.models import LoginThrottle, Organisation, PolicyVersion, User
 from contactpoint.access.roles import ROLES_BY_CODE, OrgKind, Permission
@@ -118,7 +120,17 @@ def create_user(admin: User, *, username: str, full_name: str, organisation: Org
 
 
 def grant_access(admin: User, user: User, *, now: datetime, keyring: KeyRing) -> None:
+    """Access is granted only once the conditions an administrator records hold (issue 18): a current enhanced
+    clearance and the training. Granting before them would list as "granted" someone who cannot use the service,
+    and would let them in the moment a stale date is corrected."""
     _require_admin(admin, user)
+    expires = preconditions.clearance_expires(user)
+    if expires is None or expires <= timezone.localdate(now):
+        raise PermissionDenied(f"Record {user.full_name}'s current enhanced criminal records clearance before "
+                               "granting access.")
+    if user.training_completed_on is None:
+        raise PermissionDenied(f"Record that {user.full_name} has completed the ContactPoint training before "
+                               "granting access.")
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(granted_at=now, granted_by=admin, revoked_at=None, revoked_reason="")
         _audit(AuditAction.ACCESS_GRANTED, admin, user, keyring, now, role=user.role_code)

@@ -18,6 +18,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -30,8 +31,18 @@ from contactpoint.vault.keyring import KeyRing
 
 NOT_RIGHT = ("The username, password, PIN or security code is not right. Check them and try again. "
              "After 10 attempts that are not right, sign-in is locked for 30 minutes.")
-LOCKED = ("Sign-in is locked for 30 minutes after 10 attempts that were not right. Try again later, or ask your "
-          "organisation's ContactPoint administrator for help.")
+LOCKED = ("Sign-in is locked for 30 minutes after 10 attempts that were not right. You can try again at {at} (UK "
+          "time), or ask your organisation's ContactPoint administrator for help.")
+
+
+def locked_message(until: datetime) -> str:
+    """The lockout, saying when the user may try again (issue 18). The time depends only on the attempts made with
+    this username, existing or not, so it says nothing about whether the account exists."""
+    local = timezone.localtime(until)
+    # Round up to the next minute: "try again at 10:31" must not be a minute too early.
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return LOCKED.format(at=f"{local:%H:%M}")
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +106,7 @@ def authenticate(username: str, password: str, pin: str, code: str, *, now: date
                      target_user=target,
                      context={**context, "why": "locked"}, detail=None if user else {"username": username},
                      at=now)
-        raise AuthenticationFailed(LOCKED, code="locked")
+        raise AuthenticationFailed(locked_message(throttle.locked_until), code="locked")
 
     password_ok = check_password(password, user.password if user else _dummy_hash())
     pin_ok = check_password(pin, user.pin_hash if user and user.pin_hash else _dummy_hash())
@@ -142,4 +153,6 @@ def authenticate(username: str, password: str, pin: str, code: str, *, now: date
                          target_user=target,
                          severity=Severity.WARNING, context={**context, "minutes": limits.lockout_minutes},
                          detail=None if user else {"username": username}, at=now)
-    raise AuthenticationFailed(LOCKED if locked else NOT_RIGHT, code="locked" if locked else "not_right")
+    if locked:
+        raise AuthenticationFailed(locked_message(now + timedelta(minutes=limits.lockout_minutes)), code="locked")
+    raise AuthenticationFailed(NOT_RIGHT, code="not_right")

@@ -51,15 +51,30 @@ def policy_signed(request: HttpRequest) -> None:
         request.session[STATE] = state
 
 
+# Why a session can end on its own while the user may simply carry on after signing in again: for these, the
+# sign-in link on the signed-out page brings them back to the page they were on.
+RESUMABLE = ("idle", "absolute")
+
+
 def end(request: HttpRequest, why: str, now: datetime, *, precondition: str = "") -> None:
     user = request.user
+    # Only the path (never a query string, which could hold criteria); /sign-in checks it is ours before use.
+    back = request.path if why in RESUMABLE and not request.path.startswith(("/sign-", "/session/")) else ""
     if user.is_authenticated:
         record_event(AuditAction.LOGOUT if why == "signed_out" else AuditAction.SESSION_ENDED,
                      actor=user_actor(user), keyring=get_keyring(), target_user=user.username,
                      outcome=Outcome.SUCCESS if why == "signed_out" else Outcome.REFUSED,
                      context={"why": why, "precondition": precondition}, at=now)
     django_logout(request)  # flushes the session: nothing of it survives
-    request.session["signed_out"] = {"why": why, "precondition": precondition}
+    request.session["signed_out"] = {"why": why, "precondition": precondition, "next": back}
+
+
+def keep_alive(request: HttpRequest, now: datetime) -> None:
+    """The user chose to stay signed in (the warning before the idle timeout): the idle clock starts again."""
+    state = request.session.get(STATE)
+    if state is not None:
+        state["last_seen"] = now.timestamp()
+        request.session[STATE] = state
 
 
 TOUCH_EVERY_SECONDS = 60

@@ -7,10 +7,12 @@ is answered in the API's own error format, never with an HTML page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
 from contactpoint.api.errors import NOT_FOUND, Refusal
 from contactpoint.api.main import api, refusal_response
@@ -64,7 +66,28 @@ def included(ninja_api, render: Render):
     return include((_wrapped(patterns, render), app_name), namespace=namespace)
 
 
+@public
+@csrf_exempt  # no session is read or changed; another method gets the API's JSON 405, not the CSRF page
+@require_GET
+def entry_points(request: HttpRequest) -> HttpResponse:
+    """``GET /api/v1/``: what the API offers, in JSON (issue 18: it was a 404, in the API's own format). Public,
+    as the OpenAPI document is: it describes the interface and holds no data, and every operation it lists keeps
+    its own authentication, permission and audit."""
+    return JsonResponse(_entry_points())
+
+
+@cache
+def _entry_points() -> dict:
+    schema = api.get_openapi_schema(path_prefix="/api/v1")
+    links = [{"href": route, "method": method.upper(), "title": operation.get("summary", "")}
+             for route, operations in schema["paths"].items() for method, operation in operations.items()]
+    return {"name": api.title, "version": api.version, "description": api.description,
+            "openapi": "/api/v1/openapi.json", "documentation": "/api/v1/docs", "links": links}
+
+
 urlpatterns = [
+    # Before ninja's own root (a 404); a method it does not take is answered in JSON like any other.
+    path("api/v1/", _in_own_format(entry_points, refusal_response), name="api-entry-points"),
     path("api/v1/", included(api, refusal_response)),
     path("api/", nowhere(refusal_response)),
     path("api/<path:rest>", nowhere(refusal_response)),

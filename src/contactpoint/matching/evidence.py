@@ -1,29 +1,26 @@
-"""The evidence behind a review item: how Splink compared the two source records closest to each other.
+"""The evidence behind a review item: how Splink compares the two children's records exactly as the data manager
+sees them beside it (``shown_evidence``). Issue 18: evidence worked out from two other records (the source
+records closest to each other) said "parents not known" beside two cards listing the same parents.
 
-Worked out when a data manager opens the pair, from the records as they are then: both are decrypted and
-profiled in memory, scored by Splink's ``score_pair`` in an in-memory DuckDB that is dropped at once, and only
-the comparison levels and match weights leave this module (words and numbers, never a value). If either record
-is no longer held, the levels the feeds stored when they queued the pair are weighed by the trained model.
+Worked out when a data manager opens the pair, from the records as they are then: both best views are profiled
+in memory, scored by Splink's ``score_pair`` in an in-memory DuckDB that is dropped at once, and only the
+comparison levels and match weights leave this module (words and numbers, never a value).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
-from contactpoint.children.models import SourceRecord
-from contactpoint.children.source_records import open_payload
-from contactpoint.children.store import cipher_for
+from contactpoint.children.record import Address, Carer, ChildRecord, PersonName
 from contactpoint.matching.engine import connect, level_labels
 from contactpoint.matching.model import trained_settings
 from contactpoint.matching.models import ReviewItem
 from contactpoint.matching.profile import SCHEMA, profile
-from contactpoint.vault.keyring import KeyRing
 
 COMPARISON_WORDS = {
     "nhs_number": "NHS number", "upn": "Unique pupil number", "uln": "Unique learner number",
@@ -71,20 +68,6 @@ def _ordered(name: str) -> int:
     return list(COMPARISON_WORDS).index(name) if name in COMPARISON_WORDS else len(COMPARISON_WORDS)
 
 
-def _closest_profiles(item: ReviewItem, keyring: KeyRing) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The two source records behind the doubt, as the model sees them (decrypted and profiled in memory)."""
-
-    records = {r.record_key: r for r in SourceRecord.objects.filter(
-        record_key__in=(item.record_a, item.record_b)).select_related("child")}
-    if item.record_a not in records or item.record_b not in records:
-        return None
-    out = []
-    for key in (item.record_a, item.record_b):
-        record = records[key]
-        out.append(profile(key, record.source_kind, open_payload(cipher_for(keyring, record.child), record)))
-    return out[0], out[1]
-
-
 def _score_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     """Splink's comparison of two records: the level (gamma) and match weight of each comparison. DuckDB in
     memory, dropped at once: the profiles never reach a disk."""
@@ -100,39 +83,41 @@ def _score_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         con.close()
 
 
-def _stored_evidence(item: ReviewItem) -> Evidence:
-    """The levels the feeds recorded when the pair was queued, weighed by the trained model (when the records
-    themselves are no longer held)."""
+@dataclass(frozen=True)
+class _Shown:
+    """A child's best view as profiling reads a record (``profile.Matchable``)."""
 
-    settings = trained_settings()
-    weights: dict[str, dict[str, float]] = {}
-    for comparison in settings["comparisons"]:
-        levels = {}
-        for level in comparison["comparison_levels"]:
-            m, u = level.get("m_probability"), level.get("u_probability")
-            if not level.get("is_null_level") and m and u:
-                levels[level.get("label_for_charts") or "other"] = math.log2(m / u)
-        weights[comparison["output_column_name"]] = levels
-    lam = settings.get("probability_two_random_records_match") or 1e-6
-    prior = math.log2(lam / (1 - lam))
-    rows = []
-    for name, label in sorted(item.evidence.items(), key=lambda kv: _ordered(kv[0])):
-        weight = weights.get(name, {}).get(label)
-        if weight is not None:
-            rows.append(EvidenceRow(COMPARISON_WORDS.get(name, name), _level_words(label), round(weight, 2)))
-    total = prior + sum(r.weight for r in rows)
-    return Evidence(rows, round(prior, 2), round(total, 2), item.probability)
+    name: PersonName
+    former_family_names: tuple[str, ...]
+    gender: Any
+    date_of_birth: Any
+    nhs_number: str | None
+    upn: str | None
+    uln: str | None
+    address: Address | None
+    carers: tuple[Carer, ...]
 
 
-def evidence(item: ReviewItem, keyring: KeyRing) -> Evidence:
-    """Why the model was unsure: Splink's comparison of the closest pair of records, level by level, with each
-    level's match weight (positive: evidence they are one child; negative: evidence against). Worked out from the
-    records as they are now; the probability shown is the one the feeds scored when they queued the pair."""
+def _shown(record: ChildRecord) -> _Shown:
+    def value(item: Any) -> Any:
+        return item.value if item else None
 
-    pair = _closest_profiles(item, keyring)
-    if pair is None:
-        return _stored_evidence(item)
-    scored = _score_pair(*pair)
+    whereabouts = value(record.whereabouts)
+    return _Shown(value(record.name) or PersonName("", ""), tuple(f.value.family for f in record.former_names),
+                  value(record.gender), value(record.date_of_birth), value(record.nhs_number), value(record.upn),
+                  value(record.uln), whereabouts.address if whereabouts else None,
+                  tuple(c.value for c in record.carers))
+
+
+def shown_evidence(item: ReviewItem, a: ChildRecord, b: ChildRecord) -> Evidence:
+    """Splink's comparison of the two records the data manager sees side by side, level by level, so that the
+    evidence agrees with them ("not known" only where a card says so). The probability shown beside it stays
+    the one the feeds scored when they queued the pair."""
+    left, right = profile("a", "best_view", _shown(a)), profile("b", "best_view", _shown(b))
+    return _weighed(_score_pair(left, right), item.probability)
+
+
+def _weighed(scored: dict[str, Any], probability: float | None) -> Evidence:
     labels = level_labels(trained_settings())
     rows = []
     for name in sorted(labels, key=_ordered):
@@ -143,4 +128,4 @@ def evidence(item: ReviewItem, keyring: KeyRing) -> Evidence:
         rows.append(EvidenceRow(COMPARISON_WORDS.get(name, name), level, round(float(scored[f"mw_{name}"]), 2)))
     total = float(scored["match_weight"])
     prior = total - sum(float(scored[f"mw_{n}"]) for n in labels if scored.get(f"mw_{n}") is not None)
-    return Evidence(rows, round(prior, 2), round(total, 2), item.probability)
+    return Evidence(rows, round(prior, 2), round(total, 2), probability)

@@ -44,7 +44,7 @@ from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for
 from contactpoint.errors import NotFound, PermissionDenied, ReviewRefused, ValidationError
 from contactpoint.matching import merging
-from contactpoint.matching.evidence import Evidence, evidence
+from contactpoint.matching.evidence import Evidence, shown_evidence
 from contactpoint.matching.models import Label, Merge, ReviewDecision, ReviewItem
 from contactpoint.matching.profile import profile
 from contactpoint.records.view import build_view
@@ -215,7 +215,7 @@ def show(user: User, item_id: int, *, keyring: KeyRing, now: datetime) -> Pair:
     record_event(AuditAction.MATCH_REVIEW_OPENED, actor=user_actor(user), keyring=keyring, at=now,
                  subjects=[a.cpid, b.cpid],
                  context={"item": item.pk, "withheld": [s.cpid for s in (a, b) if s.withheld]})
-    found, why = evidence(item, keyring), item.why
+    found, why = shown_evidence(item, a.view.record, b.view.record), item.why
     if a.withheld or b.withheld:
         found = found.withholding()
         why = "an uncertain match" if why.startswith("different ") else why

@@ -23,7 +23,7 @@ from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
 from contactpoint.access.reasons import LABELS, Reason
 from contactpoint.access.roles import Permission
-from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.actions import OUTCOME_LABELS, AuditAction, Outcome, describe
 from contactpoint.audit.models import AuditEntry
 from contactpoint.audit.trail import read_detail, record_event
 from contactpoint.children.identifiers import normalise_contactpoint_id
@@ -35,15 +35,6 @@ from contactpoint.vault.keyring import KeyRing
 CHILD_ACTIONS = (AuditAction.SEARCH, AuditAction.RECORD_VIEWED, AuditAction.SHIELD_OVERRIDE,
                  AuditAction.INVOLVEMENT_RECORDED, AuditAction.INVOLVEMENT_CHANGED, AuditAction.INVOLVEMENT_ENDED,
                  AuditAction.HIDDEN_FIELDS_VIEWED)
-WHAT: dict[str, str] = {
-    AuditAction.SEARCH: "Searched: the record was in the results",
-    AuditAction.RECORD_VIEWED: "Viewed the record",
-    AuditAction.SHIELD_OVERRIDE: "Overrode shielding",
-    AuditAction.INVOLVEMENT_RECORDED: "Recorded an involvement",
-    AuditAction.INVOLVEMENT_CHANGED: "Changed an involvement",
-    AuditAction.INVOLVEMENT_ENDED: "Ended an involvement",
-    AuditAction.HIDDEN_FIELDS_VIEWED: "Viewed the shielded details",
-}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHILD_NOT_FOUND = "There is no child with that ContactPoint ID in your area's audit records."
 USER_NOT_FOUND = "There is no user with that username in your area."
@@ -71,7 +62,26 @@ def reason_label(code: str) -> str:
         return code
 
 
-def row(entry: AuditEntry, keyring: KeyRing) -> Row:
+def what(entry: AuditEntry, about_child: bool = False) -> str:
+    """The entry in words. A search in a child's report returned that child; in a user's report it says how
+    many children it found, which may be none."""
+    if entry.action != AuditAction.SEARCH:
+        return describe(entry.action)
+    if about_child:
+        return "Searched: the record was in the results"
+    found = len(entry.subjects or ())
+    return "Searched: no child found" if not found else \
+        f"Searched: {found} {'child' if found == 1 else 'children'} found"
+
+
+def outcome_label(code: str) -> str:
+    try:
+        return OUTCOME_LABELS[Outcome(code)]
+    except ValueError:
+        return code
+
+
+def row(entry: AuditEntry, keyring: KeyRing, about_child: bool = False) -> Row:
     text = ""
     if entry.detail:
         try:
@@ -79,8 +89,8 @@ def row(entry: AuditEntry, keyring: KeyRing) -> Row:
         except ContactPointError:
             text = ""
     return Row(entry.seq, entry.at, entry.actor, entry.actor_org, entry.actor_role, entry.action,
-               WHAT.get(entry.action, entry.action), entry.outcome, reason_label(entry.reason) if entry.reason else "",
-               text, tuple(entry.subjects))
+               what(entry, about_child), outcome_label(entry.outcome),
+               reason_label(entry.reason) if entry.reason else "", text, tuple(entry.subjects))
 
 
 def naming(cpid: str) -> QuerySet[AuditEntry]:
@@ -113,7 +123,7 @@ def child_report(auditor: User, raw_cpid: str, *, keyring: KeyRing, now: datetim
     entries = naming(cpid).filter(action__in=[str(a) for a in CHILD_ACTIONS]).order_by("-seq")
     if limit:
         entries = entries[:limit]
-    rows = [row(e, keyring) for e in entries]
+    rows = [row(e, keyring, about_child=True) for e in entries]
     record_event(AuditAction.ACCESS_REPORT, actor=user_actor(auditor), keyring=keyring, at=now, subjects=[cpid],
                  context={"report": "child", "format": output, "rows": len(rows)})
     return cpid, rows
@@ -121,7 +131,9 @@ def child_report(auditor: User, raw_cpid: str, *, keyring: KeyRing, now: datetim
 
 def user_report(auditor: User, username: str, *, keyring: KeyRing, now: datetime, output: str = "html",
                 limit: int | None = None) -> tuple[User, list[Row]]:
-    """Everything ``username`` did, and everything done to their account, newest first."""
+    """Everything ``username`` did, and everything others did about them (an administrator granting access, an
+    auditor reporting on them), newest first. Each row names who acted (``Row.username``): a page shows the two
+    apart, so that no one else's action reads as the user's."""
     _require(auditor)
     subject = users_in_area(auditor).filter(username=username.strip().lower()).select_related("organisation") \
         .first()

@@ -39,7 +39,7 @@ def run(keyring: KeyRing, settings: MonitorSettings, *, interval: float = 10.0, 
             if health:
                 for problem in check_health(keyring, settings, clock()):
                     log.warning("audit trail: %s", problem)
-            if read:
+            if read and not once:  # a single pass says its total once, on stdout (``monitor run --once``)
                 log.info("monitor read %d audit entries", read)
         except Exception:
             if once:

@@ -35,7 +35,7 @@ from contactpoint.children.store import live_by_cpid, load_groups
 from contactpoint.config import SearchSettings, get_settings
 from contactpoint.errors import NotFound, PermissionDenied, SearchRefused, ValidationError
 from contactpoint.records import lookups
-from contactpoint.records.involvements import la_team_for, own_entries
+from contactpoint.records.involvements import has_viewed, la_team_for, own_entries
 from contactpoint.vault.keyring import KeyRing
 
 SENSITIVE_NOTICE = "A service is involved. Contact the local authority ContactPoint team."
@@ -165,6 +165,18 @@ def view_record(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing
                  context={"shielded": child.shielded, "override": overridden},
                  detail={"reason_text": stated.text} if stated.text else None)
     return view
+
+
+def child_name(user: User, cpid: str, *, keyring: KeyRing) -> str:
+    """The name of a child whose record ``user`` has opened (the audit trail shows the view), for the pages that
+    act on that child, so that they say whom they act on ("Override shielding for Amelia Hartley"). A name is
+    shown even on a shielded record, so this discloses nothing the audited view did not; for a child the user
+    has not opened it is ``NotFound``."""
+    child = _live_child(cpid)
+    if not has_viewed(user, cpid):
+        raise NotFound(NOT_FOUND)
+    name = load_groups(keyring, child, ["names"])["name"]
+    return name.value.display if name else "this child"
 
 
 def override_shielding(user: User, cpid: str, stated: StatedReason, *, keyring: KeyRing, now: datetime) -> None:

@@ -261,6 +261,9 @@ class UserAction:
     intro: str = ""
     warning: str = ""
     secondary: bool = False
+    # Said after the change when it leaves the user unable to use ContactPoint (an expired clearance recorded):
+    # the change is kept (it may correct a wrong date), but the administrator is told at once.
+    warning_after: Callable[[User], str | None] | None = None
 
 
 def _action_page(request: SignedInRequest, pk: int, action: UserAction) -> HttpResponse:
@@ -269,7 +272,11 @@ def _action_page(request: SignedInRequest, pk: int, action: UserAction) -> HttpR
     if form.is_valid():
         ok, _ = attempt(form, lambda: action.run(request.user, subject, form.cleaned_data))
         if ok:
-            messages.success(request, action.done.format(name=subject.full_name))
+            warning = action.warning_after(subject) if action.warning_after else None
+            if warning:
+                messages.warning(request, warning)
+            else:
+                messages.success(request, action.done.format(name=subject.full_name))
             return redirect_to("admin-user", subject.pk)
     return render(request, "administration/user_action.html", {
         "title": action.heading, "action": action, "form": form, "errors": form.errors, "subject": subject})
@@ -290,13 +297,23 @@ SUSPEND = UserAction(
     intro="Suspend an account while something is looked into. The person is signed out at once; reinstating "
           "the account lets them sign in again.")
 
+def _clearance_expired(subject: User) -> str | None:
+    expires = preconditions.clearance_expires(subject)
+    if expires is None or expires > timezone.localdate():
+        return None
+    return (f"{subject.full_name}'s clearance has been recorded, but it ran out on {expires.day} {expires:%B %Y} "
+            f"(clearance lasts {preconditions.CLEARANCE_YEARS} years). {subject.full_name} cannot use ContactPoint "
+            "until a current clearance is recorded.")
+
+
 CLEARANCE = UserAction(
     "Record enhanced clearance", "Record the clearance", ClearanceForm,
     lambda admin, subject, data: admin_domain.record_clearance(
         admin, subject, cleared_on=data["cleared_on"], reference=data["reference"],
         today=timezone.localdate(), **now_and_keyring()),
     "{name}'s clearance has been recorded",
-    intro="Enhanced criminal records clearance lasts 3 years from the date of the certificate.")
+    intro="Enhanced criminal records clearance lasts 3 years from the date of the certificate.",
+    warning_after=_clearance_expired)
 
 TRAINING = UserAction(
     "Record training", "Record the training", TrainingForm,

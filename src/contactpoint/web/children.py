@@ -23,7 +23,7 @@ from contactpoint.children.identifiers import format_contactpoint_id, normalise_
 from contactpoint.config import get_settings
 from contactpoint.errors import PermissionDenied, SearchRefused, ValidationError
 from contactpoint.records.involvements import on_la_team
-from contactpoint.records.view import override_shielding, view_record
+from contactpoint.records.view import child_name, override_shielding, view_record
 from contactpoint.search.criteria import parse_criteria
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
@@ -164,4 +164,6 @@ def override_page(request: SignedInRequest, cpid: str) -> HttpResponse:
             request.session[sessions.STATE] = state
             return HttpResponseRedirect(reverse("child-record", args=[cpid]))
     return render(request, "children/override.html", {"title": "Override shielding", "cpid": cpid,
-                                                       "error": error, "reason": stated})
+                                                       "error": error, "reason": stated,
+                                                       "name": child_name(request.user, cpid, keyring=get_keyring()),
+                                                       "cpid_display": format_contactpoint_id(cpid)})

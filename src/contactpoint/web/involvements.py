@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from contactpoint.access.models import User
 from contactpoint.access.roles import Permission
 from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.children.record import SensitiveBasis
@@ -40,6 +41,7 @@ from contactpoint.records.involvements import (
     withdraw_consent,
 )
 from contactpoint.records.models import BrokeringRequest
+from contactpoint.records.view import child_name
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
 from contactpoint.web.guards import SignedInRequest, requires
@@ -250,8 +252,16 @@ def _own_entry(request: SignedInRequest, cpid: str, key: str) -> Entry | HttpRes
     return entry
 
 
-def _context(cpid: str, **more) -> dict:
-    return {"cpid": cpid, "cpid_display": format_contactpoint_id(cpid), **more}
+def _context(cpid: str, user: User | None = None, **more) -> dict:
+    """What every involvement page shows of the child: the ContactPoint ID and, for a user who has opened the
+    record, the child's name (issue 18: a page that acts on a child names the child)."""
+    name = ""
+    if user is not None:
+        try:
+            name = child_name(user, cpid, keyring=get_keyring())
+        except NotFound:
+            name = ""
+    return {"cpid": cpid, "cpid_display": format_contactpoint_id(cpid), "child_name": name, **more}
 
 
 # --- recording and changing ---------------------------------------------------------------------------------
@@ -271,7 +281,7 @@ def new(request: SignedInRequest, cpid: str) -> HttpResponse:
             return outcome
         apply_error(form, outcome, fallback="service")
     return render(request, "involvements/form.html", _context(
-        cpid, title="Record your involvement", form=form, heading="Record your involvement",
+        cpid, request.user, title="Record your involvement", form=form, heading="Record your involvement",
         button="Continue"))
 
 
@@ -289,7 +299,7 @@ def change(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
             return outcome
         apply_error(form, outcome, fallback="service")
     return render(request, "involvements/form.html", _context(
-        cpid, title="Change your involvement", form=form, heading="Change your involvement",
+        cpid, request.user, title="Change your involvement", form=form, heading="Change your involvement",
         button="Save changes", entry=entry))
 
 
@@ -311,7 +321,7 @@ def consent(request: SignedInRequest, cpid: str) -> HttpResponse:
                 return outcome
             apply_error(form, outcome, fallback="basis")
     return render(request, "involvements/consent.html", _context(
-        cpid, title="Consent or significant harm", form=form, service=dict(SERVICES)[details.service],
+        cpid, request.user, title="Consent or significant harm", form=form, service=dict(SERVICES)[details.service],
         back=reverse("child-involvement-new", args=[cpid]) if pending["key"] is None
         else reverse("child-involvement-change", args=[cpid, pending["key"]])))
 
@@ -333,7 +343,7 @@ def lead(request: SignedInRequest, cpid: str) -> HttpResponse:
             return outcome
         form.add_error(None, outcome.reason[0].upper() + outcome.reason[1:])
     return render(request, "involvements/lead.html", _context(
-        cpid, title="Lead professional", form=form, message=pending["lead_message"]))
+        cpid, request.user, title="Lead professional", form=form, message=pending["lead_message"]))
 
 
 @requires(Permission.CHILD_INVOLVEMENT)
@@ -352,8 +362,8 @@ def end(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
             apply_error(form, refused, fallback="end_date")
         else:
             return _done(request, cpid, "Your involvement has been ended")
-    return render(request, "involvements/end.html", _context(cpid, title="End your involvement", form=form,
-                                                             entry=entry))
+    return render(request, "involvements/end.html", _context(cpid, request.user, title="End your involvement",
+                                                             form=form, entry=entry))
 
 
 @requires(Permission.CHILD_INVOLVEMENT)
@@ -372,7 +382,7 @@ def withdraw(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
         else:
             return _done(request, cpid, "The service has been removed from the child's record")
     return render(request, "involvements/withdraw.html", _context(
-        cpid, title="Consent withdrawn", entry=entry, error=error, errors=bool(error)))
+        cpid, request.user, title="Consent withdrawn", entry=entry, error=error, errors=bool(error)))
 
 
 @requires(Permission.LA_SENSITIVE_MANAGE)
@@ -388,7 +398,7 @@ def la_withdraw(request: SignedInRequest, cpid: str, key: str) -> HttpResponse:
         withdraw_consent(request.user, key, keyring=get_keyring(), now=timezone.now())
         return _done(request, cpid, "The service has been removed from the child's record")
     return render(request, "involvements/withdraw.html",
-                  _context(cpid, title="Consent withdrawn", entry=entry, error=None))
+                  _context(cpid, request.user, title="Consent withdrawn", entry=entry, error=None))
 
 
 # --- brokering ----------------------------------------------------------------------------------------------
@@ -408,9 +418,10 @@ def contact_request(request: SignedInRequest, cpid: str) -> HttpResponse:
         except ValidationError as refused:
             apply_error(form, refused, fallback="message")
         else:
-            return render(request, "involvements/contact_sent.html", _context(cpid, title="Request sent"))
+            return render(request, "involvements/contact_sent.html",
+                          _context(cpid, request.user, title="Request sent"))
     return render(request, "involvements/contact_request.html", _context(
-        cpid, title="Ask to be put in touch", form=form))
+        cpid, request.user, title="Ask to be put in touch", form=form))
 
 
 @requires(Permission.LA_SENSITIVE_MANAGE)

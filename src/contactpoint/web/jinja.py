@@ -15,7 +15,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, PrefixLoader
 
+from contactpoint.config import get_settings
+from contactpoint.web import labels
 from contactpoint.web.navigation import navigation
+from contactpoint.web.tables import responsive_table
 
 
 def _url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -42,6 +45,10 @@ def _govuk_date(value: date | datetime | None) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def _session_idle_seconds() -> int:
+    return get_settings().session.idle_minutes * 60
+
+
 def environment(**options: Any) -> Environment:
     loader = options.pop("loader", None)
     loaders = [PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")})]
@@ -52,6 +59,8 @@ def environment(**options: Any) -> Environment:
     options.setdefault("extensions", []).append("jinja2.ext.do")
     env = Environment(loader=ChoiceLoader(loaders), **options)
     env.globals.update(url=_url, url_exists=_url_exists, static=static, nav=navigation,
-                       get_messages=get_messages)
+                       get_messages=get_messages, session_idle_seconds=_session_idle_seconds)
     env.filters["govuk_date"] = _govuk_date
+    env.filters["responsive_table"] = responsive_table
+    env.filters.update(labels.FILTERS)
     return env

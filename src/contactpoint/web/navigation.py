@@ -37,5 +37,4 @@ def navigation(request: HttpRequest) -> list[dict[str, object]]:
         except NoReverseMatch:  # a page of a later stage not yet installed
             continue
         items.append({"href": href, "text": text, "active": request.path.startswith(href) and href != "/"})
-    items.append({"href": reverse("sign-out"), "text": "Sign out"})
-    return items
+    return items  # "Sign out" is a button beside these (layout.html): it posts

@@ -9,19 +9,20 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 
 from contactpoint.access import sessions
 from contactpoint.access.authentication import authenticate, user_actor
 from contactpoint.access.preconditions import LAPSES
+from contactpoint.access.roles import Permission
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.errors import AuthenticationFailed
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import posted
-from contactpoint.web.guards import is_verified, public
+from contactpoint.web.guards import SignedInRequest, is_verified, public, requires
 from contactpoint.web.middleware import client_ip
 
 
@@ -128,4 +129,18 @@ def signed_out(request: HttpRequest) -> HttpResponse:
     else:
         title, body = WHY.get(info.get("why", ""), WHY["signed_out"])
         action = ""
-    return render(request, "signin/signed_out.html", {"title": title, "body": body, "action": action})
+    sign_in_href = reverse("sign-in")
+    if info.get("next"):
+        sign_in_href += "?" + urlencode({"next": info["next"]})
+    return render(request, "signin/signed_out.html", {"title": title, "body": body, "action": action,
+                                                      "sign_in_href": sign_in_href})
+
+
+@requires(Permission.SELF_ACCOUNT)
+@require_POST
+def keep_alive(request: SignedInRequest) -> HttpResponse:
+    """"Stay signed in" on the warning before the idle timeout (application.mjs). Changes nothing but the idle
+    clock, which any page would restart too; a session that has already ended never reaches here (the access
+    middleware ends it first, and the script then reloads the page)."""
+    sessions.keep_alive(request, timezone.now())
+    return HttpResponse(status=204)

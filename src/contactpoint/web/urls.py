@@ -22,6 +22,7 @@ from contactpoint.web import (
 
 urlpatterns = [
     path("", views.start, name="start"),
+    path("healthcheck", views.healthcheck, name="healthcheck"),
     path("healthcheck/live", views.live, name="healthcheck-live"),
     path("healthcheck/ready", views.ready, name="healthcheck-ready"),
     path("sign-in", signin.sign_in, name="sign-in"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("sign-in/complete", signin.complete, name="sign-in-complete"),
     path("sign-out", signin.sign_out, name="sign-out"),
     path("signed-out", signin.signed_out, name="signed-out"),
+    path("session/keep-alive", signin.keep_alive, name="session-keep-alive"),
     path("home", account.home, name="home"),
     path("account", account.account, name="account"),
     path("account/credentials", account.credentials, name="account-credentials"),

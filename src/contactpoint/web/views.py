@@ -24,6 +24,14 @@ def live(request: HttpRequest) -> JsonResponse:
 
 @public
 @require_GET
+def healthcheck(request: HttpRequest) -> JsonResponse:
+    """``/healthcheck``, where load balancers and people look first: the same as ``/healthcheck/live``. It says
+    nothing about the database or keys (``/healthcheck/ready`` does, for the orchestrator)."""
+    return JsonResponse({"status": "ok"})
+
+
+@public
+@require_GET
 def ready(request: HttpRequest) -> JsonResponse:
     """The service can do its work: the database answers, the audit trail has its head, the key ring opens."""
     checks: dict[str, str] = {}
