@@ -222,6 +222,7 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.CHECKPOINT_WRITTEN: "Audit checkpoint signed",
     AuditAction.AUDIT_VERIFIED: "Audit trail verified",
     AuditAction.AUDIT_DETAIL_KEYS_DESTROYED: "Old audit details made unreadable",
+    AuditAction.AUDIT_PARTITIONS: "Audit trail partitions made or moved",
     AuditAction.KEY_ROTATION_STARTED: "Key rotation started",
     AuditAction.KEY_ROTATION_FINISHED: "Key rotation finished",
     AuditAction.ALERT_RAISED: "Alert raised",
