@@ -122,3 +122,19 @@ def test_an_unknown_or_archived_record_is_not_found_alike(client, social_worker)
     [asked] = AuditEntry.objects.filter(action="child.record.not_found", actor=social_worker.user.username)
     assert (asked.outcome, asked.reason, asked.subjects) == ("refused", "health", [])
     assert read_detail(get_keyring(), asked) == {"requested": cpid} and cpid not in asked.detail  # sealed
+
+
+def test_a_teacher_is_offered_only_the_reasons_a_school_may_give_and_health_is_refused(client):
+    from tests.factories import vouched_org
+
+    vouched_org()
+    sign_in(client, make_person("t.teacher", role="sch3-9", org="SCH-100001"))
+    [cpid] = add(make_record())
+    page = client.get("/search").content.decode()
+    assert 'value="education"' in page and 'value="health"' not in page and 'value="youth_justice"' not in page
+    refused = client.post("/search", {**SEARCH, "reason": "health"}).content.decode()
+    assert "govuk-error-summary" in refused and "Amelia" not in refused
+    asked = client.post(f"/children/{cpid}", {"reason": "health"})
+    assert asked.status_code == 200 and "Amelia" not in asked.content.decode()
+    assert client.get(f"/children/{cpid}").content.decode().count("Why do you need this record?") >= 1
+    assert _open(client, cpid, "education").status_code == 200
