@@ -142,8 +142,9 @@ def test_a_teacher_is_offered_only_the_reasons_a_school_may_give_and_health_is_r
 
 def test_who_is_working_with_the_child_comes_first_with_lead_and_caf_then_basic_details(client, social_worker):
     [cpid] = add(make_record(involvements=(
-        Involvement(key="i1", service="School nursing", practitioner_name="Nurse Open", practitioner_phone="020 7946 0001",
-                    start_date=date(2025, 1, 1), lead_professional=True, caf_completed=True),)))
+        Involvement(key="i1", service="School nursing", practitioner_name="Nurse Open",
+                    practitioner_phone="020 7946 0001", start_date=date(2025, 1, 1), lead_professional=True,
+                    caf_completed=True),)))
     page = _open(client, cpid).content.decode()
     assert page.index("Who is working with this child") < page.index("Basic details")
     assert page.index("Nurse Open") < page.index("Basic details") and "020 7946 0001" in page
