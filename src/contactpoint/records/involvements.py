@@ -47,6 +47,7 @@ from contactpoint.children.source_records import involvement_from_json, involvem
 from contactpoint.children.store import cipher_for, load_record, save_records
 from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError
 from contactpoint.records.models import PractitionerInvolvement
+from contactpoint.records.notifications import notify_new_involvement
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
 
@@ -423,6 +424,9 @@ def record_involvement(user: User, cpid: str, details: Details, *, keyring: KeyR
         _refresh(keyring, child, cipher, now=now)
         record_event(AuditAction.INVOLVEMENT_RECORDED, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid],
                      context=_context(involvement, entry=key, took_lead_from=lost))
+        others = [(e.user, open_involvement(cipher, e)) for e in
+                  PractitionerInvolvement.objects.filter(child=child).exclude(user=user).select_related("user")]
+        notify_new_involvement(user, child, involvement, others, keyring=keyring, now=now)
     return key
 
 
