@@ -272,6 +272,20 @@ def own_entries(user: User, child: Child, keyring: KeyRing, cipher: ChildCipher 
     return [Entry(e.key, child.cpid, e.user.full_name, open_involvement(cipher, e)) for e in found]
 
 
+def current_entries(user: User, *, keyring: KeyRing, today: date) -> list[Entry]:
+    """The practitioner's own current involvements with live children, for their home page (issue 18). Only what
+    they entered themselves is opened (by ContactPoint ID, no child data): the child's record is still opened with
+    a stated reason, through ``view_record``."""
+    found = []
+    entries = PractitionerInvolvement.objects.filter(user=user, child__status=ChildStatus.LIVE) \
+        .select_related("child").order_by("created_at", "id")
+    for e in entries:
+        involvement = open_involvement(cipher_for(keyring, e.child), e)
+        if involvement.end_date is None or involvement.end_date >= today:
+            found.append(Entry(e.key, e.child.cpid, user.full_name, involvement))
+    return found
+
+
 def has_viewed(user: User, cpid: str) -> bool:
     """Whether the audit trail shows ``user`` opening this child's record. Recording an involvement with a child
     one has never looked up would let anyone claim an involvement (and silence the out-of-area alert)."""
