@@ -144,6 +144,12 @@ class Settings:
     static_root: Path
     frontend_dir: Path
     metrics_token: str = ""
+    # Where notification emails go (records.notifications): any Django mail backend; the console in development.
+    # In production set the SMTP backend and Django's EMAIL_HOST... (CONTACTPOINT_EMAIL_HOST, _PORT, _FROM).
+    email_backend: str = "django.core.mail.backends.console.EmailBackend"
+    email_host: str = "localhost"
+    email_port: int = 25
+    email_from: str = "ContactPoint <no-reply@contactpoint.invalid>"
     # The addresses of the TLS-terminating proxies in front of the service: only a request from one of these has
     # its X-Forwarded-For read (web.middleware.ClientAddressMiddleware). None by default: the header is ignored.
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
@@ -217,6 +223,12 @@ class Settings:
             match_backend=backend,  # type: ignore[arg-type]
             spark_master=environ.get("CONTACTPOINT_SPARK_MASTER", "").strip() or "local[2]",
             metrics_token=environ.get("CONTACTPOINT_METRICS_TOKEN", "").strip(),
+            email_backend=environ.get("CONTACTPOINT_EMAIL_BACKEND", "").strip()
+            or "django.core.mail.backends.console.EmailBackend",
+            email_host=environ.get("CONTACTPOINT_EMAIL_HOST", "").strip() or "localhost",
+            email_port=_int(environ, "CONTACTPOINT_EMAIL_PORT", 25, minimum=1),
+            email_from=environ.get("CONTACTPOINT_EMAIL_FROM", "").strip()
+            or "ContactPoint <no-reply@contactpoint.invalid>",
             trusted_proxies=_networks(environ.get("CONTACTPOINT_TRUSTED_PROXIES", "")),
             audit_detail_years=_int(environ, "CONTACTPOINT_AUDIT_DETAIL_YEARS", 6, minimum=1),
             search=SearchSettings(

@@ -152,6 +152,13 @@ WHITENOISE_AUTOREFRESH = not CP.is_production
 WHITENOISE_USE_FINDERS = True  # the WebAuthn package's scripts are served from its own static folder
 WHITENOISE_MIMETYPES = {".mjs": "text/javascript"}
 
+# Notification emails (records.notifications); tests use Django's locmem backend.
+EMAIL_BACKEND = CP.email_backend
+EMAIL_HOST = CP.email_host
+EMAIL_PORT = CP.email_port
+EMAIL_USE_TLS = CP.is_production
+DEFAULT_FROM_EMAIL = CP.email_from
+
 LOGIN_URL = "/sign-in"
 LOGIN_REDIRECT_URL = "/home"
 OTP_TOTP_ISSUER = "ContactPoint"

@@ -210,3 +210,13 @@ def test_a_lapsed_condition_of_access_is_named_and_ends_the_session(client, auth
     assert "training" in body["detail"] and body["action"]
     User.objects.filter(pk=practitioner.user.pk).update(training_completed_on=timezone.localdate())
     assert children(client, auth, **FOUND_BY).status_code == 401  # the session ended with the lapse
+
+
+def test_a_reason_outside_the_users_role_is_refused_by_the_api(client):
+    from tests.factories import vouched_org
+
+    vouched_org()
+    teacher = make_person("t.teacher", role="sch3-9", org="SCH-100001")
+    auth = bearer(open_token(client, teacher))
+    response = children(client, auth, family="Hartley", birthdate="2015-06-03", reason="health")
+    assert response.status_code == 422 and "your role may not give this reason" in response.content.decode()

@@ -73,7 +73,7 @@ def test_a_practitioner_finds_a_child_opens_the_record_and_records_their_involve
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"**/children/{cpid}")
     assert "Your involvement has been recorded" in page.locator(".govuk-notification-banner").inner_text()
-    card = page.locator(".govuk-summary-card", has_text="Services and practitioners involved")
+    card = page.locator(".govuk-summary-card", has_text="Who is working with this child")
     text = card.inner_text()
     assert "Children's social care" in text and "Sam Okafor, Social worker" in text
     assert "Lead professional" in text and "020 7974 4444" in text and "From 2 March 2026" in text

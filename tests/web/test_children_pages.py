@@ -154,3 +154,52 @@ def test_a_merged_record_s_old_id_leads_to_the_child_it_became_and_the_view_name
 
     Child.objects.filter(cpid=survivor).update(status="archived")
     assert client.get(f"/children/{old}").status_code == 404
+
+
+def test_a_teacher_is_offered_only_the_reasons_a_school_may_give_and_health_is_refused(client):
+    from tests.factories import vouched_org
+
+    vouched_org()
+    sign_in(client, make_person("t.teacher", role="sch3-9", org="SCH-100001"))
+    [cpid] = add(make_record())
+    page = client.get("/search").content.decode()
+    assert 'value="education"' in page and 'value="health"' not in page and 'value="youth_justice"' not in page
+    refused = client.post("/search", {**SEARCH, "reason": "health"}).content.decode()
+    assert "govuk-error-summary" in refused and "Amelia" not in refused
+    asked = client.post(f"/children/{cpid}", {"reason": "health"})
+    assert asked.status_code == 200 and "Amelia" not in asked.content.decode()
+    assert client.get(f"/children/{cpid}").content.decode().count("Why do you need this record?") >= 1
+    assert _open(client, cpid, "education").status_code == 200
+
+
+def test_who_is_working_with_the_child_comes_first_with_lead_and_caf_then_basic_details(client, social_worker):
+    [cpid] = add(make_record(involvements=(
+        Involvement(key="i1", service="School nursing", practitioner_name="Nurse Open",
+                    practitioner_phone="020 7946 0001", start_date=date(2025, 1, 1), lead_professional=True,
+                    caf_completed=True),)))
+    page = _open(client, cpid).content.decode()
+    assert page.index("Who is working with this child") < page.index("Basic details")
+    assert page.index("Nurse Open") < page.index("Basic details") and "020 7946 0001" in page
+    assert "Lead professional: <strong>Nurse Open, School nursing</strong>" in page
+
+
+def test_ended_involvements_are_marked_ended_and_come_after_current_ones(client, social_worker):
+    [cpid] = add(make_record(involvements=(
+        Involvement(key="old", service="Family support", practitioner_name="Pat Past", start_date=date(2020, 1, 1),
+                    end_date=date(2021, 3, 31)),
+        Involvement(key="now", service="School nursing", practitioner_name="Nurse Now", start_date=date(2025, 1, 1)))))
+    page = _open(client, cpid).content.decode()
+    assert page.index("Nurse Now") < page.index("Ended involvements") < page.index("Pat Past")
+    ended_row = page[page.index("Ended involvements"):]
+    assert "govuk-tag--grey" in ended_row and "to 31 March 2021" in ended_row
+    assert "govuk-tag--grey" not in page[:page.index("Ended involvements")]
+
+
+def test_a_sensitive_service_alone_is_not_contradicted_by_none_recorded(client, social_worker):
+    [cpid] = add(make_record(involvements=(
+        Involvement(key="s1", service="Sexual health clinic", practitioner_name="Dr Secret",
+                    start_date=date(2025, 1, 1), sensitive=SensitiveCategory.SEXUAL_HEALTH),)))
+    page = _open(client, cpid).content.decode()
+    assert "A service is involved. Contact the local authority ContactPoint team." in page
+    assert "None recorded." not in page and "No other services or practitioners are recorded." in page
+    assert "Sexual health" not in page and "Dr Secret" not in page

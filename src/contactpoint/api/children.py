@@ -27,7 +27,7 @@ router = Router(tags=["children"])
 
 REFUSALS = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
 REASON_HELP = ("why you need this: child_protection, common_assessment, referral, education, health, "
-               "youth_justice or other (then reason_text, 10 to 200 characters)")
+               "youth_justice or other (then reason_text, 10 to 200 characters); only those your role may give")
 
 
 def _q(description: str, max_length: int = 120):
@@ -48,7 +48,7 @@ def find(request: PractitionerRequest,
          contactpoint_id: str | None = _q("ContactPoint ID", 16),
          reason: str | None = _q(REASON_HELP, 40),
          reason_text: str | None = _q("required when reason is 'other'", 400)):
-    stated = parse_reason(reason, reason_text)
+    stated = parse_reason(reason, reason_text, role_code=request.auth.role_code)
     now = timezone.now()
     criteria = parse_criteria(family=family or "", given=given or "", birthdate=birthdate,
                               gender=gender or "", postcode=postcode or "", nhs_number=nhs_number or "",
@@ -65,7 +65,7 @@ def find(request: PractitionerRequest,
 def record(request: PractitionerRequest, contactpoint_id: str,
            reason: str | None = _q(REASON_HELP, 40),
            reason_text: str | None = _q("required when reason is 'other'", 400)):
-    stated = parse_reason(reason, reason_text)
+    stated = parse_reason(reason, reason_text, role_code=request.auth.role_code)
     now = timezone.now()
     # A mistyped ID and an unknown one read the same, and are audited alike (view_record).
     view = view_record(request.auth, contactpoint_id, stated, keyring=get_keyring(), now=now)

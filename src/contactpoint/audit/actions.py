@@ -55,6 +55,8 @@ class AuditAction(StrEnum):
     BROKERING_REQUESTED = "child.brokering.requested"
     BROKERING_OPENED = "child.brokering.opened"
     BROKERING_RESOLVED = "child.brokering.resolved"
+    NOTIFICATION_SENT = "child.notification.sent"  # a practitioner told someone else works with their child
+    NOTIFICATION_READ = "child.notification.read"
     # the store
     CHILD_CREATED = "child.created"
     CHILD_UPDATED = "child.updated"

@@ -104,7 +104,7 @@ def patient_search(request: PractitionerRequest,
                    postalcode: str | None = Query(None, alias="address-postalcode", max_length=10),
                    identifier: str | None = Query(None, max_length=120),
                    reason: str | None = _reason(), reason_text: str | None = _reason_text()):
-    stated = parse_reason(reason, reason_text)
+    stated = parse_reason(reason, reason_text, role_code=request.auth.role_code)
     now = timezone.now()
     arguments = criteria_arguments(family=family, given=given, birthdate=birthdate, gender=gender,
                                    postalcode=postalcode, identifier=identifier)
@@ -125,7 +125,7 @@ def patient_search(request: PractitionerRequest,
           operation_id="fhir_patient_read")
 def patient_read(request: PractitionerRequest, id: str,
                  reason: str | None = _reason(), reason_text: str | None = _reason_text()):
-    stated = parse_reason(reason, reason_text)
+    stated = parse_reason(reason, reason_text, role_code=request.auth.role_code)
     # view_record reads the ID (a mistyped one is not found like an unknown one) and audits every miss: asking for
     # IDs that lead nowhere is how one would guess at them, malformed or not.
     view = view_record(request.auth, id, stated, keyring=get_keyring(), now=timezone.now())

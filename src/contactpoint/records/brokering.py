@@ -129,6 +129,12 @@ def work_list(user: User, *, include_done: bool = False) -> list[BrokeringReques
     return list(requests)
 
 
+def own_requests(user: User, limit: int = 20) -> list[BrokeringRequest]:
+    """The requests ``user`` made to be put in touch, newest first, with their status (their home page)."""
+    return list(BrokeringRequest.objects.filter(requested_by=user).select_related("child")
+                .order_by("-created_at", "-pk")[:limit])
+
+
 def _request(user: User, pk: int) -> BrokeringRequest:
     la = _team_la(user)
     request = BrokeringRequest.objects.select_related("child", "requested_by", "requested_by__organisation").filter(

@@ -47,6 +47,7 @@ from contactpoint.children.source_records import involvement_from_json, involvem
 from contactpoint.children.store import cipher_for, load_record, save_records
 from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError
 from contactpoint.records.models import PractitionerInvolvement
+from contactpoint.records.notifications import notify_new_involvement
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
 
@@ -271,6 +272,20 @@ def own_entries(user: User, child: Child, keyring: KeyRing, cipher: ChildCipher 
     return [Entry(e.key, child.cpid, e.user.full_name, open_involvement(cipher, e)) for e in found]
 
 
+def current_entries(user: User, *, keyring: KeyRing, today: date) -> list[Entry]:
+    """The practitioner's own current involvements with live children, for their home page (issue 18). Only what
+    they entered themselves is opened (by ContactPoint ID, no child data): the child's record is still opened with
+    a stated reason, through ``view_record``."""
+    found = []
+    entries = PractitionerInvolvement.objects.filter(user=user, child__status=ChildStatus.LIVE) \
+        .select_related("child").order_by("created_at", "id")
+    for e in entries:
+        involvement = open_involvement(cipher_for(keyring, e.child), e)
+        if involvement.end_date is None or involvement.end_date >= today:
+            found.append(Entry(e.key, e.child.cpid, user.full_name, involvement))
+    return found
+
+
 def has_viewed(user: User, cpid: str) -> bool:
     """Whether the audit trail shows ``user`` opening this child's record. Recording an involvement with a child
     one has never looked up would let anyone claim an involvement (and silence the out-of-area alert)."""
@@ -423,6 +438,9 @@ def record_involvement(user: User, cpid: str, details: Details, *, keyring: KeyR
         _refresh(keyring, child, cipher, now=now)
         record_event(AuditAction.INVOLVEMENT_RECORDED, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid],
                      context=_context(involvement, entry=key, took_lead_from=lost))
+        others = [(e.user, open_involvement(cipher, e)) for e in
+                  PractitionerInvolvement.objects.filter(child=child).exclude(user=user).select_related("user")]
+        notify_new_involvement(user, child, involvement, others, keyring=keyring, now=now)
     return key
 
 

@@ -66,3 +66,24 @@ class RecordLookup(models.Model):
         db_table = "records_lookup"
         constraints = [models.UniqueConstraint(fields=["user", "child_id"], name="records_lookup_user_child")]
         indexes = [models.Index(fields=["user", "last_viewed_at"], name="records_lookup_recent")]
+
+
+class Notification(models.Model):
+    """Practitioners told (issue 18; the signal the Dutch Verwijsindex gives): someone else has started working
+    with a child one works with. It names the child by its row only, and holds no child data and nothing sealed:
+    who the other practitioner is, the recipient learns by opening the record, with a reason, through the
+    ordinary audited view (records.notifications)."""
+
+    class Kind(models.TextChoices):
+        JOINED = "joined", "Another practitioner has started working with a child you work with"
+        OTHERS = "others", "Other practitioners are already working with a child you have started working with"
+
+    recipient = models.ForeignKey("access.User", on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "records_notification"
+        indexes = [models.Index(fields=["recipient", "read_at"], name="records_notif_unread")]

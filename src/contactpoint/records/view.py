@@ -118,10 +118,16 @@ def build_view(user: User, child: Child, *, keyring: KeyRing, overridden: bool, 
             sensitive = sensitive or item.value.active_on(today)
             continue
         visible.append(item)
+    # Who is working with the child now comes first; ended involvements follow (issue 18: they looked current).
+    visible.sort(key=lambda i: _ended(i.value, today))
     record = replace(record, involvements=tuple(visible), source_ids=())
     sources = _own_sources(user)
     return RecordView(child.cpid, child.shielded, child.shielded and overridden, record, sensitive,
                       tuple(s for s in source_ids if s.source in sources), child.responsible_la, own)
+
+
+def _ended(involvement: Involvement, today: date) -> bool:
+    return involvement.end_date is not None and involvement.end_date < today
 
 
 def _one_lead(items: list[Sourced[Involvement]], today: date) -> tuple[Sourced[Involvement], ...]:

@@ -19,7 +19,11 @@ from contactpoint.access.administration import change_credentials, record_policy
 from contactpoint.access.models import PolicyVersion
 from contactpoint.access.roles import Permission
 from contactpoint.audit.models import AuditEntry
+from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.errors import ValidationError
+from contactpoint.records.brokering import own_requests
+from contactpoint.records.involvements import current_entries
+from contactpoint.records.notifications import unread_count
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import apply_error, posted
 from contactpoint.web.guards import SignedInRequest, requires
@@ -31,7 +35,12 @@ ACCOUNT_ACTIONS = ("auth.", "admin.user.", "admin.access.", "admin.clearance.", 
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET"])
 def home(request: SignedInRequest) -> HttpResponse:
-    return render(request, "account/home.html", {"title": "ContactPoint"})
+    context: dict = {"title": "ContactPoint", "format_cpid": format_contactpoint_id}
+    user = request.user
+    if user.has(Permission.CHILD_INVOLVEMENT):  # a practitioner starts from the children they work with
+        context.update(entries=current_entries(user, keyring=get_keyring(), today=timezone.localdate()),
+                       unread=unread_count(user), requests=own_requests(user))
+    return render(request, "account/home.html", context)
 
 
 def account_history(username: str, limit: int = 50) -> list[AuditEntry]:

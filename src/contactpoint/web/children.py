@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from contactpoint.access import sessions
-from contactpoint.access.reasons import LABELS, OTHER_MAX, Reason, StatedReason, parse_reason
+from contactpoint.access.reasons import LABELS, OTHER_MAX, Reason, StatedReason, parse_reason, reasons_for
 from contactpoint.access.roles import Permission
 from contactpoint.children.identifiers import format_contactpoint_id, normalise_contactpoint_id
 from contactpoint.config import get_settings
@@ -31,7 +31,7 @@ from contactpoint.web.errors import paused
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
 from contactpoint.web.guards import SignedInRequest, requires
 
-REASON_CHOICES = [(r.value, LABELS[r]) for r in Reason]
+REASON_CHOICES = [(r.value, LABELS[r]) for r in Reason]  # the most any role is offered (a data manager)
 GENDER_CHOICES = [("", "Any"), ("female", "Female"), ("male", "Male"), ("not specified", "Not specified")]
 VIEW_REASON_SECONDS = 15 * 60
 
@@ -43,9 +43,16 @@ class ReasonForm(forms.Form):
     reason_text = forms.CharField(label="Say why", required=False, max_length=OTHER_MAX,
                                   help_text="Only if you chose Other")
 
+    def __init__(self, *args, role_code: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.role_code = role_code
+        if role_code is not None:  # offer only the reasons this role may give; parse_reason refuses the rest
+            self.fields["reason"].choices = [(r.value, LABELS[r]) for r in reasons_for(role_code)]  # type: ignore[attr-defined]
+
     def stated(self) -> StatedReason:
         try:
-            return parse_reason(self.cleaned_data.get("reason"), self.cleaned_data.get("reason_text"))
+            return parse_reason(self.cleaned_data.get("reason"), self.cleaned_data.get("reason_text"),
+                                role_code=self.role_code)
         except ValidationError as error:
             apply_error(self, error, fallback="reason")
             raise
@@ -77,7 +84,7 @@ def _remember_reason(request: HttpRequest, cpid: str, stated: StatedReason) -> N
 @requires(Permission.CHILD_SEARCH)
 @require_http_methods(["GET", "POST"])
 def search_page(request: SignedInRequest) -> HttpResponse:
-    form = SearchForm(posted(request))
+    form = SearchForm(posted(request), role_code=request.user.role_code)
     result = None
     if form.is_valid():
         data = form.cleaned_data
@@ -104,7 +111,7 @@ def search_page(request: SignedInRequest) -> HttpResponse:
 def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     cpid = _asked_for(cpid)
     if request.method == "POST":  # stating the reason (from search results, or the reason form below)
-        form = ReasonForm(posted(request))
+        form = ReasonForm(posted(request), role_code=request.user.role_code)
         if form.is_valid():
             try:
                 _remember_reason(request, cpid, form.stated())
@@ -116,7 +123,8 @@ def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
     remembered = _reasons(request).get(cpid)
     if not remembered or time.time() - remembered["at"] > VIEW_REASON_SECONDS:
         return render(request, "children/reason.html", {"title": "Why do you need this record?",
-                                                         "form": ReasonForm(), "cpid": cpid})
+                                                         "form": ReasonForm(role_code=request.user.role_code),
+                                                         "cpid": cpid})
     stated = StatedReason(Reason(remembered["reason"]), remembered["text"])
     try:
         view = view_record(request.user, cpid, stated, keyring=get_keyring(), now=timezone.now(),

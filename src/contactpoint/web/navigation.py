@@ -6,9 +6,11 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from contactpoint.access.roles import Permission
+from contactpoint.records.notifications import unread_count
 
 ITEMS: tuple[tuple[Permission, str, str], ...] = (
     (Permission.CHILD_SEARCH, "Find a child", "search"),
+    (Permission.CHILD_INVOLVEMENT, "Notifications", "notifications"),
     (Permission.LA_MATCH_REVIEW, "Review matches", "review-queue"),
     (Permission.LA_DISCREPANCIES, "Discrepancies", "discrepancies"),
     (Permission.LA_MATCH_REVIEW, "Rows held back", "held-rows"),
@@ -36,5 +38,8 @@ def navigation(request: HttpRequest) -> list[dict[str, object]]:
             href = reverse(name)
         except NoReverseMatch:  # a page of a later stage not yet installed
             continue
+        if name == "notifications":  # the unread count in the header (issue 18: practitioners told)
+            unread = unread_count(user)
+            text = f"Notifications ({unread} new)" if unread else text
         items.append({"href": href, "text": text, "active": request.path.startswith(href) and href != "/"})
     return items  # "Sign out" is a button beside these (layout.html): it posts

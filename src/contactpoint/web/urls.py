@@ -13,6 +13,7 @@ from contactpoint.web import (
     held,
     involvements,
     lifecycle,
+    notifications,
     ops,
     review,
     signin,
@@ -116,6 +117,7 @@ urlpatterns += [
          name="child-involvement-la-withdraw"),
     path("children/<str:cpid>/contact-request", involvements.contact_request, name="child-contact-request"),
     path("la/contact-requests", involvements.brokering_list, name="brokering-requests"),
+    path("notifications", notifications.notifications, name="notifications"),
     path("la/contact-requests/<int:pk>", involvements.brokering_request, name="brokering-request"),
 ]
 
