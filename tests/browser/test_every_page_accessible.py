@@ -260,6 +260,8 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
         walk.go(url)
     walk.go(f"/children/{cpid}/involvement/new")
     walk.submit("Continue", {"role": "", "phone": "", "email": ""}, "with errors")
+    walk.go(f"/children/{cpid}/contact-request")
+    walk.submit("Send request", {"message": "Case conference on Monday"}, "sent")
     walk.open_record(w["shielded"])
     walk.go(f"/children/{w['shielded']}/override")
 
@@ -313,6 +315,8 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go(f"/lifecycle/archive/{w['adult']}")
     walk.go("/lifecycle/sealed")
     walk.go(f"/lifecycle/sealed/{w['opening']}")
+    walk.go(f"/lifecycle/children/{w['unshielded']}/new-identity")
+    walk.submit("Record", {"kind": "adoption", "given": "Iris", "family": "Okafor"}, "done")
 
     # --- an organisation administrator -------------------------------------------------------------------------
     walk.as_(make_person("ada.admin", role="org-admin", full_name="Ada Mensah"))
@@ -331,6 +335,13 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go("/admin/sources")
     walk.go("/admin/sources/new")
     walk.go(f"/admin/sources/{w['source']}/keys/new")
+    # The pages that answer a POST, shown once: a source's new key, a token's QR code, a new password and PIN.
+    walk.submit("Issue the key", {}, "the key, shown once")
+    walk.go(f"/admin/users/{sam}/token")
+    walk.submit("Show the QR code", {}, "the QR code")
+    walk.submit("Confirm the token", {}, "with errors")
+    walk.go(f"/admin/users/{sam}/credentials")
+    walk.submit("Reset password and PIN", {}, "the new password and PIN, shown once")
 
     # --- auditors ----------------------------------------------------------------------------------------------
     walk.as_(make_person("la.auditor", role="auditor", full_name="Lee Auditor"))
