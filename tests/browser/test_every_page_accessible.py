@@ -155,7 +155,7 @@ def _world() -> dict:
     from contactpoint.records.models import BrokeringRequest, PractitionerInvolvement
     from tests.lifecycle.support import born, lifecycle_run
     from tests.lifecycle.test_pages import SHIELD
-    from tests.matching.test_review import AMELIA, feed, health_org, source
+    from tests.matching.test_review import AMELIA, NOW, feed, health_org, source
     from tests.search.test_service import add
     from tests.web.test_review_pages import _school_items
 
@@ -167,7 +167,7 @@ def _world() -> dict:
                       "address_line_1": "3 Leighton Road", "postcode": "NW5 2QE", "carer_1_name": "Tom Rowe"}
     gp = source("gp-kentish", "gp_registrations", health_org("GP-F83005", "Kentish Town Health Centre"))
     school = source("st-pauls", "school_census", vouched_org("SCH-100002", "St Paul's Primary", "school"))
-    feed(gp, bella | {"source_record_id": "GP-7", "nhs_number": "9434765870"}, now=timezone.now() - timedelta(1))
+    feed(gp, bella | {"source_record_id": "GP-7", "nhs_number": "9434765870"}, now=NOW - timedelta(days=1))
     feed(school, bella | {"source_record_id": "S-7", "nhs_number": "4010232137", "setting_urn": "100002",
                           "setting_name": "St Paul's Primary"})
     feed(gp, bella | {"source_record_id": "GP-8", "given_name": "Cleo", "date_of_birth": ""})
