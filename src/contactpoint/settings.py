@@ -153,10 +153,17 @@ WHITENOISE_USE_FINDERS = True  # the WebAuthn package's scripts are served from 
 WHITENOISE_MIMETYPES = {".mjs": "text/javascript"}
 
 # Notification emails (records.notifications); tests use Django's locmem backend.
-EMAIL_BACKEND = CP.email_backend
-EMAIL_HOST = CP.email_host
-EMAIL_PORT = CP.email_port
-EMAIL_USE_TLS = CP.is_production
+# Django 6.1 replaced the EMAIL_* settings with MAILERS (the old ones warn, and go in 2028); Django 5.2 (Python
+# 3.11) has only the old ones.
+_SMTP = CP.email_backend == "django.core.mail.backends.smtp.EmailBackend"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": CP.email_backend, "OPTIONS": {
+        "host": CP.email_host, "port": CP.email_port, "use_tls": CP.is_production} if _SMTP else {}}}
+else:
+    EMAIL_BACKEND = CP.email_backend
+    EMAIL_HOST = CP.email_host
+    EMAIL_PORT = CP.email_port
+    EMAIL_USE_TLS = CP.is_production
 DEFAULT_FROM_EMAIL = CP.email_from
 
 LOGIN_URL = "/sign-in"

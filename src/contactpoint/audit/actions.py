@@ -225,6 +225,8 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.AUDIT_VERIFIED: "Audit trail verified",
     AuditAction.AUDIT_DETAIL_KEYS_DESTROYED: "Old audit details made unreadable",
     AuditAction.AUDIT_PARTITIONS: "Audit trail partitions made or moved",
+    AuditAction.NOTIFICATION_SENT: "Told another practitioner works with a child",
+    AuditAction.NOTIFICATION_READ: "Read a notification",
     AuditAction.KEY_ROTATION_STARTED: "Key rotation started",
     AuditAction.KEY_ROTATION_FINISHED: "Key rotation finished",
     AuditAction.ALERT_RAISED: "Alert raised",
