@@ -247,7 +247,8 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
 
     # --- a social worker ---------------------------------------------------------------------------------------
     walk.as_(people["sam"])
-    for url in ("/account", "/account/credentials", "/account/policy", "/account/security-key", "/sign-out"):
+    for url in ("/account", "/account/credentials", "/account/policy", "/account/security-key", "/sign-out",
+                "/notifications"):
         walk.go(url)
     walk.go("/search")
     walk.submit("Search", {"reason": "child_protection", "family": "Hartley"}, "too little detail")
