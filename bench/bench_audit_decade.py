@@ -36,6 +36,7 @@ import time
 
 import bench_audit
 import harness
+from stdnum.iso7064 import mod_37_36
 
 USERS = 60_000
 CHILD_POOL = 11_000_000
@@ -43,8 +44,6 @@ APPEND_TARGET = 2600
 
 
 def _cpid(n: int) -> str:
-    from stdnum.iso7064 import mod_37_36
-
     body = str(10**10 + (n * 7_919_101) % (9 * 10**10))
     return body + mod_37_36.calc_check_digit(body)
 
