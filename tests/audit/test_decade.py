@@ -90,6 +90,22 @@ def test_verify_walks_only_what_was_written_since_the_last_signed_checkpoint_it_
     assert (row.full, row.from_seq, row.last_seq) == (False, 10, 14)
 
 
+def test_the_walk_reads_awkward_entries_as_they_were_linked_and_notices_a_microsecond(keyring):
+    """The walk reads the time and JSON as the database's text (the fast way on PostgreSQL): entries holding
+    what JSON escapes, non-ASCII, nested objects, big integers and a time on the whole second verify intact,
+    and moving an entry's time by a microsecond is still an alteration."""
+    awkward = {"name": "Zoë \"Bo\" O'Neil\t\u0001\u2028😀", "nested": {"z": [1, None, True], "a": {"b": -(2**53) + 1}},
+               "when": "2026-12-05"}
+    for at, context in ((NOW, awkward), (NOW.replace(microsecond=123456), {}), (NOW, {"list": []})):
+        record_event(AuditAction.RECORD_VIEWED, actor=ALICE, keyring=keyring, subjects=["1000000000001", "9"],
+                     context=context, at=at, linked=True)
+    assert verify_trail(keyring).intact
+    _tamper("UPDATE audit_entry SET at = %s WHERE seq = 2",
+            [connection.ops.adapt_datetimefield_value(NOW.replace(microsecond=123457))])
+    verdict = verify_trail(keyring)
+    assert not verdict.intact and verdict.first_bad_seq == 2
+
+
 def test_verify_from_a_checkpoint_still_catches_what_was_changed_after_it_and_at_it(keyring):
     _append(keyring, 6)
     verify_recent(keyring)

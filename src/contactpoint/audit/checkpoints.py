@@ -24,7 +24,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection
 
-from contactpoint.audit.chain import GENESIS, Checkpoint, Verdict, body_of_row, entry_hash, format_at, verify_rows
+from contactpoint.audit.chain import (
+    GENESIS,
+    Checkpoint,
+    StoredEntry,
+    Verdict,
+    body_of_row,
+    entry_hash,
+    format_at,
+    verify_rows,
+)
 from contactpoint.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditVerification
 from contactpoint.audit.trail import seal_pending
 from contactpoint.errors import AuditError
@@ -121,12 +130,31 @@ HASHED = ("seq", "at", "action", "outcome", "severity", "actor", "actor_org", "a
           "subjects", "context", "detail", "detail_key", "request_id", "prev_hash", "hash")
 
 
+# What the hash covers, as ``StoredEntry`` holds it: the time in the form ``format_at`` gives a UTC time (the form
+# the database's own linking hashes, migration 0005), the JSON as text. Django's time conversion, run in Python
+# for every row, was half the cost of reading the trail.
+_STORED = ("SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00', action, outcome, "
+           "severity, actor, actor_org, actor_role, reason, target_user, subjects::text, context::text, detail, "
+           "detail_key, request_id, prev_hash, hash FROM audit_entry WHERE seq > %s AND seq <= %s ORDER BY seq")
+CHUNK = 5000
+
+
 def entries_between(after: int, upto: int) -> Iterator[Any]:
-    """The entries after ``after`` up to ``upto``, in order, as named tuples of what the hash covers (a walk
-    reads millions: tuples cost a third of what model instances do). Bounded by the head read before the
+    """The entries after ``after`` up to ``upto``, in order, as tuples of what the hash covers (a walk reads
+    millions: tuples cost a third of what model instances do), streamed. Bounded by the head read before the
     walk, so that entries linked while it runs are left to the next."""
+    if connection.vendor == "postgresql":
+        return _stored_between(after, upto)
     return AuditEntry.objects.filter(seq__gt=after, seq__lte=upto).order_by("seq").values_list(*HASHED, named=True) \
-        .iterator(chunk_size=5000)
+        .iterator(chunk_size=CHUNK)
+
+
+def _stored_between(after: int, upto: int) -> Iterator[StoredEntry]:
+    make = StoredEntry._make
+    with connection.chunked_cursor() as cursor:  # a server-side cursor: the walk holds one chunk at a time
+        cursor.execute(_STORED, [after, upto])
+        while chunk := cursor.fetchmany(CHUNK):
+            yield from map(make, chunk)
 
 
 def beyond_head(verdict: Verdict) -> Verdict:
