@@ -56,6 +56,7 @@ class Task:
     note: str = ""  # said after the count, e.g. what is waiting for someone else
     names: list[Named] = field(default_factory=list)  # a few of them by name
     none: str = NOTHING  # said when there are none
+    waiting: bool = True  # the count is of work waiting (shown in bold), not merely of things there are
 
     @property
     def said(self) -> str:
@@ -210,7 +211,8 @@ def administrator_home(user: User, *, today: date, now: datetime) -> Administrat
         suspended = vouched.filter(suspended_at__isnull=False).count()
         organisations = Task("Organisations you vouch for", vouched.count(), "organisation", "organisations",
                              "See the organisations", reverse("admin-organisations"),
-                             note=f"{suspended} suspended." if suspended else "", none="None")
+                             note=f"{suspended} suspended." if suspended else "", none="None",
+                             waiting=False)
     return AdministratorHome(tasks, sources, organisations)
 
 
