@@ -5,10 +5,12 @@ in them change every run). axe finds nothing on any page at either width (confte
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
+from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
 
 from tests.browser.conftest import WIDTHS, assert_accessible, sign_in
@@ -214,5 +216,19 @@ def test_screenshots_of_the_main_pages_at_both_widths(page, browser, live_server
     admin.goto("/home")
     shots += _shoot(admin, "14-home-administrator")
 
-    assert len(shots) == 14 * len(WIDTHS)
+    # The second step for someone with a security key, after their password and PIN.
+    keyed = browser.new_context(base_url=live_server.url).new_page()
+    kay = make_person("kay.key", full_name="Kay Key")
+    WebAuthnCredential.objects.create(
+        user=kay.user, name="key", confirmed=True, credential_id=b"k1", public_key=b"p",
+        aaguid="00000000-0000-0000-0000-000000000000", credential_id_sha256=hashlib.sha256(b"k1").hexdigest())
+    keyed.goto("/sign-in")
+    keyed.get_by_label("Username").fill("kay.key")
+    keyed.get_by_label("Password", exact=True).fill(kay.password)
+    keyed.get_by_label("PIN", exact=True).fill(kay.pin)
+    keyed.get_by_role("button", name="Sign in").click()
+    keyed.wait_for_url("**/sign-in/security-key**")
+    shots += _shoot(keyed, "15-sign-in-security-key")
+
+    assert len(shots) == 15 * len(WIDTHS)
     assert all(p.stat().st_size > 5_000 for p in shots)

@@ -121,7 +121,8 @@ def data_manager_home(user: User, *, today: date) -> DataManagerHome | None:
     if not la:  # the role is held in local authorities only; an account elsewhere has no authority's work
         return None
     tasks = []
-    if user.has(Permission.LA_SHIELD_APPROVE):
+    lifecycle = user.has(Permission.LA_LIFECYCLE_MANAGE)  # the shielding and retention work list, linked to
+    if lifecycle and user.has(Permission.LA_SHIELD_APPROVE):
         # Four eyes: a proposal waits for a data manager other than the one who made it.
         waiting = shielding.awaiting_approval(la)
         mine = sum(1 for d in waiting if d.proposed_by_id == user.pk)
@@ -129,10 +130,10 @@ def data_manager_home(user: User, *, today: date) -> DataManagerHome | None:
                           "Approve or reject shielding", reverse("lifecycle-worklist"),
                           note=(f"{mine} of yours {'is' if mine == 1 else 'are'} waiting for another data "
                                 "manager.") if mine else ""))
-    if user.has(Permission.LA_LIFECYCLE_MANAGE):
+    if lifecycle:
         tasks.append(Task("Shielding reviews due", len(shielding.reviews_due(la, today)), "review", "reviews",
                           "Review shielding", reverse("lifecycle-worklist")))
-    if user.has(Permission.LA_SEALED_OPEN):
+    if lifecycle and user.has(Permission.LA_SEALED_OPEN):
         requested = archive.openings(la, status=SealedOpening.Status.REQUESTED)
         tasks.append(Task("Requests to open a sealed record", len(requested), "request", "requests",
                           "Decide requests to open sealed records", reverse("lifecycle-worklist")))
