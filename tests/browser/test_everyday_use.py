@@ -5,10 +5,12 @@ in them change every run). axe finds nothing on any page at either width (confte
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
+from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
 
 from tests.browser.conftest import WIDTHS, assert_accessible, sign_in
@@ -142,11 +144,36 @@ def _shoot(page, name: str) -> list[Path]:
     return out
 
 
+def _something_waiting_for_each_role() -> None:
+    """For the home pages: an alert for the auditor; for the administrator a locked account, a clearance about to
+    lapse and a source gone quiet."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from contactpoint.access.authentication import throttle_key
+    from contactpoint.access.models import LoginThrottle, SourceSystem
+    from contactpoint.monitoring.models import Alert
+
+    now, today = timezone.now(), timezone.localdate()
+    Alert.objects.create(key="shot-1", rule="override", title="Overrode shielding", subject_user="olu.police",
+                         subject_org="LA-202", occurred_at=now, raised_at=now)
+    make_person("lou.locked", full_name="Lou Locked")
+    LoginThrottle.objects.create(key=throttle_key("lou.locked"), failures=10, locked_until=now + timedelta(minutes=25))
+    make_person("sue.due", full_name="Sue Due", cleared_on=today - timedelta(days=3 * 365 - 20))
+    SourceSystem.objects.filter(code="gp-camden").update(name="Camden GP registrations", expected_every_hours=24)
+    SourceSystem.objects.filter(code="agar-grove").update(name="Agar Grove Primary census")
+    for command in (("audit", "checkpoint"), ("audit", "verify", "--full")):  # a trail in good health
+        call_command(*command)
+
+
 def test_screenshots_of_the_main_pages_at_both_widths(page, browser, live_server):
     from tests.matching.test_review import queued_pair
 
     add(make_record(), make_record(given="Bella", nhs="4010232137"))
     item = queued_pair()
+    _something_waiting_for_each_role()
     shots = []
     page.goto("/")
     shots += _shoot(page, "01-start")
@@ -181,5 +208,27 @@ def test_screenshots_of_the_main_pages_at_both_widths(page, browser, live_server
     admin.goto("/admin/users")
     shots += _shoot(admin, "11-admin-users")
 
-    assert len(shots) == 11 * len(WIDTHS)
+    # The home pages of the other roles, with something waiting on each.
+    manager.goto("/home")
+    shots += _shoot(manager, "12-home-data-manager")
+    auditor.goto("/home")
+    shots += _shoot(auditor, "13-home-auditor")
+    admin.goto("/home")
+    shots += _shoot(admin, "14-home-administrator")
+
+    # The second step for someone with a security key, after their password and PIN.
+    keyed = browser.new_context(base_url=live_server.url).new_page()
+    kay = make_person("kay.key", full_name="Kay Key")
+    WebAuthnCredential.objects.create(
+        user=kay.user, name="key", confirmed=True, credential_id=b"k1", public_key=b"p",
+        aaguid="00000000-0000-0000-0000-000000000000", credential_id_sha256=hashlib.sha256(b"k1").hexdigest())
+    keyed.goto("/sign-in")
+    keyed.get_by_label("Username").fill("kay.key")
+    keyed.get_by_label("Password", exact=True).fill(kay.password)
+    keyed.get_by_label("PIN", exact=True).fill(kay.pin)
+    keyed.get_by_role("button", name="Sign in").click()
+    keyed.wait_for_url("**/sign-in/security-key**")
+    shots += _shoot(keyed, "15-sign-in-security-key")
+
+    assert len(shots) == 15 * len(WIDTHS)
     assert all(p.stat().st_size > 5_000 for p in shots)

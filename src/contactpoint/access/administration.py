@@ -61,6 +61,41 @@ def users_in_scope(admin: User) -> QuerySet[User]:
     return User.objects.filter(organisation__in=organisations_in_scope(admin)).select_related("organisation")
 
 
+@dataclass(frozen=True)
+class AccountsToSee:
+    """The accounts in an administrator's scope that need them (their home page), each list by name."""
+
+    to_grant: list[User]  # added, but access neither granted nor revoked
+    clearance_lapsed: list[User]  # with access, but no current enhanced clearance: they cannot sign in
+    clearance_expiring: list[tuple[User, date]]  # with access; the clearance lapses within the warning period
+    locked: list[tuple[User, datetime]]  # sign-in locked after failed attempts, until then
+
+
+def accounts_to_see(admin: User, *, today: date, now: datetime) -> AccountsToSee:
+    """Reads only account fields (no child data). Suspended and revoked accounts are not counted as lapsing:
+    no one can use them anyway."""
+    _require_admin(admin, permission=Permission.ORG_USERS_VIEW)
+    people = users_in_scope(admin).order_by("full_name", "username")
+    to_grant = list(people.filter(granted_at__isnull=True, revoked_at__isnull=True))
+    lapsed, expiring = [], []
+    for user in people.filter(granted_at__isnull=False, revoked_at__isnull=True, suspended_at__isnull=True):
+        expires = preconditions.clearance_expires(user)
+        if expires is None or expires <= today:
+            lapsed.append(user)
+        elif (expires - today).days <= preconditions.CLEARANCE_WARNING_DAYS:
+            expiring.append((user, expires))
+    # The throttle is keyed by an HMAC of the username as typed: the few locked keys, matched against the
+    # accounts in scope (an attempt on a name that is no one's account is locked too, and is no one's business).
+    locked_keys = dict(LoginThrottle.objects.filter(locked_until__gt=now).values_list("key", "locked_until"))
+    locked = []
+    if locked_keys:
+        for user in people:
+            until = locked_keys.get(throttle_key(user.username))
+            if until is not None:
+                locked.append((user, until))
+    return AccountsToSee(to_grant, lapsed, sorted(expiring, key=lambda pair: pair[1]), locked)
+
+
 def _require_admin(admin: User, target: User | None = None, permission: Permission = Permission.ORG_USERS_MANAGE):
     if not admin.has(permission):
         raise PermissionDenied("Only an organisation administrator can do this.")

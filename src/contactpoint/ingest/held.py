@@ -154,6 +154,12 @@ def held_for(user: User, *, keyring: KeyRing, now: datetime, offset: int = 0, li
     return HeldPage(found.count(), rows)
 
 
+def held_count(la: str) -> int:
+    """How many rows are held for a local authority (its data managers' home page): a count, nothing opened, so
+    not audited as ``held_for`` is."""
+    return HeldRecord.objects.filter(responsible_la=la).count()
+
+
 def open_held(keyring: KeyRing, held: HeldRecord) -> FeedRow:
     identity = held_identity(held.source, held.record_key)
     cipher = ChildCipher(identity, unwrap_data_key(keyring, identity, held.kek_id, bytes(held.wrapped)))

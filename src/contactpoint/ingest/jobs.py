@@ -35,7 +35,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 try:
     from django.tasks import task
@@ -161,6 +161,26 @@ def overdue(now: datetime) -> list[tuple[SourceSystem, datetime]]:
         since = source.last or source.created_at
         if now - since > timedelta(hours=source.expected_every_hours or 0):
             out.append((source, since))
+    return out
+
+
+@dataclass(frozen=True)
+class SourceFeed:
+    """A source system and its last feed, as an administrator's home page shows it."""
+
+    source: SourceSystem
+    last: datetime | None  # when it last sent a feed (None: never)
+    overdue: bool  # expected every N hours, and silent for longer (as ``overdue`` judges it)
+
+
+def last_feeds(sources: QuerySet[SourceSystem], now: datetime) -> list[SourceFeed]:
+    """Each of ``sources`` with its last feed and whether it is overdue, by the rule of ``overdue``."""
+    out = []
+    for source in sources.annotate(last=Max("feed_runs__received_at")).order_by("name", "code"):
+        since = source.last or source.created_at
+        late = (source.active and source.expected_every_hours is not None
+                and now - since > timedelta(hours=source.expected_every_hours))
+        out.append(SourceFeed(source, source.last, late))
     return out
 
 

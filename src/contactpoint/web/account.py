@@ -27,6 +27,7 @@ from contactpoint.records.notifications import unread_count
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import apply_error, posted
 from contactpoint.web.guards import SignedInRequest, requires
+from contactpoint.web.homes import homes
 
 ACCOUNT_ACTIONS = ("auth.", "admin.user.", "admin.access.", "admin.clearance.", "admin.training.",
                    "admin.policy.signed", "admin.role.")
@@ -35,8 +36,10 @@ ACCOUNT_ACTIONS = ("auth.", "admin.user.", "admin.access.", "admin.clearance.", 
 @requires(Permission.SELF_ACCOUNT)
 @require_http_methods(["GET"])
 def home(request: SignedInRequest) -> HttpResponse:
-    context: dict = {"title": "ContactPoint", "format_cpid": format_contactpoint_id}
     user = request.user
+    # What is waiting for each role the user holds (data manager, auditor, administrator, operator): web.homes.
+    context: dict = {"title": "ContactPoint", "format_cpid": format_contactpoint_id,
+                     "homes": homes(user, today=timezone.localdate(), now=timezone.now())}
     if user.has(Permission.CHILD_INVOLVEMENT):  # a practitioner starts from the children they work with
         context.update(entries=current_entries(user, keyring=get_keyring(), today=timezone.localdate()),
                        unread=unread_count(user), requests=own_requests(user))
