@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contactpoint.access.models import User
@@ -53,10 +52,15 @@ def take(user_id: int, now: datetime, limits: SearchSettings) -> None:
                     f"You have made {limit} searches in {words}, the most ContactPoint allows. Searching is paused "
                     f"for you until {_free_at(within, limit, span):%H:%M} (UK time); this has been reported. If you "
                     "need to search sooner, contact your ContactPoint administrator.", code="rate_limited")
-        _, created = SearchUsage.objects.update_or_create(user_id=user_id, minute=minute,
-                                                          defaults={"count": F("count") + 1},
-                                                          create_defaults={"count": 1})
-        if created:  # a new minute: the day-old rows go
+        # One statement where update_or_create took four (a savepoint, a locking read, a write, a release): a
+        # search's rate limit was a tenth of its cost. Under the user's lock, the rows read say whether the minute
+        # is new.
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {SearchUsage._meta.db_table} (user_id, minute, count) VALUES (%s, %s, 1) "
+                           "ON CONFLICT (user_id, minute) DO UPDATE SET count = "
+                           f"{SearchUsage._meta.db_table}.count + 1",
+                           [user_id, connection.ops.adapt_datetimefield_value(minute)])
+        if minute not in {m for m, _ in rows}:  # a new minute: the day-old rows go
             SearchUsage.objects.filter(user_id=user_id, minute__lt=minute - timedelta(days=1)).delete()
 
 
