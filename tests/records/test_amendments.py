@@ -130,12 +130,12 @@ def test_an_nhs_number_change_waits_for_a_second_data_manager_and_the_proposer_c
         assert _record(ring, child).nhs_number.value == "9434765919"
         with pytest.raises(LifecycleError, match="second data manager"):
             amendments.decide(dm1, proposed.key, approve=True, keyring=ring, now=now())
-        assert [o.key for o in amendments.awaiting_approval(dm2, keyring=ring)] == [proposed.key]
+        assert [o.key for o in amendments.awaiting_approval(dm2)] == [proposed.key]
         amendments.decide(dm2, proposed.key, approve=True, keyring=ring, now=now())
         nhs = _record(ring, child).nhs_number
         assert nhs.value == "9434765870" and nhs.provenance.source == "la:202"
         assert [d.source for d in _open("nhs_number")] == ["gp-test"]
-        assert amendments.awaiting_approval(dm2, keyring=ring) == []
+        assert amendments.awaiting_approval(dm2) == []
 
 
 @DB

@@ -173,7 +173,7 @@ def build(held: Sequence[Held], manual: Sequence[Manual] = (), *, cpid: str = ""
         education=_sourced(education), gp=_sourced(gp), involvements=tuple(involvements),
         source_ids=tuple(SourceIdentifier(h.source, h.row.source_record_id) for h in active),
     )
-    record, applied, retired = _amend(record, active, amendments)
+    record, applied, retired = amend(record, active, amendments)
     return BestView(record, _discrepancies(active, record) | _amended_upn(active, applied), retired)
 
 
@@ -198,7 +198,7 @@ _AGREES: dict[str, Any] = {
 _ATTRIBUTE = {"address": "whereabouts"}
 
 
-def _amend(record: ChildRecord, held: Sequence[Held], amendments: Sequence[Amendment]
+def amend(record: ChildRecord, held: Sequence[Held], amendments: Sequence[Amendment]
            ) -> tuple[ChildRecord, list[Amendment], frozenset[str]]:
     """The record with each amendment in force, unless a source has since sent a value that agrees with it (more
     recent than the amendment: an older agreeing value is what the authority chose over the others)."""

@@ -40,6 +40,7 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.bestview.build import Amendment as InForce
 from contactpoint.bestview.build import Held, build
+from contactpoint.bestview.build import amend as amend_record
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.identifiers import (
     check_not_future,
@@ -51,7 +52,7 @@ from contactpoint.children.identifiers import (
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.record import Address, Gender, PersonName
 from contactpoint.children.source_records import open_payload
-from contactpoint.children.store import cipher_for, save_records
+from contactpoint.children.store import cipher_for, load_record, save_records
 from contactpoint.errors import LifecycleError, NotFound, PermissionDenied, ValidationError
 from contactpoint.records.involvements import manual_entries
 from contactpoint.records.models import Amendment
@@ -70,6 +71,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     Field.NHS_NUMBER: ("nhs_number",),
     Field.UPN: ("upn",),
 }
+HIDDEN_WHEN_SHIELDED = frozenset({Field.ADDRESS, Field.NHS_NUMBER, Field.UPN})  # see records.view
 REASON_MAX = 500
 MAX_NAME = MAX_TEXT = 100  # as feeds.validate
 MAX_AGE_YEARS = 26  # as feeds.validate: children, and care leavers up to 25
@@ -245,6 +247,10 @@ def rebuild(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetim
     held = [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
             for r in SourceRecord.objects.filter(child=child, active=True).order_by("id")]
     if not held:
+        # A record no source holds (made by hand): the amendments go onto it as stored. Withdrawing one leaves its
+        # value, as there is no source's value to return to.
+        record, _, _ = amend_record(load_record(keyring, child, cipher), [], in_force(child.pk, cipher))
+        save_records(keyring, [(child, record, cipher)], now=now)
         return
     view = build(held, manual_entries(child, cipher), cpid=child.cpid, amendments=in_force(child.pk, cipher))
     save_records(keyring, [(child, view.record, cipher)], now=now)
@@ -289,10 +295,10 @@ def amend(user: User, cpid: str, field: str, values: Mapping[str, str], reason: 
     reason = check_reason(reason)
     with transaction.atomic():
         child = authority_child(user, cpid, lock=True)
-        if child.shielded and field == Field.ADDRESS:
-            # Shielding withholds whereabouts from the record page, the team included; changing an address the
-            # page cannot show would reveal it in the form and the confirmation.
-            raise LifecycleError("This record is shielded: its address cannot be changed here.")
+        if child.shielded and field in HIDDEN_WHEN_SHIELDED:
+            # Shielding withholds whereabouts and identifiers from the record page, the team included; changing a
+            # value the page cannot show would reveal it in the form and the confirmation.
+            raise LifecycleError("This record is shielded: this value is withheld and cannot be changed here.")
         if Amendment.objects.filter(child=child, field=field, status=Status.PROPOSED).exists():
             raise LifecycleError("A change to this value is already awaiting approval. Approve or reject it first.")
         key = uuid.uuid4().hex
@@ -382,13 +388,22 @@ def current(user: User, child: Child, *, keyring: KeyRing) -> dict[str, Opened]:
     return {r.field: open_amendment(cipher, r) for r in rows}
 
 
+def in_effect(user: User, child: Child) -> dict[str, Amendment]:
+    """The amendments in force or awaiting approval on a child, by field, without their values (for the record
+    page's links); empty unless the user is a data manager of the responsible authority."""
+    if not may_amend(user, child.responsible_la):
+        return {}
+    return {r.field: r for r in Amendment.objects.filter(child=child, status__in=(Status.ACTIVE, Status.PROPOSED))
+            .order_by("made_at", "pk")}
+
+
 def opened(user: User, key: str, *, keyring: KeyRing) -> Opened:
     row = _row(user, key)
     return open_amendment(cipher_for(keyring, row.child), row)
 
 
-def awaiting_approval(user: User, *, keyring: KeyRing) -> list[Opened]:
-    """The authority's identifier changes awaiting a second data manager, oldest first."""
+def awaiting_approval(user: User) -> list[Amendment]:
+    """The authority's identifier changes awaiting a second data manager, oldest first (without their values)."""
     _require(user)
     la = user.organisation.la_code
     if not la:
@@ -396,9 +411,10 @@ def awaiting_approval(user: User, *, keyring: KeyRing) -> list[Opened]:
     rows = Amendment.objects.filter(responsible_la=la, status=Status.PROPOSED, child__status=ChildStatus.LIVE,
                                     child__responsible_la=la).select_related("child", "made_by") \
         .order_by("made_at", "pk")
-    return [open_amendment(cipher_for(keyring, r.child), r) for r in rows]
+    return list(rows)
 
 
-__all__ = ["FOUR_EYES", "INPUTS", "Field", "Opened", "Status", "amend", "authority_child", "awaiting_approval",
-           "check_reason", "check_value", "children_with_amendments", "current", "decide", "in_force", "may_amend",
-           "open_amendment", "opened", "rebuild", "retire", "withdraw"]
+__all__ = ["FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "REASON_MAX", "Field", "Opened", "Status", "amend",
+           "authority_child", "awaiting_approval", "check_reason", "check_value", "children_with_amendments",
+           "current", "decide", "in_effect", "in_force", "may_amend", "open_amendment", "opened", "rebuild", "retire",
+           "withdraw"]
