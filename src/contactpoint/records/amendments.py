@@ -414,7 +414,7 @@ def awaiting_approval(user: User) -> list[Amendment]:
     return list(rows)
 
 
-__all__ = ["FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "REASON_MAX", "Field", "Opened", "Status", "amend",
-           "authority_child", "awaiting_approval", "check_reason", "check_value", "children_with_amendments",
+__all__ = ["FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "NOT_YOURS", "REASON_MAX", "Field", "Opened", "Status",
+           "amend", "authority_child", "awaiting_approval", "check_reason", "check_value", "children_with_amendments",
            "current", "decide", "in_effect", "in_force", "may_amend", "open_amendment", "opened", "rebuild", "retire",
            "withdraw"]
