@@ -213,3 +213,32 @@ def test_a_date_of_birth_is_taken_only_within_a_childs_lifetime(born):
         assert born > DAY or born < date(2000, 3, 2)
     else:
         assert value == born and date(2000, 3, 2) <= born <= DAY
+
+
+@DB
+def test_the_command_changes_a_value_lists_and_approves_an_identifier_and_refuses_with_one_line(ring):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    with at(DAY):
+        people()
+        _, child = _one_child()
+        out = io.StringIO()
+        call_command("amend", "change", child.cpid, "name", "--set", "given_name=Amelia", "--set",
+                     "family_name=Hartley-Brown", "--reason", "Told by her mother.", "--as", "dm.one", stdout=out)
+        assert "In effect" in out.getvalue() and "Hartley" not in out.getvalue()
+        assert _record(ring, child).name.value.family == "Hartley-Brown"
+        call_command("amend", "change", child.cpid, "nhs_number", "--set", "nhs_number=9434765870", "--reason",
+                     "A sibling's.", "--as", "dm.one", stdout=out)
+        key = Amendment.objects.get(field="nhs_number").key
+        waiting = io.StringIO()
+        call_command("amend", "waiting", "--as", "dm.two", stdout=waiting)
+        assert key in waiting.getvalue() and "9434765870" not in waiting.getvalue()
+        with pytest.raises(CommandError, match="second data manager"):
+            call_command("amend", "approve", key, "--as", "dm.one")
+        call_command("amend", "approve", key, "--as", "dm.two", stdout=out)
+        assert _record(ring, child).nhs_number.value == "9434765870"
+        with pytest.raises(CommandError, match="check digit"):
+            call_command("amend", "change", child.cpid, "nhs_number", "--set", "nhs_number=9434765918", "--reason",
+                         "x", "--as", "dm.one")
