@@ -31,6 +31,7 @@ THIRD_PARTY = ("django_otp_webauthn.", "django.views.i18n", "ninja.")
 
 # Addresses that are not pages a person reaches with GET, each with the reason.
 EXCLUDED = {
+    "amendment-withdraw": "POST only (the button on the change's page)",
     "healthcheck": "JSON for load balancers",
     "healthcheck-live": "JSON for load balancers",
     "healthcheck-ready": "JSON for load balancers",
@@ -323,6 +324,7 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go(f"/children/{cpid}/change/name")
     walk.submit("Save the change", {"middle_names": "Rose"}, "with errors")
     walk.submit("Save the change", {"reason": "Her mother told us her middle name."}, "changed")
+    walk.submit("Withdraw the change", {}, "withdrawn")
     walk.go(f"/children/{cpid}/change/date_of_birth")
     walk.go(f"/children/{cpid}/change/gender")
     walk.go(f"/children/{cpid}/change/address")
