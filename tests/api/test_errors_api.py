@@ -40,7 +40,10 @@ def test_the_openapi_document_is_public_and_lists_every_operation_with_its_secur
                                ("POST", "/api/v1/feeds/{source}"), ("GET", "/api/v1/feeds/{source}/jobs/{job}"),
                                ("GET", "/api/v1/feeds/{source}/discrepancies"),
                                ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/acknowledge"),
-                               ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/dispute")}
+                               ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/dispute"),
+                               ("POST", "/api/v1/children/{contactpoint_id}/amendments"),
+                               ("POST", "/api/v1/amendments/{reference}/decision"),
+                               ("POST", "/api/v1/amendments/{reference}/withdraw")}
     assert "security" not in operations[("POST", "/api/v1/session")]
     assert operations[("GET", "/api/v1/children")]["security"] == [{"PractitionerToken": []}]
     assert operations[("POST", "/api/v1/feeds/{source}")]["security"] == [{"SourceKey": []}]

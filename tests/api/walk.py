@@ -87,6 +87,10 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/acknowledge"): Call({}, "feed.discrepancy.acknowledged"),
     ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/dispute"): Call(
         {}, "feed.discrepancy.disputed", body={"reason": "The parents showed us the birth certificate."}),
+    ("POST", "/api/v1/children/{contactpoint_id}/amendments"): Call(
+        {}, "record.amended", body={"field": "gender", "values": {"gender": "male"}, "reason": "Typo."}),
+    ("POST", "/api/v1/amendments/{reference}/decision"): Call({}, "record.amendment.approved", body={"approve": True}),
+    ("POST", "/api/v1/amendments/{reference}/withdraw"): Call({}, "record.amendment.withdrawn"),
     ("GET", "/fhir/metadata"): Call({}, None),
     ("GET", "/fhir/Patient"): Call({"family": "Hartley", "birthdate": "2015-06-03", "_reason": "health"},
                                    "child.search"),
@@ -100,7 +104,30 @@ def url(operation: Operation, *, cpid: str, source: str) -> str:
         route = route.replace("{item}", str(item_of(source, cpid)))
     if "{job}" in route:
         route = route.replace("{job}", job_of(source))
+    if "{reference}" in route:
+        route = route.replace("{reference}", reference_of(cpid, proposed=route.endswith("/decision")))
     return route.replace("{contactpoint_id}", cpid).replace("{id}", cpid).replace("{source}", source)
+
+
+def reference_of(cpid: str, *, proposed: bool) -> str:
+    """The reference of a change to the child ``cpid`` by another data manager: an NHS number awaiting approval
+    (``proposed``), else a gender in effect; made the first time it is asked for."""
+    from django.utils import timezone
+
+    from contactpoint.access.models import User
+    from contactpoint.records import amendments
+    from contactpoint.records.models import Amendment
+    from contactpoint.vault.keyring import get_keyring
+    from tests.factories import make_person
+
+    field = "nhs_number" if proposed else "gender"
+    found = Amendment.objects.filter(child__cpid=cpid, field=field).values_list("key", flat=True).first()
+    if found is not None:
+        return found
+    user = User.objects.filter(username="walk.proposer").first() or \
+        make_person("walk.proposer", role="data-manager").user
+    values = {"nhs_number": "9434765870"} if proposed else {"gender": "male"}
+    return amendments.amend(user, cpid, field, values, "Walked.", keyring=get_keyring(), now=timezone.now()).key
 
 
 def job_of(source: str) -> str:

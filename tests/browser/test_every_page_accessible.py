@@ -31,6 +31,7 @@ THIRD_PARTY = ("django_otp_webauthn.", "django.views.i18n", "ninja.")
 
 # Addresses that are not pages a person reaches with GET, each with the reason.
 EXCLUDED = {
+    "amendment-withdraw": "POST only (the button on the change's page)",
     "healthcheck": "JSON for load balancers",
     "healthcheck-live": "JSON for load balancers",
     "healthcheck-ready": "JSON for load balancers",
@@ -225,6 +226,13 @@ def _world() -> dict:
     assert d.post("/lifecycle/sealed", {"contactpoint_id": w["sealed"], "purpose": "serious_case_review",
                                         "details": "Serious case review 2026/11 ordered"}).status_code == 302
     w["opening"] = SealedOpening.objects.get().pk
+    # A second data manager proposes a new NHS number for Amelia (issue 19: four eyes for identifiers).
+    from contactpoint.records import amendments
+    from contactpoint.vault.keyring import get_keyring
+
+    w["proposal"] = amendments.amend(dev.user, w["cpid"], "nhs_number", {"nhs_number": "9434765870"},
+                                     "The GP's number belongs to a sibling.", keyring=get_keyring(),
+                                     now=timezone.now()).key
     # The browser signs the same people in again within the same 30 seconds: let their codes be used again.
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -313,6 +321,15 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go(f"/la/contact-requests/{w['brokering']}")
     walk.open_record(cpid)
     walk.go(f"/children/{cpid}/involvement/{w['sensitive']}/consent-withdrawn")
+    walk.go(f"/children/{cpid}/change/name")
+    walk.submit("Save the change", {"middle_names": "Rose"}, "with errors")
+    walk.submit("Save the change", {"reason": "Her mother told us her middle name."}, "changed")
+    walk.submit("Withdraw the change", {}, "withdrawn")
+    walk.go(f"/children/{cpid}/change/date_of_birth")
+    walk.go(f"/children/{cpid}/change/gender")
+    walk.go(f"/children/{cpid}/change/address")
+    walk.go("/record-changes")
+    walk.go(f"/record-changes/{w['proposal']}", shows="943 476 5870")
     walk.go("/lifecycle")
     for child in (w["unshielded"], w["shielded"]):
         walk.go(f"/lifecycle/children/{child}")

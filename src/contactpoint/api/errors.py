@@ -15,6 +15,8 @@ logged by type only and answered with a plain 500: never a stack trace.
             permission_denied         the role (or key) does not allow this operation
     404     not_found                 no such record visible to you (unknown, archived, sealed: the same)
     405     method_not_allowed
+    409     conflict                  the record's state does not allow it now (a change already decided, awaiting
+                                      approval, or your own proposal to approve)
     413     too_large
     415     unsupported_media_type    a feed whose format cannot be told from its Content-Type
     422     insufficient_criteria     the search does not meet the anti-trawling policy (says what to add)
@@ -81,6 +83,8 @@ def classify(exc: BaseException) -> Refusal:
         return Refusal(404, "not_found", exc.message)
     if isinstance(exc, errors.SearchRefused):
         return Refusal(_SEARCH_STATUS.get(exc.code, 422), exc.code, exc.message)
+    if isinstance(exc, errors.LifecycleError):
+        return Refusal(409, "conflict", exc.message)
     if isinstance(exc, errors.ValidationError):
         return Refusal(422, "invalid", exc.message, {"field": exc.field})
     if isinstance(exc, errors.UnsupportedFeedType):

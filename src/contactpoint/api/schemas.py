@@ -215,3 +215,26 @@ class DisputeRequest(Schema):
     reason: str = Field(min_length=1, max_length=REASON_MAX,
                         description="why your value is right, in a sentence; no names or other personal "
                                     "details")
+
+
+class AmendmentRequest(Schema):
+    """A local authority's correction or completion of one value (docs/lifecycle.md)."""
+
+    field: str = Field(description="name, date_of_birth, gender, address, nhs_number or upn")
+    values: dict[str, str] = Field(description="the new value's parts: given_name, middle_names, family_name; "
+                                               "date_of_birth (YYYY-MM-DD); gender (male, female, not specified); "
+                                               "address_line_1, address_line_2, town, postcode; nhs_number; upn")
+    reason: str = Field(min_length=1, max_length=500, description="why the value is being changed")
+
+
+class AmendmentDecision(Schema):
+    approve: bool = Field(description="true to approve a proposed NHS number or UPN, false to reject it")
+
+
+class AmendmentOut(Schema):
+    reference: str = Field(description="the change's reference, for approving, rejecting or withdrawing it")
+    contactpoint_id: str
+    field: str
+    status: str = Field(description="active (in effect), proposed (awaiting a second data manager), rejected, "
+                                    "retired (a source now agrees), withdrawn or replaced")
+    made_at: datetime

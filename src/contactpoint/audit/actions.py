@@ -98,6 +98,13 @@ class AuditAction(StrEnum):
     DELETED = "lifecycle.deleted"
     LIFECYCLE_RUN = "lifecycle.run"
     HELD_ROWS_DELETED = "lifecycle.held.deleted"  # rows held a year, linked to no child: deleted (counts by LA)
+    # a local authority corrects or completes a record (issue 19); the context names the field, never the value
+    RECORD_AMENDED = "record.amended"
+    AMENDMENT_PROPOSED = "record.amendment.proposed"  # an NHS number or UPN: awaits a second data manager
+    AMENDMENT_APPROVED = "record.amendment.approved"
+    AMENDMENT_REJECTED = "record.amendment.rejected"
+    AMENDMENT_WITHDRAWN = "record.amendment.withdrawn"
+    AMENDMENT_RETIRED = "record.amendment.retired"  # a source sent a newer value that agrees: no longer needed
     RESTORED = "lifecycle.restored"  # a child who left England came back within 3 years
     SEALED_OPEN_REQUESTED = "lifecycle.sealed.open_requested"
     SEALED_OPEN_REFUSED = "lifecycle.sealed.open_refused"
@@ -207,6 +214,12 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.SHIELD_APPROVED: "Approved a shielding decision",
     AuditAction.SHIELD_REJECTED: "Rejected a shielding decision",
     AuditAction.HIDDEN_FIELDS_VIEWED: "Viewed the shielded details",
+    AuditAction.RECORD_AMENDED: "Corrected or completed a record",
+    AuditAction.AMENDMENT_PROPOSED: "Proposed a change to an identifier",
+    AuditAction.AMENDMENT_APPROVED: "Approved a change to an identifier",
+    AuditAction.AMENDMENT_REJECTED: "Rejected a change to an identifier",
+    AuditAction.AMENDMENT_WITHDRAWN: "Withdrew a correction to a record",
+    AuditAction.AMENDMENT_RETIRED: "Correction no longer needed: a source now agrees",
     AuditAction.CONSENT_RECORDED: "Consent to stay on ContactPoint recorded",
     AuditAction.CONSENT_WITHDRAWN: "Consent to stay on ContactPoint withdrawn",
     AuditAction.DEATH_NOTIFIED: "Death recorded",

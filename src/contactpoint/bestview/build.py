@@ -10,6 +10,7 @@ from typing import Any, overload
 
 from contactpoint.bestview.rules import DISCREPANCY_FIELDS, Claim, latest, vote, weight
 from contactpoint.children.record import (
+    Address,
     Carer,
     ChildRecord,
     Gender,
@@ -53,10 +54,37 @@ class Manual:
     recorded: date
 
 
+# What a local authority may correct or complete (issue 19), as the record's values: the name in its parts, the
+# address in its lines; each amendment replaces the whole value and carries its own provenance.
+AMENDABLE = ("name", "date_of_birth", "gender", "address", "nhs_number", "upn")
+AMENDMENT_SOURCE = "la:"  # the provenance ``source`` of an amendment: "la:<local authority code>"
+AMENDMENT_FEED = "amendment:"  # its provenance ``feed``: "amendment:<who made it>"
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A local authority's correction or completion of one value of a child it is responsible for (seed: "the
+    authority must also take reasonable steps to correct the inaccuracy or to complete the record"). It wins over
+    every source until one of them sends a newer value that agrees with it: then it has served its purpose and is
+    retired (``BestView.retired``). ``value`` is a ``PersonName``, ``date``, ``Gender``, ``Address`` or ``str``."""
+
+    key: str
+    field: str  # one of AMENDABLE
+    value: Any
+    la: str
+    by: str  # the data manager's username
+    made: date  # when it took effect (for an identifier, when a second data manager approved it)
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(f"{AMENDMENT_SOURCE}{self.la}", f"{AMENDMENT_FEED}{self.by}", self.made)
+
+
 @dataclass(frozen=True)
 class BestView:
     record: ChildRecord
     discrepancies: frozenset[tuple[str, str]]  # (record_key, field)
+    retired: frozenset[str] = frozenset()  # keys of the amendments a newer agreeing source value has retired
 
 
 def _claims(held: Sequence[Held], get) -> list[Claim]:
@@ -106,7 +134,8 @@ def _carers(held: Sequence[Held]) -> tuple[Sourced[Carer], ...]:
     return tuple(sorted(out, key=lambda s: s.value.name))
 
 
-def build(held: Sequence[Held], manual: Sequence[Manual] = (), *, cpid: str = "") -> BestView:
+def build(held: Sequence[Held], manual: Sequence[Manual] = (), *, cpid: str = "",
+          amendments: Sequence[Amendment] = ()) -> BestView:
     """The best view of one child. ``held`` must not be empty (a child exists because a source holds them)."""
     active = list(held)
     name = vote("name", _claims(active, lambda r: r.name if r.name.family or r.name.given else None), _name_key)
@@ -144,7 +173,52 @@ def build(held: Sequence[Held], manual: Sequence[Manual] = (), *, cpid: str = ""
         education=_sourced(education), gp=_sourced(gp), involvements=tuple(involvements),
         source_ids=tuple(SourceIdentifier(h.source, h.row.source_record_id) for h in active),
     )
-    return BestView(record, _discrepancies(active, record))
+    record, applied, retired = amend(record, active, amendments)
+    return BestView(record, _discrepancies(active, record) | _amended_upn(active, applied), retired)
+
+
+def _full_name(name: PersonName) -> tuple[str, str, str]:
+    return normalise_name(name.given), normalise_name(name.middle), normalise_name(name.family)
+
+
+def _address_key(address: Address) -> tuple[str, str]:
+    return address.postcode.replace(" ", "").upper(), " ".join(address.line_1.lower().split())
+
+
+# Whether a source's row agrees with an amended value: exactly, parts and all (a row without the middle name the
+# authority completed does not agree; retiring on it would lose the middle name).
+_AGREES: dict[str, Any] = {
+    "name": lambda value, row: _full_name(row.name) == _full_name(value),
+    "date_of_birth": lambda value, row: row.date_of_birth == value,
+    "gender": lambda value, row: row.gender == value,
+    "nhs_number": lambda value, row: row.nhs_number == value,
+    "upn": lambda value, row: row.upn == value,
+    "address": lambda value, row: row.address is not None and _address_key(row.address) == _address_key(value),
+}
+_ATTRIBUTE = {"address": "whereabouts"}
+
+
+def amend(record: ChildRecord, held: Sequence[Held], amendments: Sequence[Amendment]
+           ) -> tuple[ChildRecord, list[Amendment], frozenset[str]]:
+    """The record with each amendment in force, unless a source has since sent a value that agrees with it (more
+    recent than the amendment: an older agreeing value is what the authority chose over the others)."""
+    changes: dict[str, Any] = {}
+    applied, retired = [], set()
+    for a in amendments:
+        if any(h.recency > a.made and _AGREES[a.field](a.value, h.row) for h in held):
+            retired.add(a.key)
+            continue
+        value = Whereabouts(WhereaboutsState.CURRENT, a.value) if a.field == "address" else a.value
+        changes[_ATTRIBUTE.get(a.field, a.field)] = Sourced(value, a.provenance)
+        applied.append(a)
+    return (record.with_changes(**changes) if changes else record), applied, frozenset(retired)
+
+
+def _amended_upn(held: Sequence[Held], applied: Sequence[Amendment]) -> frozenset[tuple[str, str]]:
+    """A source whose UPN disagrees with one the authority amended is asked to check it (UPNs are otherwise not
+    compared between sources: see ``rules.DISCREPANCY_FIELDS``)."""
+    upns = [a.value for a in applied if a.field == "upn"]
+    return frozenset((h.record_key, "upn") for h in held for upn in upns if h.row.upn and h.row.upn != upn)
 
 
 def _keyed(h: Held) -> Involvement:

@@ -36,7 +36,8 @@ from contactpoint.children.store import cipher_for, load_groups
 from contactpoint.errors import NotFound, ValidationError
 from contactpoint.vault.keyring import KeyRing
 
-FIELD_WORDS = {"date_of_birth": "date of birth", "name": "name", "nhs_number": "NHS number", "gender": "gender"}
+FIELD_WORDS = {"date_of_birth": "date of birth", "name": "name", "nhs_number": "NHS number", "gender": "gender",
+               "upn": "Unique Pupil Number"}
 REASON_MAX = 500  # characters of a dispute's reason
 NO_SUCH_ITEM = "There is no discrepancy item with this ID for your source system."
 _MAX_ID = 2**53  # beyond any item's ID; a larger one is absent, not a database error
@@ -278,7 +279,7 @@ def _invalid_message(field: str, reason: str) -> str:
 def _message(field: str, best: dict, shielded: bool) -> str:
     what = FIELD_WORDS[field]
     base = f"Your record's {what} differs from the {what} other sources hold for this child. Please check it."
-    if field == "nhs_number" or shielded:
+    if field in ("nhs_number", "upn") or shielded:
         return base  # never pass one source's identifier to another, nor anything of a shielded child's
     if field == "date_of_birth" and best.get("date_of_birth"):
         return f"{base} Others hold {best['date_of_birth'].value.isoformat()}."

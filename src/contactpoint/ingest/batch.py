@@ -23,7 +23,7 @@ from django.db.models import Q
 
 from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
-from contactpoint.bestview.build import Manual
+from contactpoint.bestview.build import Amendment, Manual
 from contactpoint.bestview.discrepancies import sync_discrepancies, sync_invalid
 from contactpoint.children import source_records
 from contactpoint.children.models import Child, ChildStatus, HeldRecord
@@ -53,6 +53,7 @@ from contactpoint.matching.frequencies import Frequencies
 from contactpoint.matching.model import uses_frequencies
 from contactpoint.matching.models import Merge, ReviewDecision, ReviewItem
 from contactpoint.matching.profile import Profiles
+from contactpoint.records.amendments import children_with_amendments, in_force, retire
 from contactpoint.records.involvements import manual_entries
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.cipher import ChildCipher, unwrap_data_key
@@ -233,6 +234,11 @@ class Batch:
             "SELECT DISTINCT child_id FROM records_practitioner_involvement WHERE child_id {any}",
             [c.pk for c in children])}
         return {c.pk: manual_entries(c, self.keys.cipher(c)) for c in children if c.pk in ids}
+
+    def _amendments(self, children: Sequence[ChildRow]) -> dict[int, list[Amendment]]:
+        """The local authority's amendments in force on each child that has any (few do)."""
+        ids = children_with_amendments([c.pk for c in children])
+        return {c.pk: in_force(c.pk, self.keys.cipher(c)) for c in children if c.pk in ids}
 
     # -- the batch ---------------------------------------------------------------------------------------------
 
@@ -592,17 +598,20 @@ class Batch:
         stored = self._stored([c for c in children if c.pk not in opened])
         self.keys.prefetch(children)
         manual = self._manual(children)
+        amended = self._amendments(children)
         views = self.workers.views([ViewJob(
             c.pk, c.cpid, self.keys.key(c), c.status == ChildStatus.LIVE, c.shielded, c.responsible_la,
             records=None if c.pk in opened else stored.get(c.pk, []), added=added.get(c.pk),
-            manual=manual.get(c.pk)) for c in children])
+            manual=manual.get(c.pk), amendments=amended.get(c.pk)) for c in children])
         items, discrepancies, las = [], {}, []
+        retired: set[str] = set()
         for child, view in zip(children, views, strict=True):
             if view is None:
                 continue  # nothing left: the lifecycle or a split deals with an empty record
             items.append((child, view.sealed))
             self._opened[child.pk] = (child.version + 1, view.found)  # as write_sealed leaves it
             discrepancies[child.pk] = view.discrepancies
+            retired |= view.retired
             if view.responsible_la not in (child.responsible_la, UNASSIGNED_LA):
                 las.append((child.pk, view.responsible_la))
             if result is not None:
@@ -610,6 +619,7 @@ class Batch:
         if items:
             write_sealed(items, now=self.now)
             sync_discrepancies(discrepancies, now=self.now)
+            retire(retired, keyring=self.keyring, now=self.now)
         bulk.update("children_child", "id", ["responsible_la"], las)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
-from contactpoint.bestview.build import Held, Manual, build
+from contactpoint.bestview.build import Amendment, Held, Manual, build
 from contactpoint.children import source_records
 from contactpoint.children.record import ChildRecord
 from contactpoint.children.sealing import Sealed, seal
@@ -96,6 +96,7 @@ class ViewJob(NamedTuple):
     records: list[Stored] | None = None
     added: list[tuple[str, bytes]] | None = None
     manual: list[Manual] | None = None
+    amendments: list[Amendment] | None = None  # the local authority's amendments in force (records.amendments)
 
     def __repr__(self) -> str:
         return _job_repr(self)
@@ -129,6 +130,7 @@ class View(NamedTuple):
     found: FoundBy
     discrepancies: frozenset[tuple[str, str]]  # (record key, field)
     responsible_la: str
+    retired: frozenset[str] = frozenset()  # amendments a newer agreeing source value has made unnecessary
 
 
 def responsible_la(origin: Origin, rows: Iterable[FeedRow], current: str | None = None) -> str:
@@ -177,11 +179,11 @@ class Worker:
             if not held:
                 out.append(None)  # nothing left: the lifecycle or a split deals with an empty record
                 continue
-            view = build(held, job.manual or (), cpid=job.cpid)
+            view = build(held, job.manual or (), cpid=job.cpid, amendments=job.amendments or ())
             ours = [h.row for h in held if h.source == self.origin.source]
             out.append(View(seal(self.keys, cipher, view.record, shielded=job.shielded, indexed=job.live),
                             FoundBy.of(view.record), view.discrepancies,
-                            responsible_la(self.origin, ours, current=job.responsible_la)))
+                            responsible_la(self.origin, ours, current=job.responsible_la), view.retired))
         return out
 
     def create(self, jobs: Sequence[NewJob]) -> list[View]:

@@ -23,6 +23,7 @@ from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.source_records import open_payload, open_record, seal_record
 from contactpoint.children.store import NewChild, cipher_for, create_children, load_record, reindex, save_records
 from contactpoint.matching.models import Merge, ReviewItem
+from contactpoint.records.amendments import in_force, retire
 from contactpoint.records.involvements import manual_entries, open_involvement, seal_involvement
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.vault.cipher import ChildCipher
@@ -41,7 +42,7 @@ def _best_view(child: Child, cipher: ChildCipher):
     held = _held(child, cipher)
     if not held:
         return None
-    return build(held, manual_entries(child, cipher), cpid=child.cpid)
+    return build(held, manual_entries(child, cipher), cpid=child.cpid, amendments=in_force(child.pk, cipher))
 
 
 def _rebuild(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetime) -> None:
@@ -51,6 +52,7 @@ def _rebuild(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: dateti
         return
     save_records(keyring, [(child, view.record, cipher)], now=now)
     sync_discrepancies({child.pk: view.discrepancies}, now=now)
+    retire(view.retired, keyring=keyring, now=now)
 
 
 def _move_records(keys: list[str], src: Child, dst: Child, src_cipher: ChildCipher, dst_cipher: ChildCipher,

@@ -87,3 +87,47 @@ class Notification(models.Model):
     class Meta:
         db_table = "records_notification"
         indexes = [models.Index(fields=["recipient", "read_at"], name="records_notif_unread")]
+
+
+class Amendment(models.Model):
+    """A local authority's correction or completion of one value of a child's record (issue 19: "the authority
+    must also take reasonable steps to correct the inaccuracy or to complete the record").
+
+    A name, date of birth, gender or address takes effect at once (``active``); an NHS number or UPN is a proposal
+    that takes effect only when a second data manager of the same authority approves it. An active amendment wins
+    over every source until one sends a newer value that agrees (``retired``), a data manager withdraws it, or a
+    later amendment of the same value replaces it. The new value and the reason are sealed with the child's data
+    key (``payload``, bound to ``key``); only the field's name, states, who and when are in clear."""
+
+    class Field(models.TextChoices):
+        NAME = "name", "Name"
+        DATE_OF_BIRTH = "date_of_birth", "Date of birth"
+        GENDER = "gender", "Gender"
+        ADDRESS = "address", "Address"
+        NHS_NUMBER = "nhs_number", "NHS number"
+        UPN = "upn", "Unique Pupil Number (UPN)"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Awaiting approval"
+        ACTIVE = "active", "In effect"
+        REJECTED = "rejected", "Rejected"
+        RETIRED = "retired", "A source now agrees"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        REPLACED = "replaced", "Replaced by a later change"
+
+    key = models.CharField(max_length=32, unique=True)
+    child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=16, choices=Field.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    responsible_la = models.CharField(max_length=3, db_index=True)
+    made_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField()
+    decided_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)  # approved or rejected (identifiers only)
+    ended_at = models.DateTimeField(null=True, blank=True)  # retired, withdrawn or replaced
+    payload = models.BinaryField()  # sealed: the value and the reason
+
+    class Meta:
+        db_table = "records_amendment"
+        indexes = (models.Index(fields=["child", "status"], name="amendment_child_idx"),
+                   models.Index(fields=["responsible_la", "status"], name="amendment_worklist_idx"))

@@ -27,6 +27,7 @@ from contactpoint.records.view import child_name, override_shielding, view_recor
 from contactpoint.search.criteria import parse_criteria
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
+from contactpoint.web.amendments import amend_links
 from contactpoint.web.errors import paused
 from contactpoint.web.forms import GovukDateField, apply_error, cpid_or_404, posted
 from contactpoint.web.guards import SignedInRequest, requires
@@ -139,7 +140,8 @@ def record_page(request: SignedInRequest, cpid: str) -> HttpResponse:
         "can_override": request.user.has(Permission.CHILD_SHIELD_OVERRIDE)
         and stated.reason == Reason.CHILD_PROTECTION,
         "can_record": request.user.has(Permission.CHILD_INVOLVEMENT),
-        "la_team": on_la_team(request.user, view.responsible_la)})
+        "la_team": on_la_team(request.user, view.responsible_la),
+        "amend_links": amend_links(request.user, view)})
 
 
 def _asked_for(raw: str) -> str:

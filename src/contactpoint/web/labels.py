@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contactpoint.access.models import Organisation, SourceSystem
+from contactpoint.access.models import Organisation, SourceSystem, User
 from contactpoint.access.reasons import LABELS, Reason
 from contactpoint.audit.actions import describe
 from contactpoint.children.identifiers import format_contactpoint_id
@@ -86,8 +86,14 @@ def fact(value: Any) -> str:
     return str(value)
 
 
+def amended_by(feed: str) -> str:
+    """Who made an amendment, from its provenance ``feed`` ("amendment:<username>", see ``bestview.build``)."""
+    username = feed.partition(":")[2]
+    return User.objects.filter(username=username).values_list("full_name", flat=True).first() or username
+
+
 FILTERS: dict[str, Callable[..., str]] = {
     "cpid": format_contactpoint_id, "nhs_number": nhs_number, "source_name": source_name, "la_name": la_name,
     "yes_no": yes_no, "service_name": service_name, "reason_name": reason_name, "audit_action": describe,
-    "organisation_name": organisation_name, "fact": fact,
+    "organisation_name": organisation_name, "fact": fact, "amended_by": amended_by,
 }

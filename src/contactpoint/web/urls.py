@@ -8,6 +8,7 @@ from contactpoint.web import (
     admin_organisations,
     admin_sources,
     admin_users,
+    amendments,
     auditing,
     children,
     held,
@@ -141,4 +142,9 @@ urlpatterns += [
     path("lifecycle/archive/<str:cpid>", lifecycle.archived_record_page, name="lifecycle-archived-record"),
     path("lifecycle/sealed", lifecycle.sealed_page, name="lifecycle-sealed"),
     path("lifecycle/sealed/<int:pk>", lifecycle.opening_page, name="lifecycle-opening"),
+    # A local authority corrects or completes a record (contactpoint.web.amendments, issue 19).
+    path("children/<str:cpid>/change/<str:field>", amendments.change_page, name="child-amend"),
+    path("record-changes", amendments.awaiting_page, name="amendments-awaiting"),
+    path("record-changes/<str:key>", amendments.amendment_page, name="amendment"),
+    path("record-changes/<str:key>/withdraw", amendments.withdraw_page, name="amendment-withdraw"),
 ]

@@ -1,0 +1,420 @@
+"""A local authority corrects or completes a child's record (issue 19; seed: "If a local authority considers that
+there are inaccuracies or omitted information in a record for which it is responsible, the authority must also take
+reasonable steps to correct the inaccuracy or to complete the record").
+
+A data manager of the responsible authority changes one value (name, date of birth, gender, address, NHS number,
+UPN), with a reason. The new value carries the authority's own provenance (the authority, the date, who) and wins
+over every source until:
+
+- a source sends a *newer* value that agrees with it: the amendment has served its purpose and is retired (the
+  source's value then stands on its own);
+- a data manager withdraws it: the sources' value returns;
+- a later amendment of the same value replaces it.
+
+A source that keeps sending a disagreeing value gets a discrepancy item (``bestview.discrepancies``), and the
+amended value stays. Identifiers are what records are matched on, so a wrong one can join two children: an NHS
+number or UPN amendment is a proposal that takes effect only when a second data manager of the same authority
+approves it, never the one who proposed it (four eyes, as for shielding).
+
+Values are checked as a feed's are (the same identifier checks; names and address lines by the feed's rules). The
+value and the reason are sealed with the child's data key; the audit trail records the field, never the value.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from django.db import transaction
+
+from contactpoint import bulk
+from contactpoint.access.authentication import user_actor
+from contactpoint.access.models import User
+from contactpoint.access.roles import Permission
+from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.trail import Actor, record_event
+from contactpoint.bestview.build import Amendment as InForce
+from contactpoint.bestview.build import Held, build
+from contactpoint.bestview.build import amend as amend_record
+from contactpoint.bestview.discrepancies import sync_discrepancies
+from contactpoint.children.identifiers import (
+    check_not_future,
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_upn,
+    parse_date,
+)
+from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.record import Address, Gender, PersonName
+from contactpoint.children.source_records import open_payload
+from contactpoint.children.store import cipher_for, load_record, save_records
+from contactpoint.errors import LifecycleError, NotFound, PermissionDenied, ValidationError
+from contactpoint.records.involvements import manual_entries
+from contactpoint.records.models import Amendment
+from contactpoint.vault.cipher import ChildCipher
+from contactpoint.vault.keyring import KeyRing
+
+Field = Amendment.Field
+Status = Amendment.Status
+FOUR_EYES = frozenset({Field.NHS_NUMBER, Field.UPN})  # identifiers: a second data manager approves
+# Which form inputs make up each value (the web form, the API body and the CLI's options use these names).
+INPUTS: dict[str, tuple[str, ...]] = {
+    Field.NAME: ("given_name", "middle_names", "family_name"),
+    Field.DATE_OF_BIRTH: ("date_of_birth",),
+    Field.GENDER: ("gender",),
+    Field.ADDRESS: ("address_line_1", "address_line_2", "town", "postcode"),
+    Field.NHS_NUMBER: ("nhs_number",),
+    Field.UPN: ("upn",),
+}
+HIDDEN_WHEN_SHIELDED = frozenset({Field.ADDRESS, Field.NHS_NUMBER, Field.UPN})  # see records.view
+REASON_MAX = 500
+MAX_NAME = MAX_TEXT = 100  # as feeds.validate
+MAX_AGE_YEARS = 26  # as feeds.validate: children, and care leavers up to 25
+NOT_YOURS = "There is no record with that ContactPoint ID that your local authority is responsible for."
+NO_SUCH = "There is no change with that reference for your local authority."
+GENDERS = {"male": Gender.MALE, "female": Gender.FEMALE, "not specified": Gender.NOT_SPECIFIED}
+
+
+# --- checking a value ---------------------------------------------------------------------------------------
+
+
+def _plain(raw: str | None, field: str, what: str, *, required: bool, letters: bool = False) -> str:
+    """A name or an address line by the feed's rules: no control or invisible characters, at most 100 characters,
+    spaces collapsed; a name needs a letter."""
+    text = " ".join((raw or "").split())
+    if not text:
+        if required:
+            raise ValidationError(field, f"enter {what}")
+        return ""
+    if any(unicodedata.category(ch)[0] == "C" for ch in text):
+        raise ValidationError(field, f"{what} contains a control or invisible character")
+    if len(text) > MAX_NAME:
+        raise ValidationError(field, f"{what} must be {MAX_NAME} characters or fewer")
+    if letters and not any(ch.isalpha() for ch in text):
+        raise ValidationError(field, f"{what} needs at least one letter, not only digits or signs")
+    return text
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def check_value(field: str, values: Mapping[str, str], today: date) -> Any:
+    """The new value for ``field`` from its inputs (``INPUTS``), checked as a feed's value would be; else
+    ``ValidationError`` naming the input and what is wrong (never repeating the value)."""
+    def get(name: str) -> str:
+        return str(values.get(name) or "").strip()
+
+    if field == Field.NAME:
+        return PersonName(given=_plain(get("given_name"), "given_name", "the given name", required=True, letters=True),
+                          middle=_plain(get("middle_names"), "middle_names", "the middle names", required=False,
+                                        letters=True),
+                          family=_plain(get("family_name"), "family_name", "the family name", required=True,
+                                        letters=True))
+    if field == Field.DATE_OF_BIRTH:
+        if not get("date_of_birth"):
+            raise ValidationError("date_of_birth", "enter the date of birth")
+        born = check_not_future(parse_date(get("date_of_birth"), "date_of_birth"), today, "date_of_birth")
+        if born < _years_before(today, MAX_AGE_YEARS):
+            raise ValidationError("date_of_birth", f"the date of birth must be within the last {MAX_AGE_YEARS} "
+                                                   "years: ContactPoint holds children")
+        return born
+    if field == Field.GENDER:
+        gender = GENDERS.get(get("gender").lower())
+        if gender is None:
+            raise ValidationError("gender", "choose male, female or not specified")
+        return gender
+    if field == Field.ADDRESS:
+        line_1 = _plain(get("address_line_1"), "address_line_1", "the first line of the address", required=True)
+        line_2 = _plain(get("address_line_2"), "address_line_2", "the second line of the address", required=False)
+        town = _plain(get("town"), "town", "the town or city", required=False)
+        if not get("postcode"):
+            raise ValidationError("postcode", "enter the postcode")
+        return Address(line_1, line_2, town, normalise_postcode(get("postcode")))
+    if field == Field.NHS_NUMBER:
+        if not get("nhs_number"):
+            raise ValidationError("nhs_number", "enter the NHS number")
+        return normalise_nhs_number(get("nhs_number"))
+    if field == Field.UPN:
+        if not get("upn"):
+            raise ValidationError("upn", "enter the UPN")
+        return normalise_upn(get("upn").upper())
+    raise ValidationError("field", "this value cannot be changed here")
+
+
+def check_reason(reason: str | None) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("reason", "say why the value is being changed")
+    if len(reason) > REASON_MAX:
+        raise ValidationError("reason", f"the reason must be {REASON_MAX} characters or fewer")
+    return reason
+
+
+# --- sealing -------------------------------------------------------------------------------------------------
+
+
+def _encode(field: str, value: Any) -> Any:
+    if field == Field.NAME:
+        return [value.given, value.middle, value.family]
+    if field == Field.ADDRESS:
+        return [value.line_1, value.line_2, value.town, value.postcode]
+    if field == Field.DATE_OF_BIRTH:
+        return value.isoformat()
+    return str(value)
+
+
+def _decode(field: str, raw: Any) -> Any:
+    if field == Field.NAME:
+        return PersonName(given=raw[0], middle=raw[1], family=raw[2])
+    if field == Field.ADDRESS:
+        return Address(*raw)
+    if field == Field.DATE_OF_BIRTH:
+        return date.fromisoformat(raw)
+    if field == Field.GENDER:
+        return Gender(raw)
+    return raw
+
+
+def _aad(key: str) -> str:
+    return f"records:amendment:{key}"
+
+
+def _seal(cipher: ChildCipher, key: str, field: str, value: Any, reason: str) -> bytes:
+    return cipher.seal(_aad(key), orjson.dumps({"v": _encode(field, value), "r": reason}))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An amendment with its value and reason decrypted (in memory only)."""
+
+    row: Amendment
+    value: Any
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return self.row.key
+
+
+def open_amendment(cipher: ChildCipher, row: Amendment) -> Opened:
+    raw = orjson.loads(cipher.open(_aad(row.key), bytes(row.payload)))
+    return Opened(row, _decode(row.field, raw["v"]), raw["r"])
+
+
+def in_force(child_id: int, cipher: ChildCipher) -> list[InForce]:
+    """A child's active amendments as the best view takes them in (``bestview.build``)."""
+    rows = Amendment.objects.filter(child_id=child_id, status=Status.ACTIVE).select_related("made_by") \
+        .order_by("made_at", "pk")
+    return [InForce(r.key, r.field, open_amendment(cipher, r).value, r.responsible_la, r.made_by.username,
+                    (r.decided_at or r.made_at).date()) for r in rows]
+
+
+def children_with_amendments(child_ids: list[int]) -> set[int]:
+    """Which of these children have an amendment in force (few do: a feed batch asks once)."""
+    return {child_id for (child_id,) in bulk.select_any(
+        "SELECT DISTINCT child_id FROM records_amendment WHERE status = 'active' AND child_id {any}", child_ids)}
+
+
+def retire(keys: frozenset[str] | set[str], *, keyring: KeyRing, now: datetime, actor: Actor | None = None) -> int:
+    """Mark amendments a newer agreeing source value has made unnecessary; audited, one entry each."""
+    if not keys:
+        return 0
+    done = 0
+    for row in Amendment.objects.filter(key__in=sorted(keys), status=Status.ACTIVE).select_related("child"):
+        row.status, row.ended_at = Status.RETIRED, now
+        row.save(update_fields=["status", "ended_at"])
+        record_event(AuditAction.AMENDMENT_RETIRED, actor=actor or Actor.system("best-view"), keyring=keyring,
+                     at=now, subjects=[row.child.cpid], context={"field": row.field, "amendment": row.key})
+        done += 1
+    return done
+
+
+# --- rebuilding the best view ----------------------------------------------------------------------------------
+
+
+def rebuild(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetime) -> None:
+    """Store the child's best view from what every source holds, practitioners' entries and the amendments in force;
+    open or close discrepancy items; retire amendments a source now agrees with."""
+    held = [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
+            for r in SourceRecord.objects.filter(child=child, active=True).order_by("id")]
+    if not held:
+        # A record no source holds (made by hand): the amendments go onto it as stored. Withdrawing one leaves its
+        # value, as there is no source's value to return to.
+        record, _, _ = amend_record(load_record(keyring, child, cipher), [], in_force(child.pk, cipher))
+        save_records(keyring, [(child, record, cipher)], now=now)
+        return
+    view = build(held, manual_entries(child, cipher), cpid=child.cpid, amendments=in_force(child.pk, cipher))
+    save_records(keyring, [(child, view.record, cipher)], now=now)
+    sync_discrepancies({child.pk: view.discrepancies}, now=now)
+    retire(view.retired, keyring=keyring, now=now)
+
+
+# --- acting ------------------------------------------------------------------------------------------------------
+
+
+def may_amend(user: User, responsible_la: str) -> bool:
+    """Whether ``user`` is a data manager of the local authority responsible for a child (for pages' links)."""
+    return user.has(Permission.LA_RECORDS_CORRECT) and bool(user.organisation.la_code) \
+        and user.organisation.la_code == responsible_la
+
+
+def _require(user: User) -> None:
+    if not user.has(Permission.LA_RECORDS_CORRECT):
+        raise PermissionDenied("Your role does not include correcting records.")
+
+
+def authority_child(user: User, cpid: str, *, lock: bool = False) -> Child:
+    """The live child with this ContactPoint ID if the user's authority is responsible for them; anything else is
+    the same ``NotFound`` (another authority's data manager cannot tell a record that exists from one that does
+    not)."""
+    _require(user)
+    query = Child.objects.select_for_update() if lock else Child.objects
+    child = query.filter(cpid=cpid).first()
+    if child is None or child.status != ChildStatus.LIVE or not may_amend(user, child.responsible_la):
+        raise NotFound(NOT_YOURS)
+    return child
+
+
+def amend(user: User, cpid: str, field: str, values: Mapping[str, str], reason: str, *, keyring: KeyRing,
+          now: datetime) -> Amendment:
+    """Correct or complete one value. A name, date of birth, gender or address takes effect at once; an NHS number
+    or UPN waits for a second data manager's approval (``decide``)."""
+    _require(user)
+    if field not in INPUTS:
+        raise ValidationError("field", "this value cannot be changed here")
+    value = check_value(field, values, now.date())
+    reason = check_reason(reason)
+    with transaction.atomic():
+        child = authority_child(user, cpid, lock=True)
+        if child.shielded and field in HIDDEN_WHEN_SHIELDED:
+            # Shielding withholds whereabouts and identifiers from the record page, the team included; changing a
+            # value the page cannot show would reveal it in the form and the confirmation.
+            raise LifecycleError("This record is shielded: this value is withheld and cannot be changed here.")
+        if Amendment.objects.filter(child=child, field=field, status=Status.PROPOSED).exists():
+            raise LifecycleError("A change to this value is already awaiting approval. Approve or reject it first.")
+        key = uuid.uuid4().hex
+        cipher = cipher_for(keyring, child)
+        four_eyes = field in FOUR_EYES
+        row = Amendment.objects.create(
+            key=key, child=child, field=field, status=Status.PROPOSED if four_eyes else Status.ACTIVE,
+            responsible_la=child.responsible_la, made_by=user, made_at=now,
+            payload=_seal(cipher, key, field, value, reason))
+        record_event(AuditAction.AMENDMENT_PROPOSED if four_eyes else AuditAction.RECORD_AMENDED,
+                     actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid],
+                     context={"field": field, "amendment": key})
+        if not four_eyes:
+            _take_effect(keyring, child, cipher, row, now=now)
+    return row
+
+
+def _take_effect(keyring: KeyRing, child: Child, cipher: ChildCipher, row: Amendment, *, now: datetime) -> None:
+    """``row`` replaces any earlier amendment of the same value; the best view is rebuilt with it."""
+    Amendment.objects.filter(child=child, field=row.field, status=Status.ACTIVE).exclude(pk=row.pk) \
+        .update(status=Status.REPLACED, ended_at=now)
+    rebuild(keyring, child, cipher, now=now)
+
+
+def _row(user: User, key: str) -> Amendment:
+    row = Amendment.objects.select_related("child", "made_by", "decided_by").filter(key=key).first()
+    if row is None or not may_amend(user, row.responsible_la) or row.child.responsible_la != row.responsible_la:
+        raise NotFound(NO_SUCH)
+    return row
+
+
+def decide(user: User, key: str, *, approve: bool, keyring: KeyRing, now: datetime) -> Amendment:
+    """A second data manager approves (the value takes effect) or rejects (nothing changes) a proposed NHS number
+    or UPN. Four eyes: whoever proposed it cannot decide it."""
+    _require(user)
+    with transaction.atomic():
+        row = _row(user, key)
+        child = authority_child(user, row.child.cpid, lock=True)
+        row = Amendment.objects.select_for_update().select_related("made_by").get(pk=row.pk)
+        if row.status != Status.PROPOSED:
+            raise LifecycleError("This change has already been decided.")
+        if row.made_by_id == user.pk:
+            raise LifecycleError("A second data manager must decide: you proposed this change.")
+        row.status = Status.ACTIVE if approve else Status.REJECTED
+        row.decided_by, row.decided_at = user, now
+        row.save(update_fields=["status", "decided_by", "decided_at"])
+        record_event(AuditAction.AMENDMENT_APPROVED if approve else AuditAction.AMENDMENT_REJECTED,
+                     actor=user_actor(user), keyring=keyring, at=now, subjects=[child.cpid],
+                     context={"field": row.field, "amendment": row.key, "proposed_by": row.made_by.username})
+        if approve:
+            _take_effect(keyring, child, cipher_for(keyring, child), row, now=now)
+    return row
+
+
+def withdraw(user: User, key: str, *, keyring: KeyRing, now: datetime) -> Amendment:
+    """Withdraw an amendment in force (or a proposal awaiting approval): the sources' value returns."""
+    _require(user)
+    with transaction.atomic():
+        row = _row(user, key)
+        child = authority_child(user, row.child.cpid, lock=True)
+        row = Amendment.objects.select_for_update().get(pk=row.pk)
+        if row.status not in (Status.ACTIVE, Status.PROPOSED):
+            raise LifecycleError("This change is no longer in effect.")
+        was_active = row.status == Status.ACTIVE
+        row.status, row.ended_at = Status.WITHDRAWN, now
+        row.save(update_fields=["status", "ended_at"])
+        record_event(AuditAction.AMENDMENT_WITHDRAWN, actor=user_actor(user), keyring=keyring, at=now,
+                     subjects=[child.cpid], context={"field": row.field, "amendment": row.key})
+        if was_active:
+            rebuild(keyring, child, cipher_for(keyring, child), now=now)
+    return row
+
+
+# --- reading -----------------------------------------------------------------------------------------------------
+
+
+def current(user: User, child: Child, *, keyring: KeyRing) -> dict[str, Opened]:
+    """The amendments in force or awaiting approval on a child the user's authority is responsible for, by field
+    (for the record page's withdraw links and the team's view); empty for anyone else."""
+    if not may_amend(user, child.responsible_la):
+        return {}
+    rows = list(Amendment.objects.filter(child=child, status__in=(Status.ACTIVE, Status.PROPOSED))
+                .select_related("made_by").order_by("made_at", "pk"))
+    if not rows:
+        return {}
+    cipher = cipher_for(keyring, child)
+    return {r.field: open_amendment(cipher, r) for r in rows}
+
+
+def in_effect(user: User, child: Child) -> dict[str, Amendment]:
+    """The amendments in force or awaiting approval on a child, by field, without their values (for the record
+    page's links); empty unless the user is a data manager of the responsible authority."""
+    if not may_amend(user, child.responsible_la):
+        return {}
+    return {r.field: r for r in Amendment.objects.filter(child=child, status__in=(Status.ACTIVE, Status.PROPOSED))
+            .order_by("made_at", "pk")}
+
+
+def opened(user: User, key: str, *, keyring: KeyRing) -> Opened:
+    row = _row(user, key)
+    return open_amendment(cipher_for(keyring, row.child), row)
+
+
+def awaiting_approval(user: User) -> list[Amendment]:
+    """The authority's identifier changes awaiting a second data manager, oldest first (without their values)."""
+    _require(user)
+    la = user.organisation.la_code
+    if not la:
+        return []
+    rows = Amendment.objects.filter(responsible_la=la, status=Status.PROPOSED, child__status=ChildStatus.LIVE,
+                                    child__responsible_la=la).select_related("child", "made_by") \
+        .order_by("made_at", "pk")
+    return list(rows)
+
+
+__all__ = ["FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "NOT_YOURS", "REASON_MAX", "Field", "Opened", "Status",
+           "amend", "authority_child", "awaiting_approval", "check_reason", "check_value", "children_with_amendments",
+           "current", "decide", "in_effect", "in_force", "may_amend", "open_amendment", "opened", "rebuild", "retire",
+           "withdraw"]
