@@ -68,7 +68,7 @@ def test_no_organisation_is_stored_in_clear_and_every_reader_still_shows_it(clie
     client.post(f"/children/{cpid}", {"reason": "health"})
     assert ORG_NAME in client.get(f"/children/{cpid}").content.decode()
     api = client.get(f"/api/v1/children/{cpid}", {"reason": "child_protection"},
-                     **bearer(open_token(client, sam)))
+                     **bearer(open_token(client, make_person("amy.api", full_name="Amy Api"))))
     assert ORG_NAME in str(api.json())
 
     # The organisation's administrator still manages their staff's entry, found by its keyed hash.

@@ -394,6 +394,13 @@ def _current_leads(child: Child, keyring: KeyRing, cipher: ChildCipher, *, today
             if i.value.lead_professional and i.value.active_on(today) and i.value.key != excluding]
 
 
+# On a shielded child the practitioners are withheld, so whether anyone else is the lead must not show either:
+# the question is always asked, in these words, whether or not someone is, and its answer is handled the same.
+SHIELDED_LEAD_QUESTION = ("This record is shielded, so ContactPoint cannot tell you whether another practitioner "
+                          "is recorded as the lead professional. If one is, you will replace them. Confirm that you "
+                          "are taking over as lead professional.")
+
+
 def _lead_holder(child: Child, user: User, leads: Sequence[Sourced[Involvement]]) -> str:
     # Naming the lead would reveal what a shielded record or a sensitive service withholds from this user.
     lead = leads[0].value
@@ -406,6 +413,8 @@ def _take_lead(user: User, child: Child, cipher: ChildCipher, keyring: KeyRing, 
                take_lead: bool) -> list[str]:
     """Check (and, once confirmed, take) the lead. Returns the keys of the entries that lost it."""
     leads = _current_leads(child, keyring, cipher, today=now.date(), excluding=key)
+    if child.shielded and not take_lead:
+        raise LeadNeedsConfirmation("", message=SHIELDED_LEAD_QUESTION)
     if not leads:
         return []
     if not take_lead:
@@ -426,6 +435,15 @@ def _take_lead(user: User, child: Child, cipher: ChildCipher, keyring: KeyRing, 
     # taking over as the one lead professional (records.view), and the audit entry says whose lead was displaced.
     lost.extend(lead.value.key for lead in leads if lead.provenance.feed != MANUAL_FEED)
     return lost
+
+
+def _took_lead(child: Child, context: dict[str, Any], lost: list[str]) -> dict[str, Any]:
+    """The taker's audit entry: whose lead they took, in clear; on a shielded child in the entry's sealed detail
+    (which only auditors open), always present, so that what the entry shows is the same whether or not anyone
+    lost the lead."""
+    if child.shielded:
+        return {"context": {**context, "lead_on_shielded_record": True}, "detail": {"took_lead_from": lost}}
+    return {"context": {**context, "took_lead_from": lost}}
 
 
 def _refresh(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetime) -> None:
@@ -476,7 +494,7 @@ def record_involvement(user: User, cpid: str, details: Details, *, keyring: KeyR
             payload=seal_involvement(cipher, key, involvement), created_at=now, updated_at=now)
         _refresh(keyring, child, cipher, now=now)
         record_event(AuditAction.INVOLVEMENT_RECORDED, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid],
-                     context=_context(involvement, entry=key, took_lead_from=lost))
+                     **_took_lead(child, _context(involvement, entry=key), lost))
         others = [(e.user, open_involvement(cipher, e)) for e in
                   PractitionerInvolvement.objects.filter(child=child).exclude(user=user).select_related("user")]
         notify_new_involvement(user, child, involvement, others, keyring=keyring, now=now)
@@ -511,7 +529,7 @@ def change_involvement(user: User, key: str, details: Details, *, keyring: KeyRi
         _refresh(keyring, child, cipher, now=now)
         record_event(AuditAction.INVOLVEMENT_CHANGED, actor=user_actor(user), keyring=keyring, at=now,
                      subjects=[child.cpid], target_user=entry.user.username,
-                     context=_context(changed, entry=key, took_lead_from=lost))
+                     **_took_lead(child, _context(changed, entry=key), lost))
 
 
 def end_involvement(user: User, key: str, end_date: date | None, *, keyring: KeyRing, now: datetime) -> None:
@@ -609,6 +627,8 @@ def lead_conflict(user: User, cpid: str, key: str | None, *, keyring: KeyRing, t
         if not open_involvement(cipher, entry).active_on(today):
             return None  # an ended involvement does not take the lead (change_involvement agrees)
         excluding = key
+    if child.shielded:
+        return SHIELDED_LEAD_QUESTION  # asked whether or not anyone is lead: the answer would say who is involved
     cipher = cipher_for(keyring, child)
     leads = _current_leads(child, keyring, cipher, today=today, excluding=excluding)
     return LeadNeedsConfirmation(_lead_holder(child, user, leads)).message if leads else None
