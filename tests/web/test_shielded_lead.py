@@ -70,3 +70,13 @@ def test_the_lead_question_and_its_outcome_are_the_same_with_or_without_a_withhe
     # And she is now the one lead on each (Sam's entry lost the flag).
     assert Child.objects.filter(cpid__in=[with_lead, without]).count() == 2
     assert AuditEntry.objects.filter(action="child.involvement.changed", target_user="sam.social").exists()
+
+
+def test_the_lead_on_a_shielded_record_is_not_asked_again_when_changing_their_entry(hana):  # noqa: F811
+    [cpid] = add(make_record(), shielded=True)
+    open_record(hana, cpid)
+    hana.post(f"/children/{cpid}/involvement/new", LEAD)
+    assert hana.post(f"/children/{cpid}/involvement/lead", {"take_lead": "yes"}).status_code == 302
+    key = PractitionerInvolvement.objects.get().key
+    changed = hana.post(f"/children/{cpid}/involvement/{key}/change", {**LEAD, "phone": "020 7946 0999"})
+    assert changed.status_code == 302 and changed["Location"] == f"/children/{cpid}"

@@ -517,7 +517,9 @@ def change_involvement(user: User, key: str, details: Details, *, keyring: KeyRi
         assert details.start_date is not None  # validate refuses details without one
         if held.end_date is not None and held.end_date < details.start_date:
             raise ValidationError("start_date", "the start date must be on or before the date the involvement ended")
-        lost = _take_lead(user, child, cipher, keyring, key=key, now=now, take_lead=take_lead) \
+        # On a shielded record a practitioner who is already lead is not asked again (whether or not anyone else is).
+        lost = _take_lead(user, child, cipher, keyring, key=key, now=now,
+                          take_lead=take_lead or (child.shielded and held.lead_professional)) \
             if details.lead_professional and held.active_on(now.date()) else []
         # The entry keeps its practitioner: an administrator correcting it does not become the practitioner.
         changed = replace(_build(entry.user, key, details, end_date=held.end_date),
@@ -624,8 +626,11 @@ def lead_conflict(user: User, cpid: str, key: str | None, *, keyring: KeyRing, t
         if entry.child_id != child.pk:
             raise NotFound("There is no such involvement that you can change.")
         cipher = cipher_for(keyring, child)
-        if not open_involvement(cipher, entry).active_on(today):
+        mine = open_involvement(cipher, entry)
+        if not mine.active_on(today):
             return None  # an ended involvement does not take the lead (change_involvement agrees)
+        if child.shielded and mine.lead_professional:
+            return None  # already the lead: not asked again (change_involvement agrees)
         excluding = key
     if child.shielded:
         return SHIELDED_LEAD_QUESTION  # asked whether or not anyone is lead: the answer would say who is involved
