@@ -157,10 +157,10 @@ class LeadNeedsConfirmation(ContactPointError):
 
     code = "lead_confirmation"
 
-    def __init__(self, holder: str) -> None:
+    def __init__(self, holder: str, *, message: str = "") -> None:
         who = holder or "Another practitioner"
-        super().__init__(f"{who} is recorded as the lead professional. Confirm that you are taking over as lead "
-                         f"professional.")
+        super().__init__(message or f"{who} is recorded as the lead professional. Confirm that you are taking over "
+                                    f"as lead professional.")
         self.holder = holder
 
 

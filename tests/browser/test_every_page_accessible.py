@@ -296,6 +296,10 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go(f"/children/{cpid}/involvement/new", check=False)
     walk.submit("Continue", {**INVOLVED, "flags": "lead_professional"})
     walk.submit("Continue", {}, "with errors")
+    # On a shielded record the question is the neutral one, whether or not anyone is lead.
+    walk.open_record(w["shielded"])
+    walk.go(f"/children/{w['shielded']}/involvement/new", check=False)
+    walk.submit("Continue", {**INVOLVED, "flags": "lead_professional"})
 
     # --- a teacher ---------------------------------------------------------------------------------------------
     walk.as_(make_person("tia.teacher", role="sch3-9", org="SCH-100001", full_name="Tia Teacher"))

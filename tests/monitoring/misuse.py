@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from contactpoint.access.models import User
 from contactpoint.audit.actions import AuditAction, Outcome, Severity
 from contactpoint.audit.trail import Actor, record_event
+from contactpoint.records.involvements import org_token
 from contactpoint.records.models import PractitionerInvolvement
 from tests.monitoring.seed import Staff, World, at_local
 
@@ -35,7 +36,7 @@ def own_postcode(w: World, s: Staff, on: date) -> None:
 
 
 def shielded_view(w: World, s: Staff, on: date) -> None:
-    involved = set(PractitionerInvolvement.objects.filter(organisation=s.user.organisation.code)
+    involved = set(PractitionerInvolvement.objects.filter(org_token=org_token(w.keyring, s.user.organisation.code))
                    .values_list("child__cpid", flat=True))
     kid = next(k for k in w.kids if k.shielded and k.cpid not in involved)
     w.search(s, at_local(on, 14), kid=kid)

@@ -23,6 +23,7 @@ from contactpoint.audit.trail import Actor, record_event
 from contactpoint.children.models import Child
 from contactpoint.monitoring.identity import family_tokens, postcode_token
 from contactpoint.monitoring.models import WatchedIdentity
+from contactpoint.records.involvements import org_token
 from contactpoint.records.models import PractitionerInvolvement
 
 LONDON = ZoneInfo("Europe/London")
@@ -155,8 +156,8 @@ class World:
         for n, kid in enumerate(self.other_kids[:40] + [k for k in self.kids if k.shielded]):
             s = nurse if kid.shielded else self.staff[n % len(self.staff)]
             inv.append(PractitionerInvolvement(child_id=int(kid.cpid[:11]), key=f"inv-{n}", user=s.user,
-                                               organisation=s.user.organisation.code, payload=b"", created_at=now,
-                                               updated_at=now))
+                                               org_token=org_token(self.keyring, s.user.organisation.code),
+                                               payload=b"", created_at=now, updated_at=now))
         PractitionerInvolvement.objects.bulk_create(inv)
 
     # -- events -------------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from contactpoint.ingest.work import (
     Worker,
     responsible_la,
 )
+from contactpoint.lifecycle import notices
 from contactpoint.matching import merging
 from contactpoint.matching.cluster import LINKS_TWO, decide
 from contactpoint.matching.engine import Backend, score
@@ -341,6 +342,12 @@ class Batch:
         whose records the workers opened (and keep for ``refresh``), the records placed with a child, and the
         pairs of existing children to merge once the batch's best views are written."""
         kind = self.source.kind
+        to_hold = self._new_identity_rows(new)
+        if not new:
+            changed, same = held.hold(to_hold, source=self.source.code, source_kind=kind, run_id=self.run_id,
+                                      received=self.today, keyring=self.keyring)
+            result.held, result.unchanged = result.held + changed, result.unchanged + same
+            return set(), [], []
         profiles = {k: e.match_profile(kind) for k, e in new.items()}
         existing: dict[str, int] = {}
         children = {child.pk: child for child in self._candidates(self._tokens(new.values(), second_look=False))}
@@ -366,7 +373,6 @@ class Batch:
         for uid, child_id in outcome.child_of.items():
             if child_id is None:
                 groups[outcome.group_of[uid]].append(uid)
-        to_hold = []
         for group, uids in list(groups.items()):
             lacking = held.thin(new[uid].lacks for uid in uids)
             if lacking:
@@ -418,6 +424,16 @@ class Batch:
         placed = [new[uid] for uid in child_of_record if uid in new]
         result.released += held.release(self.source.code, [e.key for e in placed])
         return set(children), placed, to_merge
+
+    def _new_identity_rows(self, new: dict[str, Entry]) -> list[held.ToHold]:
+        """Take out of ``new`` the rows that carry an identifier of a record sealed when its child was given a new
+        identity: matched, they would make the old identity visible again (a new child, or details on one). They
+        are held for the data managers of the authority that made the new identity, who decide; the held row
+        says only why, never which record it met."""
+        guarded = notices.new_identity_matches(self.keyring, {k: list(e.lookup(self.keyring)) for k, e in new.items()},
+                                               lambda k: new[k].full_row())
+        return [held.ToHold(e.full_row(), uid, e.content_hash, e.payload, e.flags, held.NEW_IDENTITY, la)
+                for uid, la in guarded.items() for e in [new.pop(uid)]]
 
     def _tokens(self, entries: Iterable[Entry], *, second_look: bool) -> dict[int, set]:
         """The tokens the entries look up, with what each stands for: those keyed by a postcode alone on the

@@ -36,6 +36,10 @@ from contactpoint.vault.tokens import identifier_tokens
 
 NO_BIRTH = "no date of birth"
 NO_NAME = "no name"
+# A row that carries an identifier of a record sealed when its child was given a new identity (lifecycle.notices):
+# never taken in on its own, whatever it holds; the reason says nothing of the new identity.
+NEW_IDENTITY = ("it has an identifier of a record sealed when the child was given a new identity: it is not taken "
+                "in; ask the source to close its record")
 
 
 def thin(lacking: Iterable[int]) -> str | None:
@@ -167,5 +171,5 @@ def open_held(keyring: KeyRing, held: HeldRecord) -> FeedRow:
                                 line=held.line)
 
 
-__all__ = ["NO_BIRTH", "NO_NAME", "HeldPage", "HeldRow", "ToHold", "held_for", "hold", "open_held", "release",
-           "thin", "waiting_for"]
+__all__ = ["NEW_IDENTITY", "NO_BIRTH", "NO_NAME", "HeldPage", "HeldRow", "ToHold", "held_for", "hold", "open_held",
+           "release", "thin", "waiting_for"]

@@ -124,3 +124,19 @@ class SealedOpening(models.Model):
 
     class Meta:
         db_table = "lifecycle_sealed_opening"
+
+
+class NewIdentityGuard(models.Model):
+    """The identifier tokens of a record sealed when its child was given a new identity (``notices``). Archiving
+    takes the record out of the index, so without these a source that sends the old details again (its NHS
+    number, its UPN) would make a new, visible child of the old identity. A feed row with one of these tokens is
+    held instead, for the old record's local authority to decide (``ingest``).
+
+    Points only at the old, sealed record (which holds the one link to the new one, sealed): nothing here leads
+    to the new identity. Goes with the old record when it is deleted."""
+
+    child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="+")
+    token = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        db_table = "lifecycle_new_identity_guard"

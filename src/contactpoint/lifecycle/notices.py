@@ -10,9 +10,11 @@ authorised officers for a child protection enquiry, serious case review or child
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from django.db import transaction
 
@@ -34,12 +36,13 @@ from contactpoint.children.record import (
 )
 from contactpoint.children.store import NewChild, cipher_for, create_children, load_record, save_record
 from contactpoint.dates import anniversary, first_of_month, live_until
-from contactpoint.errors import LifecycleError, ValidationError
+from contactpoint.errors import ContactPointError, LifecycleError, ValidationError
 from contactpoint.lifecycle import consent as consents
 from contactpoint.lifecycle import transitions
 from contactpoint.lifecycle.common import authority_child, new_key, require, seal
-from contactpoint.lifecycle.models import DeathNotice
+from contactpoint.lifecycle.models import Archive, DeathNotice, NewIdentityGuard
 from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.tokens import identifier_tokens
 
 RETURN_YEARS = 3
 
@@ -173,8 +176,77 @@ def new_identity(user: User, cpid: str, identity: NewIdentity, *, keyring: KeyRi
                             extra={"kind": identity.kind.value, "new_cpid": made.cpid})
         record_event(AuditAction.NEW_IDENTITY, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid],
                      detail={"kind": identity.kind.value})
+        _guard(keyring, old, record)
     return made.cpid
 
 
-__all__ = ["Child", "IdentityKind", "NewIdentity", "left_england", "new_identity", "notify_death",
-           "returned_to_england"]
+def _identifiers(record: ChildRecord) -> dict[str, str]:
+    return {name: _normal(value.value) for name, value in
+            (("nhs_number", record.nhs_number), ("upn", record.upn), ("uln", record.uln)) if value and value.value}
+
+
+def _normal(identifier: str | None) -> str:
+    return "".join((identifier or "").split()).upper()
+
+
+def _guard(keyring: KeyRing, old: Child, record: ChildRecord) -> None:
+    """Keep the old record's identifier tokens, so that a source sending the old details again is held rather
+    than making the old identity visible again (``new_identity_matches``)."""
+    tokens = identifier_tokens(keyring, **{k: _identifiers(record).get(k) for k in ("nhs_number", "upn", "uln")})
+    NewIdentityGuard.objects.bulk_create(NewIdentityGuard(child=old, token=t) for t in sorted(tokens))
+
+
+def guard_earlier_new_identities(keyring: KeyRing) -> int:
+    """Guard the records sealed for a new identity before guards existed (``lifecycle guard-new-identities``, run
+    once after lifecycle migration 0002): each sealed record's archive says, sealed, why it was sealed. Safe to
+    run again. Returns how many records it guarded."""
+    done = set(NewIdentityGuard.objects.values_list("child_id", flat=True))
+    count = 0
+    for child in Child.objects.filter(status=ChildStatus.SEALED).exclude(pk__in=done).order_by("id"):
+        try:
+            info = transitions.archive_info(keyring, child)
+        except (Archive.DoesNotExist, ContactPointError):
+            continue  # no archive, or a key already destroyed: nothing left to guard
+        if info.get("reason") == transitions.Reason.NEW_IDENTITY:
+            with transaction.atomic():
+                _guard(keyring, child, load_record(keyring, child))
+            count += 1
+    return count
+
+
+def new_identity_matches(keyring: KeyRing, tokens: Mapping[str, Iterable[int]],
+                         row_of: Callable[[str], Any]) -> dict[str, str]:
+    """Which feed rows carry an identifier (NHS number, UPN, ULN) of a record sealed for a new identity: the
+    row's key, and the local authority of that record (the one that made the new identity), which must decide
+    what to do with it. ``tokens`` are each row's lookup tokens; a row that shares one is opened (``row_of``),
+    with the sealed record, and its identifiers compared exactly (tokens are truncated and may collide)."""
+    if not tokens or not NewIdentityGuard.objects.exists():  # the usual case: no new identity ever made
+        return {}
+    wanted = {t for ts in tokens.values() for t in ts}
+    guards: dict[int, set[int]] = {}
+    for token, child_id in NewIdentityGuard.objects.filter(
+            token__in=list(wanted), child__status=ChildStatus.SEALED).values_list("token", "child_id"):
+        guards.setdefault(token, set()).add(child_id)
+    if not guards:
+        return {}
+    records: dict[int, tuple[str, dict[str, str]]] = {}
+    found = {}
+    for key, row_tokens in tokens.items():
+        olds = {c for t in row_tokens for c in guards.get(t, ())}
+        if not olds:
+            continue
+        row = row_of(key)
+        given = {name: _normal(getattr(row, name, None)) for name in ("nhs_number", "upn", "uln")}
+        for child_id in sorted(olds):
+            if child_id not in records:
+                old = Child.objects.get(pk=child_id)
+                records[child_id] = (old.responsible_la, _identifiers(load_record(keyring, old)))
+            la, identifiers = records[child_id]
+            if any(given.get(name) == value for name, value in identifiers.items()):
+                found[key] = la
+                break
+    return found
+
+
+__all__ = ["Child", "IdentityKind", "NewIdentity", "guard_earlier_new_identities", "left_england", "new_identity",
+           "new_identity_matches", "notify_death", "returned_to_england"]

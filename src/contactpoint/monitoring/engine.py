@@ -41,6 +41,7 @@ from contactpoint.monitoring.rules import (
     volume_limit,
 )
 from contactpoint.monitoring.thresholds import MonitorSettings
+from contactpoint.records.involvements import of_organisation, org_tokens, organisation_of
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.vault.keyring import KeyRing
 
@@ -104,8 +105,14 @@ class Batch:
         if not pairs:
             return set()
         orgs, cpids = {o for o, _ in pairs}, {c for _, c in pairs}
-        found = set(PractitionerInvolvement.objects.filter(organisation__in=orgs, child__cpid__in=cpids)
-                    .values_list("organisation", "child__cpid"))
+        # The organisation is sealed in the entry; its keyed hash finds the entries without opening them.
+        tokens = org_tokens(self.keyring, orgs)
+        found: set[tuple[str, str]] = set()
+        for e in PractitionerInvolvement.objects.filter(of_organisation(tokens), child__cpid__in=cpids) \
+                .select_related("child").only("organisation", "org_token", "child__cpid"):
+            org = organisation_of(tokens, e)
+            if org is not None:
+                found.add((org, e.child.cpid))
         sources = dict(SourceSystem.objects.filter(organisation__code__in=orgs)
                        .values_list("code", "organisation__code"))
         if sources:

@@ -24,6 +24,8 @@ Every change writes its audit entry in the same transaction (fail closed).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Sequence
@@ -33,6 +35,7 @@ from typing import Any, Protocol
 
 import orjson
 from django.db import transaction
+from django.db.models import Q
 
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
@@ -45,7 +48,7 @@ from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.record import Involvement, Provenance, SensitiveBasis, SensitiveCategory, Sourced
 from contactpoint.children.source_records import involvement_from_json, involvement_to_json
 from contactpoint.children.store import cipher_for, load_record, save_records
-from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError
+from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenied, ValidationError, VaultError
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.records.notifications import notify_new_involvement
 from contactpoint.vault.cipher import ChildCipher
@@ -135,6 +138,7 @@ class RecordedInvolvement(Involvement):
     role: str = ""
     ground: SensitiveGround | None = None
     service_code: str = ""
+    org_code: str = ""  # the recording practitioner's organisation; sealed, never in a clear column
 
     def shown(self) -> Involvement:
         """The Schedule 1 item as the record shows it: the role beside the practitioner's name."""
@@ -214,7 +218,7 @@ def seal_involvement(cipher: ChildCipher, entry_key: str, involvement: Involveme
     body: Any = involvement_to_json(involvement)
     if isinstance(involvement, RecordedInvolvement):
         body = {"i": body, "r": involvement.role, "sc": involvement.service_code,
-                "g": involvement.ground.to_json() if involvement.ground else None}
+                "g": involvement.ground.to_json() if involvement.ground else None, "oc": involvement.org_code}
     return cipher.seal(_field(entry_key), orjson.dumps(body))
 
 
@@ -223,8 +227,39 @@ def open_involvement(cipher: ChildCipher, entry: PractitionerInvolvement) -> Rec
     if isinstance(raw, list):
         raw = {"i": raw, "r": "", "sc": "", "g": None}
     base = involvement_from_json(raw["i"])
+    # An entry from before the organisation was sealed has it in the old clear column until
+    # ``seal_involvement_organisations`` has run (records/migrations/0005).
     return RecordedInvolvement(**{f: getattr(base, f) for f in Involvement.__dataclass_fields__},
-                               role=raw["r"], ground=SensitiveGround.from_json(raw["g"]), service_code=raw["sc"])
+                               role=raw["r"], ground=SensitiveGround.from_json(raw["g"]), service_code=raw["sc"],
+                               org_code=raw.get("oc") or entry.organisation)
+
+
+ORG_INDEX = "involvement-organisation"
+
+
+def org_token(keyring: Any, org_code: str) -> str:
+    """The keyed hash of an organisation's code stored with its entries (``index_key`` is all it needs). One key
+    for every child, so that an organisation's entries are found with one query; it says no more than the
+    entry's practitioner already does, and the hash cannot be reversed without the key ring."""
+    return hmac.new(keyring.index_key(ORG_INDEX), org_code.encode(), hashlib.sha256).hexdigest()
+
+
+def org_tokens(keyring: Any, org_codes: Any) -> dict[str, str]:
+    """Each organisation's keyed hash, mapped to its code."""
+    return {org_token(keyring, c): c for c in org_codes}
+
+
+def of_organisation(tokens: dict[str, str]) -> Q:
+    """Entries recorded by these organisations' practitioners (``org_tokens``; old entries by their clear column,
+    until ``seal_organisations`` has run)."""
+    return Q(org_token__in=list(tokens)) | Q(organisation__in=list(tokens.values()), org_token="")
+
+
+def organisation_of(tokens: dict[str, str], entry: PractitionerInvolvement) -> str | None:
+    """Which of the organisations in ``tokens`` recorded ``entry``, if any."""
+    if entry.org_token:
+        return tokens.get(entry.org_token)
+    return entry.organisation if entry.organisation in tokens.values() else None
 
 
 class _Keyed(Protocol):
@@ -236,8 +271,11 @@ class _Keyed(Protocol):
 
 def manual_entries(child: _Keyed, cipher: ChildCipher) -> list[Manual]:
     """Practitioners' entries as the best view takes them in (bestview.build)."""
-    return [Manual(open_involvement(cipher, e).shown(), e.organisation, e.updated_at.date())
-            for e in PractitionerInvolvement.objects.filter(child_id=child.pk).order_by("created_at", "id")]
+    out = []
+    for e in PractitionerInvolvement.objects.filter(child_id=child.pk).order_by("created_at", "id"):
+        opened = open_involvement(cipher, e)
+        out.append(Manual(opened.shown(), opened.org_code, e.updated_at.date()))
+    return out
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
@@ -262,7 +300,7 @@ def own_entries(user: User, child: Child, keyring: KeyRing, cipher: ChildCipher 
     organisation's). Readable even when the child is shielded: they say nothing the practitioner did not enter."""
     entries = PractitionerInvolvement.objects.filter(child=child).select_related("user").order_by("created_at", "id")
     if user.has(Permission.ORG_USERS_MANAGE):
-        entries = entries.filter(organisation=user.organisation.code)
+        entries = entries.filter(of_organisation(org_tokens(keyring, [user.organisation.code])))
     else:
         entries = entries.filter(user=user)
     found = list(entries)
@@ -312,14 +350,15 @@ def _entry(key: str, *, lock: bool = False) -> PractitionerInvolvement:
     return entry
 
 
-def may_manage(user: User, entry: PractitionerInvolvement) -> bool:
+def may_manage(user: User, entry: PractitionerInvolvement, keyring: Any) -> bool:
     if entry.user_id == user.pk:
         return user.has(Permission.CHILD_INVOLVEMENT)
-    return user.has(Permission.ORG_USERS_MANAGE) and user.organisation.code == entry.organisation
+    return user.has(Permission.ORG_USERS_MANAGE) \
+        and organisation_of(org_tokens(keyring, [user.organisation.code]), entry) is not None
 
 
-def _require_manage(user: User, entry: PractitionerInvolvement) -> None:
-    if not may_manage(user, entry):
+def _require_manage(user: User, entry: PractitionerInvolvement, keyring: Any) -> None:
+    if not may_manage(user, entry, keyring):
         raise PermissionDenied("Only the practitioner who recorded this involvement, or an administrator of "
                                "their organisation, can change it.")
 
@@ -345,7 +384,7 @@ def _build(user: User, key: str, details: Details, *, end_date: date | None = No
         start_date=details.start_date, end_date=end_date, lead_professional=details.lead_professional,
         caf_completed=details.caf_completed, sensitive=details.sensitive,
         sensitive_basis=ground.basis if ground else None, basis_decided_by=ground.by if ground else "",
-        role=details.role, ground=ground, service_code=details.service)
+        role=details.role, ground=ground, service_code=details.service, org_code=user.organisation.code)
 
 
 def _current_leads(child: Child, keyring: KeyRing, cipher: ChildCipher, *, today: date,
@@ -353,6 +392,13 @@ def _current_leads(child: Child, keyring: KeyRing, cipher: ChildCipher, *, today
     record = load_record(keyring, child, cipher)
     return [i for i in record.involvements
             if i.value.lead_professional and i.value.active_on(today) and i.value.key != excluding]
+
+
+# On a shielded child the practitioners are withheld, so whether anyone else is the lead must not show either:
+# the question is always asked, in these words, whether or not someone is, and its answer is handled the same.
+SHIELDED_LEAD_QUESTION = ("This record is shielded, so ContactPoint cannot tell you whether another practitioner "
+                          "is recorded as the lead professional. If one is, you will replace them. Confirm that you "
+                          "are taking over as lead professional.")
 
 
 def _lead_holder(child: Child, user: User, leads: Sequence[Sourced[Involvement]]) -> str:
@@ -367,6 +413,8 @@ def _take_lead(user: User, child: Child, cipher: ChildCipher, keyring: KeyRing, 
                take_lead: bool) -> list[str]:
     """Check (and, once confirmed, take) the lead. Returns the keys of the entries that lost it."""
     leads = _current_leads(child, keyring, cipher, today=now.date(), excluding=key)
+    if child.shielded and not take_lead:
+        raise LeadNeedsConfirmation("", message=SHIELDED_LEAD_QUESTION)
     if not leads:
         return []
     if not take_lead:
@@ -387,6 +435,15 @@ def _take_lead(user: User, child: Child, cipher: ChildCipher, keyring: KeyRing, 
     # taking over as the one lead professional (records.view), and the audit entry says whose lead was displaced.
     lost.extend(lead.value.key for lead in leads if lead.provenance.feed != MANUAL_FEED)
     return lost
+
+
+def _took_lead(child: Child, context: dict[str, Any], lost: list[str]) -> dict[str, Any]:
+    """The taker's audit entry: whose lead they took, in clear; on a shielded child in the entry's sealed detail
+    (which only auditors open), always present, so that what the entry shows is the same whether or not anyone
+    lost the lead."""
+    if child.shielded:
+        return {"context": {**context, "lead_on_shielded_record": True}, "detail": {"took_lead_from": lost}}
+    return {"context": {**context, "took_lead_from": lost}}
 
 
 def _refresh(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetime) -> None:
@@ -433,11 +490,11 @@ def record_involvement(user: User, cpid: str, details: Details, *, keyring: KeyR
             if details.lead_professional else []
         involvement = _build(user, key, details)
         PractitionerInvolvement.objects.create(
-            child=child, key=key, user=user, organisation=user.organisation.code,
+            child=child, key=key, user=user, org_token=org_token(keyring, user.organisation.code),
             payload=seal_involvement(cipher, key, involvement), created_at=now, updated_at=now)
         _refresh(keyring, child, cipher, now=now)
         record_event(AuditAction.INVOLVEMENT_RECORDED, actor=user_actor(user), keyring=keyring, at=now, subjects=[cpid],
-                     context=_context(involvement, entry=key, took_lead_from=lost))
+                     **_took_lead(child, _context(involvement, entry=key), lost))
         others = [(e.user, open_involvement(cipher, e)) for e in
                   PractitionerInvolvement.objects.filter(child=child).exclude(user=user).select_related("user")]
         notify_new_involvement(user, child, involvement, others, keyring=keyring, now=now)
@@ -449,7 +506,7 @@ def change_involvement(user: User, key: str, details: Details, *, keyring: KeyRi
     """Change an entry: service, role, contact details, start date, lead professional, CAF, ground."""
     with transaction.atomic():
         entry = _entry(key, lock=True)
-        _require_manage(user, entry)
+        _require_manage(user, entry, keyring)
         child = _child(entry.child.cpid, lock=True)
         cipher = cipher_for(keyring, child)
         held = open_involvement(cipher, entry)
@@ -460,18 +517,21 @@ def change_involvement(user: User, key: str, details: Details, *, keyring: KeyRi
         assert details.start_date is not None  # validate refuses details without one
         if held.end_date is not None and held.end_date < details.start_date:
             raise ValidationError("start_date", "the start date must be on or before the date the involvement ended")
-        lost = _take_lead(user, child, cipher, keyring, key=key, now=now, take_lead=take_lead) \
+        # On a shielded record a practitioner who is already lead is not asked again (whether or not anyone else is).
+        lost = _take_lead(user, child, cipher, keyring, key=key, now=now,
+                          take_lead=take_lead or (child.shielded and held.lead_professional)) \
             if details.lead_professional and held.active_on(now.date()) else []
         # The entry keeps its practitioner: an administrator correcting it does not become the practitioner.
         changed = replace(_build(entry.user, key, details, end_date=held.end_date),
-                          organisation=held.organisation or entry.user.organisation.name)
+                          organisation=held.organisation or entry.user.organisation.name,
+                          org_code=held.org_code or entry.user.organisation.code)
         entry.payload = seal_involvement(cipher, key, changed)
         entry.updated_at = now
         entry.save(update_fields=["payload", "updated_at"])
         _refresh(keyring, child, cipher, now=now)
         record_event(AuditAction.INVOLVEMENT_CHANGED, actor=user_actor(user), keyring=keyring, at=now,
                      subjects=[child.cpid], target_user=entry.user.username,
-                     context=_context(changed, entry=key, took_lead_from=lost))
+                     **_took_lead(child, _context(changed, entry=key), lost))
 
 
 def end_involvement(user: User, key: str, end_date: date | None, *, keyring: KeyRing, now: datetime) -> None:
@@ -482,7 +542,7 @@ def end_involvement(user: User, key: str, end_date: date | None, *, keyring: Key
         raise ValidationError("end_date", "the date your involvement ended must be today or in the past")
     with transaction.atomic():
         entry = _entry(key, lock=True)
-        _require_manage(user, entry)
+        _require_manage(user, entry, keyring)
         child = _child(entry.child.cpid, lock=True)
         cipher = cipher_for(keyring, child)
         held = open_involvement(cipher, entry)
@@ -507,7 +567,7 @@ def withdraw_consent(user: User, key: str, *, keyring: KeyRing, now: datetime) -
         entry = _entry(key, lock=True)
         child = _child(entry.child.cpid, lock=True)
         if not la_team_for(user, child):
-            _require_manage(user, entry)
+            _require_manage(user, entry, keyring)
         cipher = cipher_for(keyring, child)
         held = open_involvement(cipher, entry)
         if held.sensitive is None or held.sensitive_basis != SensitiveBasis.CONSENT:
@@ -523,7 +583,7 @@ def withdraw_consent(user: User, key: str, *, keyring: KeyRing, now: datetime) -
 def entry_for(user: User, key: str, *, keyring: KeyRing) -> Entry:
     """One entry, opened for someone who may manage it (for the change and end pages)."""
     entry = _entry(key)
-    _require_manage(user, entry)
+    _require_manage(user, entry, keyring)
     cipher = cipher_for(keyring, entry.child)
     return Entry(entry.key, entry.child.cpid, entry.user.full_name, open_involvement(cipher, entry))
 
@@ -562,13 +622,46 @@ def lead_conflict(user: User, cpid: str, key: str | None, *, keyring: KeyRing, t
         excluding = ""
     else:
         entry = _entry(key)
-        _require_manage(user, entry)
+        _require_manage(user, entry, keyring)
         if entry.child_id != child.pk:
             raise NotFound("There is no such involvement that you can change.")
         cipher = cipher_for(keyring, child)
-        if not open_involvement(cipher, entry).active_on(today):
+        mine = open_involvement(cipher, entry)
+        if not mine.active_on(today):
             return None  # an ended involvement does not take the lead (change_involvement agrees)
+        if child.shielded and mine.lead_professional:
+            return None  # already the lead: not asked again (change_involvement agrees)
         excluding = key
+    if child.shielded:
+        return SHIELDED_LEAD_QUESTION  # asked whether or not anyone is lead: the answer would say who is involved
     cipher = cipher_for(keyring, child)
     leads = _current_leads(child, keyring, cipher, today=today, excluding=excluding)
     return LeadNeedsConfirmation(_lead_holder(child, user, leads)).message if leads else None
+
+
+def seal_organisations(keyring: KeyRing, *, batch: int = 500) -> int:
+    """Seal the organisation of entries recorded before it was sealed (records/migrations/0005): put it in the
+    payload, store its keyed hash, empty the clear column. Each batch commits on its own, so a run that stops
+    carries on where it left off; an entry already sealed is not touched. Returns how many were sealed.
+
+    An entry whose child's data key is gone (an erased record) cannot be re-sealed: its clear column is emptied
+    all the same, since nothing can read the entry any more."""
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            entries = list(PractitionerInvolvement.objects.select_for_update().select_related("child")
+                           .exclude(organisation="").order_by("id")[:batch])
+            if not entries:
+                return sealed
+            for entry in entries:
+                code = entry.organisation
+                try:
+                    cipher = cipher_for(keyring, entry.child)
+                except VaultError:
+                    cipher = None
+                if cipher is not None:
+                    entry.payload = seal_involvement(cipher, entry.key, open_involvement(cipher, entry))
+                entry.org_token = org_token(keyring, code)
+                entry.organisation = ""
+            PractitionerInvolvement.objects.bulk_update(entries, ["payload", "org_token", "organisation"])
+            sealed += len(entries)

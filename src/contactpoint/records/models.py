@@ -6,12 +6,20 @@ from django.db import models
 class PractitionerInvolvement(models.Model):
     """An involvement a practitioner recorded themselves (their service, contact details, lead professional,
     CAF). Sealed with the child's data key like every other value; the best view takes it in alongside feeds,
-    with the practitioner's organisation as its source."""
+    with the practitioner's organisation as its source.
+
+    The organisation is sealed in the payload too: which organisation works with a child says what kind of help
+    the child gets (a sexual health clinic, a youth offending team). ``org_token`` is a keyed hash of its code,
+    for the checks that need "an entry of this organisation" (an administrator managing their staff's entries,
+    the misuse monitor) without opening every entry. ``organisation`` is the old clear column: empty on every
+    entry recorded since, and emptied on older ones by ``contactpoint seal_involvement_organisations``
+    (migration 0005); until that has run the code reads it as a fallback."""
 
     child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="practitioner_involvements")
     key = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
-    organisation = models.CharField(max_length=32)
+    organisation = models.CharField(max_length=32, blank=True, default="")
+    org_token = models.CharField(max_length=64, blank=True, default="", db_index=True)
     payload = models.BinaryField()
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

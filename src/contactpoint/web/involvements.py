@@ -28,6 +28,7 @@ from contactpoint.records import brokering
 from contactpoint.records.involvements import (
     CONSENT_HOW,
     SERVICES,
+    SHIELDED_LEAD_QUESTION,
     Details,
     Entry,
     SensitiveGround,
@@ -343,7 +344,8 @@ def lead(request: SignedInRequest, cpid: str) -> HttpResponse:
             return outcome
         form.add_error(None, outcome.reason[0].upper() + outcome.reason[1:])
     return render(request, "involvements/lead.html", _context(
-        cpid, request.user, title="Lead professional", form=form, message=pending["lead_message"]))
+        cpid, request.user, title="Lead professional", form=form, message=pending["lead_message"],
+        neutral=pending["lead_message"] == SHIELDED_LEAD_QUESTION))
 
 
 @requires(Permission.CHILD_INVOLVEMENT)

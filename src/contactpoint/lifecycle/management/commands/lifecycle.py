@@ -5,6 +5,7 @@ from typing import Any
 from django.utils import timezone
 
 from contactpoint.commands import ContactPointCommand
+from contactpoint.lifecycle import notices
 from contactpoint.lifecycle.run import run
 from contactpoint.vault.keyring import get_keyring
 
@@ -18,8 +19,15 @@ class Command(ContactPointCommand):
         go = sub.add_parser("run", help="archive at 18 (25 with consent, a year after a death), seal a year "
                                         "later, delete six years after archiving")
         go.add_argument("--today", help="the day to run for (default: today); for catching up or testing")
+        sub.add_parser("guard-new-identities", help="once, after lifecycle migration 0002: hold feed rows that "
+                                                    "carry the identifiers of records sealed for a new identity "
+                                                    "before this release")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "guard-new-identities":
+            count = notices.guard_earlier_new_identities(get_keyring())
+            self.stdout.write(f"{count} record(s) sealed for a new identity now guarded")
+            return
         today = self.parse_day(options.get("today"), "--today") or timezone.localdate()
         report = run(get_keyring(), today=today, now=timezone.now())
         for line in report.lines():
