@@ -97,6 +97,11 @@ class AuditAction(StrEnum):
     SEALED_OPENED = "lifecycle.sealed.opened"
     DELETED = "lifecycle.deleted"
     LIFECYCLE_RUN = "lifecycle.run"
+    MOVE_REPORTED = "lifecycle.move.reported"  # a shielded child's feed reported another authority (kept secret)
+    MOVE_REPORT_OPENED = "lifecycle.move.opened"  # a data manager saw which authority was reported
+    MOVE_KEPT = "lifecycle.move.kept"
+    HANDED_OVER = "lifecycle.handed_over"  # the responsible authority changed; both teams told
+    HAND_OVERS_VIEWED = "lifecycle.hand_overs.viewed"
     HELD_ROWS_DELETED = "lifecycle.held.deleted"  # rows held a year, linked to no child: deleted (counts by LA)
     RESTORED = "lifecycle.restored"  # a child who left England came back within 3 years
     SEALED_OPEN_REQUESTED = "lifecycle.sealed.open_requested"
@@ -207,6 +212,11 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.SHIELD_APPROVED: "Approved a shielding decision",
     AuditAction.SHIELD_REJECTED: "Rejected a shielding decision",
     AuditAction.HIDDEN_FIELDS_VIEWED: "Viewed the shielded details",
+    AuditAction.MOVE_REPORTED: "A source reported a shielded child in another area: kept secret",
+    AuditAction.MOVE_REPORT_OPENED: "Saw which authority a shielded child's move was reported to",
+    AuditAction.MOVE_KEPT: "Kept a shielded child after a reported move",
+    AuditAction.HANDED_OVER: "Responsibility for a child handed over to another authority",
+    AuditAction.HAND_OVERS_VIEWED: "Viewed moves and hand-overs",
     AuditAction.CONSENT_RECORDED: "Consent to stay on ContactPoint recorded",
     AuditAction.CONSENT_WITHDRAWN: "Consent to stay on ContactPoint withdrawn",
     AuditAction.DEATH_NOTIFIED: "Death recorded",
