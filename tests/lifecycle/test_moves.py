@@ -137,3 +137,42 @@ def test_an_ordinary_move_hands_the_child_over_and_both_authorities_are_told(rin
         assert (notice.child_id, notice.from_la, notice.to_la, notice.how) == (child.pk, "202", "206", "feed")
         assert notice.at == now()
         assert not MoveReport.objects.exists()
+
+
+def _signed_in(person):
+    from django.test import Client
+
+    from tests.factories import sign_in
+
+    client = Client()
+    assert sign_in(client, person).status_code == 302
+    return client
+
+
+def test_the_pages_hide_the_reported_area_until_a_data_manager_opens_the_move_and_hands_over(ring):
+    with at(date(2021, 3, 1)):
+        child, _dm1, _dm2, _worker, gp = _shielded(ring)
+        camden = make_person("dm.pages", role="data-manager")
+        islington = make_person("isla.data", role="data-manager", org="LA-206")
+    with at(date(2021, 6, 1)):
+        _gp_reports_refuge(gp)
+        [report] = moves.open_reports("202")
+        dm = _signed_in(camden)
+        listing = dm.get("/lifecycle/moves")
+        assert listing.status_code == 200
+        text = listing.content.decode()
+        assert "Amelia Hartley" in text and f"/lifecycle/moves/{report.pk}" in text
+        _nothing_of_islington(text)
+        viewed = AuditEntry.objects.filter(action="lifecycle.hand_overs.viewed").last()
+        assert viewed.subjects == [child.cpid] and viewed.actor == camden.user.username
+        other = _signed_in(islington)
+        _nothing_of_islington(other.get("/lifecycle/moves").content.decode().replace("isla.data", ""))
+        assert other.get(f"/lifecycle/moves/{report.pk}").status_code == 404
+        page = dm.get(f"/lifecycle/moves/{report.pk}")
+        assert page.status_code == 200 and "Islington" in page.content.decode()
+        done = dm.post(f"/lifecycle/moves/{report.pk}", {"decision": "hand_over"})
+        assert done.status_code == 302 and done["Location"] == "/lifecycle/moves"
+        assert Child.objects.get(pk=child.pk).responsible_la == "206"
+        after = other.get("/lifecycle/moves").content.decode()
+        assert "Camden" in after and "Islington" in after and "Amelia Hartley" in after
+        assert "Handed over by the authority" in after
