@@ -102,6 +102,8 @@ class AuditAction(StrEnum):
     MOVE_KEPT = "lifecycle.move.kept"
     HANDED_OVER = "lifecycle.handed_over"  # the responsible authority changed; both teams told
     HAND_OVERS_VIEWED = "lifecycle.hand_overs.viewed"
+    MISSING_EDUCATION_VIEWED = "lifecycle.missing_education.viewed"  # names the children listed
+    MISSING_EDUCATION_EXPORTED = "lifecycle.missing_education.exported"
     HELD_ROWS_DELETED = "lifecycle.held.deleted"  # rows held a year, linked to no child: deleted (counts by LA)
     RESTORED = "lifecycle.restored"  # a child who left England came back within 3 years
     SEALED_OPEN_REQUESTED = "lifecycle.sealed.open_requested"
@@ -217,6 +219,8 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.MOVE_KEPT: "Kept a shielded child after a reported move",
     AuditAction.HANDED_OVER: "Responsibility for a child handed over to another authority",
     AuditAction.HAND_OVERS_VIEWED: "Viewed moves and hand-overs",
+    AuditAction.MISSING_EDUCATION_VIEWED: "Viewed children missing education",
+    AuditAction.MISSING_EDUCATION_EXPORTED: "Exported children missing education",
     AuditAction.CONSENT_RECORDED: "Consent to stay on ContactPoint recorded",
     AuditAction.CONSENT_WITHDRAWN: "Consent to stay on ContactPoint withdrawn",
     AuditAction.DEATH_NOTIFIED: "Death recorded",
