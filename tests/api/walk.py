@@ -87,6 +87,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/acknowledge"): Call({}, "feed.discrepancy.acknowledged"),
     ("POST", "/api/v1/feeds/{source}/discrepancies/{item}/dispute"): Call(
         {}, "feed.discrepancy.disputed", body={"reason": "The parents showed us the birth certificate."}),
+    ("GET", "/api/v1/missing-education"): Call({}, "lifecycle.missing_education.viewed"),
     ("GET", "/fhir/metadata"): Call({}, None),
     ("GET", "/fhir/Patient"): Call({"family": "Hartley", "birthdate": "2015-06-03", "_reason": "health"},
                                    "child.search"),

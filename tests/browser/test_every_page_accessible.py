@@ -45,6 +45,7 @@ EXCLUDED = {
     "admin-source-key-revoke": "POST only (the button on the sources page)",
     "audit-alert-acknowledge": "POST only (the button on the alert page)",
     "audit-alert-resolve": "POST only (the form on the alert page)",
+    "lifecycle-missing-education-csv": "a CSV download, not a page (tests/lifecycle/test_missing_education.py)",
 }
 
 
@@ -348,6 +349,7 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go("/lifecycle/moves", shows="Dina Marsh")
     walk.go(f"/lifecycle/moves/{w['move']}", shows="Islington")
     walk.submit("Record decision", {}, "with errors")
+    walk.go("/lifecycle/missing-education", shows="Evan Marsh")
     walk.go("/lifecycle/archive", shows="Gus")
     walk.go(f"/lifecycle/archive/{w['adult']}")
     walk.go("/lifecycle/sealed")

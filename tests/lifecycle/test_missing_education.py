@@ -101,3 +101,58 @@ def test_pages_of_the_list(ring):
         third, _ = education.missing_page(dm, keyring=ring, now=now(), page=3, size=2)
         assert total == 5 and len(first) == 2 and len(third) == 1
         assert {m.cpid for m in first} | {m.cpid for m in third} < {c.cpid for c in made}
+
+
+def test_the_page_and_the_download(ring):
+    from tests.lifecycle.test_moves import _signed_in
+
+    with at(TODAY):
+        person = make_person("dm.pages", role="data-manager")
+        dm, _worker, _school, amelia, older, *_ = _world(ring)
+        client = _signed_in(person)
+        page = client.get("/lifecycle/missing-education")
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert text.index("Ola Hartley") < text.index("Amelia Hartley") and "Tia Hartley" not in text
+        assert "NW1" not in text
+        viewed = AuditEntry.objects.filter(action="lifecycle.missing_education.viewed").last()
+        assert viewed.subjects == [older, amelia] and viewed.actor == "dm.pages"
+        download = client.get("/lifecycle/missing-education.csv")
+        assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+        assert amelia in download.content.decode()
+        assert AuditEntry.objects.filter(action="lifecycle.missing_education.exported").last().actor == "dm.pages"
+
+
+def test_the_command_lists_for_a_named_data_manager_and_writes_the_csv(ring):
+    import io
+
+    from django.core.management import call_command
+
+    from contactpoint.cli import ALIASES
+
+    assert ALIASES["missing-education"] == "missing_education"
+    with at(TODAY):
+        dm, _worker, _school, amelia, older, *_ = _world(ring)
+        out = io.StringIO()
+        call_command("missing_education", "--as", dm.username, stdout=out)
+        assert out.getvalue().startswith("2 children missing education")
+        assert out.getvalue().index(older) < out.getvalue().index(amelia)
+        out = io.StringIO()
+        call_command("missing_education", "--as", dm.username, "--csv", stdout=out)
+        assert out.getvalue().splitlines()[0] == ",".join(education.CSV_COLUMNS)
+        assert AuditEntry.objects.filter(action="lifecycle.missing_education.exported").last().actor == dm.username
+
+
+def test_the_api_gives_the_same_list_to_a_data_manager(ring, client):
+    from tests.api.clients import bearer, open_token
+
+    with at(TODAY):
+        person = make_person("dm.api", role="data-manager")
+        _dm, _worker, _school, amelia, older, *_ = _world(ring)
+        answer = client.get("/api/v1/missing-education", **bearer(open_token(client, person)))
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["total"] == 2 and [c["contactpoint_id"] for c in body["children"]] == [older, amelia]
+        assert body["children"][1]["missing_since"] == "2017-08-31" and "NW1" not in answer.content.decode()
+        viewed = AuditEntry.objects.filter(action="lifecycle.missing_education.viewed").last()
+        assert viewed.actor == "dm.api" and viewed.subjects == [older, amelia]

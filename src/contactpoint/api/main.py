@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
-from contactpoint.api import children, feeds, session
+from contactpoint.api import children, education, feeds, session
 from contactpoint.api.errors import Refusal, classify, handle_everything
 
 api = NinjaAPI(
@@ -26,6 +26,7 @@ api = NinjaAPI(
 api.add_router("", session.router)
 api.add_router("", children.router)
 api.add_router("", feeds.router)
+api.add_router("", education.router)
 
 
 def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:

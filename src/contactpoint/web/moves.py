@@ -1,6 +1,8 @@
-"""Pages for local authority data managers: moves between authorities (contactpoint.lifecycle.moves).
+"""Pages for local authority data managers: moves between authorities (contactpoint.lifecycle.moves) and
+children missing education (contactpoint.lifecycle.education).
 
     moves and hand-overs ─► a reported move of a shielded child ─► hand over / keep
+    children missing education (paged) ─► the whole list as CSV
 
 Thin over the domain functions. The list says only that a shielded child's move was reported, never where to;
 the reported authority is shown on the decision page alone, to those who may see a shielded record's hidden
@@ -25,7 +27,7 @@ from contactpoint.children.identifiers import format_contactpoint_id
 from contactpoint.children.models import Child
 from contactpoint.children.store import load_groups
 from contactpoint.errors import LifecycleError, PermissionDenied
-from contactpoint.lifecycle import moves
+from contactpoint.lifecycle import education, moves
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import attempt, posted
 from contactpoint.web.guards import SignedInRequest, requires
@@ -80,3 +82,32 @@ def move_page(request: SignedInRequest, pk: int) -> HttpResponse:
         "title": "Reported move", "report": report, "name": _name(keyring, report.child),
         "reported": la_name(reported), "form": form, "errors": form.errors,
         "cpid_display": format_contactpoint_id(report.child.cpid)})
+
+
+# --- children missing education (contactpoint.lifecycle.education) -----------------------------------------
+
+@requires(Permission.LA_LIFECYCLE_MANAGE)
+@require_http_methods(["GET"])
+def missing_education_page(request: SignedInRequest) -> HttpResponse:
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    today = timezone.localdate()
+    shown, total = education.missing_page(request.user, keyring=get_keyring(), now=timezone.now(), page=page)
+    pages = max((total + education.PAGE_SIZE - 1) // education.PAGE_SIZE, 1)
+    here = reverse("lifecycle-missing-education")
+    return render(request, "lifecycle/missing_education.html", {
+        "title": "Children missing education", "shown": shown, "total": total, "today": today,
+        "fmt": format_contactpoint_id, "page": page, "pages": pages,
+        "previous_href": f"{here}?page={page - 1}" if page > 1 else None,
+        "next_href": f"{here}?page={page + 1}" if page < pages else None})
+
+
+@requires(Permission.LA_LIFECYCLE_MANAGE)
+@require_http_methods(["GET"])
+def missing_education_csv(request: SignedInRequest) -> HttpResponse:
+    body = education.missing_csv(request.user, keyring=get_keyring(), now=timezone.now())
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="children-missing-education.csv"'
+    return response
