@@ -598,14 +598,17 @@ class Batch:
             c.pk, c.cpid, self.keys.key(c), c.status == ChildStatus.LIVE, c.shielded, c.responsible_la,
             records=None if c.pk in opened else stored.get(c.pk, []), added=added.get(c.pk),
             manual=manual.get(c.pk)) for c in children])
-        items, discrepancies, moves = [], {}, []
+        items, discrepancies, moves, assigned = [], {}, [], []
         for child, view in zip(children, views, strict=True):
             if view is None:
                 continue  # nothing left: the lifecycle or a split deals with an empty record
             items.append((child, view.sealed))
             self._opened[child.pk] = (child.version + 1, view.found)  # as write_sealed leaves it
             discrepancies[child.pk] = view.discrepancies
-            if view.responsible_la not in (child.responsible_la, UNASSIGNED_LA):
+            moved = view.responsible_la not in (child.responsible_la, UNASSIGNED_LA)
+            if moved and child.responsible_la == UNASSIGNED_LA:  # a first authority: assigned, not a move
+                assigned.append((child.pk, view.responsible_la))
+            elif moved:
                 moves.append(Moved(child.pk, child.cpid, child.shielded, child.responsible_la, view.responsible_la,
                                    ChildCipher(child.cpid, self.keys.key(child)) if child.shielded else None))
             if result is not None:
@@ -618,7 +621,7 @@ class Batch:
         to = {m.child_id: m.to_la for m in moves}
         changed = feed_moves(moves, source=self.source.code, actor=source_actor(self.source), keyring=self.keyring,
                              now=self.now) if moves else []
-        bulk.update("children_child", "id", ["responsible_la"], [(pk, to[pk]) for pk in changed])
+        bulk.update("children_child", "id", ["responsible_la"], assigned + [(pk, to[pk]) for pk in changed])
 
 
 def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:
