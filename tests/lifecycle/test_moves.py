@@ -178,3 +178,16 @@ def test_the_pages_hide_the_reported_area_until_a_data_manager_opens_the_move_an
         after = other.get("/lifecycle/moves").content.decode()
         assert "Camden" in after and "Islington" in after and "Amelia Hartley" in after
         assert "Handed over by the authority" in after
+
+
+def test_a_child_given_a_first_authority_is_not_a_hand_over(ring):
+    from tests.lifecycle.support import source
+
+    with at(date(2021, 3, 1)):
+        benefit = source("child-benefit-test", "child_benefit")
+        send(benefit, feed(**{"CB-1": row(address="", town="", postcode="")}))
+        [child] = Child.objects.all()
+        assert child.responsible_la == "000"
+        send(benefit, feed(**{"CB-1": row()}))
+        assert Child.objects.get(pk=child.pk).responsible_la == "202"
+        assert not HandOver.objects.exists() and not MoveReport.objects.exists()
