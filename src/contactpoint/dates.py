@@ -5,7 +5,7 @@ Plain functions of dates, no clock: callers pass "today"."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 
 def anniversary(start: date, years: int) -> date:
@@ -63,3 +63,28 @@ def academic_year(today: date) -> int:
 def school_age(date_of_birth: date, today: date) -> int:
     """Age on 31 August before the school year began: 4 is Reception, 11 is Year 7, 17 is Year 13."""
     return age_on(date_of_birth, date(academic_year(today), 8, 31))
+
+
+# Compulsory school age in England (issue 19, children missing education). Education Act 1996 s.8 with the
+# Education (Start of Compulsory School Age) Order 1998: a child is of compulsory school age from the
+# "prescribed day" (31 March, 31 August or 31 December) on or after the fifth birthday - the start of the term
+# after it; with the Education (School Leaving Date) Order 1997: until the last Friday in June of the school
+# year (1 September to 31 August) in which the child turns 16.
+PRESCRIBED_DAYS = ((3, 31), (8, 31), (12, 31))
+
+
+def compulsory_school_age_starts(date_of_birth: date) -> date:
+    """The first day of compulsory school age: the prescribed day on or after the fifth birthday."""
+    fifth = anniversary(date_of_birth, 5)
+    return next(d for m, n in PRESCRIBED_DAYS if (d := date(fifth.year, m, n)) >= fifth)
+
+
+def compulsory_school_age_ends(date_of_birth: date) -> date:
+    """The last day of compulsory school age: the last Friday in June of the school year the child turns 16."""
+    sixteenth = anniversary(date_of_birth, 16)
+    last = date(sixteenth.year + (1 if sixteenth.month >= 9 else 0), 6, 30)
+    return last - timedelta(days=(last.weekday() - 4) % 7)  # weekday 4 is Friday
+
+
+def of_compulsory_school_age(date_of_birth: date, today: date) -> bool:
+    return compulsory_school_age_starts(date_of_birth) <= today <= compulsory_school_age_ends(date_of_birth)

@@ -91,6 +91,7 @@ CALLS: dict[tuple[str, str], Call] = {
         {}, "record.amended", body={"field": "gender", "values": {"gender": "male"}, "reason": "Typo."}),
     ("POST", "/api/v1/amendments/{reference}/decision"): Call({}, "record.amendment.approved", body={"approve": True}),
     ("POST", "/api/v1/amendments/{reference}/withdraw"): Call({}, "record.amendment.withdrawn"),
+    ("GET", "/api/v1/missing-education"): Call({}, "lifecycle.missing_education.viewed"),
     ("GET", "/fhir/metadata"): Call({}, None),
     ("GET", "/fhir/Patient"): Call({"family": "Hartley", "birthdate": "2015-06-03", "_reason": "health"},
                                    "child.search"),

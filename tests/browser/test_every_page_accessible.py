@@ -46,6 +46,7 @@ EXCLUDED = {
     "admin-source-key-revoke": "POST only (the button on the sources page)",
     "audit-alert-acknowledge": "POST only (the button on the alert page)",
     "audit-alert-resolve": "POST only (the form on the alert page)",
+    "lifecycle-missing-education-csv": "a CSV download, not a page (tests/lifecycle/test_missing_education.py)",
 }
 
 
@@ -149,6 +150,24 @@ CONSENT = {"basis": "consent", "consent_by": "The young person", "consent_how": 
            **_date("consent_on", date(2026, 11, 20))}
 
 
+def _reported_move(shielded: str, handed: str) -> int:
+    """A shielded child's move reported by a feed (lifecycle.moves), and a hand-over notice for another."""
+    from django.utils import timezone
+
+    from contactpoint.children.models import Child
+    from contactpoint.children.store import cipher_for
+    from contactpoint.lifecycle.common import new_key, seal
+    from contactpoint.lifecycle.models import HandOver, MoveReport
+    from contactpoint.vault.keyring import get_keyring
+
+    child, key = Child.objects.get(cpid=shielded), new_key()
+    report = MoveReport.objects.create(key=key, child=child, responsible_la="202", reported_at=timezone.now(),
+                                       payload=seal(cipher_for(get_keyring(), child), "move", key, {"la": "206"}))
+    HandOver.objects.create(child=Child.objects.get(cpid=handed), from_la="206", to_la="202", at=timezone.now(),
+                            how=HandOver.How.FEED)
+    return report.pk
+
+
 def _world() -> dict:
     """Everything the pages show, made the way the other tests make it, before the browser looks."""
     from contactpoint.lifecycle.models import SealedOpening, ShieldDecision
@@ -176,6 +195,7 @@ def _world() -> dict:
     w["source"] = gp.pk
     [w["shielded"]] = add(make_record(given="Dina", family="Marsh", nhs=None), shielded=True)
     w["unshielded"] = born(date(2016, 4, 9), given="Evan", family="Marsh")
+    w["move"] = _reported_move(w["shielded"], w["unshielded"])
     w["young"] = born(timezone.localdate() - timedelta(days=17 * 365), given="Fern", family="Marsh")
     w["adult"] = born(timezone.localdate() - timedelta(days=18 * 366), given="Gus", family="Marsh")
     w["sealed"] = born(date(2015, 1, 2), given="Hope", family="Marsh")
@@ -347,6 +367,10 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     for what in ("death", "left-england", "returned", "new-identity"):
         walk.go(f"/lifecycle/children/{w['unshielded']}/{what}")
     walk.go(f"/lifecycle/decisions/{w['decision']}", shows="Fled domestic violence")
+    walk.go("/lifecycle/moves", shows="Dina Marsh")
+    walk.go(f"/lifecycle/moves/{w['move']}", shows="Islington")
+    walk.submit("Record decision", {}, "with errors")
+    walk.go("/lifecycle/missing-education", shows="Evan Marsh")
     walk.go("/lifecycle/archive", shows="Gus")
     walk.go(f"/lifecycle/archive/{w['adult']}")
     walk.go("/lifecycle/sealed")

@@ -3,4 +3,4 @@ opening their record, and feeds and discrepancy reports for source systems. Thin
 ``errors`` translates every refusal, ``auth`` says who may call each operation, ``urls`` mounts an interface
 so that its errors keep its own format (FHIR mounts itself with it)."""
 
-__all__ = ["auth", "errors", "main", "urls"]
+__all__ = ["auth", "education", "errors", "main", "urls"]

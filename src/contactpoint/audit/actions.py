@@ -97,6 +97,13 @@ class AuditAction(StrEnum):
     SEALED_OPENED = "lifecycle.sealed.opened"
     DELETED = "lifecycle.deleted"
     LIFECYCLE_RUN = "lifecycle.run"
+    MOVE_REPORTED = "lifecycle.move.reported"  # a shielded child's feed reported another authority (kept secret)
+    MOVE_REPORT_OPENED = "lifecycle.move.opened"  # a data manager saw which authority was reported
+    MOVE_KEPT = "lifecycle.move.kept"
+    HANDED_OVER = "lifecycle.handed_over"  # the responsible authority changed; both teams told
+    HAND_OVERS_VIEWED = "lifecycle.hand_overs.viewed"
+    MISSING_EDUCATION_VIEWED = "lifecycle.missing_education.viewed"  # names the children listed
+    MISSING_EDUCATION_EXPORTED = "lifecycle.missing_education.exported"
     HELD_ROWS_DELETED = "lifecycle.held.deleted"  # rows held a year, linked to no child: deleted (counts by LA)
     # a local authority corrects or completes a record (issue 19); the context names the field, never the value
     RECORD_AMENDED = "record.amended"
@@ -220,6 +227,13 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.AMENDMENT_REJECTED: "Rejected a change to an identifier",
     AuditAction.AMENDMENT_WITHDRAWN: "Withdrew a correction to a record",
     AuditAction.AMENDMENT_RETIRED: "Correction no longer needed: a source now agrees",
+    AuditAction.MOVE_REPORTED: "A source reported a shielded child in another area: kept secret",
+    AuditAction.MOVE_REPORT_OPENED: "Saw which authority a shielded child's move was reported to",
+    AuditAction.MOVE_KEPT: "Kept a shielded child after a reported move",
+    AuditAction.HANDED_OVER: "Responsibility for a child handed over to another authority",
+    AuditAction.HAND_OVERS_VIEWED: "Viewed moves and hand-overs",
+    AuditAction.MISSING_EDUCATION_VIEWED: "Viewed children missing education",
+    AuditAction.MISSING_EDUCATION_EXPORTED: "Exported children missing education",
     AuditAction.CONSENT_RECORDED: "Consent to stay on ContactPoint recorded",
     AuditAction.CONSENT_WITHDRAWN: "Consent to stay on ContactPoint withdrawn",
     AuditAction.DEATH_NOTIFIED: "Death recorded",

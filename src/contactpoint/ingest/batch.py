@@ -23,6 +23,7 @@ from django.db.models import Q
 
 from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
+from contactpoint.access.sources import source_actor
 from contactpoint.bestview.build import Amendment, Manual
 from contactpoint.bestview.discrepancies import sync_discrepancies, sync_invalid
 from contactpoint.children import source_records
@@ -47,6 +48,7 @@ from contactpoint.ingest.work import (
     responsible_la,
 )
 from contactpoint.lifecycle import notices
+from contactpoint.lifecycle.moves import Moved, feed_moves
 from contactpoint.matching import merging
 from contactpoint.matching.cluster import LINKS_TWO, decide
 from contactpoint.matching.engine import Backend, score
@@ -619,7 +621,7 @@ class Batch:
             c.pk, c.cpid, self.keys.key(c), c.status == ChildStatus.LIVE, c.shielded, c.responsible_la,
             records=None if c.pk in opened else stored.get(c.pk, []), added=added.get(c.pk),
             manual=manual.get(c.pk), amendments=amended.get(c.pk)) for c in children])
-        items, discrepancies, las = [], {}, []
+        items, discrepancies, moves, assigned = [], {}, [], []
         retired: set[str] = set()
         for child, view in zip(children, views, strict=True):
             if view is None:
@@ -628,15 +630,24 @@ class Batch:
             self._opened[child.pk] = (child.version + 1, view.found)  # as write_sealed leaves it
             discrepancies[child.pk] = view.discrepancies
             retired |= view.retired
-            if view.responsible_la not in (child.responsible_la, UNASSIGNED_LA):
-                las.append((child.pk, view.responsible_la))
+            moved = view.responsible_la not in (child.responsible_la, UNASSIGNED_LA)
+            if moved and child.responsible_la == UNASSIGNED_LA:  # a first authority: assigned, not a move
+                assigned.append((child.pk, view.responsible_la))
+            elif moved:
+                moves.append(Moved(child.pk, child.cpid, child.shielded, child.responsible_la, view.responsible_la,
+                                   ChildCipher(child.cpid, self.keys.key(child)) if child.shielded else None))
             if result is not None:
                 result.updated.append(child.cpid)
         if items:
             write_sealed(items, now=self.now)
             sync_discrepancies(discrepancies, now=self.now)
             retire(retired, keyring=self.keyring, now=self.now)
-        bulk.update("children_child", "id", ["responsible_la"], las)
+        # A shielded child's authority never follows a feed (its new area would show): lifecycle.moves reports it
+        # to the keeping authority instead; every other change is a hand-over both authorities are told of.
+        to = {m.child_id: m.to_la for m in moves}
+        changed = feed_moves(moves, source=self.source.code, actor=source_actor(self.source), keyring=self.keyring,
+                             now=self.now) if moves else []
+        bulk.update("children_child", "id", ["responsible_la"], assigned + [(pk, to[pk]) for pk in changed])
 
 
 def origin_of(source: SourceSystem, run_id: str, received: date) -> Origin:

@@ -140,3 +140,51 @@ class NewIdentityGuard(models.Model):
 
     class Meta:
         db_table = "lifecycle_new_identity_guard"
+
+
+class MoveReport(models.Model):
+    """A feed reported an address in another local authority for a shielded child (issue 19). The responsible
+    authority does not follow it (that would show the new area on the record and to the other authority): the
+    keeping authority's data managers decide to hand the child over, or to keep them. Which authority was
+    reported is whereabouts, so it is sealed with the child's data key (``payload``); in clear are only the
+    keeping authority, the state, and who decided when."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Awaiting a decision"
+        HANDED_OVER = "handed_over", "Handed over"
+        KEPT = "kept", "Kept"
+
+    key = models.CharField(max_length=32, unique=True)
+    child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="+")
+    responsible_la = models.CharField(max_length=3)  # the keeping authority
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    reported_at = models.DateTimeField()
+    decided_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    payload = models.BinaryField()  # sealed: {"la": the reported authority's code, "source": the feed's source}
+
+    class Meta:
+        db_table = "lifecycle_move_report"
+        indexes = (models.Index(fields=["responsible_la", "status"], name="move_report_worklist_idx"),)
+
+
+class HandOver(models.Model):
+    """A child's responsible authority changed (issue 19): a hand-over notice for the ContactPoint teams of both
+    authorities. Names the child by its row only; from, to and when are in clear, as ``Child.responsible_la``
+    is. A shielded child's move makes one only when its authority decides to hand the child over."""
+
+    class How(models.TextChoices):
+        FEED = "feed", "A source reported an address in the new authority"
+        DECISION = "decision", "Handed over by the authority's decision"
+
+    child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="+")
+    from_la = models.CharField(max_length=3)
+    to_la = models.CharField(max_length=3)
+    at = models.DateTimeField()
+    how = models.CharField(max_length=10, choices=How.choices)
+    decided_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        db_table = "lifecycle_hand_over"
+        indexes = (models.Index(fields=["from_la", "at"], name="hand_over_from_idx"),
+                   models.Index(fields=["to_la", "at"], name="hand_over_to_idx"))

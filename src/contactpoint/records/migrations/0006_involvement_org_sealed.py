@@ -18,7 +18,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0004_notification'),
+        ('records', '0005_amendment'),
     ]
 
     operations = [
