@@ -33,9 +33,11 @@ def usage() -> str:
         if app.startswith("contactpoint"):
             text = (load_command_class(app, name).help or "").strip()
             first = text.split(". ")[0].split(": ")[0].split(" (")[0].rstrip(".")
-            ours[names.get(name, name)] = first if len(first) <= 70 else first[:70].rsplit(" ", 1)[0] + "…"
+            ours[names.get(name, name)] = first
     ours.update({k: v.rstrip(".") for k, v in DOCUMENTED_DJANGO.items()})
     width = max(len(n) for n in ours) + 2
+    room = 98 - width  # each line within 100 columns, however long the longest command's name
+    ours = {n: t if len(t) <= room else t[:room - 1].rsplit(" ", 1)[0] + "…" for n, t in ours.items()}
     lines = ["Usage: contactpoint <command> [options]", "", "Commands:"]
     lines += [f"  {name.ljust(width)}{ours[name]}" for name in sorted(ours)]
     lines += ["", "'contactpoint <command> --help' describes a command's options."]
