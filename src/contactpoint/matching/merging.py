@@ -16,14 +16,14 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from contactpoint.bestview.build import Held, build
+from contactpoint.bestview.build import build
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
-from contactpoint.children.source_records import open_payload, open_record, seal_record
+from contactpoint.children.source_records import open_record, seal_record
 from contactpoint.children.store import NewChild, cipher_for, create_children, load_record, reindex, save_records
 from contactpoint.matching.models import Merge, ReviewItem
-from contactpoint.records.amendments import in_force, retire
+from contactpoint.records.amendments import held_records, in_force, rebuild
 from contactpoint.records.involvements import manual_entries, open_involvement, seal_involvement
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.vault.cipher import ChildCipher
@@ -33,26 +33,11 @@ from contactpoint.vault.models import IndexEntry
 PENDING = (ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED)
 
 
-def _held(child: Child, cipher: ChildCipher) -> list[Held]:
-    return [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
-            for r in SourceRecord.objects.filter(child=child, active=True).order_by("id")]
-
-
 def _best_view(child: Child, cipher: ChildCipher):
-    held = _held(child, cipher)
+    held = held_records(child, cipher)
     if not held:
         return None
     return build(held, manual_entries(child, cipher), cpid=child.cpid, amendments=in_force(child.pk, cipher))
-
-
-def _rebuild(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetime) -> None:
-    """Store the child's best view from what is held about them now, and open or close discrepancies."""
-    view = _best_view(child, cipher)
-    if view is None:
-        return
-    save_records(keyring, [(child, view.record, cipher)], now=now)
-    sync_discrepancies({child.pk: view.discrepancies}, now=now)
-    retire(view.retired, keyring=keyring, now=now)
 
 
 def _move_records(keys: list[str], src: Child, dst: Child, src_cipher: ChildCipher, dst_cipher: ChildCipher,
@@ -125,7 +110,7 @@ def merge_children(survivor: Child, absorbed: Child, *, by: str, item: ReviewIte
     if absorbed.shielded and not survivor.shielded:
         Child.objects.filter(pk=survivor.pk).update(shielded=True)
         survivor.shielded = True
-    _rebuild(keyring, survivor, survivor_cipher, now=now)
+    rebuild(keyring, survivor, survivor_cipher, now=now)
     return merge
 
 
@@ -149,7 +134,7 @@ def undo_merge(merge: Merge, survivor: Child, absorbed: Child, *, by: str, keyri
         reindex(keyring, absorbed, load_record(keyring, absorbed, absorbed_cipher))  # exactly as it was
     if view is not None:
         sync_discrepancies({absorbed.pk: view.discrepancies}, now=now)
-    _rebuild(keyring, survivor, survivor_cipher, now=now)
+    rebuild(keyring, survivor, survivor_cipher, now=now)
     for item_id, side, status in before.get("repointed", []):
         ReviewItem.objects.filter(pk=item_id, **{f"child_{side}_id": survivor.pk}).update(
             **{f"child_{side}_id": absorbed.pk, "status": status, "decided_at": None, "decided_by": ""})
@@ -164,7 +149,7 @@ def detach_records(child: Child, record_keys: list[str], *, keyring: KeyRing, no
     Practitioners' own entries stay with ``child``. The new child keeps ``child``'s shielding (a split never
     loses protection) and responsible local authority. Returns the new child."""
     cipher = cipher_for(keyring, child)
-    held = _held(child, cipher)
+    held = held_records(child, cipher)
     leaving = [h for h in held if h.record_key in set(record_keys)]
     view = build(leaving) if leaving else None
     if view is None or view.record.date_of_birth is None:
@@ -173,5 +158,5 @@ def detach_records(child: Child, record_keys: list[str], *, keyring: KeyRing, no
     new = Child.objects.get(pk=made.id)
     _move_records([h.record_key for h in leaving], child, new, cipher, made.cipher, [])
     sync_discrepancies({new.pk: view.discrepancies}, now=now)
-    _rebuild(keyring, child, cipher, now=now)
+    rebuild(keyring, child, cipher, now=now)
     return new

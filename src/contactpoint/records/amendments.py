@@ -53,6 +53,7 @@ from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.record import Address, Gender, PersonName
 from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for, load_record, save_records
+from contactpoint.dates import years_before
 from contactpoint.errors import LifecycleError, NotFound, PermissionDenied, ValidationError
 from contactpoint.records.involvements import manual_entries
 from contactpoint.records.models import Amendment
@@ -100,13 +101,6 @@ def _plain(raw: str | None, field: str, what: str, *, required: bool, letters: b
     return text
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def check_value(field: str, values: Mapping[str, str], today: date) -> Any:
     """The new value for ``field`` from its inputs (``INPUTS``), checked as a feed's value would be; else
     ``ValidationError`` naming the input and what is wrong (never repeating the value)."""
@@ -123,7 +117,7 @@ def check_value(field: str, values: Mapping[str, str], today: date) -> Any:
         if not get("date_of_birth"):
             raise ValidationError("date_of_birth", "enter the date of birth")
         born = check_not_future(parse_date(get("date_of_birth"), "date_of_birth"), today, "date_of_birth")
-        if born < _years_before(today, MAX_AGE_YEARS):
+        if born < years_before(today, MAX_AGE_YEARS):
             raise ValidationError("date_of_birth", f"the date of birth must be within the last {MAX_AGE_YEARS} "
                                                    "years: ContactPoint holds children")
         return born
@@ -241,16 +235,25 @@ def retire(keys: frozenset[str] | set[str], *, keyring: KeyRing, now: datetime, 
 # --- rebuilding the best view ----------------------------------------------------------------------------------
 
 
+def held_records(child: Child, cipher: ChildCipher) -> list[Held]:
+    """What each source holds about the child, opened, as the best view takes it in."""
+    return [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
+            for r in SourceRecord.objects.filter(child=child, active=True).order_by("id")]
+
+
 def rebuild(keyring: KeyRing, child: Child, cipher: ChildCipher, *, now: datetime) -> None:
     """Store the child's best view from what every source holds, practitioners' entries and the amendments in force;
-    open or close discrepancy items; retire amendments a source now agrees with."""
-    held = [Held(r.source, r.source_kind, r.feed_run, r.received, r.record_key, open_payload(cipher, r))
-            for r in SourceRecord.objects.filter(child=child, active=True).order_by("id")]
+    open or close discrepancy items; retire amendments a source now agrees with. The one rebuild after an
+    amendment, a merge and a split."""
+    held = held_records(child, cipher)
     if not held:
-        # A record no source holds (made by hand): the amendments go onto it as stored. Withdrawing one leaves its
-        # value, as there is no source's value to return to.
-        record, _, _ = amend_record(load_record(keyring, child, cipher), [], in_force(child.pk, cipher))
-        save_records(keyring, [(child, record, cipher)], now=now)
+        # A record no source holds (made by hand, or left empty by a split): the amendments in force go onto it as
+        # stored, and with none there is nothing to change. Withdrawing one leaves its value, as there is no
+        # source's value to return to.
+        amended = in_force(child.pk, cipher)
+        if amended:
+            record, _, _ = amend_record(load_record(keyring, child, cipher), [], amended)
+            save_records(keyring, [(child, record, cipher)], now=now)
         return
     view = build(held, manual_entries(child, cipher), cpid=child.cpid, amendments=in_force(child.pk, cipher))
     save_records(keyring, [(child, view.record, cipher)], now=now)
@@ -375,19 +378,6 @@ def withdraw(user: User, key: str, *, keyring: KeyRing, now: datetime) -> Amendm
 # --- reading -----------------------------------------------------------------------------------------------------
 
 
-def current(user: User, child: Child, *, keyring: KeyRing) -> dict[str, Opened]:
-    """The amendments in force or awaiting approval on a child the user's authority is responsible for, by field
-    (for the record page's withdraw links and the team's view); empty for anyone else."""
-    if not may_amend(user, child.responsible_la):
-        return {}
-    rows = list(Amendment.objects.filter(child=child, status__in=(Status.ACTIVE, Status.PROPOSED))
-                .select_related("made_by").order_by("made_at", "pk"))
-    if not rows:
-        return {}
-    cipher = cipher_for(keyring, child)
-    return {r.field: open_amendment(cipher, r) for r in rows}
-
-
 def in_effect(user: User, child: Child) -> dict[str, Amendment]:
     """The amendments in force or awaiting approval on a child, by field, without their values (for the record
     page's links); empty unless the user is a data manager of the responsible authority."""
@@ -416,5 +406,5 @@ def awaiting_approval(user: User) -> list[Amendment]:
 
 __all__ = ["FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "NOT_YOURS", "REASON_MAX", "Field", "Opened", "Status",
            "amend", "authority_child", "awaiting_approval", "check_reason", "check_value", "children_with_amendments",
-           "current", "decide", "in_effect", "in_force", "may_amend", "open_amendment", "opened", "rebuild", "retire",
-           "withdraw"]
+           "decide", "held_records", "in_effect", "in_force", "may_amend", "open_amendment", "opened", "rebuild",
+           "retire", "withdraw"]
