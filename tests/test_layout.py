@@ -37,7 +37,8 @@ LAYERS: list[set[str]] = [
     {"audit"},  # the hash-chained trail that every stage writes
     {"vault"},  # key ring, ciphers, blind indexes and their tokens
     {"config", "commands", "bulk"},  # settings; the CLI's command base; bulk SQL
-    {"errors", "dates", "names", "reference", "correlation"},  # plain modules with no contactpoint imports
+    # plain modules with no contactpoint imports
+    {"errors", "dates", "names", "reference", "correlation", "spreadsheets"},
 ]
 # One import runs up, with its reason: the settings check, in production only, that the key ring is not a
 # development one (the vault reads its own settings from config, so config asks for the vault when it runs).

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from contactpoint.audit.models import AuditEntry
 from contactpoint.monitoring.engine import catch_up
 from contactpoint.monitoring.models import Alert
-from contactpoint.monitoring.reports import FORMULA_START, safe_cell
 from contactpoint.monitoring.thresholds import MonitorSettings
+from contactpoint.spreadsheets import FORMULA_START, safe_cell
 from tests.factories import make_person, sign_in
 from tests.monitoring import misuse
 from tests.monitoring.seed import SurnameLaw, World

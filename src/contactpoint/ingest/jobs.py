@@ -152,15 +152,20 @@ class Schedule:
         return at if at > after else at + timedelta(days=1)
 
 
+def _silent(source: SourceSystem, last: datetime | None, now: datetime) -> bool:
+    """An active source expected every N hours that has sent nothing (since it was registered) for longer."""
+    return (source.active and source.expected_every_hours is not None
+            and now - (last or source.created_at) > timedelta(hours=source.expected_every_hours))
+
+
 def overdue(now: datetime) -> list[tuple[SourceSystem, datetime]]:
     """Active sources expected to send every N hours that have sent nothing for longer, with when they last sent
     (or were registered)."""
     out: list[tuple[SourceSystem, datetime]] = []
     for source in SourceSystem.objects.filter(active=True, expected_every_hours__isnull=False).annotate(
             last=Max("feed_runs__received_at")).order_by("code"):
-        since = source.last or source.created_at
-        if now - since > timedelta(hours=source.expected_every_hours or 0):
-            out.append((source, since))
+        if _silent(source, source.last, now):
+            out.append((source, source.last or source.created_at))
     return out
 
 
@@ -177,10 +182,7 @@ def last_feeds(sources: QuerySet[SourceSystem], now: datetime) -> list[SourceFee
     """Each of ``sources`` with its last feed and whether it is overdue, by the rule of ``overdue``."""
     out = []
     for source in sources.annotate(last=Max("feed_runs__received_at")).order_by("name", "code"):
-        since = source.last or source.created_at
-        late = (source.active and source.expected_every_hours is not None
-                and now - since > timedelta(hours=source.expected_every_hours))
-        out.append(SourceFeed(source, source.last, late))
+        out.append(SourceFeed(source, source.last, _silent(source, source.last, now)))
     return out
 
 

@@ -32,6 +32,7 @@ from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.store import load_groups
 from contactpoint.dates import anniversary, compulsory_school_age_starts, first_of_month, of_compulsory_school_age
 from contactpoint.lifecycle.common import require
+from contactpoint.spreadsheets import safe_cell
 from contactpoint.vault.keyring import KeyRing
 
 PAGE_SIZE = 50
@@ -91,16 +92,11 @@ def missing_csv(user: User, *, keyring: KeyRing, now: datetime) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for m in every:
-        writer.writerow([m.cpid, _safe(m.name), m.date_of_birth.isoformat(), m.since.isoformat(),
+        writer.writerow([m.cpid, safe_cell(m.name), m.date_of_birth.isoformat(), m.since.isoformat(),
                          (now.date() - m.since).days])
     record_event(AuditAction.MISSING_EDUCATION_EXPORTED, actor=user_actor(user), keyring=keyring, at=now,
                  subjects=[m.cpid for m in every], reason="records management", context={"total": len(every)})
     return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 __all__ = ["CSV_COLUMNS", "PAGE_SIZE", "Missing", "missing", "missing_csv", "missing_page"]

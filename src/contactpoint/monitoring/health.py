@@ -64,6 +64,11 @@ class TrailHealth:
     last_full: AuditVerification | None = None  # the newest full walk
     walk_reached: int | None = None  # how far the full walk in progress has come
 
+    def checkpoints_stale(self, now: datetime, settings: MonitorSettings) -> bool:
+        """No checkpoint, or none signed for longer than the monitor allows (the auditors' pages warn of it)."""
+        return self.last_checkpoint is None or \
+            now - self.last_checkpoint.at > timedelta(minutes=settings.checkpoint_max_age_minutes)
+
     @property
     def verified_ok(self) -> bool:
         # A later check of the newest entries does not clear a break the full walk found.

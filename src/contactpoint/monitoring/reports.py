@@ -30,12 +30,12 @@ from contactpoint.children.identifiers import normalise_contactpoint_id
 from contactpoint.children.models import Child
 from contactpoint.errors import ContactPointError, NotFound, PermissionDenied
 from contactpoint.monitoring.alerts import is_national, users_in_area
+from contactpoint.spreadsheets import safe_cell
 from contactpoint.vault.keyring import KeyRing
 
 CHILD_ACTIONS = (AuditAction.SEARCH, AuditAction.RECORD_VIEWED, AuditAction.SHIELD_OVERRIDE,
                  AuditAction.INVOLVEMENT_RECORDED, AuditAction.INVOLVEMENT_CHANGED, AuditAction.INVOLVEMENT_ENDED,
                  AuditAction.HIDDEN_FIELDS_VIEWED)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHILD_NOT_FOUND = "There is no child with that ContactPoint ID in your area's audit records."
 USER_NOT_FOUND = "There is no user with that username in your area."
 
@@ -150,10 +150,6 @@ def user_report(auditor: User, username: str, *, keyring: KeyRing, now: datetime
 
 # --- CSV ----------------------------------------------------------------------------------------------------
 
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text, never runs: one starting = + - @ tab or CR gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 HEADER = ("Entry", "When (UTC)", "Username", "Organisation", "Role", "What", "Outcome", "Reason", "Reason given",

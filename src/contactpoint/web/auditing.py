@@ -52,8 +52,7 @@ def home(request: SignedInRequest) -> HttpResponse:
     page = Paginator(found.order_by("-raised_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     settings = MonitorSettings.from_env()
     health = trail_health()
-    stale = health.last_checkpoint is None or \
-        timezone.now() - health.last_checkpoint.at > timedelta(minutes=settings.checkpoint_max_age_minutes)
+    stale = health.checkpoints_stale(timezone.now(), settings)
 
     def href(number: int) -> str:
         params: dict[str, str | int] = {"status": status, "page": number}

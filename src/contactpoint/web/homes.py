@@ -11,7 +11,7 @@ managers who decide it, and every other count is of work the user's pages alread
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.urls import reverse
 
@@ -157,12 +157,6 @@ def data_manager_home(user: User, *, today: date) -> DataManagerHome | None:
 
 # --- an auditor -------------------------------------------------------------------------------------------------
 
-def checkpoints_stale(health: TrailHealth, now: datetime, settings: MonitorSettings) -> bool:
-    """No checkpoint, or none signed for longer than the monitor allows (as the alerts page says)."""
-    return health.last_checkpoint is None or \
-        now - health.last_checkpoint.at > timedelta(minutes=settings.checkpoint_max_age_minutes)
-
-
 def auditor_home(user: User, *, now: datetime) -> AuditorHome:
     found = alerts.alerts_in_scope(user)
     new = found.filter(status=AlertStatus.OPEN).count()
@@ -173,7 +167,7 @@ def auditor_home(user: User, *, now: datetime) -> AuditorHome:
                   reverse("audit-home") + "?status=acknowledged")]
     health = trail_health()
     return AuditorHome(alerts.is_national(user), tasks, health,
-                       checkpoints_stale(health, now, MonitorSettings.from_env()),
+                       health.checkpoints_stale(now, MonitorSettings.from_env()),
                        user.has(Permission.AUDIT_REPORTS))
 
 
