@@ -432,8 +432,11 @@ class Batch:
         identity: matched, they would make the old identity visible again (a new child, or details on one). They
         are held for the data managers of the authority that made the new identity, who decide; the held row
         says only why, never which record it met."""
-        guarded = notices.new_identity_matches(self.keyring, {k: list(e.lookup(self.keyring)) for k, e in new.items()},
-                                               lambda k: new[k].full_row())
+        # The guards hold identifier tokens only: the row's other tokens (about thirty, by name and date) would
+        # only lengthen the query.
+        guarded = notices.new_identity_matches(
+            self.keyring, {k: [t for t in e.lookup(self.keyring) if bi.index_number(t) in IDENTIFIER_FIELD]
+                           for k, e in new.items()}, lambda k: new[k].full_row())
         return [held.ToHold(e.full_row(), uid, e.content_hash, e.payload, e.flags, held.NEW_IDENTITY, la)
                 for uid, la in guarded.items() for e in [new.pop(uid)]]
 

@@ -228,7 +228,7 @@ def open_involvement(cipher: ChildCipher, entry: PractitionerInvolvement) -> Rec
         raw = {"i": raw, "r": "", "sc": "", "g": None}
     base = involvement_from_json(raw["i"])
     # An entry from before the organisation was sealed has it in the old clear column until
-    # ``seal_involvement_organisations`` has run (records/migrations/0005).
+    # ``seal_involvement_organisations`` has run (records/migrations/0006).
     return RecordedInvolvement(**{f: getattr(base, f) for f in Involvement.__dataclass_fields__},
                                role=raw["r"], ground=SensitiveGround.from_json(raw["g"]), service_code=raw["sc"],
                                org_code=raw.get("oc") or entry.organisation)
@@ -640,7 +640,7 @@ def lead_conflict(user: User, cpid: str, key: str | None, *, keyring: KeyRing, t
 
 
 def seal_organisations(keyring: KeyRing, *, batch: int = 500) -> int:
-    """Seal the organisation of entries recorded before it was sealed (records/migrations/0005): put it in the
+    """Seal the organisation of entries recorded before it was sealed (records/migrations/0006): put it in the
     payload, store its keyed hash, empty the clear column. Each batch commits on its own, so a run that stops
     carries on where it left off; an entry already sealed is not touched. Returns how many were sealed.
 

@@ -13,7 +13,7 @@ class PractitionerInvolvement(models.Model):
     for the checks that need "an entry of this organisation" (an administrator managing their staff's entries,
     the misuse monitor) without opening every entry. ``organisation`` is the old clear column: empty on every
     entry recorded since, and emptied on older ones by ``contactpoint seal_involvement_organisations``
-    (migration 0005); until that has run the code reads it as a fallback."""
+    (migration 0006); until that has run the code reads it as a fallback."""
 
     child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="practitioner_involvements")
     key = models.CharField(max_length=64, unique=True)

@@ -1,4 +1,4 @@
-"""``contactpoint seal_involvement_organisations``: run once after records migration 0005, with the key ring
+"""``contactpoint seal_involvement_organisations``: run once after records migration 0006, with the key ring
 mounted. Seals the organisation of practitioners' involvements recorded before it was sealed and empties the old
 clear column. Resumable and safe to run again (docs/involvements.md, "Upgrading")."""
 
@@ -12,7 +12,7 @@ from contactpoint.vault.keyring import get_keyring
 
 
 class Command(ContactPointCommand):
-    help = "Seal the organisation of involvements recorded before records migration 0005."
+    help = "Seal the organisation of involvements recorded before records migration 0006."
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = seal_organisations(get_keyring())
