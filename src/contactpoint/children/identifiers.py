@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import unicodedata
 from datetime import date, datetime
 
 import nhs_number
@@ -24,6 +25,21 @@ from contactpoint.reference import la_codes
 # The parser logs the postcode it could not parse: personal data. Our validator reports the refusal itself,
 # without the value.
 logging.getLogger("uk_postcodes_parsing").setLevel(logging.CRITICAL)
+
+# What a name or an address line may be, wherever it comes from (a feed's row, a local authority's correction).
+MAX_NAME = 100
+MAX_TEXT = 100
+MAX_AGE_YEARS = 26  # children, and care leavers and young people with learning disabilities up to 25
+
+
+def has_invisible(text: str) -> bool:
+    """Control, format, private-use or unassigned characters, and line or paragraph separators: nothing a
+    name or an address needs, and the usual carriers of injected text. Ordinary spaces (including no-break
+    spaces) are allowed and collapsed."""
+    if text.isascii():  # the usual case, and a fast one
+        return not text.isprintable()
+    return any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp") for ch in text)
+
 
 _SPACES = re.compile(r"[\s-]+")
 

@@ -15,14 +15,17 @@ on what "in the future" means.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from typing import TypeVar
 
 from contactpoint.children.identifiers import (
+    MAX_AGE_YEARS,
+    MAX_NAME,
+    MAX_TEXT,
     check_not_future,
+    has_invisible,
     normalise_nhs_number,
     normalise_postcode,
     normalise_uln,
@@ -49,10 +52,7 @@ NOT_SCHEDULE_1 = "not a Schedule 1 item: ContactPoint holds basic information on
 NOTHING_TO_MATCH = ("nothing to match a child on: the row needs a valid NHS number, UPN or ULN, or the child's "
                     "name")
 TOO_OLD = ("date of birth more than 26 years ago: ContactPoint holds children, and care leavers only up to 25")
-MAX_AGE_YEARS = 26  # children, and care leavers and young people with learning disabilities up to 25
 MAX_RECORD_ID = 64
-MAX_NAME = 100
-MAX_TEXT = 100
 MAX_ORGANISATION = 200
 MAX_RELATIONSHIP = 50
 
@@ -75,17 +75,8 @@ _INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "invo
 # --- single values: each returns the normalised value or raises ValidationError(field, reason) -------------
 
 
-def _invisible(text: str) -> bool:
-    """Control, format, private-use or unassigned characters, and line or paragraph separators: nothing a
-    name or an address needs, and the usual carriers of injected text. Ordinary spaces (including no-break
-    spaces) are allowed and collapsed."""
-    if text.isascii():  # the usual case, and a fast one
-        return not text.isprintable()
-    return any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp") for ch in text)
-
-
 def _plain(text: str, field: str, max_len: int) -> str:
-    if _invisible(text):
+    if has_invisible(text):
         raise ValidationError(field, "contains a control or invisible character")
     if len(text) > max_len:
         raise ValidationError(field, f"longer than {max_len} characters")
@@ -93,7 +84,7 @@ def _plain(text: str, field: str, max_len: int) -> str:
 
 
 def _record_id(value: str, field: str) -> str:
-    if _invisible(value):
+    if has_invisible(value):
         raise ValidationError(field, "contains a control or invisible character")
     if len(value) > MAX_RECORD_ID:
         raise ValidationError(field, f"longer than {MAX_RECORD_ID} characters")

@@ -22,7 +22,6 @@ value and the reason are sealed with the child's data key; the audit trail recor
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,7 +42,10 @@ from contactpoint.bestview.build import Held, build
 from contactpoint.bestview.build import amend as amend_record
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.identifiers import (
+    MAX_AGE_YEARS,
+    MAX_NAME,
     check_not_future,
+    has_invisible,
     normalise_nhs_number,
     normalise_postcode,
     normalise_upn,
@@ -74,8 +76,6 @@ INPUTS: dict[str, tuple[str, ...]] = {
 }
 HIDDEN_WHEN_SHIELDED = frozenset({Field.ADDRESS, Field.NHS_NUMBER, Field.UPN})  # see records.view
 REASON_MAX = 500
-MAX_NAME = MAX_TEXT = 100  # as feeds.validate
-MAX_AGE_YEARS = 26  # as feeds.validate: children, and care leavers up to 25
 NOT_YOURS = "There is no record with that ContactPoint ID that your local authority is responsible for."
 NO_SUCH = "There is no change with that reference for your local authority."
 GENDERS = {"male": Gender.MALE, "female": Gender.FEMALE, "not specified": Gender.NOT_SPECIFIED}
@@ -92,7 +92,7 @@ def _plain(raw: str | None, field: str, what: str, *, required: bool, letters: b
         if required:
             raise ValidationError(field, f"enter {what}")
         return ""
-    if any(unicodedata.category(ch)[0] == "C" for ch in text):
+    if has_invisible(text):
         raise ValidationError(field, f"{what} contains a control or invisible character")
     if len(text) > MAX_NAME:
         raise ValidationError(field, f"{what} must be {MAX_NAME} characters or fewer")
