@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.utils import timezone
 from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
 
+from contactpoint.access.authentication import throttle_key
+from contactpoint.access.models import LoginThrottle, SourceSystem
+from contactpoint.monitoring.models import Alert
 from tests.browser.conftest import WIDTHS, assert_accessible, sign_in
 from tests.factories import make_person, make_record
 from tests.search.test_service import add
@@ -147,15 +153,6 @@ def _shoot(page, name: str) -> list[Path]:
 def _something_waiting_for_each_role() -> None:
     """For the home pages: an alert for the auditor; for the administrator a locked account, a clearance about to
     lapse and a source gone quiet."""
-    from datetime import timedelta
-
-    from django.core.management import call_command
-    from django.utils import timezone
-
-    from contactpoint.access.authentication import throttle_key
-    from contactpoint.access.models import LoginThrottle, SourceSystem
-    from contactpoint.monitoring.models import Alert
-
     now, today = timezone.now(), timezone.localdate()
     Alert.objects.create(key="shot-1", rule="override", title="Overrode shielding", subject_user="olu.police",
                          subject_org="LA-202", occurred_at=now, raised_at=now)

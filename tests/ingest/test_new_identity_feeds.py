@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child, HeldRecord
 from contactpoint.ingest.held import NEW_IDENTITY
 from contactpoint.lifecycle import notices
+from contactpoint.lifecycle.models import NewIdentityGuard
 from contactpoint.lifecycle.notices import IdentityKind, NewIdentity
 from contactpoint.vault.keyring import get_keyring
 from tests.factories import make_person, sign_in, vouched_org
@@ -85,10 +87,6 @@ def test_another_child_from_the_same_source_is_taken_in_as_usual():
 
 
 def test_a_new_identity_made_before_guards_existed_is_guarded_by_the_command():
-    from django.core.management import call_command
-
-    from contactpoint.lifecycle.models import NewIdentityGuard
-
     school = source("agar-grove", "school_census", vouched_org())
     feed(school, SCHOOL_ROW, now=NOW - timedelta(days=2))
     officer = make_person("dana.data", role="data-manager", org="LA-202").user

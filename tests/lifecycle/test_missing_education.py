@@ -3,19 +3,24 @@ responsible for whom no source places in an educational setting; on a fixed cloc
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child
 from contactpoint.children.record import EducationSetting
 from contactpoint.children.store import NewChild, create_children
+from contactpoint.cli import ALIASES
 from contactpoint.errors import PermissionDenied
 from contactpoint.lifecycle import education
+from tests.api.clients import bearer, open_token
 from tests.factories import make_person, make_record
 from tests.lifecycle.support import at, born, feed, now, people, row, send, source
+from tests.lifecycle.test_moves import _signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +110,6 @@ def test_pages_of_the_list(ring):
 
 
 def test_the_page_and_the_download(ring):
-    from tests.lifecycle.test_moves import _signed_in
-
     with at(TODAY):
         person = make_person("dm.pages", role="data-manager")
         dm, _worker, _school, amelia, older, *_ = _world(ring)
@@ -125,12 +128,6 @@ def test_the_page_and_the_download(ring):
 
 
 def test_the_command_lists_for_a_named_data_manager_and_writes_the_csv(ring):
-    import io
-
-    from django.core.management import call_command
-
-    from contactpoint.cli import ALIASES
-
     assert ALIASES["missing-education"] == "missing_education"
     with at(TODAY):
         dm, _worker, _school, amelia, older, *_ = _world(ring)
@@ -145,8 +142,6 @@ def test_the_command_lists_for_a_named_data_manager_and_writes_the_csv(ring):
 
 
 def test_the_api_gives_the_same_list_to_a_data_manager(ring, client):
-    from tests.api.clients import bearer, open_token
-
     with at(TODAY):
         person = make_person("dm.api", role="data-manager")
         _dm, _worker, _school, amelia, older, *_ = _world(ring)
