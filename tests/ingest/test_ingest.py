@@ -18,7 +18,7 @@ from contactpoint.audit.models import AuditEntry
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, HeldRecord, SourceRecord
 from contactpoint.errors import FeedBusy, FeedRejected
-from contactpoint.feeds.models import FeedRun, RowProblem
+from contactpoint.feeds.models import FeedRun, RowProblem, RunKey
 from contactpoint.ingest.batch import Batch
 from contactpoint.ingest.run import ingest
 from contactpoint.matching.links import links
@@ -160,6 +160,67 @@ def test_a_full_feed_retires_what_the_source_no_longer_holds(files):
         SourceRecord.objects.filter(source=GP).count()
 
 
+def test_a_full_feed_read_from_disk_retires_the_same_records_and_keeps_no_keys(files, tmp_path):
+    # `contactpoint ingest` hands the run the file's path: read as a stream, never held whole. The record keys a
+    # run has taken are kept in the database while it runs (a full feed's retirements, repeats), then deleted.
+    gp = source(GP)
+    take(gp, files[GP], mode="full")
+    lines = files[GP].decode().splitlines(keepends=True)
+    path = tmp_path / "gp.csv"
+    path.write_text("".join(lines[:-20]))
+    outcome = take(gp, path, mode="full")
+    assert outcome.run.status == FeedRun.Status.COMPLETED and outcome.run.rows_done == len(lines) - 21
+    assert 0 < SourceRecord.objects.filter(source=GP, active=False).count() <= 20
+    assert not RunKey.objects.exists()
+    assert take(gp, path, mode="full").already_done  # the same file, by its SHA-256 read from disk
+
+
+def _with_repeats(data: bytes) -> tuple[bytes, list[int]]:
+    """The feed with three rows sent again later in the file: one in the same batch of 25, two batches later."""
+    lines = data.decode().splitlines(keepends=True)
+    body = lines[1:]
+    again = [body[3], body[10], body[40]]
+    rows = body[:20] + [again[0]] + body[20:70] + [again[1], again[2]] + body[70:]
+    return (lines[0] + "".join(rows)).encode(), [22, 73, 74]  # their lines (the header is line 1)
+
+
+def test_a_row_repeating_an_earlier_record_id_is_refused_and_the_first_is_kept(files):
+    data, repeated_lines = _with_repeats(files[GP])
+    gp = source(GP)
+    run = take(gp, data).run
+    refusals = RowProblem.objects.filter(run=run, kind="row", field="source_record_id")
+    assert sorted(refusals.values_list("line", flat=True)) == repeated_lines
+    assert all("already sent earlier in this feed" in p.reason for p in refusals)
+    assert run.rows_refused == 3 and run.rows_accepted == run.rows_done - 3
+    clean = take(source(GP + "-clean"), files[GP]).run  # the same feed without the repeats
+    assert (run.rows_accepted, run.rows_held) == (clean.rows_accepted, clean.rows_held)
+    assert SourceRecord.objects.filter(source=GP).count() == SourceRecord.objects.filter(source=GP + "-clean").count()
+
+
+def test_a_repeat_of_a_row_taken_before_a_crash_is_still_refused_on_resuming(files, monkeypatch):
+    data, repeated_lines = _with_repeats(files[GP])
+    gp = source(GP)
+    real = Batch.process
+    calls = {"n": 0}
+
+    def crashing(self, rows):
+        calls["n"] += 1
+        if calls["n"] == 3:  # after the batch holding the first repeat's original (rows 1-25)
+            raise RuntimeError("the machine lost power")
+        return real(self, rows)
+
+    monkeypatch.setattr(Batch, "process", crashing)
+    with pytest.raises(RuntimeError):
+        take(gp, data)
+    assert RunKey.objects.count() == 49  # two whole batches of 25, one of them a repeat
+    monkeypatch.setattr(Batch, "process", real)
+    run = take(gp, data).run
+    assert run.status == FeedRun.Status.COMPLETED
+    assert sorted(RowProblem.objects.filter(run=run, field="source_record_id").values_list("line", flat=True)) == \
+        repeated_lines
+    assert not RunKey.objects.exists()
+
+
 def test_a_file_that_cannot_be_read_is_refused_whole():
     gp = source(GP)
     with pytest.raises(FeedRejected):
@@ -178,8 +239,9 @@ def test_a_file_found_unreadable_part_way_is_refused_whole_with_nothing_kept(fil
 
 
 def test_a_run_that_forgets_what_it_opened_between_batches_makes_the_same_index(files, monkeypatch):
-    # A run's caches of opened children are bounded (``batch.CACHED_CHILDREN``): emptied between batches once
-    # past the bound. Forgetting after every batch must change nothing but the work done.
+    # A run's caches of opened children are bounded (``batch.CACHED_CHILDREN``): trimmed between batches once
+    # past the bound (to nothing, with a bound of 0). Forgetting after every batch must change nothing but the work
+    # done.
     from contactpoint.ingest import batch
 
     take(source(GP), files[GP])
@@ -190,7 +252,8 @@ def test_a_run_that_forgets_what_it_opened_between_batches_makes_the_same_index(
     forgotten = []
     real = batch._Keys.forget
     monkeypatch.setattr(batch, "CACHED_CHILDREN", 0)
-    monkeypatch.setattr(batch._Keys, "forget", lambda self: (forgotten.append(len(self)), real(self))[1])
+    monkeypatch.setattr(batch._Keys, "forget",
+                        lambda self, keep=0: (forgotten.append(len(self)), real(self, keep))[1])
 
     take(source(GP + "-again"), files[GP])
     take(source(CHILD_BENEFIT + "-again", "child_benefit"), files[CHILD_BENEFIT])

@@ -85,10 +85,14 @@ def test_workers_in_helper_processes_give_what_the_main_process_would(gp_feed):
         workers.close()
 
 
-def test_the_reader_gives_the_batches_read_here(gp_feed):
+@pytest.mark.parametrize("from_disk", [False, True], ids=["bytes", "path"])
+def test_the_reader_gives_the_batches_read_here(gp_feed, from_disk, tmp_path):
+    # Given a file's path, the reader reads the file itself (nothing of it passes through the main process).
     here = list(chunks(gp_feed, keyring=get_keyring(), **_options()))
-    reader = processes.Reader(gp_feed, keys=IndexKeys.of(get_keyring()), source_kind="gp_registrations",
-                            want_seen=True, **_options())
+    path = tmp_path / "gp.csv"
+    path.write_bytes(gp_feed)
+    reader = processes.Reader(path if from_disk else gp_feed, keys=IndexKeys.of(get_keyring()),
+                              source_kind="gp_registrations", **_options())
     try:
         there = list(reader)
     finally:
@@ -101,7 +105,6 @@ def test_the_reader_gives_the_batches_read_here(gp_feed):
         # Worked out ahead by the reader, for whichever records turn out new.
         assert [(e.tokens, e.profile) for e in a.entries] == \
             [(e.lookup(get_keyring()), e.match_profile("gp_registrations")) for e in b.entries]
-    assert reader.seen == {e.key for c in here for e in c.entries}
 
 
 def test_a_file_the_reader_cannot_read_is_refused_whole_with_the_same_reason(gp_feed):
@@ -109,7 +112,7 @@ def test_a_file_the_reader_cannot_read_is_refused_whole_with_the_same_reason(gp_
     with pytest.raises(FeedRejected) as here:
         list(chunks(broken, keyring=get_keyring(), **_options()))
     reader = processes.Reader(broken, keys=IndexKeys.of(get_keyring()), source_kind="gp_registrations",
-                            want_seen=False, **_options())
+                              **_options())
     try:
         with pytest.raises(FeedRejected) as there:
             list(reader)

@@ -39,6 +39,20 @@ class FeedRun(models.Model):
         ordering = ["-received_at"]
 
 
+class RunKey(models.Model):
+    """A record key a run has taken, written with its batch (so a run resumed after kill -9 knows them too) and
+    deleted when the run completes. It is how a run knows a row repeats an earlier one of the same file, and which
+    of the source's records a full feed no longer lists, without keeping every key of the file in memory: a
+    national file has millions (``ingest.run``). A record key is a keyed hash: nothing of the row in clear."""
+
+    run = models.ForeignKey(FeedRun, on_delete=models.CASCADE, db_index=False, related_name="+")
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "feeds_run_key"
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="feed_run_key_once")]
+
+
 class RowProblem(models.Model):
     """A refused row (``kind=row``: the row was not taken), a wrong or missing value (``kind=value``: the row was
     taken without it) or a field outside Schedule 1 (``kind=field``: taken without it), reported back to the

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -159,11 +160,18 @@ def child_rows(ids: Sequence[int]) -> list[ChildRow]:
 
 
 # The most children a run keeps what it opened about (their data keys, and the date of birth and identifiers
-# ``_candidates`` decrypted): both caches are emptied between batches once they pass it, so that a run's memory
-# does not grow with the file or the index (about 1 KB a child: a national GP file of 10.7 million rows would
-# otherwise keep gigabytes). At a million records a run meets about 380,000 children; the same bucket-mates come
-# back batch after batch, so most of the benefit is kept.
-CACHED_CHILDREN = 200_000
+# ``_candidates`` decrypted): between batches, once either cache passes it, the children first opened longest ago
+# are forgotten down to half of it, so that a run's memory does not grow with the file or the index (a national GP
+# file of 10.7 million rows would otherwise keep gigabytes). The same bucket-mates come back batch after batch, so
+# the latest batches' children are the ones worth keeping. Small enough to be reached by a 100,000-row feed, so
+# that a run's peak is the same at a hundred thousand rows and at ten million (docs/benchmarks.md).
+CACHED_CHILDREN = 40_000
+
+
+def forget_oldest(cache: dict, keep: int) -> None:
+    """Drop all but the ``keep`` entries added last (a dict keeps the order they were added in)."""
+    for key in list(islice(cache, max(0, len(cache) - keep))):
+        del cache[key]
 
 
 class _Keys:
@@ -184,8 +192,8 @@ class _Keys:
                 "SELECT child_id, kek_id, wrapped FROM vault_data_key WHERE child_id {any}", list(missing)):
             self.add(child_id, missing[child_id], unwrap_data_key(self.keyring, missing[child_id], kek_id, wrapped))
 
-    def forget(self) -> None:
-        self._by_child.clear()
+    def forget(self, keep: int = 0) -> None:
+        forget_oldest(self._by_child, keep)
 
     def __len__(self) -> int:
         return len(self._by_child)
@@ -247,8 +255,8 @@ class Batch:
 
     def process(self, entries: Sequence[Entry]) -> BatchResult:
         if len(self._opened) > CACHED_CHILDREN or len(self.keys) > CACHED_CHILDREN:  # bounded, between batches
-            self._opened.clear()
-            self.keys.forget()
+            forget_oldest(self._opened, CACHED_CHILDREN // 2)
+            self.keys.forget(CACHED_CHILDREN // 2)
         result = BatchResult(accepted=len(entries))
         keys = {e.key: e for e in entries}
         # Neither the children's sealed groups nor unchanged records' payloads are read here: leave them behind.

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
+from io import BufferedReader, BytesIO
+from pathlib import Path
 
 import orjson
 import pyarrow as pa
@@ -130,27 +132,56 @@ class Chunk:
     refused: int  # rows not taken at all
 
 
-def chunks(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, today: date,
+# A feed's file: its bytes (an upload the API received, a test's rows) or, for a file on disk (``contactpoint
+# ingest``), its path, read as a stream: a national file is gigabytes, and holding it would make a run's memory
+# grow with the file.
+FeedData = bytes | Path
+
+
+@contextmanager
+def opened(data: FeedData) -> Iterator[BufferedReader | BytesIO]:
+    if isinstance(data, Path):
+        with data.open("rb") as stream:
+            yield stream
+    else:
+        yield BytesIO(data)
+
+
+def size_of(data: FeedData) -> int:
+    return data.stat().st_size if isinstance(data, Path) else len(data)
+
+
+def chunks(data: FeedData, *, fmt: str, keyring: IndexKeyRing, source_code: str, today: date,
            skip: int, batch_size: int, seen: set[str] | None = None) -> Iterator[Chunk]:
     """The feed's batches, in file order, from row ``skip + 1`` on (the rows before were committed by an earlier
-    attempt at the same file: they are read again only to know which record IDs came first). ``seen`` collects
-    the record key of every row taken."""
+    attempt at the same file: they are read again only to know which record IDs came first). With ``seen``, a
+    row whose record key is in it is refused as ``REPEATED``, and every key taken is added to it; without, the
+    caller tells repeats (``ingest.run`` asks the database, so as not to keep a national file's keys)."""
     # The whole file must be readable before any of it is taken: a file found unreadable part-way (a CSV that
     # stops being UTF-8, a broken quote at row 90,000) is refused whole, with nothing from it kept.
-    for _ in formats.read(fmt, BytesIO(data)):
-        pass
-    seen = set() if seen is None else seen
+    with opened(data) as stream:
+        for _ in formats.read(fmt, stream):
+            pass
+    with opened(data) as stream:
+        yield from _chunks(formats.read(fmt, stream), keyring=keyring, source_code=source_code, today=today,
+                           skip=skip, batch_size=batch_size, seen=seen)
+
+
+def _chunks(rows: Iterator, *, keyring: IndexKeyRing, source_code: str, today: date, skip: int, batch_size: int,
+            seen: set[str] | None) -> Iterator[Chunk]:
     entries: list[Entry] = []
     problems: list[Problem] = []
     position = count = refused = 0
-    for raw in formats.read(fmt, BytesIO(data)):
+    for raw in rows:
         position += 1
+        if position <= skip and seen is None:
+            continue  # committed by an earlier attempt, and there is no ``seen`` to fill
         row, row_problems = validate(raw, today=today)
         if row is not None:
             key = source_records.record_key(keyring, source_code, row.source_record_id)
-            if key in seen:
+            if seen is not None and key in seen:
                 row, row_problems = None, [*row_problems, Refusal(raw.line, "source_record_id", REPEATED)]
-            else:
+            elif seen is not None:
                 seen.add(key)
         if position <= skip:
             continue
@@ -194,7 +225,7 @@ class ReadFile:
         return self.payloads[position].as_py()
 
 
-def read_whole(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str, source_kind: str,
+def read_whole(data: FeedData, *, fmt: str, keyring: IndexKeyRing, source_code: str, source_kind: str,
                today: date, profiles: bool = True) -> ReadFile:
     """Every row of a file read, validated and keyed, with its match profile (unless ``profiles`` is False: a load
     resumed after matching needs only the payloads)."""
@@ -208,7 +239,7 @@ def read_whole(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str
     problems: list[Problem] = []
     done = refused = 0
     for chunk in chunks(data, fmt=fmt, keyring=keyring, source_code=source_code, today=today, skip=0,
-                        batch_size=10_000):
+                        batch_size=10_000, seen=set()):
         done, refused = chunk.upto, refused + chunk.refused
         problems += chunk.problems
         for entry in chunk.entries:
@@ -226,4 +257,4 @@ def read_whole(data: bytes, *, fmt: str, keyring: IndexKeyRing, source_code: str
 
 
 __all__ = ["IDENTIFIER_FIELD", "IDENTIFIER_FIELDS", "LACKS_BIRTH", "LACKS_NAME", "REPEATED", "Chunk", "Entry",
-           "ReadFile", "chunks", "read_whole", "lacks", "lookup_tokens"]
+           "FeedData", "ReadFile", "chunks", "opened", "read_whole", "lacks", "lookup_tokens", "size_of"]

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from contactpoint.errors import FeedRejected, IngestProcessFailed
-from contactpoint.ingest.prepare import Chunk, ReadFile, chunks, read_whole
+from contactpoint.ingest.prepare import Chunk, FeedData, ReadFile, chunks, read_whole
 from contactpoint.ingest.work import IndexKeys, LoadJob, NewJob, OpenJob, Origin, View, ViewJob, Worker
 
 
@@ -203,17 +203,16 @@ class Workers:
 
 # --- the reader ---------------------------------------------------------------------------------------------------
 
-def _serve_reader(conn, data: bytes, keys: IndexKeys, source_kind: str, options: dict[str, Any]) -> None:
-    seen: set[str] | None = set() if options.pop("want_seen") else None
+def _serve_reader(conn, data: FeedData, keys: IndexKeys, source_kind: str, options: dict[str, Any]) -> None:
     try:
         try:
-            for chunk in chunks(data, keyring=keys, seen=seen, **options):
+            for chunk in chunks(data, keyring=keys, **options):
                 for entry in chunk.entries:  # worked out here, in parallel, for whichever records turn out new
                     entry.lookup(keys)
                     entry.match_profile(source_kind)
                     entry.row = None  # the workers read the payload: no need to send the row twice
                 conn.send(("chunk", chunk))
-            conn.send(("done", seen))
+            conn.send(("done", None))
         except (BrokenPipeError, EOFError):
             return  # the main process has gone (finished early, or was killed): so do we
         except Exception as error:  # noqa: BLE001
@@ -225,16 +224,13 @@ def _serve_reader(conn, data: bytes, keys: IndexKeys, source_kind: str, options:
 
 
 class Reader:
-    """``prepare.chunks`` in a helper process, one batch ahead of the caller. ``seen`` holds every record key of
-    the file once the last chunk has been read (when asked for: ``want_seen``)."""
+    """``prepare.chunks`` in a helper process, one batch ahead of the caller. Given a file's path, it reads the
+    file itself (nothing of it passes through the caller); given bytes, it is sent a copy."""
 
-    def __init__(self, data: bytes, *, keys: IndexKeys, source_kind: str, want_seen: bool,
-                 **options: Any) -> None:
+    def __init__(self, data: FeedData, *, keys: IndexKeys, source_kind: str, **options: Any) -> None:
         context = _context()
         self._conn, child = context.Pipe(duplex=False)
-        self.seen: set[str] | None = None
-        self._proc = context.Process(target=_helper, args=(_serve_reader, child, data, keys, source_kind,
-                                                           {**options, "want_seen": want_seen}),
+        self._proc = context.Process(target=_helper, args=(_serve_reader, child, data, keys, source_kind, options),
                                      daemon=True, name="contactpoint-feed-reader")
         self._proc.start()
         child.close()
@@ -248,7 +244,6 @@ class Reader:
             if kind == "chunk":
                 yield payload
             elif kind == "done":
-                self.seen = payload
                 return
             elif kind == "refused":
                 raise FeedRejected(payload)

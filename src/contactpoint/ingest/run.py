@@ -10,12 +10,17 @@ Guarantees (DESIGN.md section 5):
 - a row whose content is unchanged since the source last sent it is skipped;
 - a ``full`` feed is everything the source holds: its records missing from the feed stop counting in the best
   view (they are kept, inactive, for the audit of what the source once said);
+- a row repeating an earlier row's record ID in the same file is refused (the first is taken);
+- a run's memory does not grow with the file: a file on disk is read as a stream (by the reader process, when
+  there is one), and the record keys taken so far, which a repeat and a full feed's retirements are told by, are
+  kept in the database with each batch (``feeds.models.RunKey``), not in a set of millions;
 - a file that cannot be read at all is refused whole, with nothing taken.
 """
 
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +30,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef
 
+from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
 from contactpoint.audit.actions import AuditAction, Outcome
@@ -33,11 +40,11 @@ from contactpoint.audit.trail import record_event
 from contactpoint.children.models import SourceRecord
 from contactpoint.config import get_settings
 from contactpoint.errors import FeedBusy, FeedRejected
-from contactpoint.feeds.models import FeedRun, RowProblem
+from contactpoint.feeds.models import FeedRun, RowProblem, RunKey
 from contactpoint.feeds.rows import InvalidValue, Problem, Refusal
 from contactpoint.ingest import processes
 from contactpoint.ingest.batch import Batch, BatchResult, child_rows, origin_of
-from contactpoint.ingest.prepare import Chunk, chunks
+from contactpoint.ingest.prepare import REPEATED, Chunk, Entry, FeedData, chunks, opened, size_of
 from contactpoint.ingest.work import IndexKeys
 from contactpoint.matching.engine import Backend
 from contactpoint.vault.keyring import KeyRing
@@ -60,14 +67,15 @@ def _row_problems(run: FeedRun, problems: list[Problem]) -> list[RowProblem]:
             for p in problems]
 
 
-def ingest(source: SourceSystem, data: bytes, *, fmt: str, mode: str = "delta", keyring: KeyRing, now: datetime,
+def ingest(source: SourceSystem, data: FeedData, *, fmt: str, mode: str = "delta", keyring: KeyRing, now: datetime,
            engine: Backend | None = None, batch_size: int = BATCH_SIZE,
            progress: Callable[[int], None] | None = None) -> IngestOutcome:
     if mode not in ("delta", "full"):
         raise FeedRejected("mode is 'delta' (changes only) or 'full' (everything the source holds)")
     if not source.active:
         raise FeedRejected("this source system is not active")
-    sha = hashlib.sha256(data).hexdigest()
+    with opened(data) as stream:
+        sha = hashlib.file_digest(stream, "sha256").hexdigest()
     run = FeedRun.objects.filter(source=source, sha256=sha).first()
     if run is not None and run.status != FeedRun.Status.RUNNING:
         record_event(AuditAction.FEED_RECEIVED, actor=source_actor(source), keyring=keyring, at=now,
@@ -128,10 +136,10 @@ def only_runner(name: str) -> Iterator[None]:
         yield
 
 
-def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: KeyRing, now: datetime,
+def _run(run: FeedRun, source: SourceSystem, data: FeedData, *, fmt: str, keyring: KeyRing, now: datetime,
          engine: Backend | None, batch_size: int, progress: Callable[[int], None] | None) -> None:
     feeds = get_settings().feeds
-    helped = feeds.workers > 1 and len(data) >= feeds.helpers_from_bytes
+    helped = feeds.workers > 1 and size_of(data) >= feeds.helpers_from_bytes
     options: dict[str, Any] = {"fmt": fmt, "source_code": source.code, "today": now.date(), "skip": run.rows_done,
                                "batch_size": batch_size}
     workers = processes.start(feeds.workers if helped else 1, keys=keyring,
@@ -139,24 +147,23 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
     reader = None
     try:
         if helped:
-            reader = processes.Reader(data, keys=IndexKeys.of(keyring), source_kind=source.kind,
-                                    want_seen=run.mode == "full", **options)
+            reader = processes.Reader(data, keys=IndexKeys.of(keyring), source_kind=source.kind, **options)
         batch = Batch(source, keyring=keyring, now=now, run_id=run.id, engine=engine, workers=workers)
-        seen: set[str] = set()  # every record key in the file, for a full feed's retirements
-        for chunk in reader if reader is not None else chunks(data, keyring=keyring, seen=seen, **options):
+        for chunk in reader if reader is not None else chunks(data, keyring=keyring, **options):
             _commit_batch(run, batch, chunk, keyring=keyring, now=now, source=source)
+            # The collector is held back while a run works (processes.fewer_collections): a batch's garbage in
+            # cycles is freed here, once a batch, rather than piling up for as long as the file lasts.
+            gc.collect()
             if progress:
                 progress(chunk.upto)
         if run.mode == "full":
-            if reader is not None:
-                assert reader.seen is not None  # asked for (want_seen) and sent once the whole file was read
-                seen = reader.seen
-            _retire_missing(run, batch, seen, keyring=keyring, now=now, source=source)
+            _retire_missing(run, batch, keyring=keyring, now=now, source=source)
     finally:
         workers.close()
         if reader is not None:
             reader.close()
     with transaction.atomic():
+        RunKey.objects.filter(run=run).delete()  # needed only while the run was taking rows
         FeedRun.objects.filter(pk=run.pk).update(status=FeedRun.Status.COMPLETED, completed_at=now)
         run.refresh_from_db()
         record_event(AuditAction.FEED_COMPLETED, actor=source_actor(source), keyring=keyring, at=now,
@@ -167,16 +174,34 @@ def _run(run: FeedRun, source: SourceSystem, data: bytes, *, fmt: str, keyring: 
                               "reviews_queued": run.reviews_queued, "children_merged": run.children_merged})
 
 
+def _first_sight(run: FeedRun, entries: list[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """The batch's entries whose record ID no earlier row of the file had, and those that repeat one (of an
+    earlier batch, as the run's keys say, or of this one)."""
+    earlier = {key for (key,) in bulk.select_any("SELECT key FROM feeds_run_key WHERE run_id = %s AND key {any}",
+                                                 [e.key for e in entries], [run.id])}
+    first: list[Entry] = []
+    repeats: list[Entry] = []
+    for entry in entries:
+        (repeats if entry.key in earlier else first).append(entry)
+        earlier.add(entry.key)
+    return first, repeats
+
+
 def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing, now: datetime,
                   source: SourceSystem) -> None:
-    problems = chunk.problems
     with transaction.atomic():
-        result: BatchResult = batch.process(chunk.entries)
+        entries, repeats = _first_sight(run, chunk.entries)
+        problems = chunk.problems
+        if repeats:
+            problems = sorted([*problems, *(Refusal(e.line, "source_record_id", REPEATED) for e in repeats)],
+                              key=lambda p: p.line)
+        result: BatchResult = batch.process(entries)
+        bulk.insert("feeds_run_key", ["run_id", "key"], [(run.id, e.key) for e in entries])
         RowProblem.objects.bulk_create(_row_problems(run, problems))
         run.rows_done = chunk.upto
         run.rows_accepted += result.accepted
         run.rows_unchanged += result.unchanged
-        run.rows_refused += chunk.refused
+        run.rows_refused += chunk.refused + len(repeats)
         run.rows_held += result.held
         run.fields_refused += sum(1 for p in problems if not isinstance(p, Refusal))  # taken without them
         run.children_created += len(result.created)
@@ -201,10 +226,10 @@ def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing,
                                   "survivor": merged.survivor, "absorbed": merged.absorbed})
 
 
-def _retire_missing(run: FeedRun, batch: Batch, seen: set[str], *, keyring: KeyRing, now: datetime,
-                    source: SourceSystem) -> None:
+def _retire_missing(run: FeedRun, batch: Batch, *, keyring: KeyRing, now: datetime, source: SourceSystem) -> None:
     """A full feed lists everything the source holds: its other records no longer count."""
-    missing = list(SourceRecord.objects.filter(source=source.code, active=True).exclude(record_key__in=seen)
+    listed = RunKey.objects.filter(run=run, key=OuterRef("record_key"))
+    missing = list(SourceRecord.objects.filter(source=source.code, active=True).exclude(Exists(listed))
                    .values_list("id", "child_id"))
     if not missing:
         return

@@ -35,7 +35,8 @@ class Command(ContactPointCommand):
             raise CommandError(f"no source system '{options['source']}': register it first")
         path: Path = options["file"]
         try:
-            data = path.read_bytes()
+            with path.open("rb"):  # read as a stream by the run (a national file is gigabytes): only checked here
+                pass
         except OSError:
             raise CommandError(f"cannot read {path}") from None
         fmt = options["format"] or formats.detect(path.name)
@@ -48,7 +49,7 @@ class Command(ContactPointCommand):
                 bar.update(done - seen[0])
                 seen[0] = done
 
-            outcome = ingest(source, data, fmt=fmt, mode=options["mode"], keyring=get_keyring(), now=timezone.now(),
+            outcome = ingest(source, path, fmt=fmt, mode=options["mode"], keyring=get_keyring(), now=timezone.now(),
                              engine=backend(options["backend"]), batch_size=options["batch_size"],
                              progress=progress)
         run = outcome.run
