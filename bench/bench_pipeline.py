@@ -113,7 +113,7 @@ def pipeline(task: dict) -> None:
         if task.get("load"):  # contactpoint load: every file as one job
             from contactpoint.ingest.load import LoadFile, load
 
-            outcome = load([LoadFile(sources[code], (main_part if code == delta_code else path).read_bytes(), "csv")
+            outcome = load([LoadFile(sources[code], main_part if code == delta_code else path, "csv")
                             for code, path in load_order(folder)], keyring=ring, now=harness.NOW, engine=engine)
             share = time.perf_counter() - started
             for feed in outcome.runs:  # the load's time shared by rows, for the table

@@ -45,7 +45,7 @@ def folder(tmp_path_factory):
 def _files(folder) -> list[LoadFile]:
     sources = demo.register_sources(keyring=get_keyring(), now=NOW)
     names = feed_files([demo.DEMO_LA])
-    return [LoadFile(sources[code][0], (folder / names[code]).read_bytes(), "csv") for code in demo.LOAD_ORDER]
+    return [LoadFile(sources[code][0], folder / names[code], "csv") for code in demo.LOAD_ORDER]  # as the command
 
 
 def _index() -> dict:

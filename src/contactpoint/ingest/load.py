@@ -56,7 +56,7 @@ from contactpoint.feeds.models import FeedRun, LoadPlacement, LoadRun, RowProble
 from contactpoint.feeds.rows import Refusal
 from contactpoint.ingest import held, processes
 from contactpoint.ingest.batch import origin_of
-from contactpoint.ingest.prepare import ReadFile
+from contactpoint.ingest.prepare import FeedData, ReadFile, opened, size_of
 from contactpoint.ingest.run import _row_problems, only_runner
 from contactpoint.ingest.work import UNASSIGNED_LA, IndexKeys, LoadJob, Origin, View, Worker, responsible_la
 from contactpoint.matching.cluster import decide
@@ -79,8 +79,12 @@ _CLUSTER_COLUMNS = ("given", "family", "middle", "given_roots", "gender", "given
 @dataclass(frozen=True)
 class LoadFile:
     source: SourceSystem
-    data: bytes
+    data: FeedData  # a file's path (``contactpoint load``: read by the readers, never held here) or its bytes
     fmt: str
+
+    def sha256(self) -> str:
+        with opened(self.data) as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def fingerprint(files: Sequence[LoadFile]) -> str:
     """The same files (by source and content, in the same order) are the same load."""
     digest = hashlib.sha256()
     for f in files:
-        digest.update(f"{f.source.code}\0{hashlib.sha256(f.data).hexdigest()}\n".encode())
+        digest.update(f"{f.source.code}\0{f.sha256()}\n".encode())
     return digest.hexdigest()
 
 
@@ -153,7 +157,7 @@ def load(files: Sequence[LoadFile], *, keyring: KeyRing, now: datetime, engine: 
     if len({f.source.code for f in files}) != len(files):
         raise FeedRejected("one file per source: a source's file is everything it holds")
     print_ = progress or (lambda stage, done, total: None)
-    shas = [hashlib.sha256(f.data).hexdigest() for f in files]
+    shas = [f.sha256() for f in files]
     run = LoadRun.objects.filter(fingerprint=fingerprint(files)).first()
     if run is not None and run.stage == LoadRun.Stage.COMPLETED:
         return LoadOutcome(run, _runs(files, shas), already_done=True)
@@ -197,7 +201,7 @@ def load(files: Sequence[LoadFile], *, keyring: KeyRing, now: datetime, engine: 
 def _helpers(files: Sequence[LoadFile]) -> int:
     """Helper processes for the load's work, as for a feed: none for small files (starting each costs a second)."""
     feeds = get_settings().feeds
-    return feeds.workers if sum(len(f.data) for f in files) >= feeds.helpers_from_bytes else 1
+    return feeds.workers if sum(size_of(f.data) for f in files) >= feeds.helpers_from_bytes else 1
 
 
 def _runs(files: Sequence[LoadFile], shas: Sequence[str]) -> list[FeedRun]:

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from contactpoint.errors import FeedRejected, IngestProcessFailed
-from contactpoint.ingest.prepare import Chunk, FeedData, ReadFile, chunks, read_whole
+from contactpoint.ingest.prepare import Chunk, FeedData, ReadFile, chunks, read_whole, size_of
 from contactpoint.ingest.work import IndexKeys, LoadJob, NewJob, OpenJob, Origin, View, ViewJob, Worker
 
 
@@ -259,7 +259,7 @@ class Reader:
 
 # --- a first load's readers -------------------------------------------------------------------------------------
 
-def _read_one(task: tuple[bytes, dict[str, Any]]) -> tuple[str, Any]:
+def _read_one(task: tuple[FeedData, dict[str, Any]]) -> tuple[str, Any]:
     data, options = task
     try:
         return ("ok", read_whole(data, **options))
@@ -269,12 +269,12 @@ def _read_one(task: tuple[bytes, dict[str, Any]]) -> tuple[str, Any]:
         return _failure(error)
 
 
-def read_files(tasks: Sequence[tuple[bytes, dict[str, Any]]], count: int) -> Iterator[tuple[int, ReadFile]]:
+def read_files(tasks: Sequence[tuple[FeedData, dict[str, Any]]], count: int) -> Iterator[tuple[int, ReadFile]]:
     """Each file of a first load read whole (``prepare.read_whole``: the options give format, keys, source), in
     ``count`` helper processes, a file each at a time, largest first; yields (position in ``tasks``, what was
     read) as each is done. A file refused whole raises ``FeedRejected``; an error in a helper
     ``IngestProcessFailed`` without its message."""
-    order = sorted(range(len(tasks)), key=lambda n: -len(tasks[n][0]))
+    order = sorted(range(len(tasks)), key=lambda n: -size_of(tasks[n][0]))
     pool = None
     if count <= 1 or len(tasks) <= 1:
         outcomes: Iterator[tuple[str, Any]] = (_read_one(tasks[n]) for n in order)

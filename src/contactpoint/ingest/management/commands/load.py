@@ -43,10 +43,11 @@ class Command(ContactPointCommand):
                 raise CommandError(f"no source system '{code}': register it first")
             path = Path(name)
             try:
-                data = path.read_bytes()
+                with path.open("rb"):  # read as a stream by the load's readers: only checked here
+                    pass
             except OSError:
                 raise CommandError(f"cannot read {path}") from None
-            files.append(LoadFile(source, data, formats.detect(path.name)))
+            files.append(LoadFile(source, path, formats.detect(path.name)))
         bars: dict[str, tqdm] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
