@@ -107,6 +107,7 @@ class AuditAction(StrEnum):
     HELD_ROWS_DELETED = "lifecycle.held.deleted"  # rows held a year, linked to no child: deleted (counts by LA)
     # a local authority corrects or completes a record (issue 19); the context names the field, never the value
     RECORD_AMENDED = "record.amended"
+    RECORD_CREATED = "record.created"  # a data manager created a child by hand: created, or sent to review (held)
     AMENDMENT_PROPOSED = "record.amendment.proposed"  # an NHS number or UPN: awaits a second data manager
     AMENDMENT_APPROVED = "record.amendment.approved"
     AMENDMENT_REJECTED = "record.amendment.rejected"
@@ -222,6 +223,7 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.SHIELD_REJECTED: "Rejected a shielding decision",
     AuditAction.HIDDEN_FIELDS_VIEWED: "Viewed the shielded details",
     AuditAction.RECORD_AMENDED: "Corrected or completed a record",
+    AuditAction.RECORD_CREATED: "Created a child's record by hand (or sent it to review)",
     AuditAction.AMENDMENT_PROPOSED: "Proposed a change to an identifier",
     AuditAction.AMENDMENT_APPROVED: "Approved a change to an identifier",
     AuditAction.AMENDMENT_REJECTED: "Rejected a change to an identifier",
