@@ -92,7 +92,13 @@ def test_kept_apart_the_created_record_becomes_a_live_child_of_its_own(dana):
     made = create(dana, AMELIA | {"given_name": "Amelie"})
     assert made.outcome == manual.Outcome.REVIEW
     item = ReviewItem.objects.get()
-    review.decide(dana, item.pk, "keep_apart", keyring=get_keyring(), now=NOW + timedelta(hours=1))
+    # Four eyes: the one who typed the details may not open the pair (it would show them the other child).
+    with pytest.raises(PermissionDenied):
+        review.show(dana, item.pk, keyring=get_keyring(), now=NOW)
+    with pytest.raises(PermissionDenied):
+        review.decide(dana, item.pk, "keep_apart", keyring=get_keyring(), now=NOW)
+    other = make_person("desmond.data", role="data-manager", org="LA-202").user
+    review.decide(other, item.pk, "keep_apart", keyring=get_keyring(), now=NOW + timedelta(hours=1))
     child = Child.objects.get(pk=item.child_a_id)
     assert child.status == ChildStatus.LIVE and IndexEntry.objects.filter(child=child).exists()
 
@@ -138,3 +144,21 @@ def test_a_practitioner_and_a_bad_submission_reference_are_refused(dana):
     with pytest.raises(ValidationError):
         create(dana, ZARA, submission="x")
     assert not Child.objects.exists()
+
+
+def test_the_command_line_creates_once_and_refuses_a_practitioner(dana, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    args = [f"--set={k}={v}" for k, v in ZARA.items()]
+    call_command("create_child", *args, "--submission", "cli-00000001", "--as", "dana.data")
+    call_command("create_child", *args, "--submission", "cli-00000001", "--as", "dana.data")
+    out = capsys.readouterr().out.splitlines()
+    cpid = Child.objects.get().cpid
+    assert out == [f"created  {cpid}", f"created  {cpid} (made before: nothing more was made)"]
+    make_person("sam.social")
+    with pytest.raises(CommandError):
+        call_command("create_child", *args, "--as", "sam.social")
+    with pytest.raises(CommandError, match="NAME=VALUE"):
+        call_command("create_child", "--set", "shoe_size=3", "--as", "dana.data")
+    assert Child.objects.count() == 1

@@ -93,6 +93,11 @@ def _item(user: User, item_id: int, *, lock: bool = False) -> ReviewItem:
     item = items.filter(pk=item_id).first()
     if item is None:
         raise NotFound(NOT_FOUND)
+    if item.why == CREATED_BY_HAND and SourceRecord.objects.filter(
+            record_key=item.record_a, feed_run=f"created:{user.username}"[:64]).exists():
+        # Four eyes: opening the pair would show the one who typed the details the child they matched, and the
+        # create form must not be a way to look children up (ingest.manual).
+        raise PermissionDenied("You created this record, so another data manager of your authority decides it.")
     return item
 
 
