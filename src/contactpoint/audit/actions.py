@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     DISCREPANCY_ACKNOWLEDGED = "feed.discrepancy.acknowledged"  # a source has seen an item and will correct it
     DISCREPANCY_DISPUTED = "feed.discrepancy.disputed"  # a source says its value is right (reason sealed)
     INDEX_REBUILT = "vault.index.rebuilt"  # every live child's blind-index tokens rewritten (keys reindex)
+    HELD_NEW_IDENTITY = "feed.held.new_identity"  # rows bringing back a sealed old identity: held (counts by LA)
     HELD_ROWS_OPENED = "feed.held.opened"  # a data manager read the rows held for their local authority
     # the life of a record
     SHIELD_PROPOSED = "shield.proposed"
@@ -217,6 +218,7 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.DISCREPANCY_ACKNOWLEDGED: "Source system acknowledged a discrepancy",
     AuditAction.DISCREPANCY_DISPUTED: "Source system disputed a discrepancy",
     AuditAction.INDEX_REBUILT: "Search index rebuilt",
+    AuditAction.HELD_NEW_IDENTITY: "Rows with an old identity's details held back",
     AuditAction.HELD_ROWS_OPENED: "Read the rows held back",
     AuditAction.SHIELD_PROPOSED: "Proposed shielding a record",
     AuditAction.SHIELD_APPROVED: "Approved a shielding decision",

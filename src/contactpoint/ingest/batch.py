@@ -24,6 +24,8 @@ from django.db.models import Q
 from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
+from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.trail import record_event
 from contactpoint.bestview.build import Amendment, Manual
 from contactpoint.bestview.discrepancies import sync_discrepancies, sync_invalid
 from contactpoint.children import source_records
@@ -455,17 +457,26 @@ class Batch:
         return sorted(best.items(), key=lambda pair: -pair[1].probability), []
 
     def _new_identity_rows(self, new: dict[str, Entry]) -> list[held.ToHold]:
-        """Take out of ``new`` the rows that carry an identifier of a record sealed when its child was given a new
-        identity: matched, they would make the old identity visible again (a new child, or details on one). They
-        are held for the data managers of the authority that made the new identity, who decide; the held row
-        says only why, never which record it met."""
-        # The guards hold identifier tokens only: the row's other tokens (about thirty, by name and date) would
-        # only lengthen the query.
+        """Take out of ``new`` the rows that bring back a record sealed when its child was given a new identity
+        (one of its identifiers, or its name and date of birth: ``notices.new_identity_matches``): matched, they
+        would make the old identity visible again (a new child, or details on one). They are held for the data
+        managers of the authority that made the new identity, who decide; the held row says only why, never which
+        record it met. Audited, as counts, for that authority."""
         guarded = notices.new_identity_matches(
-            self.keyring, {k: [t for t in e.lookup(self.keyring) if bi.index_number(t) in IDENTIFIER_FIELD]
-                           for k, e in new.items()}, lambda k: new[k].full_row())
-        return [held.ToHold(e.full_row(), uid, e.content_hash, e.payload, e.flags, held.NEW_IDENTITY, la)
-                for uid, la in guarded.items() for e in [new.pop(uid)]]
+            self.keyring, {k: notices.guard_lookup_tokens(e.lookup(self.keyring)) for k, e in new.items()},
+            lambda k: new[k].full_row())
+        if not guarded:
+            return []
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for la, how in guarded.values():
+            counts[(la, how.value)] += 1
+        for (la, by), rows in sorted(counts.items()):
+            record_event(AuditAction.HELD_NEW_IDENTITY, actor=source_actor(self.source), keyring=self.keyring,
+                         at=self.now, context={"la": la, "recognised_by": by, "rows": rows, "run": self.run_id})
+        return [held.ToHold(e.full_row(), uid, e.content_hash, e.payload, e.flags,
+                            held.NEW_IDENTITY if how == notices.Recognised.IDENTIFIER else held.NEW_IDENTITY_DETAILS,
+                            la)
+                for uid, (la, how) in guarded.items() for e in [new.pop(uid)]]
 
     def _tokens(self, entries: Iterable[Entry], *, second_look: bool) -> dict[int, set]:
         """The tokens the entries look up, with what each stands for: those keyed by a postcode alone on the
