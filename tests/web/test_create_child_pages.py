@@ -90,3 +90,26 @@ def test_a_practitioner_has_no_such_page():
     assert sam.get("/records/new").status_code == 403
     assert sam.post("/records/new", FORM).status_code == 403
     assert not Child.objects.exists()
+
+
+def test_another_data_manager_opens_and_links_the_pair_the_creator_cannot_open(dana):
+    feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW, now=NOW - timedelta(days=1))
+    existing = Child.objects.get()
+    form = {**FORM, "given_name": "Amelia", "family_name": "Hartley", "date_of_birth-day": "3",
+            "date_of_birth-month": "6", "date_of_birth-year": "2015", "address_line_1": "12 Agar Grove",
+            "postcode": "NW1 8NP", "carer_1_name": "Sarah Hartley"}
+    dana.post("/records/new", form)
+    item = ReviewItem.objects.get()
+    queue = dana.get("/review").content.decode()
+    assert "created by hand" in queue
+    refused = dana.get(f"/review/{item.pk}")
+    assert refused.status_code == 302 and refused["Location"] == "/review"
+    assert "another data manager of your authority decides it" in dana.get("/review").content.decode()
+    assert dana.post(f"/review/{item.pk}", {"decision": "link"})["Location"] == "/review"
+    assert ReviewItem.objects.get().status == "open"
+    desmond = client_for("desmond.data", role="data-manager", org="LA-202")
+    pair = desmond.get(f"/review/{item.pk}").content.decode()
+    assert "Amelia" in pair and existing.cpid in pair.replace(" ", "")
+    done = desmond.post(f"/review/{item.pk}", {"decision": "link", "note": "Same child: the GP confirmed."})
+    assert done.status_code == 302
+    assert Child.objects.filter(status=ChildStatus.LIVE).get() == existing
