@@ -69,3 +69,38 @@ def test_who_can_see_the_sensitive_lead_is_told_who_it_is(hana):  # noqa: F811
     page = text(hana.get(asked["Location"]).content.decode())
     assert "Hana Visitor, Counsellor (Mental health service) is recorded as the lead professional" in page
     assert "Someone else is the lead professional" in page and WITHHELD_LEAD_QUESTION not in page
+
+
+def test_the_record_and_the_api_show_the_same_lead_whether_or_not_a_withheld_service_took_it(hana, sam):  # noqa: F811
+    from datetime import date
+
+    from django.test import Client
+
+    from contactpoint.children.record import Involvement
+    from tests.api.clients import bearer, open_token
+    from tests.factories import make_person
+
+    reported = make_record(involvements=(Involvement(
+        key="feed1", service="Youth offending team", practitioner_name="Yusuf Feed", start_date=date(2025, 1, 1),
+        lead_professional=True),))
+    [took, did_not] = add(reported, reported)
+    # Hana (mental health) takes the lead on one, confirming over the lead she sees; on the other she does not.
+    open_record(hana, took)
+    asked = hana.post(f"/children/{took}/involvement/new", {**SENSITIVE, "flags": ["lead_professional"]})
+    assert asked["Location"] == f"/children/{took}/involvement/lead"
+    consent = hana.post(asked["Location"], {"take_lead": "yes"})
+    assert hana.post(consent["Location"], CONSENT)["Location"] == f"/children/{took}"
+    sensitive_entry(hana, did_not, lead=False)
+
+    pages = [text(open_record(sam, cpid)) for cpid in (took, did_not)]
+    for page in pages:
+        assert "Lead professional: Yusuf Feed" in page and "A service is involved" in page
+    client = Client()
+    token = open_token(client, make_person("sam.api", full_name="Sam Api"))
+    answers = []
+    for cpid in (took, did_not):
+        body = client.get(f"/api/v1/children/{cpid}", {"reason": "health"}, **bearer(token)).json()
+        answers.append([(s["practitioner_name"], s["lead_professional"]) for s in body["services_involved"]])
+    assert answers[0] == answers[1] == [("Yusuf Feed", True)]
+    # Hana, who sees her own entry, sees herself as the lead where she took it.
+    assert "Lead professional: Hana Visitor, Counsellor" in text(hana.get(f"/children/{took}").content.decode())

@@ -29,6 +29,8 @@ record, so whether and how they are asked says nothing more:
   service is involved, never whether it leads. Confirming replaces whoever leads, as anywhere else;
 - the local authority's team, who see sensitive services, and a practitioner about their own entry are told
   who the lead is, sensitive or not.
+The record shows each user the one lead among what they see (``records.view``), so the page agrees with the
+question: a withheld lead is neither named nor seen to take the flag from a lead the user sees.
 
 Every change writes its audit entry in the same transaction (fail closed).
 """
