@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
@@ -162,3 +164,15 @@ def test_the_command_line_creates_once_and_refuses_a_practitioner(dana, capsys):
     with pytest.raises(CommandError, match="NAME=VALUE"):
         call_command("create_child", "--set", "shoe_size=3", "--as", "dana.data")
     assert Child.objects.count() == 1
+
+
+@given(st.dictionaries(st.sampled_from(manual.FIELDS), st.text(alphabet="QXZJ0123456789 -'\u200b\n", max_size=30)))
+@settings(max_examples=200, deadline=None)
+def test_checking_any_details_never_fails_and_never_repeats_a_value(values):
+    found = manual.problems(values, today=NOW.date())
+    assert all(field in manual.FIELDS for field, _ in found)
+    assert len({field for field, _ in found}) == len(found)
+    for _, reason in found:
+        for value in values.values():
+            if len(value.strip()) >= 4:
+                assert value.strip() not in reason
