@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
+from contactpoint import bulk
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
 from contactpoint.access.roles import Permission
@@ -261,8 +262,10 @@ def new_identity_matches(keyring: KeyRing, tokens: Mapping[str, Iterable[int]],
         return {}
     wanted = {t for ts in tokens.values() for t in ts}
     guards: dict[int, set[int]] = {}
-    for token, child_id in NewIdentityGuard.objects.filter(
-            token__in=list(wanted), child__status=ChildStatus.SEALED).values_list("token", "child_id"):
+    # A batch's rows bring tens of thousands of tokens: an array parameter (PostgreSQL) or IN lists in chunks.
+    for token, child_id in bulk.select_any(
+            "SELECT g.token, g.child_id FROM lifecycle_new_identity_guard g JOIN children_child c "
+            "ON c.id = g.child_id WHERE c.status = %s AND g.token {any}", sorted(wanted), [ChildStatus.SEALED.value]):
         guards.setdefault(token, set()).add(child_id)
     if not guards:
         return {}
