@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contactpoint.audit.models import AuditEntry
-from contactpoint.children.models import Child, ChildStatus, SourceRecord
+from contactpoint.children.models import Child, ChildStatus, HeldRecord, SourceRecord
 from contactpoint.children.store import load_record
 from contactpoint.errors import PermissionDenied, ValidationError
 from contactpoint.ingest import manual
@@ -176,3 +176,15 @@ def test_checking_any_details_never_fails_and_never_repeats_a_value(values):
         for value in values.values():
             if len(value.strip()) >= 4:
                 assert value.strip() not in reason
+
+
+def test_a_row_held_for_want_of_a_child_joins_the_child_created_by_hand(dana):
+    # A GP row without a date of birth, matching no child: held. The data manager then creates the child.
+    gp = source("gp-camden", "gp_registrations", health_org())
+    no_birth = {k: v for k, v in GP_ROW.items() if k != "date_of_birth"}
+    assert feed(gp, no_birth, now=NOW - timedelta(days=1)).rows_held == 1
+    made = create(dana, AMELIA | {"nhs_number": "9434765919"})
+    assert made.outcome == manual.Outcome.CREATED
+    child = Child.objects.get(cpid=made.cpid)
+    assert not HeldRecord.objects.exists()
+    assert set(SourceRecord.objects.filter(child=child).values_list("source", flat=True)) == {"la:202", gp.code}

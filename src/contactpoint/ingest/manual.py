@@ -153,8 +153,9 @@ def create_child(user: User, values: dict[str, str], *, submission: str, keyring
                 return before
             payload = source_records.dumps(row)
             entry = Entry(row, key, source_records.content_hash(keyring, payload), payload, line=1, lacks=lacks(row))
+            # As a feed's batch: rows held back that wait for a record like this one are tried again at once.
             batch = Batch(source, keyring=keyring, now=now, run_id=f"{CREATED_FEED}{user.username}"[:64],
-                          engine=engine, retry_held=False)
+                          engine=engine)
             matches, guarded = batch.possible_matches(entry)
             if guarded:
                 made = _hold(batch, guarded)
@@ -168,6 +169,7 @@ def create_child(user: User, values: dict[str, str], *, submission: str, keyring
         before = _earlier(source.code, key)
         if before is None:
             raise
+        _audit(user, before, keyring=keyring, now=now)
         return before
 
 
