@@ -15,7 +15,7 @@ from django.core.management import execute_from_command_line, get_commands, load
 from contactpoint.errors import ConfigurationError
 
 # Command names with hyphens (Django's come from module names, which cannot have them).
-ALIASES = {"export-links": "export_links", "missing-education": "missing_education"}
+ALIASES = {"export-links": "export_links", "missing-education": "missing_education", "create-child": "create_child"}
 # Django's own commands that ContactPoint's documentation asks operators to run (README, docs/operations.md).
 # The others (flush, dbshell, shell, ...) still run for a developer who names them, but are not offered:
 # `flush` would empty the index and its audit trail.

@@ -44,6 +44,7 @@ def test_the_openapi_document_is_public_and_lists_every_operation_with_its_secur
                                ("POST", "/api/v1/children/{contactpoint_id}/amendments"),
                                ("POST", "/api/v1/amendments/{reference}/decision"),
                                ("POST", "/api/v1/amendments/{reference}/withdraw"),
+                               ("POST", "/api/v1/records"),
                                ("GET", "/api/v1/missing-education")}
     assert "security" not in operations[("POST", "/api/v1/session")]
     assert operations[("GET", "/api/v1/children")]["security"] == [{"PractitionerToken": []}]

@@ -92,6 +92,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/amendments/{reference}/decision"): Call({}, "record.amendment.approved", body={"approve": True}),
     ("POST", "/api/v1/amendments/{reference}/withdraw"): Call({}, "record.amendment.withdrawn"),
     ("GET", "/api/v1/missing-education"): Call({}, "lifecycle.missing_education.viewed"),
+    ("POST", "/api/v1/records"): Call({}, "record.created", body={
+        "submission": "walk-00000001", "given_name": "Walter", "family_name": "Byhand", "gender": "male",
+        "date_of_birth": "2016-05-05", "address_line_1": "1 Walk Street", "postcode": "NW1 9XA"}),
     ("GET", "/fhir/metadata"): Call({}, None),
     ("GET", "/fhir/Patient"): Call({"family": "Hartley", "birthdate": "2015-06-03", "_reason": "health"},
                                    "child.search"),

@@ -354,6 +354,18 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go(f"/children/{cpid}/change/address")
     walk.go("/record-changes")
     walk.go(f"/record-changes/{w['proposal']}", shows="943 476 5870")
+    # A child no source knows, created by hand: the form with its errors, a new record, then the same child again
+    # (a possible match: sent for a decision).
+    walk.go("/records/new")
+    walk.submit("Create the record", {"postcode": "QQ1 2345"}, "with errors")
+    zara = {"given_name": "Zara", "family_name": "Okonkwo", "date_of_birth-day": "11", "date_of_birth-month": "4",
+            "date_of_birth-year": "2019", "gender": "female", "address_line_1": "3 Camden Square",
+            "postcode": "NW1 9XA"}
+    walk.go("/records/new", check=False)
+    walk.submit("Create the record", zara, "created: the record asks why")
+    walk.go("/records/new", check=False)
+    walk.submit("Create the record", zara, "a possible match, sent for a decision")
+    assert "/records/new/sent" in walk.page.url
     walk.go("/lifecycle")
     for child in (w["unshielded"], w["shielded"]):
         walk.go(f"/lifecycle/children/{child}")

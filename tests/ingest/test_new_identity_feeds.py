@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child, HeldRecord
-from contactpoint.ingest.held import NEW_IDENTITY
+from contactpoint.ingest.held import NEW_IDENTITY, NEW_IDENTITY_DETAILS
 from contactpoint.lifecycle import notices
 from contactpoint.lifecycle.models import NewIdentityGuard
 from contactpoint.lifecycle.notices import IdentityKind, NewIdentity
@@ -97,3 +97,88 @@ def test_a_new_identity_made_before_guards_existed_is_guarded_by_the_command():
     assert notices.guard_earlier_new_identities(get_keyring()) == 0  # done once; nothing more to do
     run = feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW)
     assert run.children_created == 0 and run.rows_held == 1
+
+
+# --- recognised without identifiers (issue 19): the old name and date of birth, at the old address ---------------
+
+OLD_DETAILS = {k: v for k, v in AMELIA.items() if k not in ("nhs_number", "upn", "uln")}
+
+
+def _new_identity_made(officer) -> tuple[str, str]:
+    school = source("agar-grove", "school_census", vouched_org())
+    feed(school, SCHOOL_ROW, now=NOW - timedelta(days=2))
+    old = Child.objects.get().cpid
+    new = notices.new_identity(officer, old, NewIdentity(IdentityKind.ADOPTION, "Grace", "Okafor"),
+                               keyring=get_keyring(), now=NOW - timedelta(days=1))
+    return old, new
+
+
+def test_the_old_name_date_of_birth_and_postcode_without_identifiers_are_held_not_made_a_child(client):
+    officer = make_person("dana.data", role="data-manager", org="LA-202")
+    old, new = _new_identity_made(officer.user)
+    assert "NHS" not in str(OLD_DETAILS) and not {"nhs_number", "upn"} & set(OLD_DETAILS)
+    # A health visiting service that never knew her identifiers sends the old name, date of birth and address.
+    hv = source("camden-hv", "health", health_org("HV-1", "Camden Health Visiting"))
+    run = feed(hv, OLD_DETAILS | {"source_record_id": "HV-9"}, now=NOW + timedelta(hours=1))
+    assert run.children_created == 0 and run.records_linked == 0 and run.rows_held == 1
+    assert set(Child.objects.filter(status="live").values_list("cpid", flat=True)) == {new}
+    [held] = HeldRecord.objects.all()
+    assert held.responsible_la == "202" and held.reason == NEW_IDENTITY_DETAILS
+    # Nothing for practitioners: a search for the old name finds nothing new.
+    worker = make_person("sam.social").user
+    assert find(worker, family="Hartley", birthdate="2015-06-03").hits == ()
+    assert find(worker, given="Amelia", family="Hartley", birthdate="2015-06-03").hits == ()
+    # Audited for the authority, by counts, naming neither record.
+    [entry] = AuditEntry.objects.filter(action="feed.held.new_identity")
+    assert entry.actor == "source:camden-hv" and entry.context["la"] == "202"
+    assert entry.context["recognised_by"] == "details" and entry.context["rows"] == 1
+    assert old not in str(entry.context) + str(entry.subjects) and new not in str(entry.context) + str(entry.subjects)
+    # The data manager sees it under "Rows held back", with why, and never the new ContactPoint ID.
+    sign_in(client, officer)
+    page = client.get("/review/held").content.decode()
+    assert "name and date of birth of a record sealed when the child was given a new identity" in page
+    assert new not in page and old not in page
+    # Sent again: still held. Without an address at all: held too (nothing to tell them apart).
+    again = feed(hv, OLD_DETAILS | {"source_record_id": "HV-9", "carer_1_phone": "07700 900999"},
+                 now=NOW + timedelta(hours=2))
+    assert again.children_created == 0
+    bare = {k: v for k, v in OLD_DETAILS.items() if k not in ("address_line_1", "town", "postcode")}
+    assert feed(source("camden-yj", "la_social_care", vouched_org("LA-202-YJ", "Camden YOT", "local_authority")),
+                bare | {"source_record_id": "YJ-1"}, now=NOW + timedelta(hours=3)).rows_held == 1
+    assert set(Child.objects.filter(status="live").values_list("cpid", flat=True)) == {new}
+
+
+def test_another_child_of_the_same_name_and_birthday_elsewhere_is_taken_in():
+    officer = make_person("dana.data", role="data-manager", org="LA-202").user
+    _new_identity_made(officer)
+    elsewhere = OLD_DETAILS | {"source_record_id": "GP-5", "address_line_1": "4 Mill Lane", "town": "Leeds",
+                               "postcode": "LS1 4AP", "carer_1_name": "Jo Hartley"}
+    run = feed(source("gp-leeds", "gp_registrations", health_org("GP-B86001", "Leeds Practice")), elsewhere)
+    assert run.children_created == 1 and run.rows_held == 0
+
+
+def test_guards_made_before_they_held_names_are_completed_by_the_command():
+    officer = make_person("dana.data", role="data-manager", org="LA-202").user
+    _new_identity_made(officer)
+    from contactpoint.vault import blindindex as bi
+
+    names = [g.pk for g in NewIdentityGuard.objects.all() if bi.index_number(g.token) == bi.FAMILY_DOB.number]
+    assert names  # made with the new identity
+    NewIdentityGuard.objects.filter(pk__in=names).delete()  # as guards were before this release
+    assert NewIdentityGuard.objects.exists()  # the identifiers' tokens stay
+    call_command("lifecycle", "guard-new-identities")
+    assert notices.guard_earlier_new_identities(get_keyring()) == 0  # complete: nothing more to add
+    run = feed(source("camden-hv", "health", health_org("HV-1", "Camden Health Visiting")),
+               OLD_DETAILS | {"source_record_id": "HV-9"})
+    assert run.children_created == 0 and run.rows_held == 1
+
+
+def test_a_data_manager_typing_the_old_details_by_hand_is_held_too():
+    from contactpoint.ingest import manual
+
+    officer = make_person("dana.data", role="data-manager", org="LA-202").user
+    _new_identity_made(officer)
+    other = make_person("desmond.data", role="data-manager", org="LA-202").user
+    made = manual.create_child(other, OLD_DETAILS, submission="by-hand-0001", keyring=get_keyring(), now=NOW)
+    assert made.outcome == manual.Outcome.HELD and made.cpid is None
+    assert Child.objects.filter(status="live").count() == 1

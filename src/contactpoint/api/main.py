@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
-from contactpoint.api import amendments, children, education, feeds, session
+from contactpoint.api import amendments, children, creation, education, feeds, session
 from contactpoint.api.errors import Refusal, classify, handle_everything
 
 api = NinjaAPI(
@@ -27,6 +27,7 @@ api.add_router("", session.router)
 api.add_router("", children.router)
 api.add_router("", feeds.router)
 api.add_router("", amendments.router)
+api.add_router("", creation.router)
 api.add_router("", education.router)
 
 

@@ -238,3 +238,41 @@ class AmendmentOut(Schema):
     status: str = Field(description="active (in effect), proposed (awaiting a second data manager), rejected, "
                                     "retired (a source now agrees), withdrawn or replaced")
     made_at: datetime
+
+
+class CarerIn(Schema):
+    name: str = Field(max_length=200)
+    relationship: str = Field("", max_length=200)
+    parental_responsibility: bool | None = None
+    phone: str = Field("", max_length=30)
+
+
+class NewChildRequest(Schema):
+    """A child no source system knows, created by a local authority's data manager (docs/lifecycle.md). Checked
+    as a feed row is; matched first, so a child who may already be on ContactPoint is sent for review instead."""
+
+    submission: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                            description="your reference for this request: sending the same one again gives the "
+                                        "first answer and makes nothing more (8-64 letters, digits, - or _)")
+    given_name: str = Field(max_length=200)
+    middle_names: str = Field("", max_length=200)
+    family_name: str = Field(max_length=200)
+    date_of_birth: str = Field(max_length=10, description="YYYY-MM-DD")
+    gender: Literal["male", "female", "not specified"]
+    address_line_1: str = Field(max_length=200)
+    address_line_2: str = Field("", max_length=200)
+    town: str = Field("", max_length=200)
+    postcode: str = Field(max_length=10)
+    nhs_number: str = Field("", max_length=20)
+    upn: str = Field("", max_length=20)
+    carers: list[CarerIn] = Field(default_factory=list, max_length=2)
+
+
+class NewChildOut(Schema):
+    outcome: str = Field(description="created (a new record), review (a possible match: sent to the review queue, "
+                                     "no record made) or held (held for a data manager, no record made)")
+    reference: str = Field(description="the new ContactPoint ID, or the review items' references (R-12), or the "
+                                       "held row's (H-3)")
+    contactpoint_id: str | None = Field(None, description="only when a record was created")
+    message: str
+    repeated: bool = Field(description="true when this submission was made before: nothing more was made")

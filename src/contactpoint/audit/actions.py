@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     DISCREPANCY_ACKNOWLEDGED = "feed.discrepancy.acknowledged"  # a source has seen an item and will correct it
     DISCREPANCY_DISPUTED = "feed.discrepancy.disputed"  # a source says its value is right (reason sealed)
     INDEX_REBUILT = "vault.index.rebuilt"  # every live child's blind-index tokens rewritten (keys reindex)
+    HELD_NEW_IDENTITY = "feed.held.new_identity"  # rows bringing back a sealed old identity: held (counts by LA)
     HELD_ROWS_OPENED = "feed.held.opened"  # a data manager read the rows held for their local authority
     # the life of a record
     SHIELD_PROPOSED = "shield.proposed"
@@ -107,6 +108,7 @@ class AuditAction(StrEnum):
     HELD_ROWS_DELETED = "lifecycle.held.deleted"  # rows held a year, linked to no child: deleted (counts by LA)
     # a local authority corrects or completes a record (issue 19); the context names the field, never the value
     RECORD_AMENDED = "record.amended"
+    RECORD_CREATED = "record.created"  # a data manager created a child by hand: created, or sent to review (held)
     AMENDMENT_PROPOSED = "record.amendment.proposed"  # an NHS number or UPN: awaits a second data manager
     AMENDMENT_APPROVED = "record.amendment.approved"
     AMENDMENT_REJECTED = "record.amendment.rejected"
@@ -216,12 +218,14 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.DISCREPANCY_ACKNOWLEDGED: "Source system acknowledged a discrepancy",
     AuditAction.DISCREPANCY_DISPUTED: "Source system disputed a discrepancy",
     AuditAction.INDEX_REBUILT: "Search index rebuilt",
+    AuditAction.HELD_NEW_IDENTITY: "Rows with an old identity's details held back",
     AuditAction.HELD_ROWS_OPENED: "Read the rows held back",
     AuditAction.SHIELD_PROPOSED: "Proposed shielding a record",
     AuditAction.SHIELD_APPROVED: "Approved a shielding decision",
     AuditAction.SHIELD_REJECTED: "Rejected a shielding decision",
     AuditAction.HIDDEN_FIELDS_VIEWED: "Viewed the shielded details",
     AuditAction.RECORD_AMENDED: "Corrected or completed a record",
+    AuditAction.RECORD_CREATED: "Created a child's record by hand (or sent it to review)",
     AuditAction.AMENDMENT_PROPOSED: "Proposed a change to an identifier",
     AuditAction.AMENDMENT_APPROVED: "Approved a change to an identifier",
     AuditAction.AMENDMENT_REJECTED: "Rejected a change to an identifier",

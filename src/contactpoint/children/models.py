@@ -10,6 +10,9 @@ class ChildStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
     SEALED = "sealed", "Sealed"
     MERGED = "merged", "Merged into another record"  # kept so that a merge can be reversed (split)
+    # Made by a data manager by hand, and matching an existing child: in no search and no feed's matching (no
+    # index tokens) until a data manager decides the review item it is in (``ingest.manual``).
+    PENDING = "pending", "Created by hand, awaiting a decision"
 
 
 class Child(models.Model):

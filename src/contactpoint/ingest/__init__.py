@@ -8,8 +8,9 @@ open, profile, build and seal); ``work`` is what those workers do, the same code
 small feed. ``profiles`` makes match profiles straight from files, for training and evaluating the model.
 ``held`` keeps the rows that link to no child and are too thin to make one, until they can be taken in.
 ``jobs`` is what ``contactpoint worker`` runs: feeds sent over the API, and the service's schedules;
-``frequencies`` counts how common names and postcodes are, for the match model.
+``frequencies`` counts how common names and postcodes are, for the match model; ``manual`` takes a child a data
+manager creates by hand through the same matching (a possible match goes to the review queue, never a new child).
 It sits above feeds, matching, bestview, records and children; none of them imports it.
 """
 
-__all__ = ["batch", "frequencies", "held", "jobs", "prepare", "processes", "profiles", "run", "work"]
+__all__ = ["batch", "frequencies", "held", "jobs", "manual", "prepare", "processes", "profiles", "run", "work"]

@@ -25,6 +25,8 @@ from django.db.models import Q
 from contactpoint import bulk
 from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
+from contactpoint.audit.actions import AuditAction
+from contactpoint.audit.trail import record_event
 from contactpoint.bestview.build import Amendment, Manual
 from contactpoint.bestview.discrepancies import sync_discrepancies, sync_invalid
 from contactpoint.children import source_records
@@ -51,7 +53,7 @@ from contactpoint.ingest.work import (
 from contactpoint.lifecycle import notices
 from contactpoint.lifecycle.moves import Moved, feed_moves
 from contactpoint.matching import merging
-from contactpoint.matching.cluster import LINKS_TWO, decide
+from contactpoint.matching.cluster import LINKS_TWO, Edge, Outcome, decide
 from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.frequencies import Frequencies
 from contactpoint.matching.model import uses_frequencies
@@ -358,25 +360,7 @@ class Batch:
                                       received=self.today, keyring=self.keyring)
             result.held, result.unchanged = result.held + changed, result.unchanged + same
             return set(), [], []
-        profiles = {k: e.match_profile(kind) for k, e in new.items()}
-        existing: dict[str, int] = {}
-        children = {child.pk: child for child in self._candidates(self._tokens(new.values(), second_look=False))}
-        self._open(children, profiles, existing, more=False)
-        edges = score(list(profiles.values()), new, engine=self.engine, frequencies=self.frequencies)
-        outcome = decide(list(new), existing, Profiles(profiles), edges)
-        # A second look for the records that found no child: either name at their postcode. Only for those, as
-        # these buckets hold about 29 unrelated children a token at 11 million (vault.blindindex, index 12),
-        # each opened to be told apart, where the records that found their child (most) need none of them.
-        unplaced = [uid for uid, child_id in outcome.child_of.items() if child_id is None]
-        more = {child.pk: child for child in self._candidates(self._tokens(
-            (new[uid] for uid in unplaced), second_look=True)) if child.pk not in children} if unplaced else {}
-        if more:
-            before = set(profiles)
-            self._open(more, profiles, existing, more=True)
-            children |= more
-            found = [profiles[uid] for uid in unplaced] + [p for uid, p in profiles.items() if uid not in before]
-            edges += score(found, unplaced, engine=self.engine, frequencies=self.frequencies)
-            outcome = decide(list(new), existing, Profiles(profiles), edges)
+        outcome, children, existing, _ = self._match(new)
 
         # New children: one per group of new records that linked to no child in the index.
         groups: dict[str, list[str]] = defaultdict(list)
@@ -435,18 +419,72 @@ class Batch:
         result.released += held.release(self.source.code, [e.key for e in placed])
         return set(children), placed, to_merge
 
+    def _match(self, new: dict[str, Entry]) -> tuple[Outcome, dict[int, ChildRow], dict[str, int], list[Edge]]:
+        """Match the new records against the index and each other: where each goes (``decide``), the candidate
+        children, which child each of their records belongs to, and the scored pairs."""
+        profiles = {k: e.match_profile(self.source.kind) for k, e in new.items()}
+        existing: dict[str, int] = {}
+        children = {child.pk: child for child in self._candidates(self._tokens(new.values(), second_look=False))}
+        self._open(children, profiles, existing, more=False)
+        edges = score(list(profiles.values()), new, engine=self.engine, frequencies=self.frequencies)
+        outcome = decide(list(new), existing, Profiles(profiles), edges)
+        # A second look for the records that found no child: either name at their postcode. Only for those, as
+        # these buckets hold about 29 unrelated children a token at 11 million (vault.blindindex, index 12),
+        # each opened to be told apart, where the records that found their child (most) need none of them.
+        unplaced = [uid for uid, child_id in outcome.child_of.items() if child_id is None]
+        more = {child.pk: child for child in self._candidates(self._tokens(
+            (new[uid] for uid in unplaced), second_look=True)) if child.pk not in children} if unplaced else {}
+        if more:
+            before = set(profiles)
+            self._open(more, profiles, existing, more=True)
+            children |= more
+            found = [profiles[uid] for uid in unplaced] + [p for uid, p in profiles.items() if uid not in before]
+            edges += score(found, unplaced, engine=self.engine, frequencies=self.frequencies)
+            outcome = decide(list(new), existing, Profiles(profiles), edges)
+        return outcome, children, existing, edges
+
+    def possible_matches(self, entry: Entry) -> tuple[list[tuple[int, Edge]], list[held.ToHold]]:
+        """For one record made by hand (``ingest.manual``): the live children it links or would be queued
+        against, each with its closest scored pair, best first, as the feeds would match it; or, if it carries an
+        identifier of a record sealed for a new identity, that row to hold (and no matching at all)."""
+        new = {entry.key: entry}
+        guarded = self._new_identity_rows(new)
+        if guarded:
+            return [], guarded
+        outcome, _, existing, edges = self._match(new)
+        matched = {outcome.child_of[entry.key]} - {None}
+        matched |= {existing[r] for review in outcome.reviews for r in (review.record_a, review.record_b)
+                    if r in existing}
+        best: dict[int, Edge] = {}
+        for edge in edges:
+            other = edge.right if edge.left == entry.key else edge.left if edge.right == entry.key else None
+            child_id = existing.get(other) if other is not None else None
+            if child_id is not None and child_id in matched and (
+                    child_id not in best or best[child_id].probability < edge.probability):
+                best[child_id] = edge
+        return sorted(best.items(), key=lambda pair: -pair[1].probability), []
+
     def _new_identity_rows(self, new: dict[str, Entry]) -> list[held.ToHold]:
-        """Take out of ``new`` the rows that carry an identifier of a record sealed when its child was given a new
-        identity: matched, they would make the old identity visible again (a new child, or details on one). They
-        are held for the data managers of the authority that made the new identity, who decide; the held row
-        says only why, never which record it met."""
-        # The guards hold identifier tokens only: the row's other tokens (about thirty, by name and date) would
-        # only lengthen the query.
+        """Take out of ``new`` the rows that bring back a record sealed when its child was given a new identity
+        (one of its identifiers, or its name and date of birth: ``notices.new_identity_matches``): matched, they
+        would make the old identity visible again (a new child, or details on one). They are held for the data
+        managers of the authority that made the new identity, who decide; the held row says only why, never which
+        record it met. Audited, as counts, for that authority."""
         guarded = notices.new_identity_matches(
-            self.keyring, {k: [t for t in e.lookup(self.keyring) if bi.index_number(t) in IDENTIFIER_FIELD]
-                           for k, e in new.items()}, lambda k: new[k].full_row())
-        return [held.ToHold(e.full_row(), uid, e.content_hash, e.payload, e.flags, held.NEW_IDENTITY, la)
-                for uid, la in guarded.items() for e in [new.pop(uid)]]
+            self.keyring, {k: notices.guard_lookup_tokens(e.lookup(self.keyring)) for k, e in new.items()},
+            lambda k: new[k].full_row())
+        if not guarded:
+            return []
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for la, how in guarded.values():
+            counts[(la, how.value)] += 1
+        for (la, by), rows in sorted(counts.items()):
+            record_event(AuditAction.HELD_NEW_IDENTITY, actor=source_actor(self.source), keyring=self.keyring,
+                         at=self.now, context={"la": la, "recognised_by": by, "rows": rows, "run": self.run_id})
+        return [held.ToHold(e.full_row(), uid, e.content_hash, e.payload, e.flags,
+                            held.NEW_IDENTITY if how == notices.Recognised.IDENTIFIER else held.NEW_IDENTITY_DETAILS,
+                            la)
+                for uid, (la, how) in guarded.items() for e in [new.pop(uid)]]
 
     def _tokens(self, entries: Iterable[Entry], *, second_look: bool) -> dict[int, set]:
         """The tokens the entries look up, with what each stands for: those keyed by a postcode alone on the

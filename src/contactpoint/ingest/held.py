@@ -40,6 +40,9 @@ NO_NAME = "no name"
 # never taken in on its own, whatever it holds; the reason says nothing of the new identity.
 NEW_IDENTITY = ("it has an identifier of a record sealed when the child was given a new identity: it is not taken "
                 "in; ask the source to close its record")
+# The same, recognised without an identifier: the sealed record's name and date of birth (at its address).
+NEW_IDENTITY_DETAILS = ("it has the name and date of birth of a record sealed when the child was given a new "
+                        "identity: it is not taken in; ask the source to close its record")
 
 
 def thin(lacking: Iterable[int]) -> str | None:
@@ -171,5 +174,5 @@ def open_held(keyring: KeyRing, held: HeldRecord) -> FeedRow:
                                 line=held.line)
 
 
-__all__ = ["NEW_IDENTITY", "NO_BIRTH", "NO_NAME", "HeldPage", "HeldRow", "ToHold", "held_for", "hold", "open_held",
-           "release", "thin", "waiting_for"]
+__all__ = ["NEW_IDENTITY", "NEW_IDENTITY_DETAILS", "NO_BIRTH", "NO_NAME", "HeldPage", "HeldRow", "ToHold",
+           "held_for", "hold", "open_held", "release", "thin", "waiting_for"]

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
+from contactpoint import bulk
 from contactpoint.access.authentication import user_actor
 from contactpoint.access.models import User
 from contactpoint.access.roles import Permission
@@ -41,8 +42,10 @@ from contactpoint.lifecycle import consent as consents
 from contactpoint.lifecycle import transitions
 from contactpoint.lifecycle.common import authority_child, new_key, require, seal
 from contactpoint.lifecycle.models import Archive, DeathNotice, NewIdentityGuard
+from contactpoint.names import given_keys, name_parts, normalise_name
+from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import KeyRing
-from contactpoint.vault.tokens import identifier_tokens
+from contactpoint.vault.tokens import dob_variants, family_dob_tokens, identifier_tokens
 
 RETURN_YEARS = 3
 
@@ -189,47 +192,84 @@ def _normal(identifier: str | None) -> str:
     return "".join((identifier or "").split()).upper()
 
 
-def _guard(keyring: KeyRing, old: Child, record: ChildRecord) -> None:
-    """Keep the old record's identifier tokens, so that a source sending the old details again is held rather
-    than making the old identity visible again (``new_identity_matches``)."""
+def _guard_tokens(keyring: KeyRing, record: ChildRecord) -> set[int]:
+    """What a sealed old identity is recognised by: its identifiers' tokens, and each of its family names' sound
+    with its date of birth (keyed, truncated tokens as in the index: never a value)."""
     tokens = identifier_tokens(keyring, **{k: _identifiers(record).get(k) for k in ("nhs_number", "upn", "uln")})
-    NewIdentityGuard.objects.bulk_create(NewIdentityGuard(child=old, token=t) for t in sorted(tokens))
+    if record.date_of_birth is not None and record.name is not None:
+        tokens |= family_dob_tokens(keyring, family_names=_family_names(record),
+                                    date_of_birth=record.date_of_birth.value)
+    return tokens
+
+
+def _family_names(record: ChildRecord) -> list[str]:
+    return [record.name.value.family, *(f.value.family for f in record.former_names)] if record.name else []
+
+
+def _guard(keyring: KeyRing, old: Child, record: ChildRecord) -> int:
+    """Keep the old record's tokens, so that a source sending the old details again (an identifier, or the old
+    name and date of birth) is held rather than making the old identity visible again (``new_identity_matches``).
+    Adds only those missing; returns how many it added."""
+    have = set(NewIdentityGuard.objects.filter(child=old).values_list("token", flat=True))
+    missing = sorted(_guard_tokens(keyring, record) - have)
+    NewIdentityGuard.objects.bulk_create(NewIdentityGuard(child=old, token=t) for t in missing)
+    return len(missing)
 
 
 def guard_earlier_new_identities(keyring: KeyRing) -> int:
-    """Guard the records sealed for a new identity before guards existed (``lifecycle guard-new-identities``, run
-    once after lifecycle migration 0002): each sealed record's archive says, sealed, why it was sealed. Safe to
-    run again. Returns how many records it guarded."""
-    done = set(NewIdentityGuard.objects.values_list("child_id", flat=True))
+    """Guard the records sealed for a new identity before guards existed, and give guards made before they held
+    names the old name and date of birth (``lifecycle guard-new-identities``, run once after lifecycle migration
+    0002 and again after the release that added the names): each sealed record's archive says, sealed, why it
+    was sealed. Safe to run again. Returns how many records it guarded or completed."""
     count = 0
-    for child in Child.objects.filter(status=ChildStatus.SEALED).exclude(pk__in=done).order_by("id"):
+    for child in Child.objects.filter(status=ChildStatus.SEALED).order_by("id"):
         try:
             info = transitions.archive_info(keyring, child)
         except (Archive.DoesNotExist, ContactPointError):
             continue  # no archive, or a key already destroyed: nothing left to guard
         if info.get("reason") == transitions.Reason.NEW_IDENTITY:
             with transaction.atomic():
-                _guard(keyring, child, load_record(keyring, child))
-            count += 1
+                if _guard(keyring, child, load_record(keyring, child)):
+                    count += 1
     return count
 
 
+class Recognised(StrEnum):
+    """How a feed row was recognised as a sealed old identity."""
+
+    IDENTIFIER = "identifier"  # its NHS number, UPN or ULN
+    DETAILS = "details"  # its name and date of birth, at its address (or with no address to tell them apart)
+
+
+def guard_lookup_tokens(tokens: Iterable[int]) -> list[int]:
+    """Of a feed row's lookup tokens, those a guard may hold: its identifiers' and its family names' sound with a
+    date of birth (the row's other tokens, about thirty, would only lengthen the query)."""
+    return [t for t in tokens if bi.index_number(t) in _GUARD_INDEXES]
+
+
+_GUARD_INDEXES = frozenset(i.number for i in (bi.NHS_NUMBER, bi.MATCH_NHS_NUMBER, bi.UPN, bi.MATCH_UPN, bi.ULN,
+                                              bi.FAMILY_DOB))
+
+
 def new_identity_matches(keyring: KeyRing, tokens: Mapping[str, Iterable[int]],
-                         row_of: Callable[[str], Any]) -> dict[str, str]:
-    """Which feed rows carry an identifier (NHS number, UPN, ULN) of a record sealed for a new identity: the
-    row's key, and the local authority of that record (the one that made the new identity), which must decide
-    what to do with it. ``tokens`` are each row's lookup tokens; a row that shares one is opened (``row_of``),
-    with the sealed record, and its identifiers compared exactly (tokens are truncated and may collide)."""
+                         row_of: Callable[[str], Any]) -> dict[str, tuple[str, Recognised]]:
+    """Which feed rows carry the old details of a record sealed for a new identity: an identifier (NHS number,
+    UPN, ULN) of it, or its name and date of birth (``_same_details``). For each, the local authority of that
+    record (the one that made the new identity), which must decide what to do with it, and how it was recognised.
+    ``tokens`` are each row's lookup tokens (``guard_lookup_tokens``); a row that shares one is opened
+    (``row_of``), with the sealed record, and compared exactly (tokens are truncated and may collide)."""
     if not tokens or not NewIdentityGuard.objects.exists():  # the usual case: no new identity ever made
         return {}
     wanted = {t for ts in tokens.values() for t in ts}
     guards: dict[int, set[int]] = {}
-    for token, child_id in NewIdentityGuard.objects.filter(
-            token__in=list(wanted), child__status=ChildStatus.SEALED).values_list("token", "child_id"):
+    # A batch's rows bring tens of thousands of tokens: an array parameter (PostgreSQL) or IN lists in chunks.
+    for token, child_id in bulk.select_any(
+            "SELECT g.token, g.child_id FROM lifecycle_new_identity_guard g JOIN children_child c "
+            "ON c.id = g.child_id WHERE c.status = %s AND g.token {any}", sorted(wanted), [ChildStatus.SEALED.value]):
         guards.setdefault(token, set()).add(child_id)
     if not guards:
         return {}
-    records: dict[int, tuple[str, dict[str, str]]] = {}
+    records: dict[int, tuple[str, ChildRecord]] = {}
     found = {}
     for key, row_tokens in tokens.items():
         olds = {c for t in row_tokens for c in guards.get(t, ())}
@@ -240,13 +280,47 @@ def new_identity_matches(keyring: KeyRing, tokens: Mapping[str, Iterable[int]],
         for child_id in sorted(olds):
             if child_id not in records:
                 old = Child.objects.get(pk=child_id)
-                records[child_id] = (old.responsible_la, _identifiers(load_record(keyring, old)))
-            la, identifiers = records[child_id]
-            if any(given.get(name) == value for name, value in identifiers.items()):
-                found[key] = la
+                records[child_id] = (old.responsible_la, load_record(keyring, old))
+            la, record = records[child_id]
+            if any(given.get(name) == value for name, value in _identifiers(record).items()):
+                found[key] = (la, Recognised.IDENTIFIER)
+                break
+            if _same_details(row, record):
+                found[key] = (la, Recognised.DETAILS)
                 break
     return found
 
 
-__all__ = ["Child", "IdentityKind", "NewIdentity", "guard_earlier_new_identities", "left_england", "new_identity",
-           "new_identity_matches", "notify_death", "returned_to_england"]
+def _same_details(row: Any, record: ChildRecord) -> bool:
+    """Whether a feed row (with no identifier of the old record) brings back the old identity by its details: the
+    same date of birth (or with day and month swapped), a family name (or part of one, or a former one) and a given
+    name (or one it may be short for) in common, and the same postcode or first address line; or no address at
+    all to tell them apart. Another child with the same name and birthday at another address is not held; one
+    with no address is, for a data manager to tell (a held row is not lost: a new identity lost is not found)."""
+    born = getattr(row, "date_of_birth", None)
+    if born is None or record.date_of_birth is None or record.name is None:
+        return False
+    if born not in dob_variants(record.date_of_birth.value, fuzzy=True):
+        return False
+    name = row.name
+    row_families = {p for f in (name.family, *row.former_family_names) for p in name_parts(f or "")}
+    if not row_families & {p for f in _family_names(record) for p in name_parts(f)}:
+        return False
+    if not given_keys(normalise_name(name.given or "")) & given_keys(normalise_name(record.name.value.given)):
+        return False
+    address = row.address
+    if address is None or not (address.postcode or address.line_1):
+        return True
+    old = record.whereabouts.value.address if record.whereabouts else None
+    if old is None:
+        return True
+    return bool((address.postcode and _place(address.postcode) == _place(old.postcode))
+                or (address.line_1 and _place(address.line_1) == _place(old.line_1)))
+
+
+def _place(text: str | None) -> str:
+    return "".join((text or "").split()).upper()
+
+
+__all__ = ["Child", "IdentityKind", "NewIdentity", "Recognised", "guard_earlier_new_identities", "guard_lookup_tokens",
+           "left_england", "new_identity", "new_identity_matches", "notify_death", "returned_to_england"]

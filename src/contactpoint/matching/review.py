@@ -41,7 +41,7 @@ from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import record_event
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.source_records import open_payload
-from contactpoint.children.store import cipher_for
+from contactpoint.children.store import cipher_for, load_record, reindex
 from contactpoint.errors import NotFound, PermissionDenied, ReviewRefused, ValidationError
 from contactpoint.matching import merging
 from contactpoint.matching.evidence import Evidence, shown_evidence
@@ -50,6 +50,11 @@ from contactpoint.matching.profile import profile
 from contactpoint.records.view import build_view
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
+
+# The ``why`` of a review item made when a data manager created a child by hand and it matched a child already in
+# the index (``ingest.manual``): the created record is ``child_a``, held out of every search (``ChildStatus.PENDING``)
+# until the pair is decided. Linked, it joins the existing child; kept apart, it becomes a live record of its own.
+CREATED_BY_HAND = "created by hand: it may be a child already in the index"
 
 NOTE_MAX = 1000
 PENDING = (ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED)
@@ -88,6 +93,11 @@ def _item(user: User, item_id: int, *, lock: bool = False) -> ReviewItem:
     item = items.filter(pk=item_id).first()
     if item is None:
         raise NotFound(NOT_FOUND)
+    if item.why == CREATED_BY_HAND and SourceRecord.objects.filter(
+            record_key=item.record_a, feed_run=f"created:{user.username}"[:64]).exists():
+        # Four eyes: opening the pair would show the one who typed the details the child they matched, and the
+        # create form must not be a way to look children up (ingest.manual).
+        raise PermissionDenied("You created this record, so another data manager of your authority decides it.")
     return item
 
 
@@ -287,6 +297,8 @@ def decide(user: User, item_id: int, decision: Decision | str, *, note: str = ""
             Label.objects.create(record_a=item.record_a, record_b=item.record_b,
                                  is_match=decision == Decision.LINK, decided_by=user.username, decided_at=now)
         item.save(update_fields=["status", "decided_at", "decided_by"])
+        if decision == Decision.KEEP_APART:
+            _release_created(item, keyring)
         kind = {Decision.LINK: ReviewDecision.Kind.LINK, Decision.KEEP_APART: ReviewDecision.Kind.KEEP_APART,
                 Decision.DEFER: ReviewDecision.Kind.DEFER}[decision]
         made = _record_decision(item, user, kind, note, keyring=keyring, now=now, merge=merge)
@@ -299,14 +311,31 @@ def decide(user: User, item_id: int, decision: Decision | str, *, note: str = ""
 # --- merging and splitting (the mechanics are in contactpoint.matching.merging) ----------------------------------
 
 
+def _release_created(item: ReviewItem, keyring: KeyRing) -> None:
+    """A record created by hand, kept apart from every child it was queued against, is a child of its own: live
+    and in the index from now on. While another of its pairs is still open it waits for that one too."""
+    child = Child.objects.select_for_update().get(pk=item.child_a_id)
+    if child.status != ChildStatus.PENDING:
+        return
+    if ReviewItem.objects.filter(child_a=child, why=CREATED_BY_HAND, status__in=PENDING).exists():
+        return
+    Child.objects.filter(pk=child.pk).update(status=ChildStatus.LIVE)
+    child.refresh_from_db()
+    reindex(keyring, child, load_record(keyring, child))
+
+
 def _merge(item: ReviewItem, user: User, *, keyring: KeyRing, now: datetime) -> Merge:
     a, b = (Child.objects.select_for_update().get(pk=pk) for pk in (item.child_a_id, item.child_b_id))
-    if a.status != ChildStatus.LIVE or b.status != ChildStatus.LIVE:
+    linkable = (ChildStatus.LIVE, ChildStatus.PENDING)  # a record created by hand waits for this very decision
+    if a.status not in linkable or b.status not in linkable or (
+            a.status == ChildStatus.PENDING and b.status == ChildStatus.PENDING):
         raise ReviewRefused("One of these records is no longer live (archived, sealed or merged), so they cannot "
                             "be linked. Keep the pair apart, or ask your ContactPoint team.")
     if not merging.has_records(a, b):
         raise ReviewRefused("Neither record holds a current source record, so a best view cannot be built.")
-    survivor, absorbed = merging.survivor_of(a, b)
+    # The record created by hand joins the child already there, whose ContactPoint ID practitioners know.
+    survivor, absorbed = (b, a) if a.status == ChildStatus.PENDING else (a, b) \
+        if b.status == ChildStatus.PENDING else merging.survivor_of(a, b)
     merge = merging.merge_children(survivor, absorbed, by=user.username, item=item, keyring=keyring, now=now)
     record_event(AuditAction.RECORDS_MERGED, actor=user_actor(user), keyring=keyring, at=now,
                  subjects=[survivor.cpid, absorbed.cpid],

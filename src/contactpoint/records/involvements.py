@@ -19,6 +19,19 @@ Rules, each enforced here rather than in a page:
   entry adds nothing anyone else can see (practitioners are withheld on a shielded record), and the local
   authority needs it to broker contact.
 
+What the lead professional question may say (issue 19). It is built only from what the user already sees on the
+record, so whether and how they are asked says nothing more:
+- on a shielded record the practitioners are withheld: ``SHIELDED_LEAD_QUESTION`` is always asked;
+- a lead the user can see is named ("Sam Okafor, Social worker (Children's social care) is recorded as ...");
+- otherwise, when the record shows the user "a service is involved" (a current sensitive service they may not
+  see: someone else's, and they are not on the responsible authority's ContactPoint team), they are always asked
+  ``WITHHELD_LEAD_QUESTION``, whether or not that service is the lead: the record already tells them such a
+  service is involved, never whether it leads. Confirming replaces whoever leads, as anywhere else;
+- the local authority's team, who see sensitive services, and a practitioner about their own entry are told
+  who the lead is, sensitive or not.
+The record shows each user the one lead among what they see (``records.view``), so the page agrees with the
+question: a withheld lead is neither named nor seen to take the flag from a lead the user sees.
+
 Every change writes its audit entry in the same transaction (fail closed).
 """
 
@@ -387,11 +400,29 @@ def _build(user: User, key: str, details: Details, *, end_date: date | None = No
         role=details.role, ground=ground, service_code=details.service, org_code=user.organisation.code)
 
 
-def _current_leads(child: Child, keyring: KeyRing, cipher: ChildCipher, *, today: date,
-                   excluding: str) -> list[Sourced[Involvement]]:
+@dataclass(frozen=True)
+class _LeadSight:
+    """The current leads, split by whether ``user`` may see them, and whether the record shows ``user`` that a
+    service they may not see is involved (records.view's "a service is involved", by the same rule)."""
+
+    visible: list[Sourced[Involvement]]
+    hidden: list[Sourced[Involvement]]
+    withheld_involved: bool
+
+
+def _lead_sight(child: Child, user: User, keyring: KeyRing, cipher: ChildCipher, *, today: date,
+                excluding: str) -> _LeadSight:
     record = load_record(keyring, child, cipher)
-    return [i for i in record.involvements
-            if i.value.lead_professional and i.value.active_on(today) and i.value.key != excluding]
+    sees_sensitive = la_team_for(user, child)
+    own = set(PractitionerInvolvement.objects.filter(child=child, user=user).values_list("key", flat=True))
+
+    def withheld(item: Sourced[Involvement]) -> bool:
+        return item.value.sensitive is not None and not sees_sensitive and item.value.key not in own
+
+    current = [i for i in record.involvements if i.value.active_on(today) and i.value.key != excluding]
+    leads = [i for i in current if i.value.lead_professional]
+    return _LeadSight([i for i in leads if not withheld(i)], [i for i in leads if withheld(i)],
+                      any(withheld(i) for i in current))
 
 
 # On a shielded child the practitioners are withheld, so whether anyone else is the lead must not show either:
@@ -401,24 +432,44 @@ SHIELDED_LEAD_QUESTION = ("This record is shielded, so ContactPoint cannot tell 
                           "are taking over as lead professional.")
 
 
+# A sensitive service the user may not see is involved (the record says so): whether it is the lead must not show.
+# Asked in these words whenever such a service is involved and no lead the user can see is, lead or not.
+WITHHELD_LEAD_QUESTION = ("A service whose details you cannot see is involved with this child, so ContactPoint "
+                          "cannot tell you whether it is recorded as the lead professional. If it is, you will "
+                          "replace it. Confirm that you are taking over as lead professional.")
+NEUTRAL_LEAD_QUESTIONS = (SHIELDED_LEAD_QUESTION, WITHHELD_LEAD_QUESTION)
+
+
 def _lead_holder(child: Child, user: User, leads: Sequence[Sourced[Involvement]]) -> str:
-    # Naming the lead would reveal what a shielded record or a sensitive service withholds from this user.
+    # Only leads the user may see reach here (``_lead_question``); a shielded record names no one at all.
     lead = leads[0].value
-    if child.shielded or lead.sensitive is not None:
+    if child.shielded:
         return ""
     return f"{lead.practitioner_name or 'A practitioner'} ({lead.service})"
+
+
+def _lead_question(child: Child, user: User, sight: _LeadSight) -> str | None:
+    """What ``user`` is asked before taking the lead (``None``: nothing), from what they see alone (module doc)."""
+    if child.shielded:
+        return SHIELDED_LEAD_QUESTION
+    if sight.visible:
+        return LeadNeedsConfirmation(_lead_holder(child, user, sight.visible)).message
+    if sight.withheld_involved:
+        return WITHHELD_LEAD_QUESTION
+    return None
 
 
 def _take_lead(user: User, child: Child, cipher: ChildCipher, keyring: KeyRing, *, key: str, now: datetime,
                take_lead: bool) -> list[str]:
     """Check (and, once confirmed, take) the lead. Returns the keys of the entries that lost it."""
-    leads = _current_leads(child, keyring, cipher, today=now.date(), excluding=key)
-    if child.shielded and not take_lead:
-        raise LeadNeedsConfirmation("", message=SHIELDED_LEAD_QUESTION)
+    sight = _lead_sight(child, user, keyring, cipher, today=now.date(), excluding=key)
+    leads = sight.visible + sight.hidden
+    if not take_lead:
+        question = _lead_question(child, user, sight)
+        if question is not None:
+            raise LeadNeedsConfirmation("", message=question)
     if not leads:
         return []
-    if not take_lead:
-        raise LeadNeedsConfirmation(_lead_holder(child, user, leads))
     lost = []
     for other in PractitionerInvolvement.objects.select_related("user").filter(
             child=child, key__in=[lead.value.key for lead in leads]):
@@ -635,8 +686,7 @@ def lead_conflict(user: User, cpid: str, key: str | None, *, keyring: KeyRing, t
     if child.shielded:
         return SHIELDED_LEAD_QUESTION  # asked whether or not anyone is lead: the answer would say who is involved
     cipher = cipher_for(keyring, child)
-    leads = _current_leads(child, keyring, cipher, today=today, excluding=excluding)
-    return LeadNeedsConfirmation(_lead_holder(child, user, leads)).message if leads else None
+    return _lead_question(child, user, _lead_sight(child, user, keyring, cipher, today=today, excluding=excluding))
 
 
 def seal_organisations(keyring: KeyRing, *, batch: int = 500) -> int:

@@ -4,7 +4,8 @@
 anything is returned. A shielded child shows only name, gender, date of birth, ContactPoint ID and parent names;
 whereabouts, contacts, setting, GP, practitioners, identifiers and the names of the sources are withheld, unless
 a child-protection user has overridden shielding for this session (an alert-level event). A sensitive service
-(sexual health, mental health, substance misuse) shows only that "a service is involved".
+(sexual health, mental health, substance misuse) shows only that "a service is involved"; the one lead
+professional a user sees is chosen among the involvements they see, so a withheld lead changes nothing they see.
 """
 
 from __future__ import annotations
@@ -113,11 +114,14 @@ def build_view(user: User, child: Child, *, keyring: KeyRing, overridden: bool, 
     own = tuple(own_entries(user, child, keyring))
     own_keys = {e.key for e in own}
     visible, sensitive = [], False
-    for item in _one_lead(list(record.involvements), today):
+    for item in record.involvements:
         if item.value.sensitive is not None and not sees_sensitive and item.value.key not in own_keys:
             sensitive = sensitive or item.value.active_on(today)
             continue
         visible.append(item)
+    # The one lead is chosen among what this user sees: chosen among all, a withheld lead would show as a visible
+    # lead losing its flag (issue 19: whether a service one may not see leads must not show; records.involvements).
+    visible = list(_one_lead(visible, today))
     # Who is working with the child now comes first; ended involvements follow (issue 18: they looked current).
     visible.sort(key=lambda i: _ended(i.value, today))
     record = replace(record, involvements=tuple(visible), source_ids=())

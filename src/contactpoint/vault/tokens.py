@@ -121,6 +121,14 @@ def identifier_tokens(keyring: IndexKeyRing, *, nhs_number: str | None, upn: str
     return tokens
 
 
+def family_dob_tokens(keyring: IndexKeyRing, *, family_names: Iterable[str], date_of_birth: date) -> set[int]:
+    """Each family-name part's sound with the date of birth (index 3, as ``record_tokens`` writes it): what a
+    record sealed for a new identity is recognised by when a row brings back its old name and date of birth
+    without an identifier (``lifecycle.notices``). A feed row looks these up among its other tokens."""
+    dob = date_of_birth.isoformat()
+    return {bi.FAMILY_DOB.token(keyring, f"{phonetic(f)}|{dob}") for f in family_variants(family_names)}
+
+
 def dob_variants(dob: date, fuzzy: bool) -> list[date]:
     """The date as given and, in a fuzzy search, with day and month swapped (a common slip)."""
     out = [dob]

@@ -27,8 +27,8 @@ from contactpoint.errors import LeadNeedsConfirmation, NotFound, PermissionDenie
 from contactpoint.records import brokering
 from contactpoint.records.involvements import (
     CONSENT_HOW,
+    NEUTRAL_LEAD_QUESTIONS,
     SERVICES,
-    SHIELDED_LEAD_QUESTION,
     Details,
     Entry,
     SensitiveGround,
@@ -345,7 +345,7 @@ def lead(request: SignedInRequest, cpid: str) -> HttpResponse:
         form.add_error(None, outcome.reason[0].upper() + outcome.reason[1:])
     return render(request, "involvements/lead.html", _context(
         cpid, request.user, title="Lead professional", form=form, message=pending["lead_message"],
-        neutral=pending["lead_message"] == SHIELDED_LEAD_QUESTION))
+        neutral=pending["lead_message"] in NEUTRAL_LEAD_QUESTIONS))
 
 
 @requires(Permission.CHILD_INVOLVEMENT)

@@ -26,7 +26,7 @@ from contactpoint.access.roles import Permission
 from contactpoint.bestview import discrepancies
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.identifiers import format_contactpoint_id
-from contactpoint.errors import ReviewRefused, ValidationError
+from contactpoint.errors import PermissionDenied, ReviewRefused, ValidationError
 from contactpoint.matching import review
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import PageForm, apply_error, page_count, page_number, posted
@@ -96,6 +96,14 @@ def queue_page(request: SignedInRequest) -> HttpResponse:
 @requires(Permission.LA_MATCH_REVIEW)
 @require_http_methods(["GET", "POST"])
 def pair_page(request: SignedInRequest, pk: int) -> HttpResponse:
+    try:
+        return _pair_page(request, pk)
+    except PermissionDenied as refused:  # a pair the user's own hand-made record is in: back to the queue
+        messages.error(request, refused.message)
+        return HttpResponseRedirect(reverse("review-queue"))
+
+
+def _pair_page(request: SignedInRequest, pk: int) -> HttpResponse:
     form = DecisionForm(posted(request))
     if form.is_valid():
         decision = form.cleaned_data["decision"]

@@ -11,6 +11,7 @@ from contactpoint.web import (
     amendments,
     auditing,
     children,
+    creation,
     held,
     involvements,
     lifecycle,
@@ -150,6 +151,9 @@ urlpatterns += [
     # A local authority corrects or completes a record (contactpoint.web.amendments, issue 19).
     path("children/<str:cpid>/change/<str:field>", amendments.change_page, name="child-amend"),
     path("record-changes", amendments.awaiting_page, name="amendments-awaiting"),
+    # A data manager creates a child no source knows, through matching first (contactpoint.web.creation).
+    path("records/new", creation.create_page, name="child-create"),
+    path("records/new/sent", creation.sent_page, name="child-create-sent"),
     path("record-changes/<str:key>", amendments.amendment_page, name="amendment"),
     path("record-changes/<str:key>/withdraw", amendments.withdraw_page, name="amendment-withdraw"),
 ]

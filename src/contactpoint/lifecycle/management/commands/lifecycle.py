@@ -19,14 +19,14 @@ class Command(ContactPointCommand):
         go = sub.add_parser("run", help="archive at 18 (25 with consent, a year after a death), seal a year "
                                         "later, delete six years after archiving")
         go.add_argument("--today", help="the day to run for (default: today); for catching up or testing")
-        sub.add_parser("guard-new-identities", help="once, after lifecycle migration 0002: hold feed rows that "
-                                                    "carry the identifiers of records sealed for a new identity "
-                                                    "before this release")
+        sub.add_parser("guard-new-identities", help="once after an upgrade: hold feed rows that carry the "
+                                                    "identifiers, or the name and date of birth, of records "
+                                                    "sealed for a new identity before the release (safe again)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "guard-new-identities":
             count = notices.guard_earlier_new_identities(get_keyring())
-            self.stdout.write(f"{count} record(s) sealed for a new identity now guarded")
+            self.stdout.write(f"{count} record(s) sealed for a new identity now guarded (or their guards completed)")
             return
         today = self.parse_day(options.get("today"), "--today") or timezone.localdate()
         report = run(get_keyring(), today=today, now=timezone.now())
