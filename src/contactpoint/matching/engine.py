@@ -29,6 +29,12 @@ from contactpoint.matching.profile import COLUMNS, LIST_COLUMNS, arrow_table
 logging.getLogger("splink").setLevel(logging.WARNING)
 T = TypeVar("T")
 
+# A load's records scored in chunks of about this many a side (Splink's ``num_chunks_left``/``_right``): the pairs
+# a blocking rule makes are held one chunk pair at a time, not all at once. At a million records the one pass took
+# the load's peak to 3.0 GiB (docs/benchmarks.md); a national load is 30 to 40 million. Up to this size the
+# scoring is one pass, as before.
+PREDICT_CHUNK_RECORDS = 1_500_000
+
 
 
 def level_labels(settings: dict[str, Any]) -> dict[str, dict[int, str]]:
@@ -102,7 +108,8 @@ class Backend:
         numbered = table.set_column(table.schema.get_field_index("unique_id"), "unique_id",
                                     pa.array(range(len(table)), type=pa.int64()))
         predicted = self._predicted(numbered, settings, threshold, frequencies,
-                                    lambda relation: relation.select(*columns).to_arrow_table())
+                                    lambda relation: relation.select(*columns).to_arrow_table(),
+                                    chunks=math.ceil(len(table) / PREDICT_CHUNK_RECORDS))
         for side in ("unique_id_l", "unique_id_r"):
             if side in predicted.column_names:
                 predicted = predicted.set_column(predicted.schema.get_field_index(side), side,
@@ -111,8 +118,10 @@ class Backend:
 
     @staticmethod
     def _predicted(table: pa.Table, settings: dict[str, Any], threshold: float,
-                   frequencies: Mapping[str, pa.Table] | None, take: Callable[[duckdb.DuckDBPyRelation], T]) -> T:
-        """Splink's predictions over ``table`` in an in-memory DuckDB, as ``take`` reads them before it closes."""
+                   frequencies: Mapping[str, pa.Table] | None, take: Callable[[duckdb.DuckDBPyRelation], T], *,
+                   chunks: int = 1) -> T:
+        """Splink's predictions over ``table`` in an in-memory DuckDB, as ``take`` reads them before it closes;
+        with ``chunks`` > 1, scored ``chunks`` by ``chunks`` pieces at a time (``PREDICT_CHUNK_RECORDS``)."""
         con = connect()
         try:
             db_api = DuckDBAPI(con)
@@ -120,7 +129,9 @@ class Backend:
             for column, lookup in (frequencies or {}).items():
                 linker.table_management.register_term_frequency_lookup(
                     db_api.register(lookup, table_name=f"tf_lookup_{column}"), column)
-            return take(linker.inference.predict(threshold_match_probability=threshold).as_duckdbpyrelation())
+            chunked = {"num_chunks_left": chunks, "num_chunks_right": chunks} if chunks > 1 else {}
+            return take(linker.inference.predict(threshold_match_probability=threshold, **chunked)
+                        .as_duckdbpyrelation())
         finally:
             con.close()
 
