@@ -129,9 +129,9 @@ class Backend:
             for column, lookup in (frequencies or {}).items():
                 linker.table_management.register_term_frequency_lookup(
                     db_api.register(lookup, table_name=f"tf_lookup_{column}"), column)
-            chunked = {"num_chunks_left": chunks, "num_chunks_right": chunks} if chunks > 1 else {}
-            return take(linker.inference.predict(threshold_match_probability=threshold, **chunked)
-                        .as_duckdbpyrelation())
+            split = chunks if chunks > 1 else None
+            return take(linker.inference.predict(threshold_match_probability=threshold, num_chunks_left=split,
+                                                 num_chunks_right=split).as_duckdbpyrelation())
         finally:
             con.close()
 
