@@ -404,9 +404,10 @@ def amend(user: User, cpid: str, field: str, values: Mapping[str, str], reason: 
 
 
 def _take_effect(keyring: KeyRing, child: Child, cipher: ChildCipher, row: Amendment, *, now: datetime) -> None:
-    """``row`` replaces any earlier amendment of the same value; the best view is rebuilt with it."""
-    Amendment.objects.filter(child=child, field=row.field, status=Status.ACTIVE).exclude(pk=row.pk) \
-        .update(status=Status.REPLACED, ended_at=now)
+    """``row`` replaces any earlier amendment of the same value (and one a merge set aside); the best view is
+    rebuilt with it."""
+    Amendment.objects.filter(child=child, field=row.field, status__in=(Status.ACTIVE, Status.SET_ASIDE)) \
+        .exclude(pk=row.pk).update(status=Status.REPLACED, ended_at=now)
     rebuild(keyring, child, cipher, now=now)
 
 
@@ -441,13 +442,14 @@ def decide(user: User, key: str, *, approve: bool, keyring: KeyRing, now: dateti
 
 
 def withdraw(user: User, key: str, *, keyring: KeyRing, now: datetime) -> Amendment:
-    """Withdraw an amendment in force (or a proposal awaiting approval): the sources' value returns."""
+    """Withdraw an amendment in force (or a proposal awaiting approval): the sources' value returns. Withdrawing
+    one a merge set aside closes it: the newer change stays."""
     _require(user)
     with transaction.atomic():
         row = _row(user, key)
         child = authority_child(user, row.child.cpid, lock=True)
         row = Amendment.objects.select_for_update().get(pk=row.pk)
-        if row.status not in (Status.ACTIVE, Status.PROPOSED):
+        if row.status not in (Status.ACTIVE, Status.PROPOSED, Status.SET_ASIDE):
             raise LifecycleError("This change is no longer in effect.")
         was_active = row.status == Status.ACTIVE
         row.status, row.ended_at = Status.WITHDRAWN, now
@@ -457,6 +459,81 @@ def withdraw(user: User, key: str, *, keyring: KeyRing, now: datetime) -> Amendm
         if was_active:
             rebuild(keyring, child, cipher_for(keyring, child), now=now)
     return row
+
+
+# --- merges and splits -------------------------------------------------------------------------------------------
+
+CARRIED = (Status.ACTIVE, Status.PROPOSED)
+
+
+def _effective(row: Amendment) -> tuple[datetime, int]:
+    return (row.decided_at or row.made_at, row.pk)
+
+
+def carry_over(absorbed: Child, survivor: Child, absorbed_cipher: ChildCipher, survivor_cipher: ChildCipher, *,
+               keyring: KeyRing, now: datetime, by: Actor) -> dict[str, list[str]]:
+    """A merge: the absorbed child's amendments in force and proposals awaiting approval move to the survivor,
+    re-sealed under its data key (ciphertexts are bound to their child). Where both children had a change of the
+    same value in force, the newer (by when it took effect) applies and the older is ``set_aside``: shown to the
+    data managers with the identifier changes awaiting approval, until one withdraws it (or changes the value
+    again). Returns what a split needs to put them back (``carry_back``). The caller rebuilds the survivor."""
+    moving = list(Amendment.objects.select_for_update().filter(child=absorbed, status__in=CARRIED).order_by("pk"))
+    if not moving:
+        return {}
+    aside = []
+    for row in moving:
+        opened_row = open_amendment(absorbed_cipher, row)
+        row.payload = _seal(survivor_cipher, row.key, row.field, opened_row.value, opened_row.reason)
+        row.child = survivor
+    Amendment.objects.bulk_update(moving, ["payload", "child"])
+    active = [r for r in Amendment.objects.filter(child=survivor, status=Status.ACTIVE)]
+    for field in sorted({r.field for r in active}):
+        rows = sorted((r for r in active if r.field == field), key=_effective)
+        for older in rows[:-1]:
+            older.status, older.ended_at = Status.SET_ASIDE, now
+            older.save(update_fields=["status", "ended_at"])
+            aside.append(older.key)
+            record_event(AuditAction.AMENDMENT_SET_ASIDE, actor=by, keyring=keyring, at=now,
+                         subjects=[survivor.cpid], context={"field": field, "amendment": older.key,
+                                                            "kept": rows[-1].key})
+    record_event(AuditAction.AMENDMENTS_CARRIED, actor=by, keyring=keyring, at=now,
+                 subjects=[absorbed.cpid, survivor.cpid],
+                 context={"from": absorbed.cpid, "to": survivor.cpid, "amendments": [r.key for r in moving]})
+    return {"amendments": [r.key for r in moving], "set_aside": aside}
+
+
+def carry_back(before: Mapping[str, Any], survivor: Child, absorbed: Child, survivor_cipher: ChildCipher,
+               absorbed_cipher: ChildCipher, *, keyring: KeyRing, now: datetime, by: Actor) -> bool:
+    """A split of a merge: each amendment goes back to the child it was made on (those the merge moved, from
+    ``carry_over``'s record), and one the merge set aside applies again if nobody has closed it since. Changes
+    made on the merged record after the merge stay with the survivor. Returns whether anything moved or changed
+    (the caller then rebuilds both children)."""
+    keys, aside = before.get("amendments", []), before.get("set_aside", [])
+    if not keys and not aside:
+        return False
+    back = list(Amendment.objects.select_for_update().filter(child=survivor, key__in=keys).order_by("pk"))
+    for row in back:
+        opened_row = open_amendment(survivor_cipher, row)
+        row.payload = _seal(absorbed_cipher, row.key, row.field, opened_row.value, opened_row.reason)
+        row.child = absorbed
+    Amendment.objects.bulk_update(back, ["payload", "child"])
+    Amendment.objects.filter(key__in=aside, status=Status.SET_ASIDE).update(status=Status.ACTIVE, ended_at=None)
+    record_event(AuditAction.AMENDMENTS_CARRIED, actor=by, keyring=keyring, at=now,
+                 subjects=[survivor.cpid, absorbed.cpid],
+                 context={"from": survivor.cpid, "to": absorbed.cpid, "amendments": [r.key for r in back],
+                          "split": True})
+    return True
+
+
+def set_aside(user: User) -> list[Amendment]:
+    """The authority's changes a merge set aside (a newer one of the same value applies), oldest first."""
+    _require(user)
+    la = user.organisation.la_code
+    if not la:
+        return []
+    return list(Amendment.objects.filter(responsible_la=la, status=Status.SET_ASIDE, child__status=ChildStatus.LIVE,
+                                         child__responsible_la=la).select_related("child", "made_by")
+                .order_by("ended_at", "pk"))
 
 
 # --- reading -----------------------------------------------------------------------------------------------------
@@ -489,7 +566,7 @@ def awaiting_approval(user: User) -> list[Amendment]:
 
 
 __all__ = ["CARERS", "CARER_INPUTS", "FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "NOT_YOURS", "REASON_MAX",
-           "Field", "Opened", "Status",
-           "amend", "authority_child", "awaiting_approval", "check_reason", "check_value", "children_with_amendments",
+           "Field", "Opened", "Status", "amend", "authority_child", "awaiting_approval", "carry_back", "carry_over",
+           "check_reason", "check_value", "children_with_amendments",
            "decide", "held_records", "in_effect", "in_force", "may_amend", "open_amendment", "opened", "rebuild",
-           "retire", "withdraw"]
+           "retire", "set_aside", "withdraw"]

@@ -127,6 +127,9 @@ class Amendment(models.Model):
         RETIRED = "retired", "A source now agrees"
         WITHDRAWN = "withdrawn", "Withdrawn"
         REPLACED = "replaced", "Replaced by a later change"
+        # Two merged records each had a change of this value in force: the newer applies, this one waits for a
+        # data manager to see it (records.amendments.carry_over).
+        SET_ASIDE = "set_aside", "Set aside by a merge: a newer change of this value applies"
 
     key = models.CharField(max_length=32, unique=True)
     child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="+")

@@ -32,6 +32,7 @@ from contactpoint.children.store import load_groups
 from contactpoint.errors import LifecycleError, PermissionDenied
 from contactpoint.records import amendments
 from contactpoint.records.amendments import Field, Status
+from contactpoint.records.models import Amendment
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, attempt, cpid_or_404, posted
 from contactpoint.web.guards import SignedInRequest, requires
@@ -264,8 +265,10 @@ def amendment_page(request: SignedInRequest, key: str) -> HttpResponse:
 @require_http_methods(["POST"])
 def withdraw_page(request: SignedInRequest, key: str) -> HttpResponse:
     try:
+        was_aside = Amendment.objects.filter(key=key, status=Status.SET_ASIDE).exists()
         amendments.withdraw(request.user, key, keyring=get_keyring(), now=timezone.now())
-        messages.success(request, "Change withdrawn: the sources' value applies again.")
+        messages.success(request, "Change closed: the newer change applies." if was_aside
+                         else "Change withdrawn: the sources' value applies again.")
     except LifecycleError as refused:
         messages.error(request, refused.message)
     return HttpResponseRedirect(reverse("amendment", args=[key]))
@@ -278,4 +281,5 @@ def awaiting_page(request: SignedInRequest) -> HttpResponse:
     waiting = amendments.awaiting_approval(request.user)
     return render(request, "records/amendments_awaiting.html", {
         "title": "Identifier changes awaiting approval", "waiting": waiting, "words": WORDS,
+        "aside": amendments.set_aside(request.user),
         "fmt": format_contactpoint_id, "user": request.user})
