@@ -33,7 +33,7 @@ from contactpoint.children.store import load_groups
 from contactpoint.dates import anniversary, compulsory_school_age_starts, first_of_month, of_compulsory_school_age
 from contactpoint.lifecycle.common import require
 from contactpoint.spreadsheets import safe_cell
-from contactpoint.vault.keyring import KeyRing
+from contactpoint.vault.keyring import KeyRing, get_keyring
 
 PAGE_SIZE = 50
 # The oldest of compulsory school age is under 17; the youngest over 5: their records are reviewed (archived) at
@@ -69,6 +69,11 @@ def missing(la: str, *, keyring: KeyRing, today: date) -> list[Missing]:
     return sorted(out, key=lambda m: (m.since, m.cpid))
 
 
+def count_missing(la: str, *, today: date) -> int:
+    """How many children of the authority are missing education on ``today`` (the home page's count)."""
+    return len(missing(la, keyring=get_keyring(), today=today))
+
+
 def missing_page(user: User, *, keyring: KeyRing, now: datetime, page: int = 1,
                  size: int = PAGE_SIZE) -> tuple[list[Missing], int]:
     """One page of the user's authority's list and how many children are on it; audited naming those shown."""
@@ -99,4 +104,4 @@ def missing_csv(user: User, *, keyring: KeyRing, now: datetime) -> str:
     return out.getvalue()
 
 
-__all__ = ["CSV_COLUMNS", "PAGE_SIZE", "Missing", "missing", "missing_csv", "missing_page"]
+__all__ = ["CSV_COLUMNS", "PAGE_SIZE", "Missing", "count_missing", "missing", "missing_csv", "missing_page"]
