@@ -13,10 +13,12 @@ from django.core.management import call_command
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child
 from contactpoint.children.record import EducationSetting
-from contactpoint.children.store import NewChild, create_children
+from contactpoint.children.store import NewChild, create_children, shred
 from contactpoint.cli import ALIASES
 from contactpoint.errors import PermissionDenied
 from contactpoint.lifecycle import education
+from contactpoint.lifecycle.models import HandOver
+from contactpoint.records import amendments
 from tests.api.clients import bearer, open_token
 from tests.factories import make_person, make_record
 from tests.lifecycle.support import at, born, feed, now, people, row, send, source
@@ -179,10 +181,6 @@ def test_a_page_opens_only_the_children_it_shows(ring, monkeypatch):
 
 
 def test_the_window_follows_feeds_amendments_merges_splits_moves_archive_and_deletion(ring):
-    from contactpoint.children.store import shred
-    from contactpoint.lifecycle.models import HandOver
-    from contactpoint.records import amendments
-
     with at(TODAY):
         dm, *_ = people()
         benefit, school = source("child-benefit-test", "child_benefit"), source("school-census-test", "school_census")

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from contactpoint.audit.models import AuditEntry
-from contactpoint.children.models import Child
+from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.store import load_record
 from contactpoint.matching import review
 from contactpoint.matching.models import Merge
@@ -18,7 +18,8 @@ from contactpoint.matching.review import Decision
 from contactpoint.records import amendments
 from contactpoint.records.models import Amendment
 from contactpoint.vault.keyring import get_keyring
-from tests.matching.test_review import NOW, data_manager, queued_pair
+from tests.ingest.test_linked_merge import LA_ROW, two_children_then_the_record_that_joins_them
+from tests.matching.test_review import NOW, data_manager, feed, queued_pair
 
 pytestmark = pytest.mark.django_db
 Status = Amendment.Status
@@ -87,3 +88,18 @@ def test_closing_a_set_aside_change_keeps_the_newer_and_changing_the_value_close
     assert Amendment.objects.get(key=older.key).status == Status.WITHDRAWN
     assert _record(survivor).gender.value == "male"
     assert amendments.set_aside(dana) == []
+
+
+def test_a_merge_the_feeds_make_carries_the_changes_too():
+    la = two_children_then_the_record_that_joins_them()
+    gp_child, school_child = Child.objects.order_by("created_at", "id")
+    made = _amend(data_manager(), school_child, "gp", {"gp_practice_code": "F83010",
+                                                       "gp_practice_name": "Kentish Town Practice"}, hours=1)
+    assert feed(la, LA_ROW).children_merged == 1
+    assert Child.objects.get(pk=school_child.pk).status == ChildStatus.MERGED
+    row = Amendment.objects.get(key=made.key)
+    assert (row.child_id, row.status) == (gp_child.pk, Status.ACTIVE)
+    gp = _record(gp_child).gp
+    assert (gp.value.code, gp.provenance.source) == ("F83010", "la:202")
+    carried = AuditEntry.objects.get(action="record.amendments.carried")
+    assert carried.actor == "system:matching" and carried.context["amendments"] == [made.key]
