@@ -154,6 +154,8 @@ def test_the_setting_the_gp_the_carers_and_the_uln_have_change_links_and_forms(t
         assert f"/children/{cpid}/change/{field}" in record
     form = one.get(f"/children/{cpid}/change/carers").content.decode()
     assert 'value="Sarah Hartley"' in form and "parental responsibility" in form
+    for field in ("education", "gp", "uln"):  # none recorded by the GP's row: empty forms
+        assert one.get(f"/children/{cpid}/change/{field}").status_code == 200
     response = one.post(f"/children/{cpid}/change/education", {
         "setting_urn": "100002", "setting_name": "Camden School", "setting_start_date-day": "3",
         "setting_start_date-month": "9", "setting_start_date-year": "2025", "reason": "Enrolled; the school said."})
@@ -165,6 +167,10 @@ def test_the_setting_the_gp_the_carers_and_the_uln_have_change_links_and_forms(t
                                                         "gp_practice_name": "Kentish Town Practice",
                                                         "reason": "Registered there now."})
     assert response.status_code == 302 and "Kentish Town Practice" in _record(one, cpid)
+    form = one.get(f"/children/{cpid}/change/education").content.decode()
+    assert 'value="100002"' in form and 'value="2025"' in form  # starts from the value the record holds
+    born = one.get(f"/children/{cpid}/change/date_of_birth").content.decode()  # dates too (failed before)
+    assert 'name="date_of_birth-day" type="text" value="20"' in born and 'value="2012"' in born
     response = one.post(f"/children/{cpid}/change/carers", {
         "carer_1_name": "Sarah Hartley", "carer_1_relationship": "mother", "carer_1_parental_responsibility": "yes",
         "carer_2_name": "Tom Hartley", "carer_2_relationship": "father", "carer_2_parental_responsibility": "no",
