@@ -11,6 +11,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child
@@ -170,3 +171,26 @@ def test_a_shielded_childs_withheld_values_cannot_be_changed(ring, field):
         with pytest.raises(LifecycleError, match="shielded"):
             amendments.amend(dm1, child.cpid, field, values, "A reason.", keyring=ring, now=now())
         assert not Amendment.objects.exists()
+
+
+@DB
+def test_the_command_takes_the_new_fields(ring):
+    with at(DAY):
+        people()
+        _, child = _one_child()
+        out = io.StringIO()
+        call_command("amend", "change", child.cpid, "carers", "--set", "carer_1_name=Sarah Hartley", "--set",
+                     "carer_1_parental_responsibility=yes", "--set", "carer_2_name=Tom Hartley", "--reason",
+                     "Father's details.", "--as", "dm.one", stdout=out)
+        call_command("amend", "change", child.cpid, "gp", "--set", "gp_practice_code=F83010", "--set",
+                     "gp_practice_name=Kentish Town Practice", "--reason", "Registered.", "--as", "dm.one",
+                     stdout=out)
+        call_command("amend", "change", child.cpid, "uln", "--set", f"uln={ULN}", "--reason", "College.",
+                     "--as", "dm.one", stdout=out)
+        assert "Awaiting approval" in out.getvalue() and "Tom" not in out.getvalue() and ULN not in out.getvalue()
+        record = _record(ring, child)
+        assert [c.value.name for c in record.carers] == ["Sarah Hartley", "Tom Hartley"]
+        assert record.gp.value.code == "F83010" and record.uln.value == OTHER_ULN
+        with pytest.raises(CommandError, match="NAME one of setting_urn"):
+            call_command("amend", "change", child.cpid, "education", "--set", "urn=100002", "--reason", "x",
+                         "--as", "dm.one")
