@@ -352,6 +352,8 @@ def test_axe_finds_nothing_on_every_page_at_both_widths(page):
     walk.go(f"/children/{cpid}/change/date_of_birth")
     walk.go(f"/children/{cpid}/change/gender")
     walk.go(f"/children/{cpid}/change/address")
+    for field in ("uln", "carers", "education", "gp"):
+        walk.go(f"/children/{cpid}/change/{field}")
     walk.go("/record-changes")
     walk.go(f"/record-changes/{w['proposal']}", shows="943 476 5870")
     # A child no source knows, created by hand: the form with its errors, a new record, then the same child again

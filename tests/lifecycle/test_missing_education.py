@@ -13,10 +13,12 @@ from django.core.management import call_command
 from contactpoint.audit.models import AuditEntry
 from contactpoint.children.models import Child
 from contactpoint.children.record import EducationSetting
-from contactpoint.children.store import NewChild, create_children
+from contactpoint.children.store import NewChild, create_children, shred
 from contactpoint.cli import ALIASES
 from contactpoint.errors import PermissionDenied
 from contactpoint.lifecycle import education
+from contactpoint.lifecycle.models import HandOver
+from contactpoint.records import amendments
 from tests.api.clients import bearer, open_token
 from tests.factories import make_person, make_record
 from tests.lifecycle.support import at, born, feed, now, people, row, send, source
@@ -152,3 +154,72 @@ def test_the_api_gives_the_same_list_to_a_data_manager(ring, client):
         assert body["children"][1]["missing_since"] == "2017-08-31" and "NW1" not in answer.content.decode()
         viewed = AuditEntry.objects.filter(action="lifecycle.missing_education.viewed").last()
         assert viewed.actor == "dm.api" and viewed.subjects == [older, amelia]
+
+
+# --- the list pages in the database, and its clear window stays true (issue 19: it must scale) -----------------
+
+def _window(cpid: str) -> tuple:
+    return tuple(Child.objects.filter(cpid=cpid).values_list("education_missing_from", "education_missing_until")
+                 .get())
+
+
+def test_a_page_opens_only_the_children_it_shows(ring, monkeypatch):
+    with at(TODAY):
+        dm, *_ = people()
+        create_children(ring, [NewChild(make_record(given=f"Kid{n}", dob=date(2013, 1, 1 + n % 28), nhs=None),
+                                        responsible_la="202") for n in range(12)], now=now())
+        create_children(ring, [NewChild(make_record(given=f"Pupil{n}", dob=date(2013, 2, 1 + n), nhs=None,
+                                                    education=EducationSetting("100001", "Agar Grove")),
+                                        responsible_la="202") for n in range(20)], now=now())
+        opened = []
+        real = education.load_groups
+        monkeypatch.setattr(education, "load_groups", lambda *a, **k: opened.append(a[1].cpid) or real(*a, **k))
+        shown, total = education.missing_page(dm, keyring=ring, now=now(), page=2, size=5)
+        assert total == 12 and len(shown) == 5
+        assert sorted(opened) == sorted(m.cpid for m in shown)  # not the other 27 children of the authority
+        assert education.count_missing("202", today=TODAY) == 12
+
+
+def test_the_window_follows_feeds_amendments_merges_splits_moves_archive_and_deletion(ring):
+    with at(TODAY):
+        dm, *_ = people()
+        benefit, school = source("child-benefit-test", "child_benefit"), source("school-census-test", "school_census")
+        send(benefit, feed(**{"CB-1": row()}))  # Amelia, born 20 May 2012: no setting
+        [amelia] = Child.objects.values_list("cpid", flat=True)
+        assert _window(amelia) == (date(2017, 8, 31), date(2028, 6, 30))  # coarse: prescribed day, last Friday
+        send(school, feed(**{"UPN-1": row(**SCHOOL)}))
+        assert _window(amelia) == (None, None)
+        send(school, feed(**{"UPN-1": row()}))  # the census withdraws the setting
+        assert _window(amelia) != (None, None)
+        made = amendments.amend(dm, amelia, "education", {"setting_urn": "100002", "setting_name": "Camden School"},
+                                "Enrolled.", keyring=ring, now=now())
+        assert _window(amelia) == (None, None) and education.count_missing("202", today=TODAY) == 0
+        amendments.withdraw(dm, made.key, keyring=ring, now=now())
+        assert _window(amelia) != (None, None) and education.count_missing("202", today=TODAY) == 1
+        # A move: the authority's list loses her, the new one's gains her (the clear responsible LA).
+        Child.objects.filter(cpid=amelia).update(responsible_la="206")
+        HandOver.objects.create(child=Child.objects.get(cpid=amelia), from_la="202", to_la="206", at=now(),
+                                how="feed")
+        assert (education.count_missing("202", today=TODAY), education.count_missing("206", today=TODAY)) == (0, 1)
+        Child.objects.filter(cpid=amelia).update(responsible_la="202")
+        # Archived, merged or deleted: off the list by status or row.
+        for status in ("archived", "merged", "sealed"):
+            Child.objects.filter(cpid=amelia).update(status=status)
+            assert education.count_missing("202", today=TODAY) == 0
+        Child.objects.filter(cpid=amelia).update(status="live")
+        shred(Child.objects.get(cpid=amelia))
+        assert education.count_missing("202", today=TODAY) == 0
+    with at(date(2028, 7, 1)):  # past the last Friday in June of the year she turned 16
+        older = born(date(2012, 5, 20), given="Ola")
+        assert education.count_missing("202", today=date(2028, 7, 1)) == 0 and _window(older)[0] is not None
+
+
+def test_the_windows_of_records_sealed_before_they_were_kept_are_filled_by_a_command(ring):
+    with at(TODAY):
+        dm, _worker, _school, amelia, older, *_ = _world(ring)
+        Child.objects.update(education_missing_from=None, education_missing_until=None)  # as before the migration
+        assert education.count_missing("202", today=TODAY) == 0
+        out = io.StringIO()
+        call_command("lifecycle", "education-gaps", stdout=out)
+        assert out.getvalue().strip() == "4 record(s) hold no educational setting"  # with the toddler and leaver
+        assert _cpids(dm, ring) == [older, amelia]

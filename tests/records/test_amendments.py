@@ -185,7 +185,11 @@ def test_invalid_values_and_a_missing_reason_are_refused_with_what_is_wrong(ring
             ("nhs_number", {"nhs_number": "9434765918"}, "check digit"),
             ("upn", {"upn": "B202100112001"}, "check letter"),
             ("gender", {"gender": "boy"}, "male, female or not specified"),
-            ("uln", {"uln": "1234567890"}, "cannot be changed here"),
+            ("uln", {"uln": "1234567890"}, "check digit"),
+            ("education", {"setting_urn": "12345", "setting_name": "A school"}, "6-digit URN"),
+            ("gp", {"gp_practice_code": "123456", "gp_practice_name": "A practice"}, "ODS code"),
+            ("carers", {"carer_1_relationship": "mother"}, "enter the name of parent or carer 1"),
+            ("carers", {"carer_1_name": "Sarah Hartley", "carer_1_phone": "12"}, "6 to 15 digits"),
         ]:
             with pytest.raises(ValidationError, match=message):
                 amendments.amend(dm1, child.cpid, field, values, "A reason.", keyring=ring, now=now())

@@ -136,7 +136,49 @@ def test_a_shielded_childs_withheld_values_have_no_change_link_and_cannot_be_cha
     record = _record(one, cpid)
     assert f"/children/{cpid}/change/name" in record
     assert "/change/address" not in record and "/change/nhs_number" not in record
+    for field in ("uln", "carers", "education", "gp"):  # whereabouts, identifiers and contacts: withheld
+        assert f"/change/{field}" not in record
+        assert one.get(f"/children/{cpid}/change/{field}").status_code == 404
     assert one.get(f"/children/{cpid}/change/address").status_code == 404
     page = one.post(f"/children/{cpid}/change/address", {"address_line_1": "1 New Road", "postcode": "NW1 9SL",
                                                          "reason": "Moved."})
     assert page.status_code == 404 and not Amendment.objects.exists()
+
+
+def test_the_setting_the_gp_the_carers_and_the_uln_have_change_links_and_forms(team):
+    dm1, dm2, _ = team
+    cpid = _child()
+    one = _client(dm1)
+    record = _record(one, cpid)
+    for field in ("uln", "carers", "education", "gp"):
+        assert f"/children/{cpid}/change/{field}" in record
+    form = one.get(f"/children/{cpid}/change/carers").content.decode()
+    assert 'value="Sarah Hartley"' in form and "parental responsibility" in form
+    for field in ("education", "gp", "uln"):  # none recorded by the GP's row: empty forms
+        assert one.get(f"/children/{cpid}/change/{field}").status_code == 200
+    response = one.post(f"/children/{cpid}/change/education", {
+        "setting_urn": "100002", "setting_name": "Camden School", "setting_start_date-day": "3",
+        "setting_start_date-month": "9", "setting_start_date-year": "2025", "reason": "Enrolled; the school said."})
+    assert response.status_code == 302
+    assert "Camden School (URN 100002), since 3 September 2025" in one.get(response["Location"]).content.decode()
+    record = _record(one, cpid)
+    assert "Camden School" in record and "Changed by Dm One, Camden local authority, on" in record
+    response = one.post(f"/children/{cpid}/change/gp", {"gp_practice_code": "F83010",
+                                                        "gp_practice_name": "Kentish Town Practice",
+                                                        "reason": "Registered there now."})
+    assert response.status_code == 302 and "Kentish Town Practice" in _record(one, cpid)
+    form = one.get(f"/children/{cpid}/change/education").content.decode()
+    assert 'value="100002"' in form and 'value="2025"' in form  # starts from the value the record holds
+    born = one.get(f"/children/{cpid}/change/date_of_birth").content.decode()  # dates too (failed before)
+    assert 'name="date_of_birth-day" type="text" value="20"' in born and 'value="2012"' in born
+    response = one.post(f"/children/{cpid}/change/carers", {
+        "carer_1_name": "Sarah Hartley", "carer_1_relationship": "mother", "carer_1_parental_responsibility": "yes",
+        "carer_2_name": "Tom Hartley", "carer_2_relationship": "father", "carer_2_parental_responsibility": "no",
+        "reason": "Father's details from the mother."})
+    assert response.status_code == 302 and "Tom Hartley" in _record(one, cpid)
+    response = one.post(f"/children/{cpid}/change/uln", {"uln": "1234567899", "reason": "From the college."})
+    assert response.status_code == 302 and "Awaiting approval" in one.get(response["Location"]).content.decode()
+    assert "1234567899" not in _record(one, cpid)  # not until a second data manager approves
+    key = Amendment.objects.get(field="uln").key
+    assert _client(dm2).post(f"/record-changes/{key}", {"decision": "approve"}).status_code == 302
+    assert "1234567899" in _record(one, cpid)

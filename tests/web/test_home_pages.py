@@ -69,6 +69,10 @@ def test_a_data_manager_with_nothing_waiting_is_told_so_for_each_task_with_its_l
         "Possible matches to review": ("Nothing waiting", "/review"),
         "Rows held back from matching": ("Nothing waiting", "/review/held"),
         "Open discrepancies with your sources": ("Nothing waiting", "/discrepancies"),
+        "Identifier changes for you to approve": ("Nothing waiting", "/record-changes"),
+        "Reported moves awaiting a decision": ("Nothing waiting", "/lifecycle/moves"),
+        "Hand-over notices you have not seen": ("Nothing waiting", "/lifecycle/moves"),
+        "Children missing education": ("Nothing waiting", "/lifecycle/missing-education"),
     }
 
 
@@ -115,6 +119,46 @@ def test_a_data_manager_sees_their_authoritys_work_counted_and_another_authority
     # Islington's data manager: none of Camden's work is counted.
     other = home(_client(make_person("isla.data", role="data-manager", org="LA-206")))
     assert {value for value, _ in other.values()} == {"Nothing waiting"}
+
+
+def test_a_data_manager_sees_identifier_changes_to_approve_moves_to_decide_unread_hand_overs_and_missing_education():
+    from contactpoint.children.models import Child
+    from contactpoint.lifecycle.models import HandOver, MoveReport
+    from contactpoint.records import amendments
+    from contactpoint.vault.keyring import get_keyring
+    from tests.lifecycle.support import born
+
+    dana, dev = make_person("dana.data", role="data-manager"), make_person("dev.two", role="data-manager")
+    isla = make_person("isla.data", role="data-manager", org="LA-206")
+    cpid = born(timezone.localdate() - timedelta(days=365 * 9))  # of school age, no setting: missing education
+    amendments.amend(dev.user, cpid, "uln", {"uln": "1234567899"}, "From the college.", keyring=get_keyring(),
+                     now=timezone.now())
+    shielded = Child.objects.get(cpid=born(timezone.localdate() - timedelta(days=365 * 20), shielded=True))
+    MoveReport.objects.create(key=uuid.uuid4().hex, child=shielded, responsible_la="202", payload=b"",
+                              reported_at=timezone.now())
+    child = Child.objects.get(cpid=cpid)
+    for to in ("206", "201"):
+        HandOver.objects.create(child=child, from_la="202", to_la=to, at=timezone.now(), how="feed")
+
+    dana_home, dev_home = _client(dana), _client(dev)
+    rows = home(dana_home)
+    assert rows["Identifier changes for you to approve"] == ("1 change", "/record-changes")
+    assert rows["Reported moves awaiting a decision"] == ("1 move", "/lifecycle/moves")
+    assert rows["Hand-over notices you have not seen"] == ("2 notices", "/lifecycle/moves")
+    assert rows["Children missing education"] == ("1 child", "/lifecycle/missing-education")
+    # Four eyes: Dev's own proposal waits for someone else.
+    assert home(dev_home)["Identifier changes for you to approve"] == (
+        "Nothing waiting 1 of yours is waiting for another data manager.", "/record-changes")
+    # Seeing "Moves and hand-overs" reads them, for Dana only; a new one is unread again.
+    assert dana_home.get("/lifecycle/moves").status_code == 200
+    assert home(dana_home)["Hand-over notices you have not seen"] == ("Nothing waiting", "/lifecycle/moves")
+    assert home(dev_home)["Hand-over notices you have not seen"] == ("2 notices", "/lifecycle/moves")
+    HandOver.objects.create(child=child, from_la="202", to_la="206", at=timezone.now(), how="feed")
+    assert home(dana_home)["Hand-over notices you have not seen"] == ("1 notice", "/lifecycle/moves")
+    # Islington sees only the hand-overs to it, and none of Camden's other work.
+    other = home(_client(isla))
+    assert other["Hand-over notices you have not seen"] == ("2 notices", "/lifecycle/moves")
+    assert {v for k, (v, _) in other.items() if k != "Hand-over notices you have not seen"} == {"Nothing waiting"}
 
 
 def test_a_data_managers_home_names_no_child_and_no_whereabouts():

@@ -220,15 +220,21 @@ class DisputeRequest(Schema):
 class AmendmentRequest(Schema):
     """A local authority's correction or completion of one value (docs/lifecycle.md)."""
 
-    field: str = Field(description="name, date_of_birth, gender, address, nhs_number or upn")
+    field: str = Field(description="name, date_of_birth, gender, address, nhs_number, upn, uln, carers, education "
+                                   "or gp")
     values: dict[str, str] = Field(description="the new value's parts: given_name, middle_names, family_name; "
                                                "date_of_birth (YYYY-MM-DD); gender (male, female, not specified); "
-                                               "address_line_1, address_line_2, town, postcode; nhs_number; upn")
+                                               "address_line_1, address_line_2, town, postcode; nhs_number; upn; "
+                                               "uln; carer_1_name, carer_1_relationship, "
+                                               "carer_1_parental_responsibility (yes, no, not known), "
+                                               "carer_1_phone and the same for carer_2 (the whole list); "
+                                               "setting_urn, setting_name, setting_start_date; gp_practice_code, "
+                                               "gp_practice_name, gp_start_date")
     reason: str = Field(min_length=1, max_length=500, description="why the value is being changed")
 
 
 class AmendmentDecision(Schema):
-    approve: bool = Field(description="true to approve a proposed NHS number or UPN, false to reject it")
+    approve: bool = Field(description="true to approve a proposed NHS number, UPN or ULN, false to reject it")
 
 
 class AmendmentOut(Schema):

@@ -114,6 +114,8 @@ class AuditAction(StrEnum):
     AMENDMENT_REJECTED = "record.amendment.rejected"
     AMENDMENT_WITHDRAWN = "record.amendment.withdrawn"
     AMENDMENT_RETIRED = "record.amendment.retired"  # a source sent a newer value that agrees: no longer needed
+    AMENDMENTS_CARRIED = "record.amendments.carried"  # a merge or its split moved changes between two children
+    AMENDMENT_SET_ASIDE = "record.amendment.set_aside"  # a merge met a newer change of the same value
     RESTORED = "lifecycle.restored"  # a child who left England came back within 3 years
     SEALED_OPEN_REQUESTED = "lifecycle.sealed.open_requested"
     SEALED_OPEN_REFUSED = "lifecycle.sealed.open_refused"
@@ -231,6 +233,8 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.AMENDMENT_REJECTED: "Rejected a change to an identifier",
     AuditAction.AMENDMENT_WITHDRAWN: "Withdrew a correction to a record",
     AuditAction.AMENDMENT_RETIRED: "Correction no longer needed: a source now agrees",
+    AuditAction.AMENDMENTS_CARRIED: "Corrections moved with a merge or a split",
+    AuditAction.AMENDMENT_SET_ASIDE: "Correction set aside by a merge: a newer one of the same value applies",
     AuditAction.MOVE_REPORTED: "A source reported a shielded child in another area: kept secret",
     AuditAction.MOVE_REPORT_OPENED: "Saw which authority a shielded child's move was reported to",
     AuditAction.MOVE_KEPT: "Kept a shielded child after a reported move",

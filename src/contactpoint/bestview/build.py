@@ -13,6 +13,7 @@ from contactpoint.children.record import (
     Address,
     Carer,
     ChildRecord,
+    EducationSetting,
     Gender,
     Involvement,
     PersonName,
@@ -56,7 +57,7 @@ class Manual:
 
 # What a local authority may correct or complete (issue 19), as the record's values: the name in its parts, the
 # address in its lines; each amendment replaces the whole value and carries its own provenance.
-AMENDABLE = ("name", "date_of_birth", "gender", "address", "nhs_number", "upn")
+AMENDABLE = ("name", "date_of_birth", "gender", "address", "nhs_number", "upn", "uln", "carers", "education", "gp")
 AMENDMENT_SOURCE = "la:"  # the provenance ``source`` of an amendment: "la:<local authority code>"
 AMENDMENT_FEED = "amendment:"  # its provenance ``feed``: "amendment:<who made it>"
 
@@ -66,7 +67,8 @@ class Amendment:
     """A local authority's correction or completion of one value of a child it is responsible for (seed: "the
     authority must also take reasonable steps to correct the inaccuracy or to complete the record"). It wins over
     every source until one of them sends a newer value that agrees with it: then it has served its purpose and is
-    retired (``BestView.retired``). ``value`` is a ``PersonName``, ``date``, ``Gender``, ``Address`` or ``str``."""
+    retired (``BestView.retired``). ``value`` is a ``PersonName``, ``date``, ``Gender``, ``Address``, ``str`` (an
+    identifier), a tuple of ``Carer``, an ``EducationSetting`` or a ``GPPractice``."""
 
     key: str
     field: str  # one of AMENDABLE
@@ -174,7 +176,7 @@ def build(held: Sequence[Held], manual: Sequence[Manual] = (), *, cpid: str = ""
         source_ids=tuple(SourceIdentifier(h.source, h.row.source_record_id) for h in active),
     )
     record, applied, retired = amend(record, active, amendments)
-    return BestView(record, _discrepancies(active, record) | _amended_upn(active, applied), retired)
+    return BestView(record, _discrepancies(active, record) | _amended(active, applied), retired)
 
 
 def _full_name(name: PersonName) -> tuple[str, str, str]:
@@ -185,6 +187,30 @@ def _address_key(address: Address) -> tuple[str, str]:
     return address.postcode.replace(" ", "").upper(), " ".join(address.line_1.lower().split())
 
 
+def _carer_key(carer: Carer) -> tuple[str, str, bool | None, str]:
+    return (normalise_name(carer.name), carer.relationship.lower(), carer.parental_responsibility,
+            "".join(ch for ch in carer.phone if ch.isdigit()))
+
+
+def _carers_agree(value: Sequence[Carer], theirs: Sequence[Carer]) -> bool:
+    """The source holds the same parents and carers, with every detail the authority gave (a row without the
+    phone number the authority completed does not agree)."""
+    held = {normalise_name(c.name): _carer_key(c) for c in theirs}
+    if set(held) != {normalise_name(c.name) for c in value}:
+        return False
+    return all(all(mine in ("", None) or mine == held[normalise_name(c.name)][i]
+                   for i, mine in enumerate(_carer_key(c))) for c in value)
+
+
+def _place_agrees(value: Any, theirs: Any) -> bool:
+    """The same setting (by URN) or practice (by ODS code), and the start date if the authority gave one; names
+    are written differently by different sources, so they are not compared."""
+    if theirs is None:
+        return False
+    code = (lambda p: p.urn) if isinstance(value, EducationSetting) else (lambda p: p.code)
+    return code(theirs) == code(value) and (value.start_date is None or theirs.start_date == value.start_date)
+
+
 # Whether a source's row agrees with an amended value: exactly, parts and all (a row without the middle name the
 # authority completed does not agree; retiring on it would lose the middle name).
 _AGREES: dict[str, Any] = {
@@ -193,6 +219,10 @@ _AGREES: dict[str, Any] = {
     "gender": lambda value, row: row.gender == value,
     "nhs_number": lambda value, row: row.nhs_number == value,
     "upn": lambda value, row: row.upn == value,
+    "uln": lambda value, row: row.uln == value,
+    "carers": lambda value, row: _carers_agree(value, row.carers),
+    "education": lambda value, row: _place_agrees(value, row.education),
+    "gp": lambda value, row: _place_agrees(value, row.gp),
     "address": lambda value, row: row.address is not None and _address_key(row.address) == _address_key(value),
 }
 _ATTRIBUTE = {"address": "whereabouts"}
@@ -209,16 +239,27 @@ def amend(record: ChildRecord, held: Sequence[Held], amendments: Sequence[Amendm
             retired.add(a.key)
             continue
         value = Whereabouts(WhereaboutsState.CURRENT, a.value) if a.field == "address" else a.value
+        if a.field == "carers":
+            changes["carers"] = tuple(Sourced(c, a.provenance) for c in a.value)
+            applied.append(a)
+            continue
         changes[_ATTRIBUTE.get(a.field, a.field)] = Sourced(value, a.provenance)
         applied.append(a)
     return (record.with_changes(**changes) if changes else record), applied, frozenset(retired)
 
 
-def _amended_upn(held: Sequence[Held], applied: Sequence[Amendment]) -> frozenset[tuple[str, str]]:
-    """A source whose UPN disagrees with one the authority amended is asked to check it (UPNs are otherwise not
-    compared between sources: see ``rules.DISCREPANCY_FIELDS``)."""
-    upns = [a.value for a in applied if a.field == "upn"]
-    return frozenset((h.record_key, "upn") for h in held for upn in upns if h.row.upn and h.row.upn != upn)
+# The values a source is asked to check only when an authority has amended them: a source's UPN, ULN, carers,
+# setting or practice is otherwise not compared with the others' (see ``rules.DISCREPANCY_FIELDS``: settings and
+# practices change over time, and sources know different carers). What a row holds for each (None: nothing).
+_HOLDS: dict[str, Any] = {"upn": lambda row: row.upn, "uln": lambda row: row.uln,
+                          "carers": lambda row: row.carers or None, "education": lambda row: row.education,
+                          "gp": lambda row: row.gp}
+
+
+def _amended(held: Sequence[Held], applied: Sequence[Amendment]) -> frozenset[tuple[str, str]]:
+    """A source that holds a value disagreeing with one the authority amended is asked to check it."""
+    return frozenset((h.record_key, a.field) for a in applied if a.field in _HOLDS for h in held
+                     if _HOLDS[a.field](h.row) is not None and not _AGREES[a.field](a.value, h.row))
 
 
 def _keyed(h: Held) -> Involvement:

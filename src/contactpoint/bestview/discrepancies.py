@@ -37,7 +37,11 @@ from contactpoint.errors import NotFound, ValidationError
 from contactpoint.vault.keyring import KeyRing
 
 FIELD_WORDS = {"date_of_birth": "date of birth", "name": "name", "nhs_number": "NHS number", "gender": "gender",
-               "upn": "Unique Pupil Number"}
+               "upn": "Unique Pupil Number", "uln": "Unique Learner Number", "carers": "parents and carers",
+               "education": "educational setting", "gp": "GP practice"}
+# Disagreements reported with nothing of the others' values: identifiers are never passed between sources, and
+# carers, settings and practices say who the child lives with and where they are.
+_NO_VALUE = frozenset({"nhs_number", "upn", "uln", "carers", "education", "gp"})
 REASON_MAX = 500  # characters of a dispute's reason
 NO_SUCH_ITEM = "There is no discrepancy item with this ID for your source system."
 _MAX_ID = 2**53  # beyond any item's ID; a larger one is absent, not a database error
@@ -279,7 +283,7 @@ def _invalid_message(field: str, reason: str) -> str:
 def _message(field: str, best: dict, shielded: bool) -> str:
     what = FIELD_WORDS[field]
     base = f"Your record's {what} differs from the {what} other sources hold for this child. Please check it."
-    if field in ("nhs_number", "upn") or shielded:
+    if field in _NO_VALUE or shielded:
         return base  # never pass one source's identifier to another, nor anything of a shielded child's
     if field == "date_of_birth" and best.get("date_of_birth"):
         return f"{base} Others hold {best['date_of_birth'].value.isoformat()}."

@@ -114,6 +114,33 @@ def normalise_uln(raw: str, field: str = "uln") -> str:
     return compact
 
 
+_PHONE = re.compile(r"\+?[0-9 ()\-]+")
+_GP_PRACTICE = re.compile(r"[A-Z][0-9]{5}")
+MAX_ORGANISATION = 200  # a setting's or a practice's name
+MAX_RELATIONSHIP = 50
+
+
+def normalise_phone(value: str, field: str = "phone") -> str:
+    digits = sum(ch.isdigit() for ch in value)
+    if not value.isascii() or not _PHONE.fullmatch(value) or not 6 <= digits <= 15:
+        raise ValidationError(field, "a phone number is 6 to 15 digits, with spaces, brackets, hyphens or a "
+                                     "leading +")
+    return " ".join(value.split())
+
+
+def normalise_setting_urn(value: str, field: str = "setting_urn") -> str:
+    if not (value.isascii() and value.isdigit() and len(value) in (6, 7)):
+        raise ValidationError(field, "a setting is identified by its 6-digit URN (or 7-digit DfE number)")
+    return value
+
+
+def normalise_gp_practice_code(value: str, field: str = "gp_practice_code") -> str:
+    code = value.upper()
+    if not _GP_PRACTICE.fullmatch(code):
+        raise ValidationError(field, "a GP practice is identified by its ODS code: a letter and 5 digits")
+    return code
+
+
 def normalise_postcode(raw: str, field: str = "postcode") -> str:
     """A UK postcode in its standard form (``SW1A 1AA``). Not silently 'fixed': a mistyped postcode is
     refused back to its source rather than guessed."""

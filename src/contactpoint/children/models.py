@@ -32,6 +32,11 @@ class Child(models.Model):
     responsible_la = models.CharField(max_length=3)
     review_month = models.DateField()
     archived_month = models.DateField(null=True, blank=True)
+    # Children missing education (issue 19): the compulsory school age of a child whose record holds no
+    # educational setting (sealing.education_gap), written with every record, so that the list pages in SQL and
+    # opens only the children it shows. Null for a child with a setting (or a date of death).
+    education_missing_from = models.DateField(null=True, blank=True)
+    education_missing_until = models.DateField(null=True, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField()
@@ -54,8 +59,11 @@ class Child(models.Model):
         # option, so PostgreSQL gets no second, pattern-matching index), by responsible LA, and the lifecycle's
         # (status, review month), which also serves every query by review month.
         constraints = [models.UniqueConstraint(fields=["cpid"], name="child_cpid_unique")]
+        # The missing-education list's index is partial: only children with no setting are in it.
         indexes = [models.Index(fields=["status", "review_month"], name="child_lifecycle_idx"),
-                   models.Index(fields=["responsible_la"], name="child_la_idx")]
+                   models.Index(fields=["responsible_la"], name="child_la_idx"),
+                   models.Index(fields=["responsible_la", "education_missing_from"], name="child_missing_edu_idx",
+                                condition=models.Q(education_missing_from__isnull=False))]
 
     def __str__(self) -> str:
         return f"Child {self.cpid}"

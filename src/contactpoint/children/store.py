@@ -42,7 +42,15 @@ def new_identity(keyring: KeyRing) -> Identity:
 
 
 _CHILD_COLUMNS = ("id", "cpid", "status", "shielded", "responsible_la", "review_month", "archived_month", "version",
-                  "created_at", "updated_at", *FIELD_GROUPS)
+                  "created_at", "updated_at", *FIELD_GROUPS, "education_missing_from", "education_missing_until")
+
+
+GAP_COLUMNS = ("education_missing_from", "education_missing_until")
+
+
+def _gap(ops: Any, sealed: Sealed) -> tuple[Any, Any]:
+    start, end = sealed.education_gap
+    return ops.adapt_datefield_value(start), ops.adapt_datefield_value(end)
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def create_sealed(keyring: KeyRing, count: int,
             with transaction.atomic():
                 bulk.insert("children_child", _CHILD_COLUMNS, (
                     (i.id, i.cpid, ChildStatus.LIVE.value, shielded, la, ops.adapt_datefield_value(s.review_month),
-                     None, 1, stamp, stamp, *s.groups)
+                     None, 1, stamp, stamp, *s.groups, *_gap(ops, s))
                     for i, (s, la, shielded) in zip(identities, prepared, strict=True)))
                 bulk.insert("vault_data_key", ("child_id", "kek_id", "wrapped"),
                             ((i.id, i.kek_id, i.wrapped) for i in identities))
@@ -149,10 +157,10 @@ def write_sealed(items: Sequence[tuple[Any, Sealed]], *, now: datetime) -> None:
     updates, wanted = [], {}
     for child, sealed in items:
         review = sealed.review_month if child.status == ChildStatus.LIVE else child.review_month
-        updates.append((child.pk, *sealed.groups, ops.adapt_datefield_value(review)))
+        updates.append((child.pk, *sealed.groups, ops.adapt_datefield_value(review), *_gap(ops, sealed)))
         wanted[child.pk] = sealed.tokens if child.status == ChildStatus.LIVE else frozenset()
     with transaction.atomic():
-        bulk.update("children_child", "id", [*FIELD_GROUPS, "review_month"],
+        bulk.update("children_child", "id", [*FIELD_GROUPS, "review_month", *GAP_COLUMNS],
                     updates, extra="updated_at = %s, version = version + 1",
                     extra_params=[ops.adapt_datetimefield_value(now)])
         # Read after the UPDATE, which locks the children's rows: another writer of them waits for this one.

@@ -23,11 +23,16 @@ from typing import TypeVar
 from contactpoint.children.identifiers import (
     MAX_AGE_YEARS,
     MAX_NAME,
+    MAX_ORGANISATION,
+    MAX_RELATIONSHIP,
     MAX_TEXT,
     check_not_future,
     has_invisible,
+    normalise_gp_practice_code,
     normalise_nhs_number,
+    normalise_phone,
     normalise_postcode,
+    normalise_setting_urn,
     normalise_uln,
     normalise_upn,
 )
@@ -53,8 +58,6 @@ NOTHING_TO_MATCH = ("nothing to match a child on: the row needs a valid NHS numb
                     "name")
 TOO_OLD = ("date of birth more than 26 years ago: ContactPoint holds children, and care leavers only up to 25")
 MAX_RECORD_ID = 64
-MAX_ORGANISATION = 200
-MAX_RELATIONSHIP = 50
 
 _GENDERS = {
     "male": Gender.MALE, "m": Gender.MALE,
@@ -65,9 +68,7 @@ _GENDERS = {
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_PHONE = re.compile(r"\+?[0-9 ()\-]+")
 _LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
-_GP_PRACTICE = re.compile(r"[A-Z][0-9]{5}")
 _INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "involvement_start_date",
                 "involvement_end_date", "lead_professional", "caf_completed", "sensitive_service")
 
@@ -140,25 +141,10 @@ def _whereabouts(value: str, field: str) -> WhereaboutsState:
             from None
 
 
-def _phone(value: str, field: str) -> str:
-    digits = sum(ch.isdigit() for ch in value)
-    if not value.isascii() or not _PHONE.fullmatch(value) or not 6 <= digits <= 15:
-        raise ValidationError(field, "a phone number is 6 to 15 digits, with spaces, brackets, hyphens or a "
-                                     "leading +")
-    return " ".join(value.split())
-
-
-def _setting_urn(value: str, field: str) -> str:
-    if not (value.isascii() and value.isdigit() and len(value) in (6, 7)):
-        raise ValidationError(field, "a setting is identified by its 6-digit URN (or 7-digit DfE number)")
-    return value
-
-
-def _gp_practice_code(value: str, field: str) -> str:
-    code = value.upper()
-    if not _GP_PRACTICE.fullmatch(code):
-        raise ValidationError(field, "a GP practice is identified by its ODS code: a letter and 5 digits")
-    return code
+# One rule for feeds and a local authority's corrections alike (children.identifiers).
+_phone = normalise_phone
+_setting_urn = normalise_setting_urn
+_gp_practice_code = normalise_gp_practice_code
 
 
 def _ascii(normalise: Callable[[str, str], str], what: str) -> Callable[[str, str], str]:

@@ -188,3 +188,16 @@ class HandOver(models.Model):
         db_table = "lifecycle_hand_over"
         indexes = (models.Index(fields=["from_la", "at"], name="hand_over_from_idx"),
                    models.Index(fields=["to_la", "at"], name="hand_over_to_idx"))
+
+
+class HandOverSeen(models.Model):
+    """How far a data manager has read their authority's hand-over notices (issue 19): the newest notice they
+    had been shown when they last opened "Moves and hand-overs". Notices after it are unread (the count on their
+    home page). One row per user; no child data."""
+
+    user = models.OneToOneField("access.User", on_delete=models.CASCADE, related_name="+")
+    last_seen = models.BigIntegerField(default=0)  # the highest HandOver id shown to them
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "lifecycle_hand_over_seen"

@@ -39,7 +39,7 @@ from contactpoint.children.models import Child, ChildStatus
 from contactpoint.children.store import cipher_for
 from contactpoint.errors import LifecycleError, NotFound
 from contactpoint.lifecycle.common import new_key, require, seal, unseal
-from contactpoint.lifecycle.models import HandOver, MoveReport
+from contactpoint.lifecycle.models import HandOver, HandOverSeen, MoveReport
 from contactpoint.vault.cipher import ChildCipher
 from contactpoint.vault.keyring import KeyRing
 
@@ -175,8 +175,37 @@ def decide(user: User, pk: int, *, hand_over: bool, keyring: KeyRing, now: datet
 
 def hand_overs(la: str, *, limit: int = 100) -> list[HandOver]:
     """Hand-over notices for this authority (children handed to it, or from it), newest first."""
-    return list(HandOver.objects.filter(Q(from_la=la) | Q(to_la=la)).select_related("child")
-                .order_by("-at", "-pk")[:limit])
+    return list(_of(la).select_related("child").order_by("-at", "-pk")[:limit])
 
 
-__all__ = ["Moved", "decide", "feed_moves", "hand_overs", "open_reports", "reported_la"]
+def _of(la: str):
+    return HandOver.objects.filter(Q(from_la=la) | Q(to_la=la))
+
+
+def unread_hand_overs(user: User) -> int:
+    """How many of the user's authority's hand-over notices arrived since they last opened "Moves and
+    hand-overs" (every one, if they never have)."""
+    la = user.organisation.la_code
+    if not la or not user.has(Permission.LA_LIFECYCLE_MANAGE):
+        return 0
+    seen = HandOverSeen.objects.filter(user=user).values_list("last_seen", flat=True).first() or 0
+    return _of(la).filter(pk__gt=seen).count()
+
+
+def mark_hand_overs_read(user: User, shown: Sequence[HandOver], *, now: datetime) -> None:
+    """The user has been shown these notices (the page lists the newest): everything up to the newest is read."""
+    newest = max((h.pk for h in shown), default=0)
+    seen, made = HandOverSeen.objects.get_or_create(user=user, defaults={"last_seen": newest, "seen_at": now})
+    if not made and newest > seen.last_seen:
+        seen.last_seen, seen.seen_at = newest, now
+        seen.save(update_fields=["last_seen", "seen_at"])
+
+
+def awaiting_decision(la: str) -> int:
+    """How many reported moves of the authority's shielded children wait for a decision (a count: no child)."""
+    return MoveReport.objects.filter(responsible_la=la, status=MoveReport.Status.OPEN, child__responsible_la=la,
+                                     child__status=ChildStatus.LIVE).count()
+
+
+__all__ = ["Moved", "awaiting_decision", "decide", "feed_moves", "hand_overs", "mark_hand_overs_read",
+           "open_reports", "reported_la", "unread_hand_overs"]

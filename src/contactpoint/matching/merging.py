@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
+from contactpoint.audit.trail import Actor
 from contactpoint.bestview.build import build
 from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.bestview.models import Discrepancy
@@ -23,7 +24,7 @@ from contactpoint.children.models import Child, ChildStatus, SourceRecord
 from contactpoint.children.source_records import open_record, seal_record
 from contactpoint.children.store import NewChild, cipher_for, create_children, load_record, reindex, save_records
 from contactpoint.matching.models import Merge, ReviewItem
-from contactpoint.records.amendments import held_records, in_force, rebuild
+from contactpoint.records.amendments import carry_back, carry_over, held_records, in_force, rebuild
 from contactpoint.records.involvements import manual_entries, open_involvement, seal_involvement
 from contactpoint.records.models import PractitionerInvolvement
 from contactpoint.vault.cipher import ChildCipher
@@ -80,9 +81,13 @@ def has_records(*children: Child) -> bool:
     return SourceRecord.objects.filter(child__in=children, active=True).exists()
 
 
+MATCHING = Actor.system("matching")  # who moved a local authority's changes in a merge the feeds made
+
+
 def merge_children(survivor: Child, absorbed: Child, *, by: str, item: ReviewItem | None, keyring: KeyRing,
-                   now: datetime) -> Merge:
-    """Merge ``absorbed`` into ``survivor`` (both live and locked by the caller, in its transaction)."""
+                   now: datetime, actor: Actor = MATCHING) -> Merge:
+    """Merge ``absorbed`` into ``survivor`` (both live and locked by the caller, in its transaction). A local
+    authority's changes in force or awaiting approval on ``absorbed`` move too (``amendments.carry_over``)."""
     keys = list(SourceRecord.objects.filter(child=absorbed).order_by("id").values_list("record_key", flat=True))
     hashes = dict(SourceRecord.objects.filter(child=absorbed).values_list("record_key", "content_hash"))
     involvements = list(PractitionerInvolvement.objects.filter(child=absorbed).values_list("key", flat=True))
@@ -103,6 +108,10 @@ def merge_children(survivor: Child, absorbed: Child, *, by: str, item: ReviewIte
                 "repointed": repointed})
     survivor_cipher, absorbed_cipher = cipher_for(keyring, survivor), cipher_for(keyring, absorbed)
     _move_records(keys, absorbed, survivor, absorbed_cipher, survivor_cipher, involvements)
+    carried = carry_over(absorbed, survivor, absorbed_cipher, survivor_cipher, keyring=keyring, now=now, by=actor)
+    if carried:
+        merge.before = {**merge.before, **carried}
+        merge.save(update_fields=["before"])
     Child.objects.filter(pk=absorbed.pk).update(status=ChildStatus.MERGED, merged_into=survivor)
     IndexEntry.objects.filter(child_id=absorbed.pk).delete()
     sync_discrepancies({absorbed.pk: frozenset()}, now=now)
@@ -115,12 +124,15 @@ def merge_children(survivor: Child, absorbed: Child, *, by: str, item: ReviewIte
 
 
 def undo_merge(merge: Merge, survivor: Child, absorbed: Child, *, by: str, keyring: KeyRing,
-               now: datetime) -> None:
-    """Split a merge (its children locked by the caller, in its transaction)."""
+               now: datetime, actor: Actor = MATCHING) -> None:
+    """Split a merge (its children locked by the caller, in its transaction). The local authority's changes go
+    back to the child each was made on (``amendments.carry_back``)."""
     before = merge.before or {}
     survivor_cipher, absorbed_cipher = cipher_for(keyring, survivor), cipher_for(keyring, absorbed)
     _move_records(merge.record_keys, survivor, absorbed, survivor_cipher, absorbed_cipher,
                   before.get("involvements", []))
+    amended = carry_back(before, survivor, absorbed, survivor_cipher, absorbed_cipher, keyring=keyring, now=now,
+                         by=actor)
     absorbed.status, absorbed.merged_into = ChildStatus.LIVE, None
     Child.objects.filter(pk=absorbed.pk).update(status=ChildStatus.LIVE, merged_into=None)
     if survivor.shielded != before.get("survivor_shielded", survivor.shielded):
@@ -128,8 +140,9 @@ def undo_merge(merge: Merge, survivor: Child, absorbed: Child, *, by: str, keyri
         Child.objects.filter(pk=survivor.pk).update(shielded=survivor.shielded)
     now_hashes = dict(SourceRecord.objects.filter(child=absorbed).values_list("record_key", "content_hash"))
     view = _best_view(absorbed, absorbed_cipher)
-    if view is not None and now_hashes != before.get("hashes", now_hashes):
-        save_records(keyring, [(absorbed, view.record, absorbed_cipher)], now=now)  # a source updated it since
+    if view is not None and (amended or now_hashes != before.get("hashes", now_hashes)):
+        # A source updated it since, or its changes came back (one may have ended on the merged record meanwhile).
+        save_records(keyring, [(absorbed, view.record, absorbed_cipher)], now=now)
     else:
         reindex(keyring, absorbed, load_record(keyring, absorbed, absorbed_cipher))  # exactly as it was
     if view is not None:

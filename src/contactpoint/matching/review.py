@@ -336,7 +336,8 @@ def _merge(item: ReviewItem, user: User, *, keyring: KeyRing, now: datetime) -> 
     # The record created by hand joins the child already there, whose ContactPoint ID practitioners know.
     survivor, absorbed = (b, a) if a.status == ChildStatus.PENDING else (a, b) \
         if b.status == ChildStatus.PENDING else merging.survivor_of(a, b)
-    merge = merging.merge_children(survivor, absorbed, by=user.username, item=item, keyring=keyring, now=now)
+    merge = merging.merge_children(survivor, absorbed, by=user.username, item=item, keyring=keyring, now=now,
+                                   actor=user_actor(user))
     record_event(AuditAction.RECORDS_MERGED, actor=user_actor(user), keyring=keyring, at=now,
                  subjects=[survivor.cpid, absorbed.cpid],
                  context={"merge": merge.pk, "item": item.pk, "survivor": survivor.cpid, "absorbed": absorbed.cpid,
@@ -368,7 +369,8 @@ def split(user: User, merge_id: int, *, note: str = "", keyring: KeyRing, now: d
                 or absorbed.merged_into_id != survivor.pk:
             raise ReviewRefused("The merged record is no longer live, so the merge cannot be split here. "
                                 "Ask your ContactPoint team.")
-        merging.undo_merge(merge, survivor, absorbed, by=user.username, keyring=keyring, now=now)
+        merging.undo_merge(merge, survivor, absorbed, by=user.username, keyring=keyring, now=now,
+                           actor=user_actor(user))
         item = merge.review
         if item is not None:
             item.status, item.decided_at, item.decided_by = ReviewItem.Status.KEPT_APART, now, user.username

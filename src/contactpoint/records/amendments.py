@@ -3,8 +3,8 @@ there are inaccuracies or omitted information in a record for which it is respon
 reasonable steps to correct the inaccuracy or to complete the record").
 
 A data manager of the responsible authority changes one value (name, date of birth, gender, address, NHS number,
-UPN), with a reason. The new value carries the authority's own provenance (the authority, the date, who) and wins
-over every source until:
+UPN, ULN, parents and carers, educational setting, GP practice), with a reason. The new value carries the
+authority's own provenance (the authority, the date, who) and wins over every source until:
 
 - a source sends a *newer* value that agrees with it: the amendment has served its purpose and is retired (the
   source's value then stands on its own);
@@ -13,7 +13,7 @@ over every source until:
 
 A source that keeps sending a disagreeing value gets a discrepancy item (``bestview.discrepancies``), and the
 amended value stays. Identifiers are what records are matched on, so a wrong one can join two children: an NHS
-number or UPN amendment is a proposal that takes effect only when a second data manager of the same authority
+number, UPN or ULN amendment is a proposal that takes effect only when a second data manager of the same authority
 approves it, never the one who proposed it (four eyes, as for shielding).
 
 Values are checked as a feed's are (the same identifier checks; names and address lines by the feed's rules). The
@@ -44,15 +44,21 @@ from contactpoint.bestview.discrepancies import sync_discrepancies
 from contactpoint.children.identifiers import (
     MAX_AGE_YEARS,
     MAX_NAME,
+    MAX_ORGANISATION,
+    MAX_RELATIONSHIP,
     check_not_future,
     has_invisible,
+    normalise_gp_practice_code,
     normalise_nhs_number,
+    normalise_phone,
     normalise_postcode,
+    normalise_setting_urn,
+    normalise_uln,
     normalise_upn,
     parse_date,
 )
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
-from contactpoint.children.record import Address, Gender, PersonName
+from contactpoint.children.record import Address, Carer, EducationSetting, Gender, GPPractice, PersonName
 from contactpoint.children.source_records import open_payload
 from contactpoint.children.store import cipher_for, load_record, save_records
 from contactpoint.dates import years_before
@@ -64,7 +70,9 @@ from contactpoint.vault.keyring import KeyRing
 
 Field = Amendment.Field
 Status = Amendment.Status
-FOUR_EYES = frozenset({Field.NHS_NUMBER, Field.UPN})  # identifiers: a second data manager approves
+FOUR_EYES = frozenset({Field.NHS_NUMBER, Field.UPN, Field.ULN})  # identifiers: a second data manager approves
+CARERS = 2  # as many as a feed's row holds (carer_1_..., carer_2_...)
+CARER_INPUTS = ("name", "relationship", "parental_responsibility", "phone")
 # Which form inputs make up each value (the web form, the API body and the CLI's options use these names).
 INPUTS: dict[str, tuple[str, ...]] = {
     Field.NAME: ("given_name", "middle_names", "family_name"),
@@ -73,18 +81,28 @@ INPUTS: dict[str, tuple[str, ...]] = {
     Field.ADDRESS: ("address_line_1", "address_line_2", "town", "postcode"),
     Field.NHS_NUMBER: ("nhs_number",),
     Field.UPN: ("upn",),
+    Field.ULN: ("uln",),
+    Field.CARERS: tuple(f"carer_{n}_{part}" for n in range(1, CARERS + 1) for part in CARER_INPUTS),
+    Field.EDUCATION: ("setting_urn", "setting_name", "setting_start_date"),
+    Field.GP: ("gp_practice_code", "gp_practice_name", "gp_start_date"),
 }
-HIDDEN_WHEN_SHIELDED = frozenset({Field.ADDRESS, Field.NHS_NUMBER, Field.UPN})  # see records.view
+# Withheld on a shielded record's page (records.view): whereabouts, identifiers, the setting and the GP (they say
+# where the child is), and the carers too: the page shows a shielded child's carers by name only, and a change
+# form would show (and a partial one silently drop) their contact details.
+HIDDEN_WHEN_SHIELDED = frozenset({Field.ADDRESS, Field.NHS_NUMBER, Field.UPN, Field.ULN, Field.CARERS,
+                                  Field.EDUCATION, Field.GP})
 REASON_MAX = 500
 NOT_YOURS = "There is no record with that ContactPoint ID that your local authority is responsible for."
 NO_SUCH = "There is no change with that reference for your local authority."
 GENDERS = {"male": Gender.MALE, "female": Gender.FEMALE, "not specified": Gender.NOT_SPECIFIED}
+YES_NO = {"yes": True, "no": False, "": None, "not known": None}
 
 
 # --- checking a value ---------------------------------------------------------------------------------------
 
 
-def _plain(raw: str | None, field: str, what: str, *, required: bool, letters: bool = False) -> str:
+def _plain(raw: str | None, field: str, what: str, *, required: bool, letters: bool = False,
+           limit: int = MAX_NAME) -> str:
     """A name or an address line by the feed's rules: no control or invisible characters, at most 100 characters,
     spaces collapsed; a name needs a letter."""
     text = " ".join((raw or "").split())
@@ -94,8 +112,8 @@ def _plain(raw: str | None, field: str, what: str, *, required: bool, letters: b
         return ""
     if has_invisible(text):
         raise ValidationError(field, f"{what} contains a control or invisible character")
-    if len(text) > MAX_NAME:
-        raise ValidationError(field, f"{what} must be {MAX_NAME} characters or fewer")
+    if len(text) > limit:
+        raise ValidationError(field, f"{what} must be {limit} characters or fewer")
     if letters and not any(ch.isalpha() for ch in text):
         raise ValidationError(field, f"{what} needs at least one letter, not only digits or signs")
     return text
@@ -141,7 +159,62 @@ def check_value(field: str, values: Mapping[str, str], today: date) -> Any:
         if not get("upn"):
             raise ValidationError("upn", "enter the UPN")
         return normalise_upn(get("upn").upper())
+    if field == Field.ULN:
+        if not get("uln"):
+            raise ValidationError("uln", "enter the ULN")
+        if not get("uln").isascii():
+            raise ValidationError("uln", "a ULN is written in ASCII digits")
+        return normalise_uln(get("uln"))
+    if field == Field.CARERS:
+        return _carers(get)
+    if field == Field.EDUCATION:
+        if not get("setting_urn"):
+            raise ValidationError("setting_urn", "enter the setting's URN")
+        return EducationSetting(normalise_setting_urn(get("setting_urn")),
+                                _plain(get("setting_name"), "setting_name", "the setting's name", required=True,
+                                       limit=MAX_ORGANISATION),
+                                _event_date(get("setting_start_date"), "setting_start_date", today))
+    if field == Field.GP:
+        if not get("gp_practice_code"):
+            raise ValidationError("gp_practice_code", "enter the practice's ODS code")
+        return GPPractice(normalise_gp_practice_code(get("gp_practice_code")),
+                          _plain(get("gp_practice_name"), "gp_practice_name", "the practice's name", required=True,
+                                 limit=MAX_ORGANISATION),
+                          _event_date(get("gp_start_date"), "gp_start_date", today))
     raise ValidationError("field", "this value cannot be changed here")
+
+
+def _event_date(raw: str, field: str, today: date) -> date | None:
+    """An optional date in the child's life, as a feed's: a real date, not in the future, within a child's
+    lifetime."""
+    if not raw:
+        return None
+    day = check_not_future(parse_date(raw, field), today, field)
+    if day < years_before(today, MAX_AGE_YEARS):
+        raise ValidationError(field, f"the date must be within the last {MAX_AGE_YEARS} years")
+    return day
+
+
+def _carers(get) -> tuple[Carer, ...]:
+    """The child's parents and carers as the record will hold them (the whole list: it replaces the sources')."""
+    out = []
+    for n in range(1, CARERS + 1):
+        name, relationship, responsibility, phone = (f"carer_{n}_{part}" for part in CARER_INPUTS)
+        if not get(name):
+            if any(get(other) for other in (relationship, responsibility, phone)):
+                raise ValidationError(name, f"enter the name of parent or carer {n}, or leave their details empty")
+            continue
+        if get(responsibility).lower() not in YES_NO:
+            raise ValidationError(responsibility, "say yes, no or not known")
+        out.append(Carer(
+            _plain(get(name), name, f"the name of parent or carer {n}", required=True, letters=True),
+            _plain(get(relationship), relationship, "the relationship", required=False,
+                   limit=MAX_RELATIONSHIP).lower(),
+            YES_NO[get(responsibility).lower()],
+            normalise_phone(get(phone), phone) if get(phone) else ""))
+    if not out:
+        raise ValidationError("carer_1_name", "enter the name of at least one parent or carer")
+    return tuple(out)
 
 
 def check_reason(reason: str | None) -> str:
@@ -163,6 +236,12 @@ def _encode(field: str, value: Any) -> Any:
         return [value.line_1, value.line_2, value.town, value.postcode]
     if field == Field.DATE_OF_BIRTH:
         return value.isoformat()
+    if field == Field.CARERS:
+        return [[c.name, c.relationship, c.parental_responsibility, c.phone] for c in value]
+    if field == Field.EDUCATION:
+        return [value.urn, value.name, value.start_date.isoformat() if value.start_date else None]
+    if field == Field.GP:
+        return [value.code, value.name, value.start_date.isoformat() if value.start_date else None]
     return str(value)
 
 
@@ -175,6 +254,11 @@ def _decode(field: str, raw: Any) -> Any:
         return date.fromisoformat(raw)
     if field == Field.GENDER:
         return Gender(raw)
+    if field == Field.CARERS:
+        return tuple(Carer(*c) for c in raw)
+    if field in (Field.EDUCATION, Field.GP):
+        kind = EducationSetting if field == Field.EDUCATION else GPPractice
+        return kind(raw[0], raw[1], date.fromisoformat(raw[2]) if raw[2] else None)
     return raw
 
 
@@ -289,8 +373,8 @@ def authority_child(user: User, cpid: str, *, lock: bool = False) -> Child:
 
 def amend(user: User, cpid: str, field: str, values: Mapping[str, str], reason: str, *, keyring: KeyRing,
           now: datetime) -> Amendment:
-    """Correct or complete one value. A name, date of birth, gender or address takes effect at once; an NHS number
-    or UPN waits for a second data manager's approval (``decide``)."""
+    """Correct or complete one value. An identifier (NHS number, UPN, ULN) waits for a second data manager's
+    approval (``decide``); every other value takes effect at once."""
     _require(user)
     if field not in INPUTS:
         raise ValidationError("field", "this value cannot be changed here")
@@ -320,9 +404,10 @@ def amend(user: User, cpid: str, field: str, values: Mapping[str, str], reason: 
 
 
 def _take_effect(keyring: KeyRing, child: Child, cipher: ChildCipher, row: Amendment, *, now: datetime) -> None:
-    """``row`` replaces any earlier amendment of the same value; the best view is rebuilt with it."""
-    Amendment.objects.filter(child=child, field=row.field, status=Status.ACTIVE).exclude(pk=row.pk) \
-        .update(status=Status.REPLACED, ended_at=now)
+    """``row`` replaces any earlier amendment of the same value (and one a merge set aside); the best view is
+    rebuilt with it."""
+    Amendment.objects.filter(child=child, field=row.field, status__in=(Status.ACTIVE, Status.SET_ASIDE)) \
+        .exclude(pk=row.pk).update(status=Status.REPLACED, ended_at=now)
     rebuild(keyring, child, cipher, now=now)
 
 
@@ -334,8 +419,8 @@ def _row(user: User, key: str) -> Amendment:
 
 
 def decide(user: User, key: str, *, approve: bool, keyring: KeyRing, now: datetime) -> Amendment:
-    """A second data manager approves (the value takes effect) or rejects (nothing changes) a proposed NHS number
-    or UPN. Four eyes: whoever proposed it cannot decide it."""
+    """A second data manager approves (the value takes effect) or rejects (nothing changes) a proposed NHS number,
+    UPN or ULN. Four eyes: whoever proposed it cannot decide it."""
     _require(user)
     with transaction.atomic():
         row = _row(user, key)
@@ -357,13 +442,14 @@ def decide(user: User, key: str, *, approve: bool, keyring: KeyRing, now: dateti
 
 
 def withdraw(user: User, key: str, *, keyring: KeyRing, now: datetime) -> Amendment:
-    """Withdraw an amendment in force (or a proposal awaiting approval): the sources' value returns."""
+    """Withdraw an amendment in force (or a proposal awaiting approval): the sources' value returns. Withdrawing
+    one a merge set aside closes it: the newer change stays."""
     _require(user)
     with transaction.atomic():
         row = _row(user, key)
         child = authority_child(user, row.child.cpid, lock=True)
         row = Amendment.objects.select_for_update().get(pk=row.pk)
-        if row.status not in (Status.ACTIVE, Status.PROPOSED):
+        if row.status not in (Status.ACTIVE, Status.PROPOSED, Status.SET_ASIDE):
             raise LifecycleError("This change is no longer in effect.")
         was_active = row.status == Status.ACTIVE
         row.status, row.ended_at = Status.WITHDRAWN, now
@@ -373,6 +459,81 @@ def withdraw(user: User, key: str, *, keyring: KeyRing, now: datetime) -> Amendm
         if was_active:
             rebuild(keyring, child, cipher_for(keyring, child), now=now)
     return row
+
+
+# --- merges and splits -------------------------------------------------------------------------------------------
+
+CARRIED = (Status.ACTIVE, Status.PROPOSED)
+
+
+def _effective(row: Amendment) -> tuple[datetime, int]:
+    return (row.decided_at or row.made_at, row.pk)
+
+
+def carry_over(absorbed: Child, survivor: Child, absorbed_cipher: ChildCipher, survivor_cipher: ChildCipher, *,
+               keyring: KeyRing, now: datetime, by: Actor) -> dict[str, list[str]]:
+    """A merge: the absorbed child's amendments in force and proposals awaiting approval move to the survivor,
+    re-sealed under its data key (ciphertexts are bound to their child). Where both children had a change of the
+    same value in force, the newer (by when it took effect) applies and the older is ``set_aside``: shown to the
+    data managers with the identifier changes awaiting approval, until one withdraws it (or changes the value
+    again). Returns what a split needs to put them back (``carry_back``). The caller rebuilds the survivor."""
+    moving = list(Amendment.objects.select_for_update().filter(child=absorbed, status__in=CARRIED).order_by("pk"))
+    if not moving:
+        return {}
+    aside = []
+    for row in moving:
+        opened_row = open_amendment(absorbed_cipher, row)
+        row.payload = _seal(survivor_cipher, row.key, row.field, opened_row.value, opened_row.reason)
+        row.child = survivor
+    Amendment.objects.bulk_update(moving, ["payload", "child"])
+    active = [r for r in Amendment.objects.filter(child=survivor, status=Status.ACTIVE)]
+    for field in sorted({r.field for r in active}):
+        rows = sorted((r for r in active if r.field == field), key=_effective)
+        for older in rows[:-1]:
+            older.status, older.ended_at = Status.SET_ASIDE, now
+            older.save(update_fields=["status", "ended_at"])
+            aside.append(older.key)
+            record_event(AuditAction.AMENDMENT_SET_ASIDE, actor=by, keyring=keyring, at=now,
+                         subjects=[survivor.cpid], context={"field": field, "amendment": older.key,
+                                                            "kept": rows[-1].key})
+    record_event(AuditAction.AMENDMENTS_CARRIED, actor=by, keyring=keyring, at=now,
+                 subjects=[absorbed.cpid, survivor.cpid],
+                 context={"from": absorbed.cpid, "to": survivor.cpid, "amendments": [r.key for r in moving]})
+    return {"amendments": [r.key for r in moving], "set_aside": aside}
+
+
+def carry_back(before: Mapping[str, Any], survivor: Child, absorbed: Child, survivor_cipher: ChildCipher,
+               absorbed_cipher: ChildCipher, *, keyring: KeyRing, now: datetime, by: Actor) -> bool:
+    """A split of a merge: each amendment goes back to the child it was made on (those the merge moved, from
+    ``carry_over``'s record), and one the merge set aside applies again if nobody has closed it since. Changes
+    made on the merged record after the merge stay with the survivor. Returns whether anything moved or changed
+    (the caller then rebuilds both children)."""
+    keys, aside = before.get("amendments", []), before.get("set_aside", [])
+    if not keys and not aside:
+        return False
+    back = list(Amendment.objects.select_for_update().filter(child=survivor, key__in=keys).order_by("pk"))
+    for row in back:
+        opened_row = open_amendment(survivor_cipher, row)
+        row.payload = _seal(absorbed_cipher, row.key, row.field, opened_row.value, opened_row.reason)
+        row.child = absorbed
+    Amendment.objects.bulk_update(back, ["payload", "child"])
+    Amendment.objects.filter(key__in=aside, status=Status.SET_ASIDE).update(status=Status.ACTIVE, ended_at=None)
+    record_event(AuditAction.AMENDMENTS_CARRIED, actor=by, keyring=keyring, at=now,
+                 subjects=[survivor.cpid, absorbed.cpid],
+                 context={"from": survivor.cpid, "to": absorbed.cpid, "amendments": [r.key for r in back],
+                          "split": True})
+    return True
+
+
+def set_aside(user: User) -> list[Amendment]:
+    """The authority's changes a merge set aside (a newer one of the same value applies), oldest first."""
+    _require(user)
+    la = user.organisation.la_code
+    if not la:
+        return []
+    return list(Amendment.objects.filter(responsible_la=la, status=Status.SET_ASIDE, child__status=ChildStatus.LIVE,
+                                         child__responsible_la=la).select_related("child", "made_by")
+                .order_by("ended_at", "pk"))
 
 
 # --- reading -----------------------------------------------------------------------------------------------------
@@ -404,7 +565,8 @@ def awaiting_approval(user: User) -> list[Amendment]:
     return list(rows)
 
 
-__all__ = ["FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "NOT_YOURS", "REASON_MAX", "Field", "Opened", "Status",
-           "amend", "authority_child", "awaiting_approval", "check_reason", "check_value", "children_with_amendments",
+__all__ = ["CARERS", "CARER_INPUTS", "FOUR_EYES", "HIDDEN_WHEN_SHIELDED", "INPUTS", "NOT_YOURS", "REASON_MAX",
+           "Field", "Opened", "Status", "amend", "authority_child", "awaiting_approval", "carry_back", "carry_over",
+           "check_reason", "check_value", "children_with_amendments",
            "decide", "held_records", "in_effect", "in_force", "may_amend", "open_amendment", "opened", "rebuild",
-           "retire", "withdraw"]
+           "retire", "set_aside", "withdraw"]

@@ -101,7 +101,8 @@ class Amendment(models.Model):
     """A local authority's correction or completion of one value of a child's record (issue 19: "the authority
     must also take reasonable steps to correct the inaccuracy or to complete the record").
 
-    A name, date of birth, gender or address takes effect at once (``active``); an NHS number or UPN is a proposal
+    A name, date of birth, gender, address, carers, setting or GP practice takes effect at once (``active``); an
+    identifier (NHS number, UPN, ULN) is a proposal
     that takes effect only when a second data manager of the same authority approves it. An active amendment wins
     over every source until one sends a newer value that agrees (``retired``), a data manager withdraws it, or a
     later amendment of the same value replaces it. The new value and the reason are sealed with the child's data
@@ -114,6 +115,10 @@ class Amendment(models.Model):
         ADDRESS = "address", "Address"
         NHS_NUMBER = "nhs_number", "NHS number"
         UPN = "upn", "Unique Pupil Number (UPN)"
+        ULN = "uln", "Unique Learner Number (ULN)"
+        CARERS = "carers", "Parents and carers"
+        EDUCATION = "education", "Educational setting"
+        GP = "gp", "GP practice"
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", "Awaiting approval"
@@ -122,6 +127,9 @@ class Amendment(models.Model):
         RETIRED = "retired", "A source now agrees"
         WITHDRAWN = "withdrawn", "Withdrawn"
         REPLACED = "replaced", "Replaced by a later change"
+        # Two merged records each had a change of this value in force: the newer applies, this one waits for a
+        # data manager to see it (records.amendments.carry_over).
+        SET_ASIDE = "set_aside", "Set aside by a merge: a newer change of this value applies"
 
     key = models.CharField(max_length=32, unique=True)
     child = models.ForeignKey("children.Child", on_delete=models.CASCADE, related_name="+")

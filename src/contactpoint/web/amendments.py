@@ -32,18 +32,21 @@ from contactpoint.children.store import load_groups
 from contactpoint.errors import LifecycleError, PermissionDenied
 from contactpoint.records import amendments
 from contactpoint.records.amendments import Field, Status
+from contactpoint.records.models import Amendment
 from contactpoint.vault.keyring import get_keyring
 from contactpoint.web.forms import GovukDateField, attempt, cpid_or_404, posted
 from contactpoint.web.guards import SignedInRequest, requires
 
 REFUSED = (LifecycleError, PermissionDenied)
 WORDS: dict[str, str] = {Field.NAME: "name", Field.DATE_OF_BIRTH: "date of birth", Field.GENDER: "gender",
-         Field.ADDRESS: "address", Field.NHS_NUMBER: "NHS number", Field.UPN: "Unique Pupil Number"}
+         Field.ADDRESS: "address", Field.NHS_NUMBER: "NHS number", Field.UPN: "Unique Pupil Number",
+         Field.ULN: "Unique Learner Number", Field.CARERS: "parents and carers", Field.EDUCATION: "educational setting",
+         Field.GP: "GP practice"}
 
 
-def _text(label: str, *, required: bool = False) -> forms.CharField:
+def _text(label: str, *, required: bool = False, help_text: str = "") -> forms.CharField:
     # The domain says what is missing or wrong (the same words as the API and the CLI).
-    return forms.CharField(label=label, required=required, max_length=200,
+    return forms.CharField(label=label, required=required, max_length=200, help_text=help_text,
                            error_messages={"required": f"Enter {label[0].lower()}{label[1:]}"})
 
 
@@ -79,9 +82,36 @@ class ChangeForm(forms.Form):
         elif field == Field.NHS_NUMBER:
             self.fields["nhs_number"] = _text("NHS number")
             layout.append(("nhs_number", "text"))
-        else:
+        elif field == Field.UPN:
             self.fields["upn"] = _text("Unique Pupil Number (UPN)")
             layout.append(("upn", "text"))
+        elif field == Field.ULN:
+            self.fields["uln"] = _text("Unique Learner Number (ULN)")
+            layout.append(("uln", "text"))
+        elif field == Field.CARERS:
+            for n in range(1, amendments.CARERS + 1):
+                optional = "" if n == 1 else " (optional)"
+                self.fields[f"carer_{n}_name"] = _text(f"Parent or carer {n}: name{optional}")
+                self.fields[f"carer_{n}_relationship"] = _text(f"Parent or carer {n}: relationship (optional)",
+                                                               help_text="For example, mother, father, foster carer")
+                self.fields[f"carer_{n}_parental_responsibility"] = forms.ChoiceField(
+                    label=f"Does parent or carer {n} have parental responsibility?", widget=forms.RadioSelect,
+                    required=False, choices=[("yes", "Yes"), ("no", "No"), ("not known", "Not known")])
+                self.fields[f"carer_{n}_phone"] = _text(f"Parent or carer {n}: phone (optional)")
+                layout += [(f"carer_{n}_name", "text"), (f"carer_{n}_relationship", "text"),
+                           (f"carer_{n}_parental_responsibility", "radios"), (f"carer_{n}_phone", "text")]
+        elif field == Field.EDUCATION:
+            self.fields["setting_urn"] = _text("The setting's URN", help_text="6 digits (or a 7-digit DfE number)")
+            self.fields["setting_name"] = _text("The setting's name")
+            self.fields["setting_start_date"] = GovukDateField(label="Start date (optional)", required=False,
+                                                               help_text="For example, 5 9 2019")
+            layout += [("setting_urn", "text"), ("setting_name", "text"), ("setting_start_date", "date")]
+        else:
+            self.fields["gp_practice_code"] = _text("The practice's ODS code", help_text="A letter and 5 digits")
+            self.fields["gp_practice_name"] = _text("The practice's name")
+            self.fields["gp_start_date"] = GovukDateField(label="Registered since (optional)", required=False,
+                                                          help_text="For example, 1 6 2012")
+            layout += [("gp_practice_code", "text"), ("gp_practice_name", "text"), ("gp_start_date", "date")]
         self.fields["reason"] = forms.CharField(
             label="Why are you changing it?", widget=forms.Textarea, required=False,
             max_length=amendments.REASON_MAX, help_text="For example, the document you saw or who told you")
@@ -96,11 +126,14 @@ class ChangeForm(forms.Form):
         return out
 
 
+_GROUP: dict[str, str] = {Field.NAME: "names", Field.DATE_OF_BIRTH: "birth", Field.GENDER: "birth",
+                          Field.ADDRESS: "whereabouts", Field.CARERS: "carers", Field.EDUCATION: "education",
+                          Field.GP: "gp"}
+
+
 def _current(child: Child, field: str) -> dict[str, Any]:
     """The value the record holds now, to start the form from (only values the page itself shows)."""
-    group: dict[str, str] = {Field.NAME: "names", Field.DATE_OF_BIRTH: "birth", Field.GENDER: "birth",
-                             Field.ADDRESS: "whereabouts"}
-    groups = load_groups(get_keyring(), child, [group.get(field, "identifiers")])
+    groups = load_groups(get_keyring(), child, [_GROUP.get(field, "identifiers")])
     if field == Field.NAME:
         n = groups["name"].value
         return {"given_name": n.given, "middle_names": n.middle, "family_name": n.family}
@@ -108,7 +141,23 @@ def _current(child: Child, field: str) -> dict[str, Any]:
         return {"date_of_birth": groups["date_of_birth"].value}
     if field == Field.GENDER:
         return {"gender": groups["gender"].value.value}
-    item = groups["nhs_number" if field == Field.NHS_NUMBER else "upn" if field == Field.UPN else "whereabouts"]
+    if field == Field.CARERS:
+        out: dict[str, Any] = {}
+        for n, c in enumerate(groups["carers"][:amendments.CARERS], start=1):
+            pr = c.value.parental_responsibility
+            out |= {f"carer_{n}_name": c.value.name, f"carer_{n}_relationship": c.value.relationship,
+                    f"carer_{n}_parental_responsibility": "yes" if pr else "no" if pr is False else "not known",
+                    f"carer_{n}_phone": c.value.phone}
+        return out
+    if field in (Field.EDUCATION, Field.GP):
+        item = groups[field]
+        if item is None:
+            return {}
+        v = item.value
+        if field == Field.EDUCATION:
+            return {"setting_urn": v.urn, "setting_name": v.name, "setting_start_date": v.start_date}
+        return {"gp_practice_code": v.code, "gp_practice_name": v.name, "gp_start_date": v.start_date}
+    item = groups["whereabouts" if field == Field.ADDRESS else field]
     if item is None:
         return {}
     if field == Field.ADDRESS:
@@ -216,8 +265,10 @@ def amendment_page(request: SignedInRequest, key: str) -> HttpResponse:
 @require_http_methods(["POST"])
 def withdraw_page(request: SignedInRequest, key: str) -> HttpResponse:
     try:
+        was_aside = Amendment.objects.filter(key=key, status=Status.SET_ASIDE).exists()
         amendments.withdraw(request.user, key, keyring=get_keyring(), now=timezone.now())
-        messages.success(request, "Change withdrawn: the sources' value applies again.")
+        messages.success(request, "Change closed: the newer change applies." if was_aside
+                         else "Change withdrawn: the sources' value applies again.")
     except LifecycleError as refused:
         messages.error(request, refused.message)
     return HttpResponseRedirect(reverse("amendment", args=[key]))
@@ -230,4 +281,5 @@ def awaiting_page(request: SignedInRequest) -> HttpResponse:
     waiting = amendments.awaiting_approval(request.user)
     return render(request, "records/amendments_awaiting.html", {
         "title": "Identifier changes awaiting approval", "waiting": waiting, "words": WORDS,
+        "aside": amendments.set_aside(request.user),
         "fmt": format_contactpoint_id, "user": request.user})

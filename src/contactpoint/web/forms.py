@@ -49,6 +49,11 @@ class GovukDateField(forms.Field):
         super().__init__(label=label, **kwargs)
         self.past_only = past_only
 
+    def prepare_value(self, value: Any) -> Any:
+        # A form that starts from a date (a correction's form starts from the value the record holds) shows it in
+        # the three boxes: the template reads the parts, not the date.
+        return DateWidget().format_value(value)
+
     def to_python(self, value: Any) -> date | None:
         if not value or not any(value.values()):
             return None

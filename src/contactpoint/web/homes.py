@@ -19,16 +19,18 @@ from contactpoint.access import administration
 from contactpoint.access.models import SourceSystem, User
 from contactpoint.access.roles import Permission
 from contactpoint.bestview import discrepancies
+from contactpoint.children.models import ChildStatus
 from contactpoint.ingest.held import held_count
 from contactpoint.ingest.jobs import SourceFeed, last_feeds, overdue
-from contactpoint.lifecycle import archive, shielding
+from contactpoint.lifecycle import archive, education, moves, shielding
 from contactpoint.lifecycle.models import SealedOpening
 from contactpoint.matching import review
 from contactpoint.monitoring import alerts
 from contactpoint.monitoring.health import TrailHealth, trail_health
 from contactpoint.monitoring.models import AlertStatus
 from contactpoint.monitoring.thresholds import MonitorSettings
-from contactpoint.records import brokering
+from contactpoint.records import amendments, brokering
+from contactpoint.records.models import Amendment
 
 NOTHING = "Nothing waiting"
 
@@ -137,6 +139,26 @@ def data_manager_home(user: User, *, today: date) -> DataManagerHome | None:
         requested = archive.openings(la, status=SealedOpening.Status.REQUESTED)
         tasks.append(Task("Requests to open a sealed record", len(requested), "request", "requests",
                           "Decide requests to open sealed records", reverse("lifecycle-worklist")))
+    if user.has(Permission.LA_RECORDS_CORRECT):
+        # Four eyes again: a proposed identifier change waits for a data manager other than its proposer.
+        proposed = Amendment.objects.filter(responsible_la=la, status=Amendment.Status.PROPOSED,
+                                            child__responsible_la=la, child__status=ChildStatus.LIVE)
+        mine = proposed.filter(made_by=user).count()
+        aside = len(amendments.set_aside(user))
+        notes = ([f"{mine} of yours {'is' if mine == 1 else 'are'} waiting for another data manager."] if mine
+                 else []) + ([f"{aside} set aside by a merge to check."] if aside else [])
+        tasks.append(Task("Identifier changes for you to approve", proposed.count() - mine, "change", "changes",
+                          "Approve or reject identifier changes", reverse("amendments-awaiting"),
+                          note=" ".join(notes)))
+    if lifecycle and user.has(Permission.LA_SHIELD_HIDDEN_VIEW):
+        # Only shielded children's moves are reported for a decision: counted for those who decide them.
+        tasks.append(Task("Reported moves awaiting a decision", moves.awaiting_decision(la), "move", "moves",
+                          "Decide reported moves", reverse("lifecycle-moves")))
+    if lifecycle:
+        tasks.append(Task("Hand-over notices you have not seen", moves.unread_hand_overs(user), "notice", "notices",
+                          "See moves and hand-overs", reverse("lifecycle-moves")))
+        tasks.append(Task("Children missing education", education.count_missing(la, today=today), "child",
+                          "children", "See the children missing education", reverse("lifecycle-missing-education")))
     if user.has(Permission.LA_SENSITIVE_MANAGE):
         tasks.append(Task("Requests to be put in touch", len(brokering.work_list(user)), "request", "requests",
                           "Handle contact requests", reverse("brokering-requests")))

@@ -58,6 +58,7 @@ def moves_page(request: SignedInRequest) -> HttpResponse:
     record_event(AuditAction.HAND_OVERS_VIEWED, actor=user_actor(request.user), keyring=keyring, at=now,
                  subjects=sorted({r.child.cpid for r in reports} | {h.child.cpid for h in handed}),
                  reason="records management")
+    moves.mark_hand_overs_read(request.user, handed, now=now)
     return render(request, "lifecycle/moves.html", {
         "title": "Moves and hand-overs", "reports": reports, "handed": handed, "names": names, "la": la,
         "fmt": format_contactpoint_id, "la_name": la_name,

@@ -5,7 +5,7 @@ from typing import Any
 from django.utils import timezone
 
 from contactpoint.commands import ContactPointCommand
-from contactpoint.lifecycle import notices
+from contactpoint.lifecycle import education, notices
 from contactpoint.lifecycle.run import run
 from contactpoint.vault.keyring import get_keyring
 
@@ -22,11 +22,17 @@ class Command(ContactPointCommand):
         sub.add_parser("guard-new-identities", help="once after an upgrade: hold feed rows that carry the "
                                                     "identifiers, or the name and date of birth, of records "
                                                     "sealed for a new identity before the release (safe again)")
+        sub.add_parser("education-gaps", help="once, after children migration 0006: note which records hold no "
+                                              "educational setting, for the children missing education list")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "guard-new-identities":
             count = notices.guard_earlier_new_identities(get_keyring())
             self.stdout.write(f"{count} record(s) sealed for a new identity now guarded (or their guards completed)")
+            return
+        if options["action"] == "education-gaps":
+            count = education.fill_gaps(get_keyring())
+            self.stdout.write(f"{count} record(s) hold no educational setting")
             return
         today = self.parse_day(options.get("today"), "--today") or timezone.localdate()
         report = run(get_keyring(), today=today, now=timezone.now())

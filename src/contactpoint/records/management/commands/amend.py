@@ -6,11 +6,13 @@
     contactpoint amend reject REFERENCE --as USERNAME
     contactpoint amend withdraw REFERENCE --as USERNAME
 
-FIELD is name, date_of_birth, gender, address, nhs_number or upn; the NAMEs are its parts (given_name,
-middle_names, family_name; date_of_birth; gender; address_line_1, address_line_2, town, postcode; nhs_number;
-upn). The same function as the pages and the API, with the same scope (the user's local authority), four eyes for
-identifiers and audit under the named person, whose conditions of access must be met, as for signing in. Nothing
-of the child's is printed: only references, fields and states.
+FIELD is name, date_of_birth, gender, address, nhs_number, upn, uln, carers, education or gp; the NAMEs are its
+parts (given_name, middle_names, family_name; date_of_birth; gender; address_line_1, address_line_2, town,
+postcode; nhs_number; upn; uln; carer_1_name, carer_1_relationship, carer_1_parental_responsibility,
+carer_1_phone and carer_2_...; setting_urn, setting_name, setting_start_date; gp_practice_code, gp_practice_name,
+gp_start_date). The same function as the pages and the API, with the same scope (the user's local authority), four
+eyes for identifiers and audit under the named person, whose conditions of access must be met, as for signing in.
+Nothing of the child's is printed: only references, fields and states.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class Command(ContactPointCommand):
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        change = sub.add_parser("change", help="change one value (an NHS number or UPN waits for approval)")
+        change = sub.add_parser("change", help="change one value (an NHS number, UPN or ULN waits for approval)")
         change.add_argument("cpid")
         change.add_argument("field", choices=list(amendments.INPUTS))
         change.add_argument("--set", dest="values", action="append", default=[], metavar="NAME=VALUE",
