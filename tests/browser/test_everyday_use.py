@@ -213,6 +213,14 @@ def test_screenshots_of_the_main_pages_at_both_widths(page, browser, live_server
     admin.goto("/home")
     shots += _shoot(admin, "14-home-administrator")
 
+    # A child no source knows, created by hand: the form, and what it says when a box is wrong.
+    manager.goto("/records/new")
+    shots += _shoot(manager, "16-create-a-record")
+    manager.get_by_label("Postcode").fill("QQ1 2345")
+    manager.get_by_role("button", name="Create the record").click()
+    manager.get_by_role("heading", name="There is a problem").wait_for()
+    shots += _shoot(manager, "17-create-a-record-errors")
+
     # The second step for someone with a security key, after their password and PIN.
     keyed = browser.new_context(base_url=live_server.url).new_page()
     kay = make_person("kay.key", full_name="Kay Key")
@@ -227,5 +235,5 @@ def test_screenshots_of_the_main_pages_at_both_widths(page, browser, live_server
     keyed.wait_for_url("**/sign-in/security-key**")
     shots += _shoot(keyed, "15-sign-in-security-key")
 
-    assert len(shots) == 15 * len(WIDTHS)
+    assert len(shots) == 17 * len(WIDTHS)
     assert all(p.stat().st_size > 5_000 for p in shots)

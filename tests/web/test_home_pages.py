@@ -76,6 +76,13 @@ def test_a_data_manager_with_nothing_waiting_is_told_so_for_each_task_with_its_l
     }
 
 
+def test_a_data_manager_is_offered_creating_a_record_for_a_child_no_source_knows():
+    page = _client(make_person("dana.data", role="data-manager")).get("/home").content.decode()
+    assert 'href="/records/new">Create a child\'s record</a>' in page
+    practitioner = _client(make_person()).get("/home").content.decode()
+    assert "/records/new" not in practitioner
+
+
 def _camden_work():
     """A review pair, a held row and four discrepancies (from a GP and a school), all Camden's."""
     from contactpoint.matching.models import ReviewItem
