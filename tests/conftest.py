@@ -221,6 +221,22 @@ def keyring(tmp_path: Path):
 
 
 @pytest.fixture
+def ring(tmp_path: Path, monkeypatch):
+    """A key ring of the test's own, made the process's key ring (``get_keyring``), for the pages, commands and
+    domain functions that find it themselves."""
+    import dataclasses
+
+    from contactpoint import config
+    from contactpoint.vault.keyring import forget_keyrings, get_keyring
+
+    monkeypatch.setattr(config, "_settings", dataclasses.replace(config.get_settings(),
+                                                                 keyring_path=tmp_path / "keyring.json"))
+    forget_keyrings()
+    yield get_keyring()
+    forget_keyrings()
+
+
+@pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
 

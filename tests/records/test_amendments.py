@@ -4,7 +4,6 @@ identifier needs a second data manager."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, timedelta
 
 import pytest
@@ -22,18 +21,6 @@ from tests.lifecycle.support import at, feed, now, people, row, send, source
 
 DB = pytest.mark.django_db
 DAY = date(2026, 3, 2)
-
-
-@pytest.fixture
-def ring(tmp_path, monkeypatch):
-    from contactpoint import config
-    from contactpoint.vault.keyring import forget_keyrings, get_keyring
-
-    monkeypatch.setattr(config, "_settings", dataclasses.replace(config.get_settings(),
-                                                                 keyring_path=tmp_path / "keyring.json"))
-    forget_keyrings()
-    yield get_keyring()
-    forget_keyrings()
 
 
 def _one_child(**changes: str):

@@ -6,7 +6,6 @@ agreeing one; the setting and the GP, like the address, are withheld for a shiel
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from datetime import date, timedelta
 
@@ -26,18 +25,6 @@ DB = pytest.mark.django_db
 DAY = date(2026, 3, 2)
 ULN = "1234567899"  # a valid check digit
 OTHER_ULN = "5556667771"
-
-
-@pytest.fixture
-def ring(tmp_path, monkeypatch):
-    from contactpoint import config
-    from contactpoint.vault.keyring import forget_keyrings, get_keyring
-
-    monkeypatch.setattr(config, "_settings", dataclasses.replace(config.get_settings(),
-                                                                 keyring_path=tmp_path / "keyring.json"))
-    forget_keyrings()
-    yield get_keyring()
-    forget_keyrings()
 
 
 def feed(**rows: dict[str, str]) -> bytes:

@@ -19,20 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ring(tmp_path, monkeypatch):
-    import dataclasses
-
-    from contactpoint import config
-    from contactpoint.vault.keyring import forget_keyrings, get_keyring
-
-    monkeypatch.setattr(config, "_settings", dataclasses.replace(config.get_settings(),
-                                                                 keyring_path=tmp_path / "keyring.json"))
-    forget_keyrings()
-    yield get_keyring()
-    forget_keyrings()
-
-
-@pytest.fixture
 def team(ring):
     return make_person("dm.one", role="data-manager"), make_person("dm.two", role="data-manager"), make_person()
 
