@@ -56,7 +56,7 @@ from contactpoint.feeds.models import FeedRun, LoadPlacement, LoadRun, RowProble
 from contactpoint.feeds.rows import Refusal
 from contactpoint.ingest import held, processes
 from contactpoint.ingest.batch import origin_of
-from contactpoint.ingest.prepare import FeedData, ReadFile, opened, size_of
+from contactpoint.ingest.prepare import FeedData, ReadFile, sha256_of, size_of
 from contactpoint.ingest.run import _row_problems, only_runner
 from contactpoint.ingest.work import UNASSIGNED_LA, IndexKeys, LoadJob, Origin, View, Worker, responsible_la
 from contactpoint.matching.cluster import decide
@@ -83,8 +83,7 @@ class LoadFile:
     fmt: str
 
     def sha256(self) -> str:
-        with opened(self.data) as stream:
-            return hashlib.file_digest(stream, "sha256").hexdigest()
+        return sha256_of(self.data)
 
 
 @dataclass(frozen=True)

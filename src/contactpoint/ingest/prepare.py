@@ -11,6 +11,7 @@ The whole file is read once before the first batch is handed over, so a file tha
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,6 +148,12 @@ def opened(data: FeedData) -> Iterator[BufferedReader | BytesIO]:
         yield BytesIO(data)
 
 
+def sha256_of(data: FeedData) -> str:
+    """The file's SHA-256 (hex), read as a stream: the same file again is the same run (or load)."""
+    with opened(data) as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
 def size_of(data: FeedData) -> int:
     return data.stat().st_size if isinstance(data, Path) else len(data)
 
@@ -257,4 +264,4 @@ def read_whole(data: FeedData, *, fmt: str, keyring: IndexKeyRing, source_code: 
 
 
 __all__ = ["IDENTIFIER_FIELD", "IDENTIFIER_FIELDS", "LACKS_BIRTH", "LACKS_NAME", "REPEATED", "Chunk", "Entry",
-           "FeedData", "ReadFile", "chunks", "opened", "read_whole", "lacks", "lookup_tokens", "size_of"]
+           "FeedData", "ReadFile", "chunks", "opened", "read_whole", "lacks", "lookup_tokens", "sha256_of", "size_of"]

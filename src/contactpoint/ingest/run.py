@@ -44,7 +44,7 @@ from contactpoint.feeds.models import FeedRun, RowProblem, RunKey
 from contactpoint.feeds.rows import InvalidValue, Problem, Refusal
 from contactpoint.ingest import processes
 from contactpoint.ingest.batch import Batch, BatchResult, child_rows, origin_of
-from contactpoint.ingest.prepare import REPEATED, Chunk, Entry, FeedData, chunks, opened, size_of
+from contactpoint.ingest.prepare import REPEATED, Chunk, Entry, FeedData, chunks, sha256_of, size_of
 from contactpoint.ingest.work import IndexKeys
 from contactpoint.matching.engine import Backend
 from contactpoint.vault.keyring import KeyRing
@@ -74,8 +74,7 @@ def ingest(source: SourceSystem, data: FeedData, *, fmt: str, mode: str = "delta
         raise FeedRejected("mode is 'delta' (changes only) or 'full' (everything the source holds)")
     if not source.active:
         raise FeedRejected("this source system is not active")
-    with opened(data) as stream:
-        sha = hashlib.file_digest(stream, "sha256").hexdigest()
+    sha = sha256_of(data)
     run = FeedRun.objects.filter(source=source, sha256=sha).first()
     if run is not None and run.status != FeedRun.Status.RUNNING:
         record_event(AuditAction.FEED_RECEIVED, actor=source_actor(source), keyring=keyring, at=now,
