@@ -59,7 +59,6 @@ from contactpoint.matching.engine import Backend
 from contactpoint.matching.models import ReviewItem
 from contactpoint.matching.review import CREATED_BY_HAND
 from contactpoint.vault.keyring import KeyRing
-from contactpoint.vault.models import IndexEntry
 
 SOURCE_KIND = "la_social_care"  # weighed in the best view as the authority's own systems are
 CREATED_FEED = "created:"  # the provenance ``feed`` of a record made by hand: "created:<username>"
@@ -209,7 +208,8 @@ def _pending(batch: Batch, entry: Entry, matches, *, la: str, now: datetime) -> 
     def prepare(identities: list[Identity]):
         views[:] = batch.workers.create([NewJob(identities[0].cpid, identities[0].data_key,
                                                 [(entry.key, entry.payload)])])
-        return [(views[0].sealed, la, False)]
+        # Sealed without its index tokens: written with none, it is in no search and no feed's lookup.
+        return [(views[0].sealed._replace(tokens=frozenset()), la, False)]
 
     [made] = create_sealed(batch.keyring, 1, prepare, now=now)
     SourceRecord.objects.create(
@@ -217,7 +217,6 @@ def _pending(batch: Batch, entry: Entry, matches, *, la: str, now: datetime) -> 
         content_hash=entry.content_hash, feed_run=batch.run_id, received=batch.today, active=True,
         payload=source_records.seal_record(made.cipher, entry.key, entry.payload))
     Child.objects.filter(pk=made.id).update(status=ChildStatus.PENDING, responsible_la=la)
-    IndexEntry.objects.filter(child_id=made.id).delete()
     items = []
     for child_id, edge in matches:
         other = edge.right if edge.left == entry.key else edge.left
