@@ -21,6 +21,7 @@ from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds.models import FeedRun, LoadPlacement, LoadRun, RowProblem
 from contactpoint.ingest import load as loading
+from contactpoint.ingest import spill
 from contactpoint.ingest.load import LoadFile, load
 from contactpoint.ingest.run import ingest
 from contactpoint.matching.engine import connect
@@ -139,6 +140,7 @@ def test_a_load_stopped_while_writing_goes_on_where_it_stopped(folder, monkeypat
     monkeypatch.setattr(loading, "_write_children", stopped_after_two_batches)
     with pytest.raises(KeyboardInterrupt):
         load(files, keyring=get_keyring(), now=NOW, batch_size=40)
+    assert not any((get_settings().var_dir / "load").rglob("*.spill"))  # sealed, and removed when it stopped
     run = LoadRun.objects.get()
     assert run.stage == LoadRun.Stage.WRITING and run.groups_done == 80
     assert Child.objects.count() == 80
@@ -243,6 +245,31 @@ def test_what_a_load_keeps_is_audited_and_holds_no_value(folder):
                       record.nhs_number.value if record.nhs_number else None):
             if value:
                 assert str(value).lower() not in kept
+
+
+def test_the_rows_a_load_keeps_on_disk_until_it_writes_are_sealed_and_gone_when_it_stops(folder, monkeypatch):
+    files = _files(folder)
+    on_disk: list[bytes] = []
+    real_open = spill.Spill.open
+
+    def read_before_opening(self):
+        if self._fd is None:
+            on_disk.append(self.path.read_bytes())
+        real_open(self)
+
+    monkeypatch.setattr(spill.Spill, "open", read_before_opening)
+    load(files, keyring=get_keyring(), now=NOW)
+    assert len(on_disk) == len(files) and all(on_disk)
+    ring = get_keyring()
+    values = set()
+    for child in Child.objects.all():
+        record = load_record(ring, child)
+        values |= {record.name.value.family, record.name.value.given, record.date_of_birth.value.isoformat(),
+                   record.nhs_number.value if record.nhs_number else None}
+    values |= set(SourceRecord.objects.values_list("record_key", flat=True))
+    kept = b"".join(on_disk)
+    assert not [value for value in values if value and len(value) > 3 and value.encode() in kept]
+    assert not (get_settings().var_dir / "load").exists() or not any((get_settings().var_dir / "load").iterdir())
 
 
 def test_splink_is_given_no_temporary_directory_to_spill_profiles_to():

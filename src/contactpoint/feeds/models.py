@@ -132,13 +132,16 @@ class LoadRun(models.Model):
 
 class LoadPlacement(models.Model):
     """Which new child (``child_number``, numbered from 0 in writing order; -1: held, too thin to make one) each
-    record of a load goes to, kept between matching and writing. The record key is the keyed hash a source
-    record is stored by: nothing here is a child's data in clear. Deleted when the load completes."""
+    record of a load goes to, kept between matching and writing. A record is named by its file's place in the load
+    and its position among the file's accepted rows: nothing here is a child's data, and a load resumed after a
+    kill reads the same files to the same positions. Deleted when the load completes."""
 
     load = models.ForeignKey(LoadRun, on_delete=models.CASCADE, related_name="placements")
-    source = models.CharField(max_length=64)
-    record_key = models.CharField(max_length=64)
+    file = models.SmallIntegerField()
+    position = models.IntegerField()
     child_number = models.IntegerField()
 
     class Meta:
         db_table = "feeds_load_placement"
+        # The write reads the placements a batch of children at a time, by child number.
+        indexes = [models.Index(fields=["load", "child_number"], name="feeds_load_placement_child")]

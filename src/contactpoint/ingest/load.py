@@ -20,24 +20,35 @@ Guarantees:
 - the same files again: the load is found complete and nothing changes;
 - killed (kill -9) while reading or matching, nothing was written: running it again starts again; killed while
   writing, the placements are kept and each batch of children commits with the count done: running it again
-  reads the files again and writes the rest;
-- nothing in clear on disk: the files' rows and profiles stay in memory (DuckDB is given no temporary
-  directory: ``matching.engine.connect``); placements are record keys (keyed hashes) and child numbers.
+  reads the files again (to the same positions) and writes the rest;
+- nothing in clear on disk: the profiles stay in memory (DuckDB is given no temporary directory:
+  ``matching.engine.connect``); the rows wait for the write sealed on disk under a key only this process holds
+  (``ingest.spill``); placements are file and row numbers and child numbers.
+
+Memory: what stays in the main process from reading to writing is each record's profile (as Arrow) and a few
+bytes; records are numbered in the load (integers, not their keys) for matching and the clustering; the write
+reads its placements from the database a batch of children at a time.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import time
 import uuid
+from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection, transaction
 
 from contactpoint import bulk
@@ -54,10 +65,11 @@ from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds.models import FeedRun, LoadPlacement, LoadRun, RowProblem
 from contactpoint.feeds.rows import Refusal
-from contactpoint.ingest import held, processes
+from contactpoint.ingest import held, processes, spill
 from contactpoint.ingest.batch import origin_of
-from contactpoint.ingest.prepare import FeedData, ReadFile, sha256_of, size_of
+from contactpoint.ingest.prepare import LACKS_BIRTH, LACKS_NAME, FeedData, ReadFile, sha256_of, size_of
 from contactpoint.ingest.run import _row_problems, only_runner
+from contactpoint.ingest.spill import Stored
 from contactpoint.ingest.work import UNASSIGNED_LA, IndexKeys, LoadJob, Origin, View, Worker, responsible_la
 from contactpoint.matching.cluster import decide
 from contactpoint.matching.engine import Backend, score_all
@@ -96,13 +108,41 @@ class LoadOutcome:
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+class _Column:
+    """One profile column of every record of a load, dictionary-encoded: a position per record into the column's
+    distinct values, as Python objects once each (3 million records' names as Python strings took gigabytes;
+    their distinct values are a small part of them)."""
+
+    __slots__ = ("_at", "_values", "_offsets", "_valid")
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        array = column.combine_chunks()
+        self._offsets: np.ndarray | None = None
+        self._valid: np.ndarray | None = None
+        if pa.types.is_list(array.type):  # given_roots: each record's slice of the values
+            self._offsets = array.offsets.to_numpy()
+            self._valid = array.is_valid().to_numpy(zero_copy_only=False)
+            array = array.values
+        encoded = pc.dictionary_encode(array)
+        self._at = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        self._values = [*encoded.dictionary.to_pylist(), None]  # -1: no value
+
+    def __getitem__(self, position: int) -> Any:
+        if self._offsets is None:
+            return self._values[self._at[position]]
+        assert self._valid is not None
+        if not self._valid[position]:
+            return None
+        return [self._values[i] for i in self._at[self._offsets[position]:self._offsets[position + 1]]]
+
+
 class _Profile(Mapping[str, Any]):
     """One record's profile as the clustering reads it, from the load's columns: made when asked for and not
     kept (a million profiles as dicts would take a gigabyte)."""
 
     __slots__ = ("_columns", "_at")
 
-    def __init__(self, columns: dict[str, list[Any]], at: int) -> None:
+    def __init__(self, columns: dict[str, _Column], at: int) -> None:
         self._columns = columns
         self._at = at
 
@@ -120,19 +160,21 @@ class _Profile(Mapping[str, Any]):
         return len(self._columns)
 
 
-class _Profiles(Mapping[str, Mapping[str, Any]]):
-    def __init__(self, positions: dict[str, int], table: pa.Table) -> None:
-        self._positions = positions
-        self._columns = {c: table.column(c).to_pylist() for c in _CLUSTER_COLUMNS}
+class _Profiles(Mapping[int, Mapping[str, Any]]):
+    """Every record's profile by its number in the load."""
 
-    def __getitem__(self, uid: str) -> Mapping[str, Any]:
-        return _Profile(self._columns, self._positions[uid])
+    def __init__(self, table: pa.Table) -> None:
+        self._count = len(table)
+        self._columns = {c: _Column(table.column(c)) for c in _CLUSTER_COLUMNS}
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._positions)
+    def __getitem__(self, uid: int) -> Mapping[str, Any]:
+        return _Profile(self._columns, uid)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self._count))
 
     def __len__(self) -> int:
-        return len(self._positions)
+        return self._count
 
 
 def fingerprint(files: Sequence[LoadFile]) -> str:
@@ -182,7 +224,8 @@ def load(files: Sequence[LoadFile], *, keyring: KeyRing, now: datetime, engine: 
         if run.stage == LoadRun.Stage.COMPLETED:  # by a runner that held the locks until a moment ago
             return LoadOutcome(run, _runs(files, shas), already_done=True)
         started = time.perf_counter()
-        read = _read(files, keyring, now, profiles=run.stage == LoadRun.Stage.MATCHING, progress=print_)
+        read = _read(run, files, keyring, now, profiles=run.stage == LoadRun.Stage.MATCHING, progress=print_)
+        held_by_us.callback(_close, read)
         seconds = {"read": round(time.perf_counter() - started, 1)}
         if run.stage == LoadRun.Stage.MATCHING:
             started = time.perf_counter()
@@ -208,47 +251,92 @@ def _runs(files: Sequence[LoadFile], shas: Sequence[str]) -> list[FeedRun]:
             for f, sha in zip(files, shas, strict=True)]
 
 
-def _read(files: Sequence[LoadFile], keyring: KeyRing, now: datetime, *, profiles: bool,
+def _spill_folder(run: LoadRun) -> Path:
+    return get_settings().var_dir / "load" / run.id
+
+
+def _read(run: LoadRun, files: Sequence[LoadFile], keyring: KeyRing, now: datetime, *, profiles: bool,
           progress: Progress) -> list[ReadFile]:
     keys = IndexKeys.of(keyring)
+    folder = _spill_folder(run)
+    spill.clear(folder)  # what a reader killed in an earlier attempt left: sealed under a key that died with it
     tasks = [(f.data, {"fmt": f.fmt, "keyring": keys, "source_code": f.source.code, "source_kind": f.source.kind,
-                       "today": now.date(), "profiles": profiles}) for f in files]
+                       "today": now.date(), "profiles": profiles, "spill_to": folder}) for f in files]
     out: list[ReadFile | None] = [None] * len(files)
     progress("read", 0, len(files))
-    for done, (n, read) in enumerate(processes.read_files(tasks, _helpers(files)), start=1):
-        out[n] = read
-        progress("read", done, len(files))
+    try:
+        for done, (n, read) in enumerate(processes.read_files(tasks, _helpers(files)), start=1):
+            read.spill.open()  # and gone from the folder: the file lasts as long as this process
+            out[n] = read
+            progress("read", done, len(files))
+    except BaseException:
+        _close(r for r in out if r is not None)
+        spill.clear(folder)
+        raise
+    spill.clear(folder)
     return [r for r in out if r is not None]
+
+
+def _close(read: Iterable[ReadFile]) -> None:
+    for r in read:
+        r.spill.close()
+
+
+class _Numbering:
+    """A record's number in the load (its unique_id in matching) from its file and position, and back."""
+
+    def __init__(self, read: Sequence[ReadFile]) -> None:
+        self.starts = list(itertools.accumulate((len(r) for r in read), initial=0))
+
+    def of(self, uid: int) -> tuple[int, int]:
+        n = bisect.bisect_right(self.starts, uid) - 1
+        return n, uid - self.starts[n]
+
+    @property
+    def total(self) -> int:
+        return self.starts[-1]
 
 
 def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], read: Sequence[ReadFile], *,
            engine: Backend | None, keyring: KeyRing, progress: Progress) -> None:
     """Score every record against every other, decide as the feeds do, and keep the placements (with each file's
     row problems and counts) for writing."""
-    table = pa.concat_tables([r.profiles for r in read])
-    positions = {uid: n for n, uid in enumerate(table.column("unique_id").to_pylist())}
+    numbering = _Numbering(read)
+    table = pa.concat_tables([r.profiles.set_column(0, "unique_id", pc.add(r.profiles.column("unique_id"), start))
+                              for r, start in zip(read, numbering.starts, strict=False)])
+    for r in read:  # what matching needs is in the table now; writing needs only the spilled rows
+        r.profiles = r.profiles.slice(0, 0)
     frequencies = Frequencies.load(keyring) if uses_frequencies() else None
     progress("match", 0, 1)
     scored = score_all(table, engine=engine, frequencies=frequencies)
-    outcome = decide(list(positions), {}, _Profiles(positions, table), scored.edges)
+    profiles = _Profiles(table)
     del table
-    for r in read:  # the profiles are done with: writing needs the payloads alone
-        r.profiles = r.profiles.slice(0, 0)
+    outcome = decide(range(numbering.total), {}, profiles, scored.edges)
+    del profiles
+    group_of = outcome.group_of
+    reviews = outcome.reviews
+    evidence = scored.evidence((rv.record_a, rv.record_b) for rv in reviews)
+    pairs = len(scored.edges)
+    del outcome, scored
     progress("match", 1, 1)
+    lacks = b"".join(r.lacks for r in read)
+    # A group is too thin to make a child when every one of its records lacks the same thing (``held.thin``).
+    together = dict.fromkeys((group_of[uid] for uid, lacking in enumerate(lacks) if lacking), LACKS_BIRTH | LACKS_NAME)
+    if together:
+        for uid, lacking in enumerate(lacks):
+            root = group_of[uid]
+            if root in together:
+                together[root] &= lacking
+    thin = {root for root, common in together.items() if common}
     # Groups numbered in load order (file, then line): the first record of a child decides where it comes.
-    number: dict[str, int] = {}
-    records: list[tuple[int, str, str]] = []  # (group, source, record key)
-    lacking: dict[str, list[int]] = defaultdict(list)  # group root -> what each of its records lacks
-    for r in read:
-        for key, lacks in zip(r.keys, r.lacks, strict=True):
-            lacking[outcome.group_of[key]].append(lacks)
-    thin = {root for root, each in lacking.items() if held.thin(each)}  # too little, together, to make a child
+    number: dict[int, int] = {}
     counts = [{"created": 0, "linked": 0, "held": 0} for _ in files]
-    for n, (f, r) in enumerate(zip(files, read, strict=True)):
-        for key in r.keys:
-            root = outcome.group_of[key]
+    placed = array("i", bytes(4 * numbering.total))
+    for n, start in enumerate(numbering.starts[:-1]):
+        for uid in range(start, numbering.starts[n + 1]):
+            root = group_of[uid]
             if root in thin:
-                records.append((HELD, f.source.code, key))
+                placed[uid] = HELD
                 counts[n]["held"] += 1
                 continue
             if root not in number:
@@ -256,33 +344,41 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
                 counts[n]["created"] += 1
             else:
                 counts[n]["linked"] += 1
-            records.append((number[root], f.source.code, key))
-    reviews = outcome.reviews
-    evidence = scored.evidence((rv.record_a, rv.record_b) for rv in reviews)
-    kept_reviews = [{"a": rv.record_a, "b": rv.record_b, "probability": rv.probability, "why": rv.why,
-                     "evidence": evidence.get((rv.record_a, rv.record_b)) or evidence.get((rv.record_b, rv.record_a))
-                     or {}} for rv in reviews]
+            placed[uid] = number[root]
+    groups_total = len(number)
+    del group_of, number
+
+    def key_of(uid: int) -> str:
+        n, i = numbering.of(uid)
+        return read[n].spill.get(i).key
+
+    kept_reviews = [{"a": key_of(rv.record_a), "b": key_of(rv.record_b), "probability": rv.probability,
+                     "why": rv.why, "evidence": evidence.get((rv.record_a, rv.record_b))
+                     or evidence.get((rv.record_b, rv.record_a)) or {}} for rv in reviews]
     with transaction.atomic():
-        bulk.insert("feeds_load_placement", ("load_id", "child_number", "source", "record_key"),
-                    ((run.id, g, source, key) for g, source, key in records))
+        bulk.insert("feeds_load_placement", ("load_id", "child_number", "file", "position"),
+                    ((run.id, placed[uid], n, i) for n, start in enumerate(numbering.starts[:-1])
+                     for i, uid in enumerate(range(start, numbering.starts[n + 1]))))
         for feed, r, c in zip(runs, read, counts, strict=True):
             RowProblem.objects.bulk_create(_row_problems(feed, r.problems), batch_size=5000)
             FeedRun.objects.filter(pk=feed.pk).update(
-                rows_done=r.rows, rows_accepted=len(r.keys), rows_refused=r.refused,
+                rows_done=r.rows, rows_accepted=len(r), rows_refused=r.refused,
                 fields_refused=sum(1 for p in r.problems if not isinstance(p, Refusal)),
                 rows_held=c["held"], children_created=c["created"], records_linked=c["linked"])
         LoadRun.objects.filter(pk=run.pk).update(
-            stage=LoadRun.Stage.WRITING, records=len(records), groups_total=len(number),
-            pairs_scored=len(scored.edges), reviews=kept_reviews)
+            stage=LoadRun.Stage.WRITING, records=numbering.total, groups_total=groups_total,
+            pairs_scored=pairs, reviews=kept_reviews)
     run.refresh_from_db()
 
 
-def _placements(run: LoadRun) -> dict[int, list[tuple[str, str]]]:
-    """(source, record key) of each record, by group."""
-    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for group, source, key in LoadPlacement.objects.filter(load=run).order_by("id").values_list(
-            "child_number", "source", "record_key").iterator(chunk_size=50_000):
-        out[group].append((source, key))
+def _placements(run: LoadRun, start: int, upto: int) -> list[list[tuple[int, int]]]:
+    """(file, position) of each record of the children numbered ``start`` to ``upto`` (not included), by child
+    (-1 to 0: the held records)."""
+    out: list[list[tuple[int, int]]] = [[] for _ in range(upto - start)]
+    for group, n, i in LoadPlacement.objects.filter(load=run, child_number__gte=start, child_number__lt=upto) \
+            .order_by("child_number", "id").values_list("child_number", "file", "position").iterator(
+            chunk_size=20_000):
+        out[group - start].append((n, i))
     return out
 
 
@@ -291,9 +387,6 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
            batch_size: int) -> None:
     if run.stage == LoadRun.Stage.COMPLETED:
         return
-    at = {(f.source.code, key): (n, i) for n, (f, r) in enumerate(zip(files, read, strict=True))
-          for i, key in enumerate(r.keys)}
-    groups = _placements(run)
     kinds = {f.source.code: f.source.kind for f in files}
     workers = processes.start(_helpers(files), keys=keyring, origin=origins[0])
 
@@ -303,8 +396,8 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
         if start >= run.groups_total:
             return None
         upto = min(start + batch_size, run.groups_total)
-        batch = [[at[member] for member in groups[g]] for g in range(start, upto)]
-        rows = [[(origins[n], read[n].keys[i], read[n].payload(i)) for n, i in members] for members in batch]
+        batch = [[(n, read[n].spill.get(i)) for n, i in members] for members in _placements(run, start, upto)]
+        rows = [[(origins[n], stored.key, stored.payload) for n, stored in members] for members in batch]
         identities = [new_identity(keyring) for _ in batch]
         answers = workers.load_later([LoadJob(i.cpid, i.data_key, r) for i, r in zip(identities, rows, strict=True)])
         return _Sealing(upto, batch, rows, identities, answers)
@@ -320,7 +413,7 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
             this, sealed = ahead, ahead.answers()
             ahead = sealing(this.upto)  # the workers seal the next batch while this one is written
             with transaction.atomic():
-                cpids = _write_children(this, sealed, files, read, origins, kinds, keyring=keyring, now=now)
+                cpids = _write_children(this, sealed, files, origins, kinds, keyring=keyring, now=now)
                 record_event(AuditAction.CHILD_CREATED, actor=_actor(files), keyring=keyring, at=now,
                              subjects=cpids, context={"load": run.id, "count": len(cpids)})
                 run.groups_done = this.upto
@@ -333,7 +426,7 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
         bulkload.rebuild(run.keys_set_aside)  # after the write bar's end: a minute or so at a million records
         LoadRun.objects.filter(pk=run.pk).update(keys_set_aside=[], seconds={
             **run.seconds, **({"keys": round(time.perf_counter() - started, 1)} if run.keys_set_aside else {})})
-        _hold(groups.get(HELD, []), at, files, runs, read, origins, keyring=keyring)
+        _hold(_placements(run, HELD, HELD + 1)[0], files, runs, read, origins, keyring=keyring)
         queued = _queue_reviews(run, files, keyring=keyring, now=now)
         for f, feed in zip(files, runs, strict=True):
             FeedRun.objects.filter(pk=feed.pk).update(status=FeedRun.Status.COMPLETED, completed_at=now,
@@ -362,14 +455,14 @@ class _Sealing:
     how to wait for what the workers make of them."""
 
     upto: int  # the group after the batch's last
-    batch: list[list[tuple[int, int]]]  # each new child's records: (file, position)
+    batch: list[list[tuple[int, Stored]]]  # each new child's records: (file, row)
     rows: list[list[tuple[Origin, str, bytes]]]
     identities: list[Identity]
     answers: Callable[[], list[tuple[View, list[bytes]]]]
 
 
 def _write_children(this: _Sealing, sealed: list[tuple[View, list[bytes]]], files: Sequence[LoadFile],
-                    read: Sequence[ReadFile], origins: Sequence[Origin], kinds: dict[str, str], *,
+                    origins: Sequence[Origin], kinds: dict[str, str], *,
                     keyring: KeyRing, now: datetime) -> list[str]:
     """One batch of new children, sealed by the workers under ``this.identities``, written with its records."""
     batch = this.batch
@@ -388,14 +481,14 @@ def _write_children(this: _Sealing, sealed: list[tuple[View, list[bytes]]], file
     received = connection.ops.adapt_datefield_value(now.date())
     bulk.insert("children_source_record", ("child_id", "source", "source_kind", "record_key", "content_hash",
                                            "feed_run", "received", "active", "payload"), (
-        (made.id, files[n].source.code, kinds[files[n].source.code], read[n].keys[i], read[n].hashes[i],
+        (made.id, files[n].source.code, kinds[files[n].source.code], stored.key, stored.content_hash,
          origins[n].run, received, True, sealed)
         for made, members, (_, sealed_records) in zip(created, batch, answers, strict=True)
-        for (n, i), sealed in zip(members, sealed_records, strict=True)))
+        for (n, stored), sealed in zip(members, sealed_records, strict=True)))
     sync_discrepancies({made.id: view.discrepancies for made, (view, _) in zip(created, answers, strict=True)},
                        now=now)
-    flagged = {(files[n].source.code, read[n].keys[i]): read[n].flags[i] for members in batch for n, i in members
-               if read[n].flags[i]}
+    flagged = {(files[n].source.code, stored.key): stored.flags for members in batch for n, stored in members
+               if stored.flags}
     if flagged:  # by the children just made (an index): a record key alone is not one (source comes first)
         sync_invalid({record_id: (child_id, source, frozenset(flagged[source, key]))
                       for record_id, source, key, child_id in bulk.select_any(
@@ -404,16 +497,15 @@ def _write_children(this: _Sealing, sealed: list[tuple[View, list[bytes]]], file
     return [made.cpid for made in created]
 
 
-def _hold(members: list[tuple[str, str]], at: dict[tuple[str, str], tuple[int, int]], files: Sequence[LoadFile],
-          runs: Sequence[FeedRun], read: Sequence[ReadFile], origins: Sequence[Origin], *, keyring: KeyRing) -> None:
+def _hold(members: list[tuple[int, int]], files: Sequence[LoadFile], runs: Sequence[FeedRun],
+          read: Sequence[ReadFile], origins: Sequence[Origin], *, keyring: KeyRing) -> None:
     """Rows linked to no child and too thin to make one, held as a feed holds them (``ingest.held``)."""
     by_file: dict[int, list[held.ToHold]] = defaultdict(list)
-    for member in members:
-        n, i = at[member]
-        r = read[n]
-        row = source_records.loads(r.payload(i), line=r.lines[i])
-        lacking = held.thin([r.lacks[i]])
-        by_file[n].append(held.ToHold(row, r.keys[i], r.hashes[i], r.payload(i), r.flags[i],
+    for n, i in members:
+        stored = read[n].spill.get(i)
+        row = source_records.loads(stored.payload, line=stored.line)
+        lacking = held.thin([read[n].lacks[i]])
+        by_file[n].append(held.ToHold(row, stored.key, stored.content_hash, stored.payload, stored.flags,
                                       f"linked to no child, and with {lacking} a new child cannot be made",
                                       responsible_la(origins[n], [row])))
     for n, items in sorted(by_file.items()):

@@ -27,6 +27,8 @@ from contactpoint.children import source_records
 from contactpoint.feeds import formats
 from contactpoint.feeds.rows import FeedRow, InvalidValue, Problem, Refusal
 from contactpoint.feeds.validate import validate
+from contactpoint.ingest import spill
+from contactpoint.ingest.spill import Spill
 from contactpoint.matching.profile import arrow_table, profile_row
 from contactpoint.names import given_keys, normalise_name
 from contactpoint.vault import blindindex as bi
@@ -213,54 +215,49 @@ def _chunks(rows: Iterator, *, keyring: IndexKeyRing, source_code: str, today: d
 
 @dataclass(slots=True)
 class ReadFile:
-    """A whole file as a first load takes it (``ingest.load``): its accepted rows column by column (the payloads
-    and match profiles as Arrow arrays: a national file's rows as Python objects would take gigabytes), the rows
-    refused and the problems found. What is in clear here stays in memory."""
+    """A whole file as a first load takes it (``ingest.load``): each accepted row sealed on disk for the write
+    (``ingest.spill``), and in memory only what matching needs (the match profiles as Arrow, numbered by position
+    in the file, and what each row lacks to make a child), with the rows refused and the problems found."""
 
-    keys: list[str]
-    hashes: list[str]
-    payloads: pa.LargeBinaryArray
-    flags: list[tuple[tuple[str, str], ...]]
-    lines: list[int]
-    lacks: list[int]
-    profiles: pa.Table
+    spill: Spill
+    lacks: bytes  # LACKS_BIRTH | LACKS_NAME of each accepted row
+    profiles: pa.Table  # ``matching.profile.SCHEMA``, with the row's position in the file as its unique_id
     problems: list[Problem]
     rows: int
     refused: int
 
-    def payload(self, position: int) -> bytes:
-        return self.payloads[position].as_py()
+    def __len__(self) -> int:
+        return len(self.lacks)
 
 
 def read_whole(data: FeedData, *, fmt: str, keyring: IndexKeyRing, source_code: str, source_kind: str,
-               today: date, profiles: bool = True) -> ReadFile:
-    """Every row of a file read, validated and keyed, with its match profile (unless ``profiles`` is False: a load
-    resumed after matching needs only the payloads)."""
-    keys: list[str] = []
-    hashes: list[str] = []
-    flags: list[tuple[tuple[str, str], ...]] = []
-    lines: list[int] = []
-    lacking: list[int] = []
-    tables: list[pa.Table] = [arrow_table([])]
-    arrays: list[pa.Array] = [pa.array([], type=pa.large_binary())]
+               today: date, spill_to: Path, profiles: bool = True) -> ReadFile:
+    """Every row of a file read, validated and keyed, each accepted row sealed into a file in ``spill_to``, with
+    its match profile (unless ``profiles`` is False: a load resumed after matching needs only the rows)."""
+    lacking = bytearray()
+    tables: list[pa.Table] = [_numbered(arrow_table([]), 0)]
     problems: list[Problem] = []
     done = refused = 0
-    for chunk in chunks(data, fmt=fmt, keyring=keyring, source_code=source_code, today=today, skip=0,
-                        batch_size=10_000, seen=set()):
-        done, refused = chunk.upto, refused + chunk.refused
-        problems += chunk.problems
-        for entry in chunk.entries:
-            keys.append(entry.key)
-            hashes.append(entry.content_hash)
-            flags.append(entry.flags)
-            lines.append(entry.line)
-            lacking.append(entry.lacks)
-        # Into Arrow a batch at a time: the batch's Python objects go as soon as they are copied.
-        arrays.append(pa.array([e.payload for e in chunk.entries], type=pa.large_binary()))
-        if profiles:
-            tables.append(arrow_table([e.match_profile(source_kind) for e in chunk.entries]))
-    return ReadFile(keys, hashes, pa.concat_arrays(arrays), flags, lines, lacking,
-                    pa.concat_tables(tables).combine_chunks(), problems, done, refused)
+    with spill.writing(spill_to) as stored:
+        for chunk in chunks(data, fmt=fmt, keyring=keyring, source_code=source_code, today=today, skip=0,
+                            batch_size=10_000, seen=set()):
+            done, refused = chunk.upto, refused + chunk.refused
+            problems += chunk.problems
+            if profiles:  # into Arrow a batch at a time: the batch's Python objects go as soon as they are copied
+                tables.append(_numbered(arrow_table([e.match_profile(source_kind) for e in chunk.entries]),
+                                        len(lacking)))
+            for entry in chunk.entries:
+                stored.add(entry.key, entry.content_hash, entry.line, entry.flags, entry.payload)
+                lacking.append(entry.lacks)
+        return ReadFile(stored.finish(), bytes(lacking), pa.concat_tables(tables).combine_chunks(), problems, done,
+                        refused)
+
+
+def _numbered(table: pa.Table, start: int) -> pa.Table:
+    """The profiles with their rows' positions in the file as unique IDs: a national load's record keys as strings
+    took gigabytes, and Splink joins integers faster (``ingest.load`` numbers them across the files)."""
+    return table.set_column(table.schema.get_field_index("unique_id"), "unique_id",
+                            pa.array(range(start, start + len(table)), type=pa.int64()))
 
 
 __all__ = ["IDENTIFIER_FIELD", "IDENTIFIER_FIELDS", "LACKS_BIRTH", "LACKS_NAME", "REPEATED", "Chunk", "Entry",

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
@@ -30,35 +30,38 @@ from contactpoint.matching.model import thresholds
 from contactpoint.names import name_roots, nicknames_of, normalise_name
 
 Profile = Mapping[str, Any]
+# A record's ID: its record key in a feed's batch, its number in a first load (``ingest.load``: 40 million keys as
+# strings would take gigabytes).
+R = TypeVar("R", str, int)
 
 LINKS_TWO = "a new record links two children already in the index"
 
 
 @dataclass(frozen=True)
-class Edge:
-    left: str
-    right: str
+class Edge(Generic[R]):
+    left: R
+    right: R
     probability: float
     evidence: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class Review:
-    record_a: str  # the closest pair of records behind the doubt
-    record_b: str
+class Review(Generic[R]):
+    record_a: R  # the closest pair of records behind the doubt
+    record_b: R
     probability: float
     evidence: Mapping[str, str]
     why: str
 
 
 @dataclass
-class Outcome:
+class Outcome(Generic[R]):
     """Where each new record goes: ``child_of[uid]`` is an existing child's ID, or None with ``group_of[uid]``
     naming the group of new records that becomes one new child."""
 
-    child_of: dict[str, int | None]
-    group_of: dict[str, str]
-    reviews: list[Review]
+    child_of: dict[R, int | None]
+    group_of: dict[R, R]
+    reviews: list[Review[R]]
 
 
 def _typo_close(a: str, b: str) -> bool:
@@ -177,19 +180,19 @@ def plainly_two_children(left: list[Profile], right: list[Profile]) -> bool:
     return not any(given_names_compatible(x, y) for x in left for y in right)
 
 
-class _Groups:
+class _Groups(Generic[R]):
     """Union-find over record IDs, each group remembering its records and the existing child it belongs to."""
 
     def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-        self.members: dict[str, list[str]] = {}
-        self.child: dict[str, int | None] = {}
+        self.parent: dict[R, R] = {}
+        self.members: dict[R, list[R]] = {}
+        self.child: dict[R, int | None] = {}
 
-    def add(self, uid: str, child: int | None) -> None:
+    def add(self, uid: R, child: int | None) -> None:
         if uid not in self.parent:
             self.parent[uid], self.members[uid], self.child[uid] = uid, [uid], child
 
-    def find(self, uid: str) -> str:
+    def find(self, uid: R) -> R:
         root = uid
         while self.parent[root] != root:
             root = self.parent[root]
@@ -197,7 +200,7 @@ class _Groups:
             self.parent[uid], uid = root, self.parent[uid]
         return root
 
-    def union(self, a: str, b: str) -> str:
+    def union(self, a: R, b: R) -> R:
         if len(self.members[a]) < len(self.members[b]):
             a, b = b, a
         self.parent[b] = a
@@ -207,18 +210,18 @@ class _Groups:
         return a
 
 
-def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[str, Profile],
-           edges: Iterable[Edge], *, link: float | None = None, review: float | None = None) -> Outcome:
+def decide(new: Iterable[R], existing: Mapping[R, int], profiles: Mapping[R, Profile],
+           edges: Iterable[Edge[R]], *, link: float | None = None, review: float | None = None) -> Outcome[R]:
     """Place each new record. ``existing`` maps the records of candidate children (already in the index) to
     their child's ID; ``edges`` are the scored pairs with at least one new record. The thresholds default to
     the trained model's."""
     trained_link, trained_review = thresholds()
     link = trained_link if link is None else link
     review = trained_review if review is None else review
-    groups = _Groups()
+    groups: _Groups[R] = _Groups()
     for uid, child in existing.items():
         groups.add(uid, child)
-    by_child: dict[int, str] = {}
+    by_child: dict[int, R] = {}
     for uid, child in existing.items():
         if child in by_child:
             a, b = groups.find(by_child[child]), groups.find(uid)
@@ -230,9 +233,9 @@ def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[st
     for uid in new:
         groups.add(uid, None)
 
-    reviews: dict[tuple[str, str], Review] = {}
+    reviews: dict[tuple[R, R], Review[R]] = {}
 
-    def queue(a_root: str, b_root: str, edge: Edge, why: str) -> None:
+    def queue(a_root: R, b_root: R, edge: Edge[R], why: str) -> None:
         key = (min(a_root, b_root), max(a_root, b_root))
         if key not in reviews or reviews[key].probability < edge.probability:
             reviews[key] = Review(edge.left, edge.right, edge.probability, dict(edge.evidence), why)
@@ -262,8 +265,8 @@ def decide(new: Iterable[str], existing: Mapping[str, int], profiles: Mapping[st
 
     # Reviews between what ended up in one group are moot.
     final = [r for (a, b), r in reviews.items() if groups.find(a) != groups.find(b)]
-    child_of: dict[str, int | None] = {}
-    group_of: dict[str, str] = {}
+    child_of: dict[R, int | None] = {}
+    group_of: dict[R, R] = {}
     for uid in new:
         root = groups.find(uid)
         child_of[uid] = groups.child.get(root)

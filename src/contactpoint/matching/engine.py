@@ -191,6 +191,9 @@ class SparkBackend(Backend):
         from splink import SparkAPI  # noqa: PLC0415  (needs pyspark, the optional [spark] extra)
 
         spark = self.session()
+        uid_type = table.schema.field("unique_id").type  # a load numbers its records: the schema says strings
+        table = table.set_column(table.schema.get_field_index("unique_id"), "unique_id",
+                                 pc.cast(table.column("unique_id"), pa.string()))
         # Rows, not pandas: Spark's Arrow path needs jars Splink's wheel does not bring, and killed the JVM.
         frame = spark.createDataFrame(table.to_pylist(), schema=_spark_schema())
         db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
@@ -201,7 +204,9 @@ class SparkBackend(Backend):
         predictions = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe()
         rows = predictions.select(*columns).collect()
         schema = pa.schema([(c, pa.string() if c.startswith("unique_id") else pa.float64()) for c in columns])
-        return pa.Table.from_pylist([r.asDict() for r in rows], schema=schema)
+        predicted = pa.Table.from_pylist([r.asDict() for r in rows], schema=schema)
+        return predicted.cast(pa.schema([(c, uid_type if c.startswith("unique_id") else pa.float64())
+                                         for c in columns]))
 
 
 def _memory_dir() -> str:
