@@ -152,26 +152,31 @@ def test_a_load_stopped_while_writing_goes_on_where_it_stopped(folder, monkeypat
     assert SourceRecord.objects.count() == len(set(SourceRecord.objects.values_list("source", "record_key")))
 
 
-def _index_keys() -> list[str]:
+def _index_keys(table: str = "vault_index") -> list[str]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'vault_index'::regclass "
+        cursor.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %s::regclass "
                        "UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                       "WHERE conrelid = 'vault_index'::regclass ORDER BY 1")
+                       "WHERE conrelid = %s::regclass ORDER BY 1", [table, table])
         return [row[0] for row in cursor.fetchall()]
 
 
 @pytest.mark.postgres
-def test_on_postgresql_the_blind_index_keys_are_built_after_the_rows_and_again_after_a_stop(folder, monkeypatch):
+def test_on_postgresql_the_blind_index_and_source_record_keys_are_built_after_the_rows_and_again_after_a_stop(folder, monkeypatch):
     files = _files(folder)
     keys = _index_keys()
     assert len(keys) == 4  # primary key (index and constraint), the index by child, the foreign key
+    record_keys = _index_keys("children_source_record")
+    assert any("(source, record_key)" in k for k in record_keys)
     real = loading._write_children
     seen: list[list[str]] = []
 
     def stopped_after_one_batch(batch, *args, **kwargs):
         seen.append(_index_keys())
+        # The source records' unique key is set aside too; their primary key and index by child stay.
+        assert not any("(source, record_key)" in k for k in _index_keys("children_source_record"))
+        assert any("(child_id)" in k for k in _index_keys("children_source_record"))
         if len(seen) == 2:
             raise KeyboardInterrupt
         return real(batch, *args, **kwargs)
@@ -183,6 +188,7 @@ def test_on_postgresql_the_blind_index_keys_are_built_after_the_rows_and_again_a
     monkeypatch.setattr(loading, "_write_children", real)
     load(files, keyring=get_keyring(), now=NOW, batch_size=40)
     assert _index_keys() == keys and LoadRun.objects.get().keys_set_aside == []
+    assert _index_keys("children_source_record") == record_keys
     assert "keys" in LoadRun.objects.get().seconds
 
 

@@ -47,13 +47,15 @@ NO_SUCH_ITEM = "There is no discrepancy item with this ID for your source system
 _MAX_ID = 2**53  # beyond any item's ID; a larger one is absent, not a database error
 
 
-def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now: datetime) -> tuple[int, int]:
+def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now: datetime,
+                       new_children: bool = False) -> tuple[int, int]:
     """Open and close items for the children in ``current`` (child ID -> its disagreements). Returns (opened,
-    closed)."""
+    closed). ``new_children``: the children were made in this transaction, so none has an item to close (a first
+    load: asking for them anyway took a third of its write at 3 million records, growing with the items)."""
     if not current:
         return 0, 0
     open_items: list[Discrepancy] = []
-    for q in bulk.any_of("child_id", list(current)):
+    for q in [] if new_children else bulk.any_of("child_id", list(current)):
         open_items += Discrepancy.objects.filter(q, closed_at__isnull=True, kind=Discrepancy.Kind.DISAGREEMENT) \
             .select_related("record")
     have = {(d.child_id, d.record.record_key, d.field) for d in open_items}
@@ -77,14 +79,16 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
     return len(opening), len(closing)
 
 
-def sync_invalid(flags: Mapping[int, tuple[int, str, frozenset[tuple[str, str]]]], *, now: datetime) -> tuple[int, int]:
+def sync_invalid(flags: Mapping[int, tuple[int, str, frozenset[tuple[str, str]]]], *, now: datetime,
+                 new_records: bool = False) -> tuple[int, int]:
     """Open and close the wrong-or-missing-value items of the source records in ``flags`` (record ID -> (its
     child, its source, the (field, reason) of each value it was taken without)): called for each record a feed
-    has just sent, new or changed. Returns (opened, closed)."""
+    has just sent, new or changed. Returns (opened, closed). ``new_records``: made in this transaction, so
+    without items yet."""
     if not flags:
         return 0, 0
     open_items: list[Discrepancy] = []
-    for q in bulk.any_of("record_id", list(flags)):
+    for q in [] if new_records else bulk.any_of("record_id", list(flags)):
         open_items += Discrepancy.objects.filter(q, closed_at__isnull=True, kind=Discrepancy.Kind.INVALID)
     have = {(d.record_id, d.field, d.reason) for d in open_items}
     want = {(record, field, reason) for record, (_, _, found) in flags.items() for field, reason in found}

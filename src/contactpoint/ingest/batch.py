@@ -413,7 +413,7 @@ class Batch:
                       payload) for child_id, uid, payload in inserts))
         if created:  # a new child's discrepancies point at its source records, which have IDs only now
             sync_discrepancies({made.id: view.discrepancies for made, view in zip(created, views, strict=True)},
-                               now=self.now)
+                               now=self.now, new_children=True)
         to_merge = self._queue_reviews(outcome.reviews, child_of_record, children, result)
         placed = [new[uid] for uid in child_of_record if uid in new]
         result.released += held.release(self.source.code, [e.key for e in placed])

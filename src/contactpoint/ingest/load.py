@@ -81,6 +81,11 @@ from contactpoint.vault.keyring import KeyRing
 
 # New children written per transaction: about 13,000 records at the generator's 2.6 a child.
 WRITE_GROUPS = 5000
+# Set aside while a load writes (``vault.bulkload``), with the blind index's keys: the source records' unique key,
+# whose b-tree takes a random key (a keyed hash) a row and, once past memory, made the write grow faster than the
+# rows. Nothing looks a record up by its key while the load writes; the key is made again, and so checked, at the
+# end. The index by child stays: the write reads each batch's records by child.
+SOURCE_RECORD_KEYS = frozenset({"source_record_unique"})
 HELD = -1  # the placement of a record too thin to make a child of its own (``ingest.held``)
 
 # Only these of a profile are read by the clustering's conflict rules (``matching.cluster``).
@@ -404,7 +409,8 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
 
     if run.groups_done == 0 and not run.keys_set_aside:
         with transaction.atomic():  # the drop and the note of what to make again, together
-            run.keys_set_aside = bulkload.set_aside()
+            run.keys_set_aside = [*bulkload.set_aside(), *bulkload.set_aside(
+                "children_source_record", only=SOURCE_RECORD_KEYS)]
             LoadRun.objects.filter(pk=run.pk).update(keys_set_aside=run.keys_set_aside)
     try:
         progress("write", run.groups_done, run.groups_total)
@@ -486,14 +492,14 @@ def _write_children(this: _Sealing, sealed: list[tuple[View, list[bytes]]], file
         for made, members, (_, sealed_records) in zip(created, batch, answers, strict=True)
         for (n, stored), sealed in zip(members, sealed_records, strict=True)))
     sync_discrepancies({made.id: view.discrepancies for made, (view, _) in zip(created, answers, strict=True)},
-                       now=now)
+                       now=now, new_children=True)
     flagged = {(files[n].source.code, stored.key): stored.flags for members in batch for n, stored in members
                if stored.flags}
     if flagged:  # by the children just made (an index): a record key alone is not one (source comes first)
         sync_invalid({record_id: (child_id, source, frozenset(flagged[source, key]))
                       for record_id, source, key, child_id in bulk.select_any(
                           "SELECT id, source, record_key, child_id FROM children_source_record WHERE child_id {any}",
-                          [made.id for made in created]) if (source, key) in flagged}, now=now)
+                          [made.id for made in created]) if (source, key) in flagged}, now=now, new_records=True)
     return [made.cpid for made in created]
 
 

@@ -19,33 +19,33 @@ from django.db import connection
 TABLE = "vault_index"
 
 
-def set_aside() -> list[str]:
-    """Drop the empty blind index's keys and indexes; return the statements that make them again, in the order
-    to run them. [] on SQLite, or if the index is not empty."""
+def set_aside(table: str = TABLE, *, only: frozenset[str] | None = None) -> list[str]:
+    """Drop the empty ``table``'s keys and indexes (``only`` those named, if given); return the statements that
+    make them again, in the order to run them. [] on SQLite, or if the table is not empty."""
     if connection.vendor != "postgresql":
         return []
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {TABLE})")
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
         if cursor.fetchone()[0]:
             return []
         # The primary key first when made again (the other indexes and the foreign key are built after it).
         cursor.execute("SELECT conname, contype, pg_get_constraintdef(oid), conindid FROM pg_constraint "
-                       "WHERE conrelid = %s::regclass ORDER BY contype = 'p' DESC, conname", [TABLE])
-        constraints = cursor.fetchall()
+                       "WHERE conrelid = %s::regclass ORDER BY contype = 'p' DESC, conname", [table])
+        constraints = [c for c in cursor.fetchall() if only is None or c[0] in only]
         cursor.execute("SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index AS i "
                        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
-                       "(SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid) ORDER BY 1", [TABLE])
-        indexes = cursor.fetchall()
+                       "(SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid) ORDER BY 1", [table])
+        indexes = [i for i in cursor.fetchall() if only is None or i[0] in only]
         quote = connection.ops.quote_name
         # Checks the transaction deferred (foreign keys) are made now: a table with checks pending cannot be altered.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        again = [f"ALTER TABLE {TABLE} ADD CONSTRAINT {quote(name)} {definition}"
+        again = [f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
                  for name, kind, definition, _ in constraints if kind == "p"]
         again += [definition for _, definition in indexes]
-        again += [f"ALTER TABLE {TABLE} ADD CONSTRAINT {quote(name)} {definition}"
+        again += [f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
                   for name, kind, definition, _ in constraints if kind != "p"]
         for name, _, _, _ in constraints:
-            cursor.execute(f"ALTER TABLE {TABLE} DROP CONSTRAINT {quote(name)}")
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {name}")  # as regclass::text gives it: quoted where it must be
     return again
