@@ -163,7 +163,7 @@ def _index_keys(table: str = "vault_index") -> list[str]:
 
 
 @pytest.mark.postgres
-def test_on_postgresql_the_blind_index_and_source_record_keys_are_built_after_the_rows_and_again_after_a_stop(folder, monkeypatch):
+def test_on_postgresql_the_index_and_record_keys_are_built_after_the_rows_and_again_after_a_stop(folder, monkeypatch):
     files = _files(folder)
     keys = _index_keys()
     assert len(keys) == 4  # primary key (index and constraint), the index by child, the foreign key
