@@ -169,6 +169,14 @@ def child_rows(ids: Sequence[int]) -> list[ChildRow]:
 # that a run's peak is the same at a hundred thousand rows and at ten million (docs/benchmarks.md).
 CACHED_CHILDREN = 40_000
 
+# The most candidate children one pass of a batch opens. The denser the index, the more children a row's lookup
+# finds (bucket-mates born the same day with a name of the same sound: 1.1 a row at 100,000 records, 3.0 at a
+# million, more at 11 million), and what a pass holds (the candidates opened, profiled, scored, and sent to the
+# workers) grows with them. So a batch whose rows found more than this, a row at a time, is worked in passes of
+# fewer rows, in the same transaction: the same as smaller batches, with memory that does not grow with the index.
+CANDIDATES_PER_PASS = 12_000
+SMALLEST_PASS, FIRST_PASS = 500, 1000
+
 
 def forget_oldest(cache: dict, keep: int) -> None:
     """Drop all but the ``keep`` entries added last (a dict keeps the order they were added in)."""
@@ -229,6 +237,7 @@ class Batch:
         self.frequencies = Frequencies.load(keyring) if uses_frequencies() else None
         self._opened: dict[int, tuple[int, FoundBy]] = {}  # child ID -> (version, what _candidates opened)
         self.retry_held = retry_held
+        self.candidates_per_row: float | None = None  # as the last pass found them (``CANDIDATES_PER_PASS``)
 
     def _stored(self, children: Iterable[ChildRow]) -> dict[int, list[Stored]]:
         """Each child's active source records, as stored (sealed): in one query, not one per child."""
@@ -256,6 +265,28 @@ class Batch:
     # -- the batch ---------------------------------------------------------------------------------------------
 
     def process(self, entries: Sequence[Entry]) -> BatchResult:
+        """Take a batch's entries, in passes of as many rows as find about ``CANDIDATES_PER_PASS`` children (the
+        first pass of a run, before anything is known of the index's density, ``FIRST_PASS`` rows)."""
+        result, start = BatchResult(), 0
+        while True:
+            left = len(entries) - start
+            if self.candidates_per_row is None:
+                size = min(left, FIRST_PASS)
+            elif left * self.candidates_per_row > CANDIDATES_PER_PASS:
+                size = max(SMALLEST_PASS, int(CANDIDATES_PER_PASS / self.candidates_per_row))
+            else:
+                size = left
+            done = self._pass(entries[start:start + size])
+            if self.candidates_per_row is None:  # nothing new to look up: no measure yet, and none needed
+                self.candidates_per_row = 0.0
+            result.accepted += done.accepted
+            result.unchanged += done.unchanged
+            result.add(done)
+            start += size
+            if start >= len(entries):
+                return result
+
+    def _pass(self, entries: Sequence[Entry]) -> BatchResult:
         if len(self._opened) > CACHED_CHILDREN or len(self.keys) > CACHED_CHILDREN:  # bounded, between batches
             forget_oldest(self._opened, CACHED_CHILDREN // 2)
             self.keys.forget(CACHED_CHILDREN // 2)
@@ -425,6 +456,7 @@ class Batch:
         profiles = {k: e.match_profile(self.source.kind) for k, e in new.items()}
         existing: dict[str, int] = {}
         children = {child.pk: child for child in self._candidates(self._tokens(new.values(), second_look=False))}
+        self.candidates_per_row = len(children) / len(new)
         self._open(children, profiles, existing, more=False)
         edges = score(list(profiles.values()), new, engine=self.engine, frequencies=self.frequencies)
         outcome = decide(list(new), existing, Profiles(profiles), edges)
