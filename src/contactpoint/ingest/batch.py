@@ -162,11 +162,11 @@ def child_rows(ids: Sequence[int]) -> list[ChildRow]:
 
 
 # The most children a run keeps what it opened about (their data keys, and the date of birth and identifiers
-# ``_candidates`` decrypted): between batches, once either cache passes it, the children first opened longest ago
-# are forgotten down to half of it, so that a run's memory does not grow with the file or the index (a national GP
-# file of 10.7 million rows would otherwise keep gigabytes). The same bucket-mates come back batch after batch, so
-# the latest batches' children are the ones worth keeping. Small enough to be reached by a 100,000-row feed, so
-# that a run's peak is the same at a hundred thousand rows and at ten million (docs/benchmarks.md).
+# ``_candidates`` decrypted): before each pass of a batch, once either cache passes it, the children first opened
+# longest ago are forgotten down to half of it, so that the caches do not grow with the file or the index (a
+# national GP file of 10.7 million rows would otherwise keep gigabytes). The same bucket-mates come back batch after
+# batch, so the latest batches' children are the ones worth keeping. Small enough to be reached by a 100,000-row
+# feed, so that the caches hold as much at a hundred thousand rows as at ten million (docs/benchmarks.md).
 CACHED_CHILDREN = 40_000
 
 # The most candidate children one pass of a batch opens. The denser the index, the more children a row's lookup
@@ -288,7 +288,7 @@ class Batch:
                 return result
 
     def _pass(self, entries: Sequence[Entry]) -> BatchResult:
-        if len(self._opened) > CACHED_CHILDREN or len(self.keys) > CACHED_CHILDREN:  # bounded, between batches
+        if len(self._opened) > CACHED_CHILDREN or len(self.keys) > CACHED_CHILDREN:  # bounded, between passes
             forget_oldest(self._opened, CACHED_CHILDREN // 2)
             self.keys.forget(CACHED_CHILDREN // 2)
         result = BatchResult(accepted=len(entries))

@@ -325,14 +325,15 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
     del outcome, scored
     progress("match", 1, 1)
     lacks = b"".join(r.lacks for r in read)
-    # A group is too thin to make a child when every one of its records lacks the same thing (``held.thin``).
+    # What each group's records lack together, for the groups with a record that lacks anything: ``held.thin`` of
+    # that is whether the group is too thin to make a child (a list of every group's records would take gigabytes).
     together = dict.fromkeys((group_of[uid] for uid, lacking in enumerate(lacks) if lacking), LACKS_BIRTH | LACKS_NAME)
     if together:
         for uid, lacking in enumerate(lacks):
             root = group_of[uid]
             if root in together:
                 together[root] &= lacking
-    thin = {root for root, common in together.items() if common}
+    thin = {root for root, common in together.items() if held.thin([common])}
     # Groups numbered in load order (file, then line): the first record of a child decides where it comes.
     number: dict[int, int] = {}
     counts = [{"created": 0, "linked": 0, "held": 0} for _ in files]
@@ -362,8 +363,8 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
                      or evidence.get((rv.record_b, rv.record_a)) or {}} for rv in reviews]
     with transaction.atomic():
         bulk.insert("feeds_load_placement", ("load_id", "child_number", "file", "position"),
-                    ((run.id, placed[uid], n, i) for n, start in enumerate(numbering.starts[:-1])
-                     for i, uid in enumerate(range(start, numbering.starts[n + 1]))))
+                    ((run.id, placed[start + i], n, i) for n, start in enumerate(numbering.starts[:-1])
+                     for i in range(len(read[n]))))
         for feed, r, c in zip(runs, read, counts, strict=True):
             RowProblem.objects.bulk_create(_row_problems(feed, r.problems), batch_size=5000)
             FeedRun.objects.filter(pk=feed.pk).update(

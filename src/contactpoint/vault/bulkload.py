@@ -8,6 +8,10 @@ other indexes and foreign key are set aside (``set_aside``: the statements that 
 be kept with the load, in the same transaction as the drop), and made again when the rows are in
 (``rebuild``). Nothing reads the index meanwhile: it held no one when the load began, and the load refuses an
 index that holds anyone. SQLite (development) keeps its keys throughout.
+
+The same holds for another empty table the load fills whose key takes a random value a row (``ingest.load`` sets
+aside the source records' unique key, a keyed hash, this way): ``set_aside`` takes the table and, if not all of
+them, the keys and indexes to set aside.
 """
 
 from __future__ import annotations
