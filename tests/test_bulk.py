@@ -77,3 +77,23 @@ def test_saving_records_keeps_the_index_exactly_the_records_tokens(keyring, now,
                            (children[1], unchanged, cipher_for(keyring, children[1]))], now=now)
     assert tokens_of(children[0].pk) == tokens_for(keyring, moved, shielded=False)
     assert tokens_of(children[1].pk) == tokens_for(keyring, unchanged, shielded=False)
+
+
+def test_reserved_ids_are_never_given_again_by_the_database():
+    """A first load names its source records by IDs taken beforehand (``reserve_ids``) and writes them in the
+    same transaction: no row made afterwards may be given one of them, even where the highest row was deleted."""
+    from contactpoint.access.models import Organisation
+
+    def made(code: str) -> int:
+        return Organisation.objects.create(code=code, name=code, kind="school").pk
+
+    made("BULK-1")
+    last = made("BULK-2")
+    Organisation.objects.filter(pk=last).delete()
+    with transaction.atomic():
+        reserved = bulk.reserve_ids("access_organisation", 5)
+        assert len(set(reserved)) == 5 and min(reserved) > last
+        bulk.insert("access_organisation", ("id", "code", "name", "kind", "la_code", "accredited", "suspended_reason"),
+                    [(n, f"BULK-R{n}", "reserved", "school", "", True, "") for n in reserved])
+    assert made("BULK-4") > max(reserved)
+    assert bulk.reserve_ids("access_organisation", 0) == []

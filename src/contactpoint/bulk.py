@@ -129,6 +129,26 @@ def insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) ->
                            list(rows))
 
 
+def reserve_ids(table: str, count: int) -> list[int]:
+    """``count`` IDs for new rows of ``table`` (its ``id`` column), for the caller to write in the same
+    transaction with ``insert`` and refer to without reading them back. PostgreSQL: from the column's sequence,
+    never given twice. SQLite: past the highest ever given (its autoincrement's record); they are the caller's
+    because its transaction holds the database's only write lock until it has written them."""
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                           [table, count])
+            return [n for (n,) in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        highest = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        given = cursor.fetchone()
+        first = max(highest, given[0] if given else 0) + 1
+    return list(range(first, first + count))
+
+
 def update(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, extra: str = "",
            extra_params: Sequence[Any] = ()) -> None:
     """Set ``columns`` of many rows, each row being (key value, *column values). ``extra`` adds assignments

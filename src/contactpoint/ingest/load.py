@@ -56,7 +56,7 @@ from contactpoint.access.models import SourceSystem
 from contactpoint.access.sources import source_actor
 from contactpoint.audit.actions import AuditAction
 from contactpoint.audit.trail import Actor, record_event
-from contactpoint.bestview.discrepancies import sync_discrepancies, sync_invalid
+from contactpoint.bestview.discrepancies import open_for_new
 from contactpoint.children import source_records
 from contactpoint.children.models import Child
 from contactpoint.children.sealing import Identity, Sealed
@@ -486,21 +486,20 @@ def _write_children(this: _Sealing, sealed: list[tuple[View, list[bytes]]], file
 
     created = create_sealed(keyring, len(batch), prepare, now=now, identities=this.identities)
     received = connection.ops.adapt_datefield_value(now.date())
-    bulk.insert("children_source_record", ("child_id", "source", "source_kind", "record_key", "content_hash",
+    # The records' IDs taken first, so that their discrepancy items can name them without reading them back.
+    ids = iter(bulk.reserve_ids("children_source_record", sum(len(members) for members in batch)))
+    written = [(next(ids), made.id, n, stored, sealed)
+               for made, members, (_, sealed_records) in zip(created, batch, answers, strict=True)
+               for (n, stored), sealed in zip(members, sealed_records, strict=True)]
+    bulk.insert("children_source_record", ("id", "child_id", "source", "source_kind", "record_key", "content_hash",
                                            "feed_run", "received", "active", "payload"), (
-        (made.id, files[n].source.code, kinds[files[n].source.code], stored.key, stored.content_hash,
-         origins[n].run, received, True, sealed)
-        for made, members, (_, sealed_records) in zip(created, batch, answers, strict=True)
-        for (n, stored), sealed in zip(members, sealed_records, strict=True)))
-    sync_discrepancies({made.id: view.discrepancies for made, (view, _) in zip(created, answers, strict=True)},
-                       now=now, new_children=True)
-    flagged = {(files[n].source.code, stored.key): stored.flags for members in batch for n, stored in members
-               if stored.flags}
-    if flagged:  # by the children just made (an index): a record key alone is not one (source comes first)
-        sync_invalid({record_id: (child_id, source, frozenset(flagged[source, key]))
-                      for record_id, source, key, child_id in bulk.select_any(
-                          "SELECT id, source, record_key, child_id FROM children_source_record WHERE child_id {any}",
-                          [made.id for made in created]) if (source, key) in flagged}, now=now, new_records=True)
+        (record_id, child_id, files[n].source.code, kinds[files[n].source.code], stored.key, stored.content_hash,
+         origins[n].run, received, True, sealed) for record_id, child_id, n, stored, sealed in written))
+    open_for_new({made.id: view.discrepancies for made, (view, _) in zip(created, answers, strict=True)},
+                 {(child_id, stored.key): (record_id, files[n].source.code)
+                  for record_id, child_id, n, stored, _ in written},
+                 {record_id: (child_id, files[n].source.code, frozenset(stored.flags))
+                  for record_id, child_id, n, stored, _ in written if stored.flags}, now=now)
     return [made.cpid for made in created]
 
 
