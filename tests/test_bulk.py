@@ -6,6 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from contactpoint import bulk
+from contactpoint.access.models import Organisation
 from contactpoint.children.models import Child
 from contactpoint.children.store import NewChild, cipher_for, create_children, save_records, tokens_for
 from contactpoint.vault.models import IndexEntry
@@ -82,7 +83,6 @@ def test_saving_records_keeps_the_index_exactly_the_records_tokens(keyring, now,
 def test_reserved_ids_are_never_given_again_by_the_database():
     """A first load names its source records by IDs taken beforehand (``reserve_ids``) and writes them in the
     same transaction: no row made afterwards may be given one of them, even where the highest row was deleted."""
-    from contactpoint.access.models import Organisation
 
     def made(code: str) -> int:
         return Organisation.objects.create(code=code, name=code, kind="school").pk

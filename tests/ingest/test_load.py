@@ -71,8 +71,10 @@ def _index() -> dict:
         "held": set(HeldRecord.objects.values_list("source", "record_key")),
         "reviews": {frozenset((by_records.get(a), by_records.get(b))) for a, b in
                     ReviewItem.objects.filter(status=ReviewItem.Status.OPEN).values_list("child_a_id", "child_b_id")},
-        "discrepancies": sorted((sorted(by_records[d.child_id]), d.field, d.kind)
-                                for d in Discrepancy.objects.filter(closed_at__isnull=True)),
+        # Each item by its child and its own record (which source, which of its records), as a source reads it.
+        "discrepancies": sorted((sorted(by_records[d.child_id]), d.source, d.record.source, d.record.record_key,
+                                 d.record.child_id == d.child_id, d.field, d.kind, d.reason)
+                                for d in Discrepancy.objects.filter(closed_at__isnull=True).select_related("record")),
         "problems": sorted(RowProblem.objects.values_list("run__source__code", "line", "field", "reason", "kind")),
         "runs": sorted(FeedRun.objects.values_list("source__code", "rows_done", "rows_accepted", "rows_refused",
                                                    "fields_refused", "rows_held", "status")),

@@ -79,16 +79,15 @@ def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now
     return len(opening), len(closing)
 
 
-def sync_invalid(flags: Mapping[int, tuple[int, str, frozenset[tuple[str, str]]]], *, now: datetime,
-                 new_records: bool = False) -> tuple[int, int]:
+def sync_invalid(flags: Mapping[int, tuple[int, str, frozenset[tuple[str, str]]]], *,
+                 now: datetime) -> tuple[int, int]:
     """Open and close the wrong-or-missing-value items of the source records in ``flags`` (record ID -> (its
     child, its source, the (field, reason) of each value it was taken without)): called for each record a feed
-    has just sent, new or changed. Returns (opened, closed). ``new_records``: made in this transaction, so
-    without items yet."""
+    has just sent, new or changed. Returns (opened, closed). (A first load's new records: ``open_for_new``.)"""
     if not flags:
         return 0, 0
     open_items: list[Discrepancy] = []
-    for q in [] if new_records else bulk.any_of("record_id", list(flags)):
+    for q in bulk.any_of("record_id", list(flags)):
         open_items += Discrepancy.objects.filter(q, closed_at__isnull=True, kind=Discrepancy.Kind.INVALID)
     have = {(d.record_id, d.field, d.reason) for d in open_items}
     want = {(record, field, reason) for record, (_, _, found) in flags.items() for field, reason in found}
