@@ -4,6 +4,10 @@ and a helper's failure stops the batch without telling anything it was working o
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -213,3 +217,42 @@ def test_a_job_or_a_new_identity_shows_no_key_or_payload_when_printed(gp_feed):
         assert opens[0].data_key not in shown.encode() and repr(opens[0].data_key) not in shown
         assert entry.row.name.family not in shown
     assert repr(identity.data_key) not in repr(identity)
+
+
+_STOPPED_PARENT = """
+import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+import django
+django.setup()
+from contactpoint.ingest import processes
+pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                           initializer=processes._die_with_parent, initargs=(os.getpid(),))
+print(pool.submit(os.getpid).result(), flush=True)  # the helper has started, and been told to die with us
+pool.submit(time.sleep, 120)  # a whole national file's reading, as far as anyone can tell
+time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line for line in status)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helpers end with the main process on Linux")
+def test_a_helper_ends_when_the_main_process_is_killed_in_the_middle_of_its_work():
+    """A load killed (SIGKILL, the kernel for memory) while its readers each read a whole file: the readers end
+    with it, rather than read on for an hour beside the load that resumes (they did, before)."""
+    with subprocess.Popen([sys.executable, "-c", _STOPPED_PARENT], stdout=subprocess.PIPE, text=True,
+                          env=os.environ.copy()) as parent:
+        try:
+            helper = int(parent.stdout.readline())
+            assert _running(helper)
+        finally:
+            parent.kill()
+    deadline = time.monotonic() + 15
+    while _running(helper) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(helper)
