@@ -50,8 +50,8 @@ _MAX_ID = 2**53  # beyond any item's ID; a larger one is absent, not a database 
 def sync_discrepancies(current: Mapping[int, frozenset[tuple[str, str]]], *, now: datetime,
                        new_children: bool = False) -> tuple[int, int]:
     """Open and close items for the children in ``current`` (child ID -> its disagreements). Returns (opened,
-    closed). ``new_children``: the children were made in this transaction, so none has an item to close (a first
-    load: asking for them anyway took a third of its write at 3 million records, growing with the items)."""
+    closed). ``new_children``: the children were made in this transaction, so none has an item to close and none
+    is asked for (a feed's new children; a first load's go through ``open_for_new``)."""
     if not current:
         return 0, 0
     open_items: list[Discrepancy] = []
@@ -115,9 +115,10 @@ def open_for_new(disagreements: Mapping[int, frozenset[tuple[str, str]]],
     for the records of each batch's children took a fifth of a load's write at 3 million records, and more the
     further it went. Returns how many were opened."""
     stamp = connection.ops.adapt_datetimefield_value(now)
-    rows = [(records[child, key][1], records[child, key][0], child, field, Discrepancy.Kind.DISAGREEMENT.value, "")
+    rows = [(source, record, child, field, Discrepancy.Kind.DISAGREEMENT.value, "")
             for child, key, field in sorted({(child, key, field) for child, found in disagreements.items()
-                                             for key, field in found}) if (child, key) in records]
+                                             for key, field in found}) if (child, key) in records
+            for record, source in [records[child, key]]]
     rows += [(source, record, child, field[:100], Discrepancy.Kind.INVALID.value, reason[:300])
              for record, (child, source, found) in sorted(invalid.items()) for field, reason in sorted(found)]
     bulk.insert("bestview_discrepancy", _NEW_COLUMNS,

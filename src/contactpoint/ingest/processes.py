@@ -129,8 +129,7 @@ class Workers:
             for n in range(count):
                 parent, child = context.Pipe()
                 proc = context.Process(target=_helper, args=(_serve_worker, child, os.getpid(), keys, origin),
-                                       daemon=True,
-                                       name=f"contactpoint-feed-worker-{n}")
+                                       daemon=True, name=f"contactpoint-feed-worker-{n}")
                 self._conns.append(parent)
                 proc.start()
                 self._procs.append(proc)
@@ -249,9 +248,9 @@ class Reader:
     def __init__(self, data: FeedData, *, keys: IndexKeys, source_kind: str, **options: Any) -> None:
         context = _context()
         self._conn, child = context.Pipe(duplex=False)
-        self._proc = context.Process(target=_helper, args=(_serve_reader, child, os.getpid(), data, keys,
-                                                                 source_kind, options),
-                                     daemon=True, name="contactpoint-feed-reader")
+        self._proc = context.Process(
+            target=_helper, args=(_serve_reader, child, os.getpid(), data, keys, source_kind, options), daemon=True,
+            name="contactpoint-feed-reader")
         self._proc.start()
         child.close()
 
