@@ -44,22 +44,22 @@ ROWS_PER_CHILD = 2.64  # feed rows per generated child (LAs 202 and 203, default
 TARGET_F1, TARGET_RATIO, TARGET_MEM_GIB, TARGET_DELTA_S = 0.99, 3.0, 6.0, 60.0
 
 
-def load_order(folder: Path) -> list[tuple[str, Path]]:
+def load_order(folder: Path, las: list[str]) -> list[tuple[str, Path]]:
     from contactpoint.synthetic.generator import feed_files
     from contactpoint.synthetic.sources import CHILD_BENEFIT, GP, school_census, social_care
 
-    files = feed_files(harness.LAS)
-    codes = [GP, CHILD_BENEFIT, *(school_census(la) for la in harness.LAS), *(social_care(la) for la in harness.LAS)]
+    files = feed_files(las)
+    codes = [GP, CHILD_BENEFIT, *(school_census(la) for la in las), *(social_care(la) for la in las)]
     return [(code, folder / files[code]) for code in codes]
 
 
-def split_delta(folder: Path, delta: int) -> tuple[str, Path, Path]:
+def split_delta(folder: Path, delta: int, las: list[str]) -> tuple[str, Path, Path]:
     """(source, main part, delta part) of the largest school census feed (rows are single lines), written as files
     beside the generated ones, so that the pipeline reads them from disk as `contactpoint ingest` does (bytes held
     here would count in the measured memory, and grow with the size)."""
     from contactpoint.synthetic.sources import school_census
 
-    code, path = max(((c, folder / f"{c}.csv") for c in (school_census(la) for la in harness.LAS)),
+    code, path = max(((c, folder / f"{c}.csv") for c in (school_census(la) for la in las)),
                      key=lambda cp: cp[1].stat().st_size)
     lines = path.read_bytes().splitlines(keepends=True)
     header, rows = lines[0], lines[1:]
@@ -92,29 +92,30 @@ def pipeline(task: dict) -> None:
     from contactpoint.matching.evaluate import pairwise, read_truth
 
     ring = harness.keyring()
-    folder = Path(task["folder"])
+    folder, las = Path(task["folder"]), task["las"]
     actor = Actor("system:bench", role="operator")
     sources = {}
-    for code, _ in load_order(folder):
+    for code, _ in load_order(folder, las):
         prefix = code.rsplit("-", 1)[0] if code[-3:].isdigit() else code
         kind, owner = SOURCE_KINDS[prefix]
         org = Organisation.objects.get(code=owner.format(la=code[-3:]))
         sources[code] = register_source(None, code=code, name=code, kind=kind, organisation=org,
                                         now=harness.NOW, keyring=ring, actor=actor)
     engine = backend(None)
-    delta_code, main_part, delta_part = split_delta(folder, task["delta"])
+    delta_code, main_part, delta_part = split_delta(folder, task["delta"], las)
     timings = {}
     with harness.TreeMemory() as memory:
         started = time.perf_counter()
         if harness.frequencies_for(task):  # a first load's first step: how common each name and postcode is
-            harness.count_frequencies(ring, [path for _, path in load_order(folder)])
+            harness.count_frequencies(ring, [path for _, path in load_order(folder, las)])
             timings["term frequencies"] = {"s": time.perf_counter() - started, "rows": 0, "created": 0,
                                            "linked": 0, "reviews": 0, "merged": 0, "refused": 0}
         if task.get("load"):  # contactpoint load: every file as one job
             from contactpoint.ingest.load import LoadFile, load
 
             outcome = load([LoadFile(sources[code], main_part if code == delta_code else path, "csv")
-                            for code, path in load_order(folder)], keyring=ring, now=harness.NOW, engine=engine)
+                            for code, path in load_order(folder, las)], keyring=ring, now=harness.NOW,
+                           engine=engine)
             share = time.perf_counter() - started
             for feed in outcome.runs:  # the load's time shared by rows, for the table
                 timings[feed.source.code] = {
@@ -124,7 +125,7 @@ def pipeline(task: dict) -> None:
             timings["stages"] = outcome.load.seconds
             print(f"  load: {outcome.load.records:,} records in {share:.0f} s ({outcome.load.seconds}), "
                   f"{outcome.load.pairs_scored:,} pairs scored", file=sys.stderr, flush=True)
-        for code, path in [] if task.get("load") else load_order(folder):
+        for code, path in [] if task.get("load") else load_order(folder, las):
             data = main_part if code == delta_code else path  # read as `contactpoint ingest` reads a file
             t = time.perf_counter()
             run = ingest(sources[code], data, fmt="csv", mode="delta", keyring=ring, now=harness.NOW, engine=engine).run
@@ -190,7 +191,7 @@ def raw_baseline(task: dict) -> None:
 
     folder = Path(task["folder"])
     started = time.perf_counter()
-    table = raw.profiles_table(raw.csv_rows((code, path) for code, path in load_order(folder)))
+    table = raw.profiles_table(raw.csv_rows((code, path) for code, path in load_order(folder, task["las"])))
     prepare_s = time.perf_counter() - started
     em_rules = [block_on("nhs_number"), block_on("given_metaphone", "family_metaphone", "birth_year"),
                 block_on("dob", "postcode")]
@@ -211,7 +212,7 @@ def raw_baseline(task: dict) -> None:
 
 def generate(task: dict) -> None:
     sys.path.insert(0, str(harness.ROOT / "src"))
-    folder = harness.generated(task["children"])
+    folder = harness.generated(task["children"], las=task["las"])
     harness.emit({"folder": str(folder), "s": harness.generation_seconds(folder)})
 
 
@@ -290,6 +291,11 @@ def main() -> None:
                              "says (by default they are used only if the trained model uses them)")
     parser.add_argument("--load", action="store_true",
                         help="every feed through 'contactpoint load' as one job, instead of one 'ingest' after another")
+    parser.add_argument("--las", default="national",
+                        help="'national' (default): the children spread over as many local authorities as hold that "
+                             "many in England, so that a postcode holds as many as in England; or comma-separated LA "
+                             "codes, every child in those (202,203 was this benchmark's setting until 6 December 2026)")
+    parser.add_argument("--raw-sizes", help="raw Splink only at these sizes (comma-separated; default: every size)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -297,27 +303,29 @@ def main() -> None:
         return WORKERS[task["kind"]](task)
     print(f"pipeline benchmark ({args.engine}): {harness.machine()}", flush=True)
     results = {}
+    raw_sizes = set(harness.sizes_arg(args.raw_sizes)) if args.raw_sizes else None
     for size in harness.sizes_arg(args.sizes):
         children = round(size / ROWS_PER_CHILD)
-        g = harness.run_worker(__file__, {"kind": "generate", "children": children}, harness.worker_env(
+        las = harness.las_at_national_density(children) if args.las == "national" else args.las.split(",")
+        g = harness.run_worker(__file__, {"kind": "generate", "children": children, "las": las}, harness.worker_env(
             harness.Database("sqlite", "sqlite://", Path("/tmp"))))
         folder = Path(g["folder"])
         records = count_rows(folder)
-        print(f"{records:,} source records ({children:,} children): generated in {g['s']:.0f} s "
-              f"(cached generations report the time of the run that made them)", flush=True)
+        print(f"{records:,} source records ({children:,} children in {len(las)} LAs: {','.join(las)}): generated in "
+              f"{g['s']:.0f} s (cached generations report the time of the run that made them)", flush=True)
         result: dict = {"records": records}
         p = None
         if not args.skip_pipeline:
             with harness.throwaway_database(args.engine, "pipeline") as db:
                 p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder), "delta": args.delta,
-                                                  "frequencies": args.frequencies, "load": args.load},
+                                                  "frequencies": args.frequencies, "load": args.load, "las": las},
                                        harness.worker_env(db))
             result.update(pipeline_s=print_pipeline(p, records), p=p)
-            harness.print_missed(harness.missed_pairs(harness.feed_rows(load_order(folder)),
+            harness.print_missed(harness.missed_pairs(harness.feed_rows(load_order(folder, las)),
                                                       read_truth(folder / "truth.csv"), p), p["reviews"])
             print(f"  ({harness.machine()})", flush=True)
-        if not args.skip_raw:
-            r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
+        if not args.skip_raw and (raw_sizes is None or size in raw_sizes):
+            r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder), "las": las}, harness.worker_env(
                 harness.Database("sqlite", "sqlite://", Path("/tmp"))))
             print_raw(r)
             print(f"  ({harness.machine()})", flush=True)
@@ -345,6 +353,10 @@ def main() -> None:
             growth = (large["pipeline_s"] / large["records"]) / (small["pipeline_s"] / small["records"])
             print(f"pipeline cost per record grows x{growth:.2f} from {small['records']:,} to {large['records']:,} "
                   "records")
+            load_growth = large["p"]["load_s"] / small["p"]["load_s"]
+            verdict = "" if not args.load else f" [{'met' if load_growth <= 3.3 else 'NOT met'}: <= 3.3x]"
+            print(f"the {'load' if args.load else 'feeds'} took x{load_growth:.2f} the time for x{scale:.2f} the "
+                  f"records{verdict}", flush=True)
         if "raw" in small and "raw" in large:
             growth = (large["raw"]["s"] / large["records"]) / (small["raw"]["s"] / small["records"])
             print(f"raw Splink cost per record grows x{growth:.2f}")

@@ -43,6 +43,13 @@ SEED = 2008
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LAS = ["202", "203"]
+# England: about 11 million children in its local authorities. A benchmark of more children than two LAs hold
+# spreads them over as many LAs as England would (``las_at_national_density``), so that a postcode holds as many
+# children as one does in England, not ten times as many.
+NATIONAL_CHILDREN = 11_000_000
+# An LA whose generated postcodes number fewer than this (the City of London's 469) is not where tens of
+# thousands of children could live.
+MIN_LA_POSTCODES = 2000
 
 
 # --- the parent side ------------------------------------------------------------------------------------------
@@ -239,6 +246,31 @@ def generated(children: int, seed: int = SEED, las: list[str] = LAS) -> Path:
         generate(children, seed, folder, las, TODAY)
         marker.write_text(f"{time.perf_counter() - started:.1f}")
     return folder
+
+
+def las_at_national_density(children: int) -> list[str]:
+    """The LAs ``children`` generated children live in at England's density: ``LAS`` first, then England's other
+    current LAs in the reference list's order, as many as hold that many children at 11 million children over
+    all of them. An LA whose postcode districts overlap one already taken is passed over (the generator would put
+    both LAs' children in the same postcodes), as is one with too few postcodes."""
+    from math import ceil
+
+    from contactpoint.reference import current_local_authorities
+    from contactpoint.synthetic.postcodes import districts, incodes
+
+    current = [la.code for la in current_local_authorities()]
+    wanted = max(len(LAS), ceil(children / (NATIONAL_CHILDREN / len(current))))
+    chosen: list[str] = []
+    taken: set[str] = set()
+    for code in [*LAS, *(c for c in current if c not in LAS)]:
+        outcodes = {oc for oc, _ in districts(code)}
+        if outcodes & taken or sum(len(incodes(oc)) for oc in outcodes) < MIN_LA_POSTCODES:
+            continue
+        chosen.append(code)
+        taken |= outcodes
+        if len(chosen) == wanted:
+            return chosen
+    raise SystemExit(f"only {len(chosen)} LAs with postcodes of their own; {wanted} wanted")
 
 
 def generation_seconds(folder: Path) -> float:
