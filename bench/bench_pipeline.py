@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ from contactpoint.matching.evaluate import read_truth
 
 ROWS_PER_CHILD = 2.64  # feed rows per generated child (LAs 202 and 203, default coverage), measured
 TARGET_F1, TARGET_RATIO, TARGET_MEM_GIB, TARGET_DELTA_S = 0.99, 3.0, 6.0, 60.0
+TARGET_LOAD_RATIO, TARGET_LOAD_GROWTH = 4.0, 3.3  # issue 16: the load against raw Splink at 1M; its time 1M -> 3M
 
 
 def load_order(folder: Path, las: list[str]) -> list[tuple[str, Path]]:
@@ -141,6 +143,9 @@ def pipeline(task: dict) -> None:
         run = ingest(sources[delta_code], delta_part, fmt="csv", mode="delta", keyring=ring, now=harness.NOW,
                      engine=engine).run
         delta_s = time.perf_counter() - t
+    # The main process's own peak up to here, the pipeline's: what follows (the recount, and this benchmark's
+    # reading of truth.csv into dictionaries of every record) is not, and can hold more than the pipeline did.
+    main_peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     delta = {"s": delta_s, "rows": run.rows_done, "created": run.children_created, "linked": run.records_linked,
              "reviews": run.reviews_queued, "index_children": children_before}
     # The monthly recount of term frequencies from the index (`contactpoint match frequencies`), timed.
@@ -167,7 +172,7 @@ def pipeline(task: dict) -> None:
 
     harness.emit({"load_s": load_s, "delta": delta, "timings": timings, "records": len(clusters),
                   "helpers": get_settings().feeds.workers + 1 if get_settings().feeds.workers > 1 else 0,
-                  "tree_peak_mib": round(memory.peak_mib, 1),
+                  "tree_peak_mib": round(memory.peak_mib, 1), "main_peak_mib": round(main_peak_mib, 1),
                   "reviews": reviews, "children": children_before + delta["created"],
                   "precision": quality.precision, "recall": quality.recall, "f1": quality.f1,
                   "clusters": [[s, r, c] for (s, r), c in clusters], "held_records": sorted(held_keys),
@@ -234,11 +239,13 @@ def print_pipeline(p: dict, records: int) -> float:
               f"{t['merged']:>5,} merged {t['refused']:>4} refused", flush=True)
     d = p["delta"]
     total_pipeline = p["load_s"] + d["s"]
-    # The main process with its helpers at the same moment (sampled), or the main process's own peak if more.
-    p["peak_mib"] = max(p["maxrss_mib"], p["tree_peak_mib"])
+    # The main process with its helpers at the same moment (sampled), or the main process's own peak while the
+    # pipeline ran if more (the worker's whole peak, ``maxrss_mib``, includes this benchmark's own evaluation).
+    p["peak_mib"] = max(p["main_peak_mib"], p["tree_peak_mib"])
     print(f"  pipeline: {total_pipeline:.0f} s ({records / total_pipeline:,.0f} records/s), "
           f"{p['children']:,} children, {p['reviews']:,} review items, peak {p['peak_mib']:,.0f} MiB "
-          f"(main process and its {p['helpers']} helpers together; main alone {p['maxrss_mib']:,.0f}), "
+          f"(main process and its {p['helpers']} helpers together; main alone {p['main_peak_mib']:,.0f}; the "
+          f"benchmark's evaluation after it took the main process to {p['maxrss_mib']:,.0f}), "
           f"CPU {p['cpu_s']:.0f} s, helpers included (PostgreSQL's not counted); "
           f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
     print(f"  delta: {d['rows']:,} records into an index of {d['index_children']:,} children in {d['s']:.1f} s "
@@ -337,6 +344,12 @@ def main() -> None:
                            else "the target is at 1M, where Splink's share grows")
                 print(f"  time ratio pipeline / raw Splink: x{ratio:.1f} [{verdict}: <= {TARGET_RATIO}x at 1M]",
                       flush=True)
+                if args.load:  # issue 16's: the load alone, without the delta that follows it
+                    ratio = p["load_s"] / r["s"]
+                    verdict = (("met" if ratio <= TARGET_LOAD_RATIO else "NOT met") if records >= 1_000_000
+                               else "the target is at 1M")
+                    print(f"  time ratio load / raw Splink: x{ratio:.2f} [{verdict}: <= {TARGET_LOAD_RATIO}x at 1M]",
+                          flush=True)
         if p is not None:
             d = p["delta"]
             print(f"  F1 {p['f1']:.4f} [{'met' if p['f1'] >= TARGET_F1 else 'NOT met'}: >= {TARGET_F1}]; "
@@ -354,7 +367,8 @@ def main() -> None:
             print(f"pipeline cost per record grows x{growth:.2f} from {small['records']:,} to {large['records']:,} "
                   "records")
             load_growth = large["p"]["load_s"] / small["p"]["load_s"]
-            verdict = "" if not args.load else f" [{'met' if load_growth <= 3.3 else 'NOT met'}: <= 3.3x]"
+            verdict = "" if not args.load else (f" [{'met' if load_growth <= TARGET_LOAD_GROWTH else 'NOT met'}: "
+                                                f"<= {TARGET_LOAD_GROWTH}x]")
             print(f"the {'load' if args.load else 'feeds'} took x{load_growth:.2f} the time for x{scale:.2f} the "
                   f"records{verdict}", flush=True)
         if "raw" in small and "raw" in large:
