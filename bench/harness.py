@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from math import ceil
 from pathlib import Path
 from typing import Any, Self
 
@@ -253,8 +254,6 @@ def las_at_national_density(children: int) -> list[str]:
     current LAs in the reference list's order, as many as hold that many children at 11 million children over
     all of them. An LA whose postcode districts overlap one already taken is passed over (the generator would put
     both LAs' children in the same postcodes), as is one with too few postcodes."""
-    from math import ceil
-
     from contactpoint.reference import current_local_authorities
     from contactpoint.synthetic.postcodes import districts, incodes
 
