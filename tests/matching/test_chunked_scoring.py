@@ -28,10 +28,12 @@ def _pairs(scored) -> dict[tuple[str, str], float]:
     return {tuple(sorted((e.left, e.right))): round(e.probability, 9) for e in scored.edges}
 
 
-def test_scoring_in_chunks_finds_the_same_pairs_as_one_pass(table, monkeypatch):
+@pytest.mark.parametrize("right", [1, 2, 3], ids=["3 by 1", "3 by 2", "3 by 3"])
+def test_scoring_in_chunks_finds_the_same_pairs_as_one_pass(table, monkeypatch, right):
     whole = _pairs(score_all(table, engine=Backend()))
     assert len(whole) > 50  # there was something to find
-    monkeypatch.setattr(engine, "PREDICT_CHUNK_RECORDS", len(table) // 3 + 1)  # three by three pieces
+    monkeypatch.setattr(engine, "PREDICT_CHUNK_RECORDS", len(table) // 3 + 1)  # three pieces on the left
+    monkeypatch.setattr(engine, "PREDICT_RIGHT_CHUNK_RECORDS", len(table) // right + 1)
     chunked = score_all(table, engine=Backend())
     assert len(chunked.edges) == len(whole)  # each pair once, not once a chunk pair
     assert _pairs(chunked) == whole

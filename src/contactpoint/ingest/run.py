@@ -20,7 +20,6 @@ Guarantees (DESIGN.md section 5):
 from __future__ import annotations
 
 import fcntl
-import gc
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -151,8 +150,9 @@ def _run(run: FeedRun, source: SourceSystem, data: FeedData, *, fmt: str, keyrin
         for chunk in reader if reader is not None else chunks(data, keyring=keyring, **options):
             _commit_batch(run, batch, chunk, keyring=keyring, now=now, source=source)
             # The collector is held back while a run works (processes.fewer_collections): a batch's garbage in
-            # cycles is freed here, once a batch, rather than piling up for as long as the file lasts.
-            gc.collect()
+            # cycles is freed here, once a batch, rather than piling up for as long as the file lasts; and what
+            # it freed is handed back, so that the run's memory stays what one batch needs.
+            processes.give_back_memory()
             if progress:
                 progress(chunk.upto)
         if run.mode == "full":
