@@ -112,3 +112,32 @@ def test_twins_whose_names_are_unrelated_still_cannot_be_joined():
     assert conflict(p(given="NOAH"), p(given="JOE")) == "given names that cannot be the same"
     leo, lea = p(given="LEO", family="SMITH"), p(given="SMITH", family="LEA")
     assert conflict({**lea, "gender": "female"}, {**leo, "gender": "male"}) == "given names that cannot be the same"
+
+
+def _home(postcode=None, address=None, carers=None):
+    return {"postcode": postcode, "address_key": address, "carer_names": carers}
+
+
+def test_namesakes_born_the_same_day_with_different_nhs_numbers_in_different_homes_are_not_put_to_a_person():
+    """At England's density two Oliver Smiths born on one day are common: with different NHS numbers and nothing of
+    a home in common, a person shown the pair could add nothing."""
+    profiles = {"a": {**p(nhs="9434765919"), **_home("LS1 4AP", "LS14AP|1", ["SARAH SMITH"])},
+                "b": {**p(nhs="4010232137"), **_home("M1 1AE", "M11AE|7", ["JOHN SMITH"])}}
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.999)])
+    assert out.group_of["a"] != out.group_of["b"] and not out.reviews
+
+
+def test_different_nhs_numbers_with_a_home_or_a_carer_in_common_are_still_put_to_a_person():
+    """One child registered twice is the same name and birthday at the same home, or with the same mother after a
+    move: a person can tell."""
+    for b_home in (_home("LS1 4AP", "LS14AP|2"), _home("M1 1AE", "LS14AP|1"), _home("M1 1AE", None, ["SARAH SMITH"])):
+        profiles = {"a": {**p(nhs="9434765919"), **_home("LS1 4AP", "LS14AP|1", ["SARAH SMITH"])},
+                    "b": {**p(nhs="4010232137"), **b_home}}
+        out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.999)])
+        assert [r.why for r in out.reviews] == ["different NHS numbers"], b_home
+
+
+def test_different_nhs_numbers_without_a_postcode_on_one_side_are_still_put_to_a_person():
+    profiles = {"a": {**p(nhs="9434765919"), **_home("LS1 4AP")}, "b": {**p(nhs="4010232137"), **_home()}}
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", 0.999)])
+    assert [r.why for r in out.reviews] == ["different NHS numbers"]

@@ -90,7 +90,7 @@ HELD = -1  # the placement of a record too thin to make a child of its own (``in
 
 # Only these of a profile are read by the clustering's conflict rules (``matching.cluster``).
 _CLUSTER_COLUMNS = ("given", "family", "middle", "given_roots", "gender", "given_metaphone", "nhs_number", "upn",
-                    "uln")
+                    "uln", "postcode", "address_key", "carer_names")
 
 
 @dataclass(frozen=True)

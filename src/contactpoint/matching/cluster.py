@@ -9,7 +9,9 @@ and a join is refused when it would put together records that cannot be one chil
   not both names transposed, not a typo or a name that sounds the same), unless an identifier is shared.
 
 A refused join between records the model thought likely goes to the review queue instead, unless the records
-plainly belong to two children (given names that fit nowhere: twins and siblings). Two children already in the
+plainly belong to two children: given names that fit nowhere (twins and siblings), or different identifiers
+between children known to live apart (no postcode, address or carer in common: at England's density, children
+of the same names born on the same day, which grow with the square of the children). Two children already in the
 index are never joined here: a new record that links to both is reported (``LINKS_TWO``), and the batch merges
 the two itself only if no person has acted on either (``ingest.batch``), or else queues the pair for review.
 
@@ -180,6 +182,24 @@ def plainly_two_children(left: list[Profile], right: list[Profile]) -> bool:
     return not any(given_names_compatible(x, y) for x in left for y in right)
 
 
+def live_apart(left: list[Profile], right: list[Profile]) -> bool:
+    """Two groups of records known to belong to children in different homes: each has a postcode, and they share
+    no postcode, address or carer's name. With different NHS numbers, the same names and birthday are two
+    children, and a person shown the pair has nothing to go on that the records do not already say (at 3 million
+    records, three quarters of such pairs in the review queue were two children). Without a postcode on one side
+    nothing is known, and the pair is still queued."""
+    def places(group: list[Profile], column: str) -> set[str]:
+        return {p[column] for p in group if p.get(column)}
+
+    if not places(left, "postcode") or not places(right, "postcode"):
+        return False
+    for column in ("postcode", "address_key"):
+        if places(left, column) & places(right, column):
+            return False
+    carers = {c for p in left for c in p.get("carer_names") or ()}
+    return not any(c in carers for p in right for c in p.get("carer_names") or ())
+
+
 class _Groups(Generic[R]):
     """Union-find over record IDs, each group remembering its records and the existing child it belongs to."""
 
@@ -254,7 +274,7 @@ def decide(new: Iterable[R], existing: Mapping[R, int], profiles: Mapping[R, Pro
         left, right = [profiles[x] for x in groups.members[a]], [profiles[y] for y in groups.members[b]]
         why = group_conflict(left, right)
         if why:
-            if why.startswith("different") and plainly_two_children(left, right):
+            if why.startswith("different") and (plainly_two_children(left, right) or live_apart(left, right)):
                 continue
             queue(a, b, edge, why)
             continue
