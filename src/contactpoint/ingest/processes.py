@@ -63,6 +63,10 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
+# glibc's malloc_trim, looked up once (not on every batch); None where the C library has none (musl, macOS).
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None) if sys.platform.startswith("linux") else None
+
+
 def give_back_memory() -> None:
     """Free what a batch left and hand it back to the system, so that the next batch reuses pages rather than
     adding to them: a batch's cycles (the collector is held back, ``fewer_collections``), Arrow's pool (it keeps
@@ -70,11 +74,8 @@ def give_back_memory() -> None:
     holding pages, and the main process's resident memory crept up from batch to batch)."""
     gc.collect()
     pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (musl has no malloc_trim): nothing to hand back this way
-            pass
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _failure(error: BaseException) -> tuple[str, str]:

@@ -126,7 +126,7 @@ class Backend:
                    chunks: tuple[int, int] = (1, 1)) -> T:
         """Splink's predictions over ``table`` in an in-memory DuckDB, as ``take`` reads them before it closes;
         ``chunks``: how many pieces (left, right) the records are scored in, a pair of pieces at a time
-        (``PREDICT_CHUNK_RECORDS``)."""
+        (``PREDICT_CHUNK_RECORDS``, ``PREDICT_RIGHT_CHUNK_RECORDS``)."""
         con = connect()
         try:
             db_api = DuckDBAPI(con)
