@@ -104,6 +104,26 @@ def test_a_load_gives_the_index_the_feeds_one_after_another_would(folder):
     assert not LoadPlacement.objects.exists()  # kept only between matching and writing
 
 
+def test_a_pair_a_load_leaves_for_review_shows_its_evidence():
+    """The load scores its pairs without their evidence (it would take gigabytes nationally) and finds it again
+    for the pairs it leaves to a person, who must see why the model thought them one child."""
+    header = "source_record_id,given_name,family_name,gender,date_of_birth,nhs_number,address_line_1,town,postcode\n"
+    sources = demo.register_sources(keyring=get_keyring(), now=NOW)
+    first, second = (sources[code][0] for code in demo.LOAD_ORDER[:2])
+    files = [LoadFile(first, (header + "A-1,Harper,Haynes,female,2017-03-01,4166102508,8 Martin Gardens,London,"
+                                       "WC1N 3LB\n").encode(), "csv"),
+             LoadFile(second, (header + "B-1,Harper,Haynes,female,2017-03-01,6405388611,8 Martin Gardens,London,"
+                                        "WC1N 3LB\n").encode(), "csv")]
+
+    load(files, keyring=get_keyring(), now=NOW)
+
+    item = ReviewItem.objects.get(status=ReviewItem.Status.OPEN)
+    assert item.why == "different NHS numbers"
+    assert {name: item.evidence[name] for name in ("given_name", "family_name", "birth_date", "address")} == {
+        "given_name": "exact", "family_name": "exact", "birth_date": "exact", "address": "same home"}
+    assert item.evidence["nhs_number"] != "exact"
+
+
 def test_sending_one_of_the_loaded_files_again_later_changes_nothing(folder):
     files = _files(folder)
     load(files, keyring=get_keyring(), now=NOW)

@@ -10,7 +10,7 @@ import pytest
 
 from contactpoint.ingest.profiles import profiles_of
 from contactpoint.matching import engine
-from contactpoint.matching.engine import Backend, score_all
+from contactpoint.matching.engine import Backend, score, score_all
 from contactpoint.matching.profile import arrow_table
 from contactpoint.synthetic.generator import generate
 
@@ -37,3 +37,18 @@ def test_scoring_in_chunks_finds_the_same_pairs_as_one_pass(table, monkeypatch, 
     chunked = score_all(table, engine=Backend())
     assert len(chunked.edges) == len(whole)  # each pair once, not once a chunk pair
     assert _pairs(chunked) == whole
+
+
+def test_the_evidence_of_a_loads_pair_is_what_the_feeds_scoring_shows(table):
+    """A load keeps no evidence with its pairs (``Scored.evidence`` scores the review items' records again): each
+    comparison's level must still be the one the feeds' own scoring gives the pair."""
+    rows = table.to_pylist()
+    expected = {frozenset((e.left, e.right)): e.evidence
+                for e in score(rows, [r["unique_id"] for r in rows], engine=Backend())}
+    scored = score_all(table, engine=Backend())
+    asked = [(e.left, e.right) for e in scored.edges[::7]]
+    found = scored.evidence(asked)
+    assert len(found) == len(asked) > 5
+    for pair, levels in found.items():
+        assert levels and levels == expected[frozenset(pair)]
+    assert scored.evidence([]) == {}

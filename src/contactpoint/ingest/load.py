@@ -46,7 +46,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection, transaction
@@ -116,29 +115,44 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 class _Column:
     """One profile column of every record of a load, dictionary-encoded: a position per record into the column's
     distinct values, as Python objects once each (3 million records' names as Python strings took gigabytes;
-    their distinct values are a small part of them)."""
+    their distinct values are a small part of them). The positions are an ``array``, not numpy: the clustering
+    reads a value at a time (46 million reads at 3 million records), and a numpy scalar read costs several times
+    a Python one."""
 
-    __slots__ = ("_at", "_values", "_offsets", "_valid")
+    __slots__ = ("_at", "_values")
 
-    def __init__(self, column: pa.ChunkedArray) -> None:
-        array = column.combine_chunks()
-        self._offsets: np.ndarray | None = None
-        self._valid: np.ndarray | None = None
-        if pa.types.is_list(array.type):  # given_roots: each record's slice of the values
-            self._offsets = array.offsets.to_numpy()
-            self._valid = array.is_valid().to_numpy(zero_copy_only=False)
-            array = array.values
-        encoded = pc.dictionary_encode(array)
-        self._at = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    def __init__(self, column: pa.Array) -> None:
+        encoded = pc.dictionary_encode(column)
+        self._at = _positions(encoded.indices.fill_null(-1))
         self._values = [*encoded.dictionary.to_pylist(), None]  # -1: no value
 
     def __getitem__(self, position: int) -> Any:
-        if self._offsets is None:
-            return self._values[self._at[position]]
-        assert self._valid is not None
+        return self._values[self._at[position]]
+
+
+class _ListColumn:
+    """A column of lists (given_roots, carer_names), each record's list a slice of one dictionary-encoded
+    column of their values."""
+
+    __slots__ = ("_offsets", "_valid", "_values")
+
+    def __init__(self, column: pa.ListArray) -> None:
+        self._offsets = _positions(column.offsets)
+        self._valid = column.is_valid().to_numpy(zero_copy_only=False).tobytes()
+        self._values = _Column(column.values)
+
+    def __getitem__(self, position: int) -> list[Any] | None:
         if not self._valid[position]:
             return None
-        return [self._values[i] for i in self._at[self._offsets[position]:self._offsets[position + 1]]]
+        values = self._values
+        return [values[i] for i in range(self._offsets[position], self._offsets[position + 1])]
+
+
+def _positions(column: pa.Array) -> array[int]:
+    """Integers as a compact ``array`` of C ints (4 bytes each, read as Python ints)."""
+    out = array("i")
+    out.frombytes(column.cast(pa.int32()).to_numpy(zero_copy_only=False).tobytes())
+    return out
 
 
 class _Profile(Mapping[str, Any]):
@@ -147,7 +161,7 @@ class _Profile(Mapping[str, Any]):
 
     __slots__ = ("_columns", "_at")
 
-    def __init__(self, columns: dict[str, _Column], at: int) -> None:
+    def __init__(self, columns: dict[str, _Column | _ListColumn], at: int) -> None:
         self._columns = columns
         self._at = at
 
@@ -170,7 +184,10 @@ class _Profiles(Mapping[int, Mapping[str, Any]]):
 
     def __init__(self, table: pa.Table) -> None:
         self._count = len(table)
-        self._columns = {c: _Column(table.column(c)) for c in _CLUSTER_COLUMNS}
+        self._columns: dict[str, _Column | _ListColumn] = {}
+        for c in _CLUSTER_COLUMNS:
+            column = table.column(c).combine_chunks()
+            self._columns[c] = _ListColumn(column) if pa.types.is_list(column.type) else _Column(column)
 
     def __getitem__(self, uid: int) -> Mapping[str, Any]:
         return _Profile(self._columns, uid)
@@ -234,7 +251,7 @@ def load(files: Sequence[LoadFile], *, keyring: KeyRing, now: datetime, engine: 
         seconds = {"read": round(time.perf_counter() - started, 1)}
         if run.stage == LoadRun.Stage.MATCHING:
             started = time.perf_counter()
-            _match(run, files, runs, read, engine=engine, keyring=keyring, progress=print_)
+            seconds.update(_match(run, files, runs, read, engine=engine, keyring=keyring, progress=print_))
             seconds["match"] = round(time.perf_counter() - started, 1)
         started = time.perf_counter()
         _write(run, files, runs, origins, read, keyring=keyring, now=now, progress=print_,
@@ -303,9 +320,12 @@ class _Numbering:
 
 
 def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], read: Sequence[ReadFile], *,
-           engine: Backend | None, keyring: KeyRing, progress: Progress) -> None:
+           engine: Backend | None, keyring: KeyRing, progress: Progress) -> dict[str, float]:
     """Score every record against every other, decide as the feeds do, and keep the placements (with each file's
-    row problems and counts) for writing."""
+    row problems and counts) for writing. Returns the seconds its parts took (scoring, clustering, keeping), for
+    the operator: the parts of ``match`` that grow differently with the records."""
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
     numbering = _Numbering(read)
     table = pa.concat_tables([r.profiles.set_column(0, "unique_id", pc.add(r.profiles.column("unique_id"), start))
                               for r, start in zip(read, numbering.starts, strict=False)])
@@ -314,6 +334,8 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
     frequencies = Frequencies.load(keyring) if uses_frequencies() else None
     progress("match", 0, 1)
     scored = score_all(table, engine=engine, frequencies=frequencies)
+    seconds["scoring"] = time.perf_counter() - started
+    started = time.perf_counter()
     profiles = _Profiles(table)
     del table
     outcome = decide(range(numbering.total), {}, profiles, scored.edges)
@@ -323,6 +345,8 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
     evidence = scored.evidence((rv.record_a, rv.record_b) for rv in reviews)
     pairs = len(scored.edges)
     del outcome, scored
+    seconds["clustering"] = time.perf_counter() - started
+    started = time.perf_counter()
     progress("match", 1, 1)
     lacks = b"".join(r.lacks for r in read)
     # What each group's records lack together, for the groups with a record that lacks anything: ``held.thin`` of
@@ -375,6 +399,8 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
             stage=LoadRun.Stage.WRITING, records=numbering.total, groups_total=groups_total,
             pairs_scored=pairs, reviews=kept_reviews)
     run.refresh_from_db()
+    seconds["keeping"] = time.perf_counter() - started
+    return {part: round(s, 1) for part, s in seconds.items()}
 
 
 def _placements(run: LoadRun, start: int, upto: int) -> list[list[tuple[int, int]]]:

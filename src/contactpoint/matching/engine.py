@@ -33,9 +33,10 @@ T = TypeVar("T")
 # held one chunk pair at a time, not all at once. At a million records the one pass took the load's peak to 3.0 GiB
 # (docs/benchmarks.md); a national load is 30 to 40 million. Up to ``PREDICT_CHUNK_RECORDS`` the scoring is one
 # pass. The right-hand chunks are larger: each pass blocks its left chunk against one right chunk, so k by k
-# chunks repeat the blocking k times over; at 3 million records 3 by 1 chunks scored in 40 s where 3 by 3 took 62,
-# with the same peak (+2.0 GiB), which the data the chunks share, not the pairs, decides.
-PREDICT_CHUNK_RECORDS = 1_500_000
+# chunks repeat the blocking k times over. The 3 million records of the benchmark, scored alone without Splink's
+# intermediate columns: one pass 22.5 s and +3.4 GiB; 2 by 1 chunks 28.9 s, +2.1 GiB; 3 by 1 32.5 s, +1.7 GiB
+# (3 by 3 took 62 s). The memory is the data the chunks share more than the pairs.
+PREDICT_CHUNK_RECORDS = 2_000_000
 PREDICT_RIGHT_CHUNK_RECORDS = 4_000_000
 
 
@@ -245,39 +246,50 @@ def backend(name: str | None = None) -> Backend:
 
 
 class Scored:
-    """Every pair a whole load scored (``score_all``): the pairs as ``Edge``s without their evidence, which is
-    looked up only for the few pairs that become review items (``evidence``)."""
+    """Every pair a whole load scored (``score_all``): the pairs as ``Edge``s without their evidence. The evidence
+    (each comparison's level) is wanted only for the few pairs that become review items, and is found by scoring
+    their records again (``evidence``): kept for every pair, Splink's intermediate columns took 0.6 GiB more and
+    8 % more time at 3 million records."""
 
-    def __init__(self, table: pa.Table, levels: dict[str, list[tuple[float, str]]]) -> None:
-        self._table = table
-        self._levels = levels
-        left, right = table.column("unique_id_l").to_pylist(), table.column("unique_id_r").to_pylist()
-        probability = table.column("match_probability").to_pylist()
+    def __init__(self, predicted: pa.Table, profiles: pa.Table, *, engine: Backend, settings: dict[str, Any],
+                 lookups: Mapping[str, pa.Table] | None) -> None:
+        self._profiles, self._engine, self._settings, self._lookups = profiles, engine, settings, lookups
+        left, right = predicted.column("unique_id_l").to_pylist(), predicted.column("unique_id_r").to_pylist()
+        probability = predicted.column("match_probability").to_pylist()
         none: dict[str, str] = {}
         self.edges = [Edge(a, b, float(p), none) for a, b, p in zip(left, right, probability, strict=True)]
 
-    def evidence(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
-        """The comparison levels of the pairs asked for (either way round)."""
+    def evidence(self, pairs: Iterable[tuple[Any, Any]]) -> dict[tuple[Any, Any], dict[str, str]]:
+        """The comparison levels of the pairs asked for (either way round), from their records scored again with
+        the same model: a pair's levels depend on its two records only."""
         wanted = {frozenset(p) for p in pairs}
-        rows = [i for i, e in enumerate(self.edges) if frozenset((e.left, e.right)) in wanted]
-        picked = self._table.take(pa.array(rows, type=pa.int64())).to_pylist()
+        if not wanted:
+            return {}
+        uids = self._profiles.column("unique_id")
+        records = self._profiles.filter(pc.is_in(uids, value_set=pa.array(sorted({u for p in wanted for u in p}),
+                                                                          type=uids.type)))
+        settings = {**self._settings, "retain_intermediate_calculation_columns": True}
+        levels = _levels(settings)
+        columns = ["unique_id_l", "unique_id_r", *(f"mw_{name}" for name in levels)]
+        rows = self._engine.predict_arrow(records, settings, 0.0, columns, self._lookups).to_pylist()
         return {(row["unique_id_l"], row["unique_id_r"]): {
-            name: label for name in self._levels if (label := _level_of(self._levels[name], row.get(f"mw_{name}")))
-            is not None} for row in picked}
+            name: label for name in levels if (label := _level_of(levels[name], row.get(f"mw_{name}"))) is not None}
+            for row in rows if frozenset((row["unique_id_l"], row["unique_id_r"])) in wanted}
 
 
 def score_all(table: pa.Table, *, engine: Backend | None = None, frequencies: Frequencies | None = None) -> Scored:
     """Every pair among all the profiles of a load (``table``, in ``SCHEMA``) above the review threshold: one
-    Splink link-and-dedupe over everything, on DuckDB in this process or on Spark."""
+    Splink link-and-dedupe over everything, on DuckDB in this process or on Spark. The result holds ``table``
+    until it is dropped (``Scored.evidence`` reads the records of the pairs asked for)."""
     engine = engine or backend()
     settings = dict(trained_settings(dialect=engine.dialect))
-    settings["retain_intermediate_calculation_columns"] = True
-    levels = _levels(settings)
+    settings["retain_intermediate_calculation_columns"] = False
     lookups = frequencies.lookups(table, _u_exact(settings)) if frequencies is not None else None
     if lookups is None:
         settings = without_adjustments(settings)
-    columns = ["unique_id_l", "unique_id_r", "match_probability", *(f"mw_{name}" for name in levels)]
-    return Scored(engine.predict_arrow(table, settings, thresholds()[1], columns, lookups), levels)
+    columns = ["unique_id_l", "unique_id_r", "match_probability"]
+    return Scored(engine.predict_arrow(table, settings, thresholds()[1], columns, lookups), table, engine=engine,
+                  settings=settings, lookups=lookups)
 
 
 def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, engine: Backend | None = None,
