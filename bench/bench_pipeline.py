@@ -16,9 +16,10 @@ rows per child):
    given + family name block grew with the square of the data), then training, predict, clusters at 0.9 (and
    the quality at other thresholds from the same predictions);
 4. pairwise precision, recall and F1 of both against truth.csv (``matching.evaluate``), wall time, peak
-   memory (``ru_maxrss`` of each worker process: Python, DuckDB and Splink; for the pipeline, the most its main
-   process and its helper processes (``contactpoint.ingest.processes``) held together, sampled four times a second;
-   the PostgreSQL server's own memory is not included), CPU time (the helpers' included), and the time ratio.
+   memory (``harness.own_peak_mib`` of each worker process: Python, DuckDB and Splink; for the pipeline, the most
+   its main process and its helper processes (``contactpoint.ingest.processes``) held together, sampled four
+   times a second; the PostgreSQL server's own memory is not included), CPU time (the helpers' included), and
+   the time ratio.
 
 The children live in as many local authorities as England would hold them in (``--las national``, the default:
 ``harness.las_at_national_density``), so that a postcode holds as many children as in England; ``--las 202,203``
@@ -41,7 +42,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -154,7 +154,7 @@ def pipeline(task: dict) -> None:
         delta_s = time.perf_counter() - t
     # The main process's own peak up to here, the pipeline's: what follows (the recount, and this benchmark's
     # reading of truth.csv into dictionaries of every record) is not, and can hold more than the pipeline did.
-    main_peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    main_peak_mib = harness.own_peak_mib()
     delta = {"s": delta_s, "rows": run.rows_done, "created": run.children_created, "linked": run.records_linked,
              "reviews": run.reviews_queued, "index_children": children_before}
     # The monthly recount of term frequencies from the index (`contactpoint match frequencies`), timed.
