@@ -88,6 +88,23 @@ def test_an_unsure_pair_whose_given_names_fit_nowhere_is_not_put_to_a_person():
     assert out.group_of["t1"] != out.group_of["t2"] and not out.reviews
 
 
+def test_a_record_without_a_given_name_does_not_make_a_sister_fit():
+    """Amelia's GP record joined her child benefit record on the NHS number, which has no given name. Caroline,
+    her sister at the same address (no date of birth on the school's record), fits none of Amelia's given names:
+    the nameless record says nothing either way, and nobody is asked (at a million records, such siblings were
+    a good part of the "model is unsure" items)."""
+    profiles = {"gp": p(given="AMELIA", nhs="9434765919"), "chb": {**p(given="", nhs="9434765919"), "given": None},
+                "school": p(given="CAROLINE")}
+    out = decide(["gp", "chb", "school"], {}, profiles, [Edge("gp", "chb", 0.999), Edge("school", "chb", UNSURE)])
+    assert out.group_of["gp"] == out.group_of["chb"] != out.group_of["school"] and not out.reviews
+
+
+def test_groups_with_no_given_name_on_one_side_are_still_put_to_a_person():
+    profiles = {"a": {**p(given=""), "given": None}, "b": p(given="CAROLINE")}
+    out = decide(["a", "b"], {}, profiles, [Edge("a", "b", UNSURE)])
+    assert out.group_of["a"] != out.group_of["b"] and len(out.reviews) == 1
+
+
 def test_one_badly_mistyped_record_does_not_keep_its_childs_other_records_out():
     """"On" for Ronald joined its group on the NHS number; the school's "Ron" still joins the child."""
     profiles = {"gp": p(given="RONALD", nhs="9434765919"), "chb": p(given="ON", nhs="9434765919"),
