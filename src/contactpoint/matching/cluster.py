@@ -180,8 +180,8 @@ def plainly_two_children(left: list[Profile], right: list[Profile]) -> bool:
     their identifiers differ, not one child. Nothing a person could add: not queued for review. (With the model
     sure and no identifier to tell them apart, the pair is still queued: a badly mistyped name looks the same.)
     A record without a given name fits nothing and rules nothing out: it is left out here, where it used to fit
-    every name (a sister at the same address was queued because her sibling's child benefit record had no given
-    name). A group with no given name at all is not plainly anyone."""
+    every name (a girl at her sister's address was queued because her sister's group held a child benefit record
+    with no given name). A group with no given name at all is not plainly anyone."""
     named = [x for x in left if x.get("given")], [y for y in right if y.get("given")]
     return bool(named[0] and named[1]) and not any(given_names_compatible(x, y) for x in named[0] for y in named[1])
 
