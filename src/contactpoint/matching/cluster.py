@@ -182,8 +182,8 @@ def plainly_two_children(left: list[Profile], right: list[Profile]) -> bool:
     A record without a given name fits nothing and rules nothing out: it is left out here, where it used to fit
     every name (a girl at her sister's address was queued because her sister's group held a child benefit record
     with no given name). A group with no given name at all is not plainly anyone."""
-    named = [x for x in left if x.get("given")], [y for y in right if y.get("given")]
-    return bool(named[0] and named[1]) and not any(given_names_compatible(x, y) for x in named[0] for y in named[1])
+    ours, theirs = [x for x in left if x.get("given")], [y for y in right if y.get("given")]
+    return bool(ours and theirs) and not any(given_names_compatible(x, y) for x in ours for y in theirs)
 
 
 def live_apart(left: list[Profile], right: list[Profile]) -> bool:

@@ -79,6 +79,11 @@ def _level_of(levels: list[tuple[float, str]], weight: float | None) -> str | No
     return found[0] if found else None  # a null level (weight 0 by construction) is no evidence either way
 
 
+def _evidence(levels: dict[str, list[tuple[float, str]]], row: Mapping[str, Any]) -> dict[str, str]:
+    """A scored pair's comparison levels by name, from its ``mw_<name>`` columns (null levels left out)."""
+    return {name: label for name in levels if (label := _level_of(levels[name], row.get(f"mw_{name}"))) is not None}
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for Splink. Nothing of the profiles may reach a disk: an in-memory DuckDB that runs
     short of memory offloads to a temporary directory (``.tmp`` in the working directory by default), in clear.
@@ -272,9 +277,8 @@ class Scored:
         levels = _levels(settings)
         columns = ["unique_id_l", "unique_id_r", *(f"mw_{name}" for name in levels)]
         rows = self._engine.predict_arrow(records, settings, 0.0, columns, self._lookups).to_pylist()
-        return {(row["unique_id_l"], row["unique_id_r"]): {
-            name: label for name in levels if (label := _level_of(levels[name], row.get(f"mw_{name}"))) is not None}
-            for row in rows if frozenset((row["unique_id_l"], row["unique_id_r"])) in wanted}
+        return {(row["unique_id_l"], row["unique_id_r"]): _evidence(levels, row)
+                for row in rows if frozenset((row["unique_id_l"], row["unique_id_r"])) in wanted}
 
 
 def score_all(table: pa.Table, *, engine: Backend | None = None, frequencies: Frequencies | None = None) -> Scored:
@@ -319,7 +323,5 @@ def score(profiles: Sequence[Mapping[str, Any] | tuple], new: Iterable[str], *, 
         left, right = row["unique_id_l"], row["unique_id_r"]
         if left not in new and right not in new:
             continue  # two records already in the index: decided before
-        evidence = {name: label for name in levels
-                    if (label := _level_of(levels[name], row.get(f"mw_{name}"))) is not None}
-        edges.append(Edge(left, right, float(row["match_probability"]), evidence))
+        edges.append(Edge(left, right, float(row["match_probability"]), _evidence(levels, row)))
     return edges
