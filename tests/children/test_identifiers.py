@@ -4,6 +4,7 @@ from datetime import date
 
 import nhs_number
 import pytest
+import uk_postcodes_parsing
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -111,6 +112,19 @@ def test_postcodes_are_normalised(raw, expected):
 def test_a_string_that_is_not_a_postcode_is_refused(raw):
     with pytest.raises(ValidationError, match="not a UK postcode"):
         normalise_postcode(raw)
+
+
+@given(st.one_of(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -\t", max_size=10),
+                 st.from_regex(r"\A\s?[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}\s?\Z")))
+def test_a_postcode_is_read_as_the_postcode_library_parses_it(raw):
+    """The validator uses the library's normaliser (eight times cheaper than its ``parse``): it must accept and
+    write every postcode exactly as ``parse`` does, and refuse what ``parse`` cannot read."""
+    parsed = uk_postcodes_parsing.parse(raw.strip(), attempt_fix=False) if raw.strip() else None
+    if parsed is None:
+        with pytest.raises(ValidationError, match="not a UK postcode"):
+            normalise_postcode(raw)
+    else:
+        assert normalise_postcode(raw) == parsed.postcode
 
 
 def test_contactpoint_ids_are_issued_with_a_valid_check_character():
