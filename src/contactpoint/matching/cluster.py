@@ -236,7 +236,7 @@ class _Groups(Generic[R]):
         joined = self._members.get(a)
         if joined is None:
             joined = self._members[a] = [a]
-        joined += self._members.pop(b, None) or [b]
+        joined += self._members.pop(b, [b])
         if a not in self.child and b in self.child:
             self.child[a] = self.child[b]
         self.child.pop(b, None)
