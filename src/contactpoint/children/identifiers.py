@@ -147,7 +147,7 @@ def normalise_postcode(raw: str, field: str = "postcode") -> str:
     # The library's own normaliser, not ``parse``: ``parse`` also works out the area, district, sector and unit
     # (a dataclass of eight fields made with ten regular expressions) only for us to keep the postcode, 20 us a
     # postcode against 2.5 us. It mattered at national size: a file holds more distinct postcodes than any
-    # cache of answers (96,000 in the 3 million records' GP file, 1.7 million in England), so most are parsed.
+    # cache of answers (96,000 in the 3 million records' GP file, well over a million in England), so most are parsed.
     normalised = to_normalised(raw.strip())
     if normalised is None:
         raise ValidationError(field, "not a UK postcode")
