@@ -22,8 +22,8 @@ from uk_postcodes_parsing.postcode_utils import to_normalised
 from contactpoint.errors import ValidationError
 from contactpoint.reference import la_codes
 
-# The parser logs the postcode it could not parse: personal data. Our validator reports the refusal itself,
-# without the value.
+# The library's ``parse`` logs the postcode it could not parse: personal data. The validator below does not call
+# it, but the generator and tests do; refusals are reported by our validator, without the value.
 logging.getLogger("uk_postcodes_parsing").setLevel(logging.CRITICAL)
 
 # What a name or an address line may be, wherever it comes from (a feed's row, a local authority's correction).

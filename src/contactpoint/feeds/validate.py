@@ -158,8 +158,9 @@ def _ascii(normalise: Callable[[str, str], str], what: str) -> Callable[[str, st
 
 @lru_cache(maxsize=1 << 16)
 def _postcode_or_reason(value: str) -> tuple[str, str | None]:
-    """A household's children share a postcode, and parsing one is the slowest check in a row: remember
-    the last few thousand answers (the normalised postcode, or the reason it was refused)."""
+    """A household's children share a postcode: remember the last 65,536 answers (the normalised postcode, or the
+    reason it was refused); a hit costs a sixtieth of a parse. A national file holds far more distinct postcodes
+    than that, so most are parsed anyway: the parse itself is kept cheap (``normalise_postcode``)."""
     try:
         return normalise_postcode(value), None
     except ValidationError as refused:

@@ -213,8 +213,9 @@ class _Groups(Generic[R]):
         self._members: dict[R, list[R]] = {}  # roots of groups of two or more
         self.child: dict[R, int] = {}  # roots of groups that are an existing child
 
-    def add(self, uid: R, child: int | None) -> None:
-        if child is not None and uid not in self.child and uid not in self.parent:
+    def add(self, uid: R, child: int) -> None:
+        """A record of an existing child (a new record needs no adding: alone, it is in none of the dicts)."""
+        if uid not in self.child and uid not in self.parent:
             self.child[uid] = child
 
     def members(self, root: R) -> list[R]:
@@ -263,8 +264,6 @@ def decide(new: Iterable[R], existing: Mapping[R, int], profiles: Mapping[R, Pro
         else:
             by_child[child] = uid
     new = list(new)
-    for uid in new:
-        groups.add(uid, None)
 
     reviews: dict[tuple[R, R], Review[R]] = {}
 
