@@ -189,16 +189,25 @@ def test_on_postgresql_the_index_and_record_keys_are_built_after_the_rows_and_ag
     files = _files(folder)
     keys = _index_keys()
     assert len(keys) == 4  # primary key (index and constraint), the index by child, the foreign key
-    record_keys = _index_keys("children_source_record")
-    assert any("(source, record_key)" in k for k in record_keys)
+    tables = ("children_source_record", "children_child", "vault_data_key", "bestview_discrepancy")
+    others = {table: _index_keys(table) for table in tables}
+    assert any("(source, record_key)" in k for k in others["children_source_record"])
     real = loading._write_children
     seen: list[list[str]] = []
 
     def stopped_after_one_batch(batch, *args, **kwargs):
         seen.append(_index_keys())
-        # The source records' unique key is set aside too; their primary key and index by child stay.
-        assert not any("(source, record_key)" in k for k in _index_keys("children_source_record"))
-        assert any("(child_id)" in k for k in _index_keys("children_source_record"))
+        # Set aside too: what takes a random value a row. The source records' unique key, and their index and
+        # foreign key by child (a child's number is its random ContactPoint ID); the ContactPoint IDs' key; the
+        # data keys' primary key and foreign key; the discrepancies' index and foreign key by child.
+        records = _index_keys("children_source_record")
+        assert not any("(source, record_key)" in k or "(child_id)" in k for k in records)
+        assert any("PRIMARY KEY (id)" in k for k in records)  # by a sequence: it stays
+        children = _index_keys("children_child")
+        assert not any("(cpid)" in k for k in children) and any("PRIMARY KEY (id)" in k for k in children)
+        assert any("(responsible_la)" in k for k in children)  # few values: it stays
+        assert not any("(child_id)" in k for k in _index_keys("vault_data_key"))
+        assert not any("(child_id)" in k for k in _index_keys("bestview_discrepancy"))
         if len(seen) == 2:
             raise KeyboardInterrupt
         return real(batch, *args, **kwargs)
@@ -210,7 +219,7 @@ def test_on_postgresql_the_index_and_record_keys_are_built_after_the_rows_and_ag
     monkeypatch.setattr(loading, "_write_children", real)
     load(files, keyring=get_keyring(), now=NOW, batch_size=40)
     assert _index_keys() == keys and LoadRun.objects.get().keys_set_aside == []
-    assert _index_keys("children_source_record") == record_keys
+    assert {table: _index_keys(table) for table in tables} == others
     assert "keys" in LoadRun.objects.get().seconds
 
 

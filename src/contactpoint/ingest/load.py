@@ -80,11 +80,19 @@ from contactpoint.vault.keyring import KeyRing
 
 # New children written per transaction: about 13,000 records at the generator's 2.6 a child.
 WRITE_GROUPS = 5000
-# Set aside while a load writes (``vault.bulkload``), with the blind index's keys: the source records' unique key,
-# whose b-tree takes a random key (a keyed hash) a row and, once past memory, made the write grow faster than the
-# rows. Nothing looks a record up by its key while the load writes; the key is made again, and so checked, at the
-# end. The index by child stays: the write reads each batch's records by child.
-SOURCE_RECORD_KEYS = frozenset({"source_record_unique"})
+# Set aside while a load writes (``vault.bulkload``), with the blind index's keys: whatever takes a random value a
+# row, whose b-tree, once past the database's memory, made the write grow faster than the rows. The source records'
+# unique key (a keyed hash); a child's ContactPoint ID (its number, the primary key, stays: a ContactPoint ID that
+# collides is caught by it); and the index and foreign key by child of the tables written with the children (a
+# child's number is its random ContactPoint ID; each row's foreign key was also a check at commit, where made again
+# it is one join). Nothing reads them while the load writes; each is made again, and so checked, at the end.
+SET_ASIDE: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("children_child", {"only": frozenset({"child_cpid_unique"})}),
+    ("children_source_record", {"only": frozenset({"source_record_unique"})}),
+    ("children_source_record", {"on": "child_id"}),
+    ("vault_data_key", {"on": "child_id"}),
+    ("bestview_discrepancy", {"on": "child_id"}),
+)
 HELD = -1  # the placement of a record too thin to make a child of its own (``ingest.held``)
 
 # Only these of a profile are read by the clustering's conflict rules (``matching.cluster``).
@@ -385,10 +393,14 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
     kept_reviews = [{"a": key_of(rv.record_a), "b": key_of(rv.record_b), "probability": rv.probability,
                      "why": rv.why, "evidence": evidence.get((rv.record_a, rv.record_b))
                      or evidence.get((rv.record_b, rv.record_a)) or {}} for rv in reviews]
+    # Kept in the children's order, each child's records in load order: the write reads a batch of children at a
+    # time, which is then a run of the table's pages. In load order a child's later records lay all over it, and a
+    # batch read a page for nearly every record (at 3 million records the table is 243 MB, twice PostgreSQL's
+    # default shared buffers).
+    in_order = pc.sort_indices(pa.array(placed, pa.int32())).to_pylist()  # a stable sort
     with transaction.atomic():
         bulk.insert("feeds_load_placement", ("load_id", "child_number", "file", "position"),
-                    ((run.id, placed[start + i], n, i) for n, start in enumerate(numbering.starts[:-1])
-                     for i in range(len(read[n]))))
+                    ((run.id, placed[uid], *numbering.of(uid)) for uid in in_order))
         for feed, r, c in zip(runs, read, counts, strict=True):
             RowProblem.objects.bulk_create(_row_problems(feed, r.problems), batch_size=5000)
             FeedRun.objects.filter(pk=feed.pk).update(
@@ -436,8 +448,8 @@ def _write(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], ori
 
     if run.groups_done == 0 and not run.keys_set_aside:
         with transaction.atomic():  # the drop and the note of what to make again, together
-            run.keys_set_aside = [*bulkload.set_aside(), *bulkload.set_aside(
-                "children_source_record", only=SOURCE_RECORD_KEYS)]
+            run.keys_set_aside = [*bulkload.set_aside(), *(statement for table, which in SET_ASIDE
+                                                            for statement in bulkload.set_aside(table, **which))]
             LoadRun.objects.filter(pk=run.pk).update(keys_set_aside=run.keys_set_aside)
     try:
         progress("write", run.groups_done, run.groups_total)

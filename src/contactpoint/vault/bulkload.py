@@ -9,9 +9,10 @@ be kept with the load, in the same transaction as the drop), and made again when
 (``rebuild``). Nothing reads the index meanwhile: it held no one when the load began, and the load refuses an
 index that holds anyone. SQLite (development) keeps its keys throughout.
 
-The same holds for another empty table the load fills whose key takes a random value a row (``ingest.load`` sets
-aside the source records' unique key, a keyed hash, this way): ``set_aside`` takes the table and, if not all of
-them, the keys and indexes to set aside.
+The same holds for another empty table the load fills whose key or index takes a random value a row: the source
+records' unique key (a keyed hash), a child's ContactPoint ID, and the index and foreign key by child of the
+source records, data keys and discrepancies (a child's number is its random ContactPoint ID). ``set_aside`` takes
+the table and, if not all of them, the keys and indexes to set aside by name or by column.
 """
 
 from __future__ import annotations
@@ -23,36 +24,46 @@ from django.db import connection
 TABLE = "vault_index"
 
 
-def set_aside(table: str = TABLE, *, only: frozenset[str] | None = None) -> list[str]:
-    """Drop the empty ``table``'s keys and indexes (``only`` those named, if given); return the statements that
-    make them again, in the order to run them. [] on SQLite, or if the table is not empty."""
+def set_aside(table: str = TABLE, *, only: frozenset[str] | None = None, on: str | None = None) -> list[str]:
+    """Drop the empty ``table``'s keys and indexes (``only`` those named, or ``on`` one column only, if given);
+    return the statements that make them again, in the order to run them. [] on SQLite, or if the table is not
+    empty."""
     if connection.vendor != "postgresql":
         return []
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
         if cursor.fetchone()[0]:
             return []
+        # With the columns each key and index is on: Django names a foreign key's index and constraint with a hash.
         # The primary key first when made again (the other indexes and the foreign key are built after it).
-        cursor.execute("SELECT conname, contype, pg_get_constraintdef(oid), conindid FROM pg_constraint "
+        cursor.execute("SELECT conname, contype, pg_get_constraintdef(oid), "
+                       "ARRAY(SELECT attname::text FROM pg_attribute "
+                       "WHERE attrelid = conrelid AND attnum = ANY(conkey)) FROM pg_constraint "
                        "WHERE conrelid = %s::regclass ORDER BY contype = 'p' DESC, conname", [table])
-        constraints = [c for c in cursor.fetchall() if only is None or c[0] in only]
-        cursor.execute("SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index AS i "
+        constraints = [c[:3] for c in cursor.fetchall() if _chosen(c[0], c[3], only, on)]
+        cursor.execute("SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), "
+                       "ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = i.indrelid "
+                       "AND attnum = ANY(i.indkey::int2[])) FROM pg_index AS i "
                        "WHERE i.indrelid = %s::regclass AND NOT EXISTS "
                        "(SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid) ORDER BY 1", [table])
-        indexes = [i for i in cursor.fetchall() if only is None or i[0] in only]
+        indexes = [i[:2] for i in cursor.fetchall() if _chosen(i[0], i[2], only, on)]
         quote = connection.ops.quote_name
         # Checks the transaction deferred (foreign keys) are made now: a table with checks pending cannot be altered.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         again = [f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
-                 for name, kind, definition, _ in constraints if kind == "p"]
+                 for name, kind, definition in constraints if kind == "p"]
         again += [definition for _, definition in indexes]
         again += [f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
-                  for name, kind, definition, _ in constraints if kind != "p"]
-        for name, _, _, _ in constraints:
+                  for name, kind, definition in constraints if kind != "p"]
+        for name, _, _ in constraints:
             cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {name}")  # as regclass::text gives it: quoted where it must be
     return again
+
+
+def _chosen(name: str, columns: list[str], only: frozenset[str] | None, on: str | None) -> bool:
+    return (only is None or name in only) and (on is None or columns == [on])
 
 
 def rebuild(statements: Sequence[str]) -> None:
