@@ -12,9 +12,9 @@ A refused join between records the model thought likely goes to the review queue
 plainly belong to two children: given names that fit nowhere (twins and siblings), or different identifiers
 between children known to live apart (no postcode, address or carer in common: at England's density, children
 of the same names born on the same day, which grow with the square of the children). A pair the model is unsure
-of is queued too, unless the same holds. Two children already in the
-index are never joined here: a new record that links to both is reported (``LINKS_TWO``), and the batch merges
-the two itself only if no person has acted on either (``ingest.batch``), or else queues the pair for review.
+of is queued too, unless the same holds. Two children already in the index are never joined here: a new record
+that links to both is reported (``LINKS_TWO``), and the batch merges the two itself only if no person has acted
+on either (``ingest.batch``), or else queues the pair for review.
 
 Thresholds (match probability), chosen when the model is trained (``model.thresholds``): ``link`` and above
 joins; from ``review`` up to ``link`` a pair is queued for review.
