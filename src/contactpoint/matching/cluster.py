@@ -153,6 +153,11 @@ def conflict(a: Profile, b: Profile) -> str | None:
     return None
 
 
+def _different_identifiers(left: list[Profile], right: list[Profile]) -> str | None:
+    """The first identifier that differs between a record of one group and a record of the other."""
+    return next((why for x in left for y in right if (why := identifier_conflict(x, y))), None)
+
+
 def group_conflict(left: list[Profile], right: list[Profile]) -> str | None:
     """Why two groups of records cannot be one child: an identifier differs between any two records, or fewer
     than half of either group's records have a given name that fits a record of the other group (a school's
@@ -160,15 +165,11 @@ def group_conflict(left: list[Profile], right: list[Profile]) -> str | None:
     sister Alice's records). Half, not all: one record's badly mistyped name ("On" for Ronald), taken into its
     group on its NHS number, must not keep the child's other records out for good. Given names are not
     compared at all when the groups have an identifier in common."""
-    shared = False
-    for x in left:
-        for y in right:
-            why = identifier_conflict(x, y)
-            if why:
-                return why
-            shared = shared or _same_identifier(x, y)
-    if shared:  # an NHS number, UPN or ULN in common is one child's, whatever a mistyped given name says
-        return None
+    why = _different_identifiers(left, right)
+    if why:
+        return why
+    if any(_same_identifier(x, y) for x in left for y in right):
+        return None  # an NHS number, UPN or ULN in common is one child's, whatever a mistyped given name says
     for ours, theirs in ((left, right), (right, left)):
         fitting = sum(1 for x in ours if any(given_names_compatible(x, y) for y in theirs))
         if 2 * fitting < len(ours):
@@ -200,10 +201,6 @@ def live_apart(left: list[Profile], right: list[Profile]) -> bool:
 
     ours, theirs = home(left), home(right)
     return bool(ours[0] and theirs[0]) and not any(a & b for a, b in zip(ours, theirs, strict=True))
-
-
-def _apart_with_different_identifiers(why: str | None, left: list[Profile], right: list[Profile]) -> bool:
-    return bool(why and why.startswith("different") and live_apart(left, right))
 
 
 class _Groups(Generic[R]):
@@ -284,14 +281,15 @@ def decide(new: Iterable[R], existing: Mapping[R, int], profiles: Mapping[R, Pro
         if a == b:
             continue
         left, right = [profiles[x] for x in groups.members(a)], [profiles[y] for y in groups.members(b)]
-        why = group_conflict(left, right)
         if edge.probability < link:
             # Two children in different homes with different NHS numbers are as plainly two when the model doubts
             # the pair as when it is sure of it: often a school's record (no NHS number) against a GP's, each
             # joined to another NHS number (at 3 million records, 346 items; one was one child).
-            if not (plainly_two_children(left, right) or _apart_with_different_identifiers(why, left, right)):
+            if not (plainly_two_children(left, right)
+                    or (_different_identifiers(left, right) and live_apart(left, right))):
                 queue(a, b, edge, "the model is unsure")
             continue
+        why = group_conflict(left, right)
         if why:
             if why.startswith("different") and (plainly_two_children(left, right) or live_apart(left, right)):
                 continue
