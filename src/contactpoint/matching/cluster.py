@@ -10,12 +10,12 @@ and a join is refused when it would put together records that cannot be one chil
 
 A refused join between records the model thought likely goes to the review queue instead, unless the records
 plainly belong to two children: given names that fit nowhere (twins and siblings), dates of birth that fit
-nowhere (siblings born in different years, beyond a slip of one digit), or different identifiers
-between children known to live apart (no postcode, address or carer in common: at England's density, children
-of the same names born on the same day, which grow with the square of the children). A pair the model is unsure
-of is queued too, unless the same holds. Two children already in the index are never joined here: a new record
-that links to both is reported (``LINKS_TWO``), and the batch merges the two itself only if no person has acted
-on either (``ingest.batch``), or else queues the pair for review.
+nowhere (siblings born in different years, beyond a slip of one digit), or different identifiers between
+children known to live apart (no postcode or address in common, nor a carer's name with a birthday: at England's
+density, children of the same names born on the same day, which grow with the square of the children). A pair
+the model is unsure of is queued too, unless the same holds. Two children already in the index are never joined
+here: a new record that links to both is reported (``LINKS_TWO``), and the batch merges the two itself only if no
+person has acted on either (``ingest.batch``), or else queues the pair for review.
 
 Thresholds (match probability), chosen when the model is trained (``model.thresholds``): ``link`` and above
 joins; from ``review`` up to ``link`` a pair is queued for review.
@@ -217,8 +217,9 @@ def live_apart(left: list[Profile], right: list[Profile]) -> bool:
     postcode on one side nothing is known, and the pair is still queued.
 
     A carer's name in common ties two homes (a move, the same mother) only for a child born on the same day (or
-    whose birthday is not known on one side): a mother's name is as common as a child's, and at 3 million records 249 of the 250 pairs tied by one alone, born
-    on different days, were two children (a Jack Mason, son of a Grace Mason, in each of two towns)."""
+    whose birthday one side does not know): a mother's name is as common as a child's, and at 3 million records
+    249 of the 250 pairs tied by one alone, born on different days, were two children (a Jack Mason, son of a
+    Grace Mason, in each of two towns)."""
     def home(group: list[Profile]) -> tuple[set[str], set[str], set[str], set[str]]:
         return ({p["postcode"] for p in group if p.get("postcode")},
                 {p["address_key"] for p in group if p.get("address_key")},
