@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pyarrow as pa
+
 from contactpoint.children.record import Address, PersonName
+from contactpoint.ingest import load as loading
 from contactpoint.matching.cluster import Edge, decide
 from contactpoint.matching.model import thresholds
-from contactpoint.matching.profile import profile
+from contactpoint.matching.profile import arrow_table, profile
 
 UNSURE = sum(thresholds()) / 2  # between the review and link thresholds
 
@@ -53,3 +56,25 @@ def test_namesakes_in_flats_of_the_same_number_in_different_streets_are_not_put_
                                                                         "RM1 4AZ"), nhs_number="4010232137"))
     out = decide(["a", "b"], {}, {"a": a, "b": b}, [Edge("a", "b", UNSURE)])
     assert out.group_of["a"] != out.group_of["b"] and not out.reviews
+
+
+def test_a_first_load_decides_as_the_feeds_do():
+    """A first load keeps only what the clustering reads of each profile (``ingest.load._Profiles``): leaving a
+    column out silently changes its decisions. Brothers born ten years apart at one home, two flats 36 of two
+    streets, and namesakes whose mothers share a name are decided alike both ways."""
+    home = Address("81 Morris Street", "", "Harrow", "HA1 3LW")
+    rows = [
+        _Row(PersonName("Joseph", "Baldwin"), home, date(2024, 7, 3), nhs_number="4412592057"),
+        _Row(PersonName("Josh", "Baldwin"), home, date(2014, 8, 9), upn="Q205200018033"),
+        _Row(PersonName("Ava", "Campbell"), Address("Flat 36", "22 Fellows Road", "London", "SE3 7TN"),
+             nhs_number="4870086050"),
+        _Row(PersonName("Ava", "Campbell"), Address("Flat 36", "5 Station Road", "Romford", "RM1 4AZ"),
+             nhs_number="4010232137"),
+    ]
+    profiles = [profile(str(n), "health", row) for n, row in enumerate(rows)]
+    edges = [Edge(0, 1, UNSURE), Edge(2, 3, UNSURE)]
+    by_dict = decide(range(len(rows)), {}, {n: p for n, p in enumerate(profiles)}, edges)
+    numbered = arrow_table(profiles)
+    numbered = numbered.set_column(0, "unique_id", pa.array(range(len(rows)), type=pa.int64()))
+    by_load = decide(range(len(rows)), {}, loading._Profiles(numbered), edges)
+    assert by_load.group_of == by_dict.group_of and by_load.reviews == by_dict.reviews == []
