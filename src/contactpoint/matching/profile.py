@@ -93,10 +93,11 @@ def _address_key(address: Address | None) -> str | None:
     if address is None or not address.line_1:
         return None
     line = address.line_1.upper()
-    if not _street(line) and address.line_2:
+    street = _street(line)
+    if not street and address.line_2:
         line = f"{line} {address.line_2.upper()}"
-    street = _street(line)[:12]
-    return f"{'/'.join(_HOUSE.findall(line))}|{street}" if street else None
+        street = _street(line)
+    return f"{'/'.join(_HOUSE.findall(line))}|{street[:12]}" if street else None
 
 
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
