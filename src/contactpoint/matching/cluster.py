@@ -180,9 +180,9 @@ def group_conflict(left: list[Profile], right: list[Profile]) -> str | None:
 
 def births_compatible(a: str, b: str) -> bool:
     """Could these (ISO dates) be the same child's date of birth? Born in the same year (equal, day and month
-    swapped or mistyped), or one digit of the year mistyped, or two next to each other transposed. At a million
-    records, the review queue held 244 pairs whose closest records were born in different years by more than
-    such a slip: none was one child."""
+    swapped or mistyped), or one digit of the year mistyped, or two next to each other transposed. Groups born
+    apart so took 300 items out of the review queue at a million records (none one child) and 852 at 3 million
+    (6 one child)."""
     return a[:4] == b[:4] or DamerauLevenshtein.distance(a, b) <= 1
 
 
