@@ -186,11 +186,15 @@ def births_compatible(a: str, b: str) -> bool:
     return a[:4] == b[:4] or DamerauLevenshtein.distance(a, b) <= 1
 
 
+def _births(group: list[Profile]) -> set[str]:
+    """The group's dates of birth (a record without one rules nothing out)."""
+    return {p["dob"] for p in group if p.get("dob")}
+
+
 def _born_apart(left: list[Profile], right: list[Profile]) -> bool:
     """No date of birth of one group fits any of the other: born in different years, and not by a slip of one
-    digit. A record without a date of birth rules nothing out."""
-    ours = {x["dob"] for x in left if x.get("dob")}
-    theirs = {y["dob"] for y in right if y.get("dob")}
+    digit."""
+    ours, theirs = _births(left), _births(right)
     return bool(ours and theirs) and not any(births_compatible(a, b) for a in ours for b in theirs)
 
 
@@ -224,7 +228,7 @@ def live_apart(left: list[Profile], right: list[Profile]) -> bool:
         return ({p["postcode"] for p in group if p.get("postcode")},
                 {p["address_key"] for p in group if p.get("address_key")},
                 {c for p in group for c in p.get("carer_names") or ()},
-                {p["dob"] for p in group if p.get("dob")})
+                _births(group))
 
     (postcodes, addresses, carers, born), (their_postcodes, their_addresses, their_carers, they_were_born) = \
         home(left), home(right)
