@@ -180,11 +180,47 @@ def test_a_row_without_a_date_of_birth_is_refused():
     assert refused_fields(date_of_birth="") == ["date_of_birth"]
 
 
-@pytest.mark.parametrize("bad", ["26/08/2018", "20180826", "2018-W34-7", "2018-8-26", "26 August 2018",
-                                 "2018-08-26T00:00"])
-def test_a_date_not_written_yyyy_mm_dd_is_refused(bad):
+# How real exports write a date: a spreadsheet day first, HL7 and the PDS compact, a database with its time.
+WRITTEN = ["%Y-%m-%d", "%d/%m/%Y", "%-d/%-m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d", "%Y/%m/%d", "%Y-%-m-%-d",
+           "%d %B %Y", "%-d %b %Y", "%d-%b-%Y", "%d-%b-%Y", "%B %-d, %Y", "%b %d %Y", "%Y-%m-%dT00:00:00",
+           "%Y-%m-%dT00:00:00.000Z", "%Y-%m-%d 00:00:00", "%d/%m/%Y 00:00", "%d/%m/%Y 12:00:00 AM"]
+
+
+@settings(max_examples=300)
+@given(born=st.dates(min_value=date(2001, 1, 1), max_value=TODAY), form=st.sampled_from(WRITTEN),
+       case=st.sampled_from([str, str.upper, str.lower]))
+def test_a_date_of_birth_written_as_exports_write_it_is_taken(born, form, case):
+    row, problems = check(date_of_birth=case(born.strftime(form)))
+    assert [p for p in problems if p.field == "date_of_birth"] == [] and row.date_of_birth == born
+
+
+def test_a_spreadsheet_feed_written_day_first_keeps_every_childs_date_of_birth():
+    """03/07/2014 is the third of July, as the UK writes it; every other date of the row is read the same way."""
+    row, problems = check(date_of_birth="03/07/2014", setting_start_date="01/09/2019", gp_start_date="16/10/2014",
+                          involvement_start_date="12/01/2023", updated_at="12/10/2026 09:14")
+    assert problems == []
+    assert row.date_of_birth == date(2014, 7, 3)
+    assert row.education.start_date == date(2019, 9, 1) and row.gp.start_date == date(2014, 10, 16)
+    assert row.involvement.start_date == date(2023, 1, 12) and row.updated_at == date(2026, 10, 12)
+
+
+@pytest.mark.parametrize(("bad", "reason"), [
+    ("2018-W34-7", "dates are written YYYY-MM-DD"),
+    ("26 Augu 2018", "dates are written YYYY-MM-DD"),
+    ("2018-08", "dates are written YYYY-MM-DD"),
+    ("the 26th", "dates are written YYYY-MM-DD"),
+    ("43338", "dates are written YYYY-MM-DD"),  # a spreadsheet's day number
+    ("\u0662\u0660\u0661\u0668-08-26", "dates are written YYYY-MM-DD"),  # digits of another script
+    ("26/08/18", "the year has two digits, which could be either century: write it in full (YYYY-MM-DD)"),
+    ("26-Aug-18", "the year has two digits, which could be either century: write it in full (YYYY-MM-DD)"),
+    ("08/26/2018", "not a real date read day first (DD/MM/YYYY, as dates are written in the UK)"),
+    ("31/04/2018", "not a real date read day first (DD/MM/YYYY, as dates are written in the UK)"),
+    ("2018/02/30", "not a real date (no such day in that month)"),
+    ("30 February 2018", "not a real date (no such day in that month)"),
+])
+def test_a_date_that_cannot_be_read_is_refused_with_why(bad, reason):
     [refusal] = refusals(date_of_birth=bad)
-    assert (refusal.field, refusal.reason) == ("date_of_birth", "dates are written YYYY-MM-DD")
+    assert (refusal.field, refusal.reason) == ("date_of_birth", reason)
 
 
 @pytest.mark.parametrize("bad", ["2023-02-30", "2021-13-05", "2017-04-31", "2024-00-12", "2019-02-29"])

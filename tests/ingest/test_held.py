@@ -49,6 +49,17 @@ def test_a_row_without_a_date_of_birth_links_through_its_nhs_number_and_the_gap_
     assert item.field == "date_of_birth" and item.reason.startswith("required")
 
 
+def test_a_feed_exported_from_a_spreadsheet_with_dates_day_first_links_its_children_on_their_birthdays():
+    """03/06/2015 is the third of June: Amelia's GP record, written as Excel writes a UK date (and without its
+    NHS number), still links to her child benefit record, and no one is asked to correct a date."""
+    feed(_benefit(), BENEFIT_ROW, now=NOW - timedelta(days=1))
+    gp = _gp()
+    run = feed(gp, GP_ROW | {"date_of_birth": "03/06/2015 00:00", "nhs_number": ""})
+    assert run.rows_refused == 0 and run.rows_held == 0 and run.records_linked == 1
+    assert child_id_of(gp.code, "GP-1") == child_id_of("child-benefit", "CHB-1")
+    assert _items(gp) == []
+
+
 def test_a_bad_nhs_number_costs_the_identifier_and_the_child_still_goes_in():
     gp = _gp()
     run = feed(gp, GP_ROW | {"nhs_number": "9434765918"})

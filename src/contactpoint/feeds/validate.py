@@ -68,6 +68,23 @@ _GENDERS = {
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The other forms a date arrives in from real exports (``_other_date``). ASCII digits only: ``\d`` would take
+# other scripts' digits, which ``int`` reads.
+_TIME_OF_DAY = re.compile(r"(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?: ?[AP]M)?"
+                          r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)$", re.IGNORECASE)
+_YEAR_FIRST = re.compile(r"(?P<year>[0-9]{4})(?P<sep>[-/.])(?P<month>[0-9]{1,2})(?P=sep)(?P<day>[0-9]{1,2})"
+                         r"|(?P<cyear>[0-9]{4})(?P<cmonth>[0-9]{2})(?P<cday>[0-9]{2})")
+_DAY_FIRST = re.compile(r"(?P<day>[0-9]{1,2})(?P<sep>[-/.])(?P<month>[0-9]{1,2})(?P=sep)(?P<year>[0-9]{4})")
+_NAMED_MONTH = re.compile(r"(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?[- ](?P<month>[A-Za-z]{3,9})\.?,?[- ](?P<year>[0-9]{4})")
+_MONTH_NAMED_FIRST = re.compile(r"(?P<month>[A-Za-z]{3,9})\.? (?P<day>[0-9]{1,2})(?:st|nd|rd|th)?,? (?P<year>[0-9]{4})")
+_TWO_DIGIT_YEAR = re.compile(r"[0-9]{1,2}([-/.])[0-9]{1,2}\1[0-9]{2}|[0-9]{1,2}[- ][A-Za-z]{3,9}[- ][0-9]{2}")
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
+# A month's name in full, its first three letters, or "Sept", in any case.
+_MONTHS = ({name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
+           | {name[:3]: number for number, name in enumerate(_MONTH_NAMES, start=1)} | {"sept": 9})
+_UNREAL = "not a real date (no such day in that month)"
+_DAY_FIRST_UNREAL = "not a real date read day first (DD/MM/YYYY, as dates are written in the UK)"
 _LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
 _INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "involvement_start_date",
                 "involvement_end_date", "lead_professional", "caf_completed", "sensitive_service")
@@ -109,12 +126,43 @@ def _address_line(value: str, field: str) -> str:
 
 
 def _date(value: str, field: str) -> date:
-    if not _ISO_DATE.fullmatch(value):
-        raise ValidationError(field, "dates are written YYYY-MM-DD")
+    """A date as feeds write it. ``YYYY-MM-DD`` is the contract's form and the fast path; the forms real exports
+    carry are read too, since a spreadsheet's ``03/07/2014`` would otherwise cost every row its date of birth,
+    and so the child its place (held, docs/feeds.md "Dates"). Every other form is refused with its reason."""
+    if _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, _UNREAL) from None
+    return _other_date(value, field)
+
+
+def _real_date(year: int, month: int, day: int, field: str, *, day_first: bool = False) -> date:
     try:
-        return date.fromisoformat(value)
+        return date(year, month, day)
     except ValueError:
-        raise ValidationError(field, "not a real date (no such day in that month)") from None
+        raise ValidationError(field, _DAY_FIRST_UNREAL if day_first else _UNREAL) from None
+
+
+def _other_date(value: str, field: str) -> date:
+    """The other forms (``_date``): the time of a timestamp is dropped, then the date is read year first
+    (``2014-7-3``, ``2014/07/03``, ``20140703`` as HL7 and the PDS write it), day first as the UK writes it
+    (``03/07/2014``, ``3-7-2014``, ``03.07.2014``), or with the month's name (``3 Jul 2014``, ``03-JUL-2014``,
+    ``July 3, 2014``). A year is four digits: ``03/07/14`` could be 1914 or 2014, and is refused."""
+    text = _TIME_OF_DAY.sub("", value).strip()
+    if m := _YEAR_FIRST.fullmatch(text):
+        if m["year"] is None:
+            return _real_date(int(m["cyear"]), int(m["cmonth"]), int(m["cday"]), field)
+        return _real_date(int(m["year"]), int(m["month"]), int(m["day"]), field)
+    if m := _DAY_FIRST.fullmatch(text):
+        return _real_date(int(m["year"]), int(m["month"]), int(m["day"]), field, day_first=True)
+    if (m := _NAMED_MONTH.fullmatch(text)) or (m := _MONTH_NAMED_FIRST.fullmatch(text)):
+        if (month := _MONTHS.get(m["month"].lower())) is not None:
+            return _real_date(int(m["year"]), month, int(m["day"]), field)
+    if _TWO_DIGIT_YEAR.fullmatch(text):
+        raise ValidationError(field, "the year has two digits, which could be either century: write it in full "
+                                     "(YYYY-MM-DD)")
+    raise ValidationError(field, "dates are written YYYY-MM-DD")
 
 
 def _gender(value: str, field: str) -> Gender:
