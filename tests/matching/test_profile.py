@@ -47,6 +47,25 @@ def test_a_flat_written_on_one_line_or_on_two_is_one_home():
     assert _key("22 Fellows Road") != _key("24 Fellows Road")
 
 
+def test_a_street_written_in_full_or_abbreviated_is_one_home():
+    """Sources abbreviate as their systems do: "Fellows Road" and "Fellows Rd." are one street, and a child whose
+    postcode one of them mistyped is still known at home."""
+    assert _key("22 Fellows Road") == _key("22 Fellows Rd.") == _key("22 FELLOWS RD")
+    assert _key("Flat 36", "22 Fellows Road") == _key("Flat 36, 22 Fellows Rd")
+    assert _key("12 St John's Road") == _key("12 Saint Johns Rd")
+    assert _key("9 Parkside Avenue") == _key("9 Parkside Ave") and _key("3 Mill Gardens") == _key("3 Mill Gdns")
+    # Streets of the same name are still told apart by their kind (Agar Grove and Agar Place meet in Camden).
+    assert _key("4 Agar Grove") != _key("4 Agar Place")
+    assert _key("4 Parkside") != _key("4 Park Side Road")
+
+
+def test_a_street_with_a_space_lost_or_moved_is_still_one_home():
+    """FEBRL4's duplicates lose or move a space in one pair in sixteen ("cartercrescent", "lamb p lace"):
+    abbreviating word by word alone would have parted them."""
+    assert _key("8 Carter Crescent") == _key("8 cartercrescent") == _key("8 Carter Cres")
+    assert _key("17 Lamb Place") == _key("17 lamb p lace") and _key("1 Lamington Street") == _key("1 lamingtons treet")
+
+
 def test_namesakes_in_flats_of_the_same_number_in_different_streets_are_not_put_to_a_person():
     """Two Ava Campbells born on one day, with different NHS numbers, in flat 36 of two streets in two towns: they
     live apart, and a person shown them could add nothing."""
