@@ -286,12 +286,15 @@ def test_an_updated_at_in_the_future_is_refused():
     ("female", Gender.FEMALE), ("FEMALE", Gender.FEMALE), ("F", Gender.FEMALE),
     ("not specified", Gender.NOT_SPECIFIED), ("Not Specified", Gender.NOT_SPECIFIED), ("U", Gender.NOT_SPECIFIED),
     ("unknown", Gender.NOT_SPECIFIED), ("UNKNOWN", Gender.NOT_SPECIFIED),
+    # NHS Data Dictionary codes, as health systems export them
+    ("1", Gender.MALE), ("2", Gender.FEMALE), ("9", Gender.NOT_SPECIFIED), ("0", Gender.NOT_SPECIFIED),
+    ("X", Gender.NOT_SPECIFIED),
 ])
 def test_gender_accepts_words_and_letters_in_any_case_and_normalises_them(sent, gender):
     assert accepted(gender=sent).gender is gender
 
 
-@pytest.mark.parametrize("bad", ["boy", "girl", "x", "other", "mf"])
+@pytest.mark.parametrize("bad", ["boy", "girl", "3", "other", "mf"])
 def test_any_other_gender_is_refused(bad):
     [refusal] = refusals(gender=bad)
     assert (refusal.field, refusal.reason) == ("gender", "gender is male, female or not specified")

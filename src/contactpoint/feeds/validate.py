@@ -64,6 +64,9 @@ _GENDERS = {
     "female": Gender.FEMALE, "f": Gender.FEMALE,
     "not specified": Gender.NOT_SPECIFIED, "not_specified": Gender.NOT_SPECIFIED, "u": Gender.NOT_SPECIFIED,
     "unknown": Gender.NOT_SPECIFIED,
+    # The NHS Data Dictionary's person gender codes, as health systems export them.
+    "1": Gender.MALE, "2": Gender.FEMALE, "9": Gender.NOT_SPECIFIED, "0": Gender.NOT_SPECIFIED,
+    "x": Gender.NOT_SPECIFIED,
 }
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
