@@ -105,6 +105,19 @@ def name_roots(normalised_given: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
+def forename_roots(raw_given: str) -> frozenset[str]:
+    """``name_roots`` of a given name as a source wrote it. Systems with one field for a child's forenames send
+    "Amelia Rose" where others send "Amelia" and the middle name apart: the first name's roots count as well, so
+    Amelia Rose is Amelia (and Millie) to matching and to the discrepancy report alike."""
+    whole = normalise_name(raw_given)
+    roots = set(name_roots(whole)) if whole else set()
+    words = raw_given.split()
+    if len(words) > 1 and (first := normalise_name(words[0])):
+        roots |= name_roots(first)
+    return frozenset(roots)
+
+
+@lru_cache(maxsize=65536)
 def given_keys(normalised_given: str) -> frozenset[str]:
     """Phonetic codes of a given name and its roots: equal keys mean 'possibly the same given name'."""
     return frozenset(phonetic(r) for r in name_roots(normalised_given))

@@ -112,6 +112,17 @@ def test_a_nickname_a_variant_or_part_of_a_double_barrelled_name_is_no_discrepan
         assert build([gp, school]).discrepancies == set(), (given_name, family)
 
 
+def test_forenames_written_in_one_field_are_no_discrepancy():
+    """A school system with one field for forenames sends "Evelyn Grace" where the GP sends Evelyn: nothing for
+    the school to correct. A first name that differs still is a discrepancy."""
+    gp = held("gp_registrations", given="Evelyn", family="Okafor")
+    for given_name in ("Evelyn Grace", "Evie Grace", "EVELYN  GRACE ADAEZE"):
+        school = held("school_census", given=given_name)
+        assert build([gp, school]).discrepancies == set(), given_name
+    school = held("school_census", given="Grace Evelyn")
+    assert build([gp, school]).discrepancies == {(school.record_key, "name")}
+
+
 def test_a_different_given_name_or_family_name_is_still_a_discrepancy():
     gp = held("gp_registrations", given="Evelyn", family="Okafor")
     for given_name, family in (("Grace", "Okafor"), ("Evelyn", "Mensah")):

@@ -97,3 +97,13 @@ def test_a_first_load_decides_as_the_feeds_do():
     numbered = numbered.set_column(0, "unique_id", pa.array(range(len(rows)), type=pa.int64()))
     by_load = decide(range(len(rows)), {}, loading._Profiles(numbered), edges)
     assert by_load.group_of == by_dict.group_of and by_load.reviews == by_dict.reviews == []
+
+
+def test_forenames_written_in_one_field_are_read_as_a_first_and_a_middle_name():
+    """Systems with one field for a child's forenames send "Amelia Rose": to matching she is Amelia (or Millie),
+    with Rose her middle name, as the source that sends them apart has her."""
+    one_field = profile("a", "education", _Row(PersonName("Amelia Rose", "Hartley"), None))
+    apart = profile("b", "health", _Row(PersonName("Millie", "Hartley", middle="Rose"), None))
+    assert set(one_field["given_roots"]) & set(apart["given_roots"]) == {"AMELIA"}
+    assert one_field["middle"] == apart["middle"] == "ROSE"
+    assert profile("c", "health", _Row(PersonName("Lily-Mae", "Hartley"), None))["middle"] is None

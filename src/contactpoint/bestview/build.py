@@ -23,7 +23,7 @@ from contactpoint.children.record import (
     Whereabouts,
     WhereaboutsState,
 )
-from contactpoint.names import name_parts, name_roots, normalise_name
+from contactpoint.names import forename_roots, name_parts, normalise_name
 
 
 @dataclass(frozen=True)
@@ -296,9 +296,10 @@ def _discrepancies(held: Sequence[Held], record: ChildRecord) -> frozenset[tuple
 def same_name(theirs: PersonName, chosen: PersonName, former: Sequence[str] = ()) -> bool:
     """Whether a source's name for a child is the chosen one as people write it: a given name through its
     nicknames and variants (Evie and Evelyn, Bill and William), a family name through its parts (Smith-Jones
-    and Smith) or a former family name the child is known to have had. Such a name is no discrepancy."""
+    and Smith) or a former family name the child is known to have had, and forenames written in one field ("Amelia
+    Rose" for Amelia). Such a name is no discrepancy."""
     given_a, given_b = normalise_name(theirs.given), normalise_name(chosen.given)
-    if given_a != given_b and name_roots(given_a).isdisjoint(name_roots(given_b)):
+    if given_a != given_b and forename_roots(theirs.given).isdisjoint(forename_roots(chosen.given)):
         return False
     families = set(name_parts(chosen.family))
     for f in former:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 import pyarrow as pa
 
 from contactpoint.children.record import Address, Carer, PersonName
-from contactpoint.names import name_parts, name_roots, normalise_name, phonetic
+from contactpoint.names import forename_roots, name_parts, normalise_name, phonetic
 
 _HOUSE = re.compile(r"\d+[A-Z]?")
 _UNIT = re.compile(r"\b(?:FLAT|APARTMENT|APT|UNIT|ROOM|STUDIO|MAISONETTE)\b")
@@ -121,6 +121,13 @@ def _address_key(address: Address | None) -> str | None:
     return f"{'/'.join(_HOUSE.findall(line))}|{street[:12]}" if street else None
 
 
+def _middle(name: PersonName) -> str | None:
+    """The first middle name; for a source that writes all the forenames in one field ("Amelia Rose"), the second
+    of them."""
+    middle = name.middle.split() or name.given.split()[1:2]
+    return (normalise_name(middle[0]) or None) if middle else None
+
+
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
     given = normalise_name(row.name.given)
     family = normalise_name(row.name.family)
@@ -133,9 +140,9 @@ def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
         "unique_id": unique_id,
         "source_kind": source_kind,
         "given": given or None,
-        "given_roots": sorted(name_roots(given)) if given else None,
+        "given_roots": sorted(forename_roots(row.name.given)) if given else None,
         "given_metaphone": phonetic(given) or None,
-        "middle": normalise_name(row.name.middle.split()[0]) if row.name.middle.strip() else None,
+        "middle": _middle(row.name),
         "family": family or None,
         "family_metaphone": phonetic(family) or None,
         "families": families or None,
