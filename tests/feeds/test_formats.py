@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds import formats, validate
@@ -237,6 +239,40 @@ def test_unknown_csv_columns_become_extra_keys_and_missing_documented_columns_ar
     assert raw.fields["(unnamed column 3)"] == "x"
     assert raw.fields["given_name"] == "Ann" and raw.fields["family_name"] == ""
     assert set(raw.fields) == set(COLUMNS) | {"ethnicity", "(unnamed column 3)"}
+
+
+def test_a_header_exported_from_a_spreadsheet_is_read_as_the_columns_it_names():
+    """A supplier's export writes "Date of Birth" and "Surname": every row would otherwise have lost its names and
+    date of birth, and been held or refused."""
+    [raw] = read("csv", csv_bytes("Source Record ID,Forename,Surname,DOB,Sex,NHS No,Address Line 1,Post Code,"
+                                  "Ethnicity", "A1,Ann,Okafor,03/07/2014,F,943 476 5919,12 Agar Grove,NW1 8NP,x"))
+    assert {c: raw.fields[c] for c in ("source_record_id", "given_name", "family_name", "date_of_birth", "gender",
+                                       "nhs_number", "address_line_1", "postcode")} == {
+        "source_record_id": "A1", "given_name": "Ann", "family_name": "Okafor", "date_of_birth": "03/07/2014",
+        "gender": "F", "nhs_number": "943 476 5919", "address_line_1": "12 Agar Grove", "postcode": "NW1 8NP"}
+    assert raw.fields["Ethnicity"] == "x"  # not a Schedule 1 item, whatever its header: refused as before
+    child, problems = validate(raw, today=TODAY)
+    assert child.date_of_birth == date(2014, 7, 3) and [p.field for p in problems] == ["Ethnicity"]
+
+
+@given(column=st.sampled_from(COLUMNS), case=st.sampled_from([str.upper, str.lower, str.title, str]),
+       separator=st.sampled_from([" ", "-", "_", "  "]))
+def test_a_column_named_in_another_case_or_spacing_is_that_column(column, case, separator):
+    header = "source_record_id," + case(column.replace("_", separator)) if column != "source_record_id" else \
+        case(column.replace("_", separator))
+    value = "A1,x" if column != "source_record_id" else "A1"
+    [raw] = read("csv", csv_bytes(header, value))
+    assert raw.fields[column] == value.split(",")[-1] and set(raw.fields) == set(COLUMNS)
+
+
+def test_a_column_named_exactly_wins_over_another_name_for_it():
+    [raw] = read("csv", csv_bytes("source_record_id,given_name,Forename", "A1,Ann,Annie"))
+    assert raw.fields["given_name"] == "Ann" and raw.fields["Forename"] == "Annie"  # refused as an extra column
+
+
+def test_two_other_names_for_one_column_name_it_twice_and_refuse_the_feed():
+    with pytest.raises(FeedRejected, match="twice: date_of_birth"):
+        read("csv", csv_bytes("source_record_id,DOB,Date of Birth", "A1,2014-07-03,2014-07-03"))
 
 
 def test_a_csv_with_only_a_header_has_no_rows():

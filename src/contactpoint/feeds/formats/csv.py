@@ -24,6 +24,7 @@ from contactpoint.feeds.formats.raw import (
     MAX_LINE_BYTES,
     RawRow,
     blank_fields,
+    header_columns,
     physical_lines,
 )
 
@@ -47,11 +48,12 @@ def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
 
 def _columns(header: list[str]) -> list[str]:
     """The header's column names. A name may be any text, since unknown columns are refused one by one
-    later, but a column named twice makes the table ambiguous, so that refuses the feed."""
+    later, but a column named twice makes the table ambiguous, so that refuses the feed. Headers written as
+    spreadsheets write them are read as the columns they name (``raw.header_columns``)."""
     names: list[str] = []
     seen: dict[str, int] = {}
-    for position, cell in enumerate(header, start=1):
-        name = cell.strip() or f"(unnamed column {position})"
+    for position, cell in enumerate(header_columns(header), start=1):
+        name = cell or f"(unnamed column {position})"
         if name in seen:
             # Name the column only if it is one of ours: an unknown header might be a row of data.
             what = name if name in KNOWN_COLUMNS else \

@@ -12,7 +12,8 @@ Lines line that is not JSON, a CSV row with the wrong number of cells) becomes a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -29,6 +30,41 @@ COLUMNS: tuple[str, ...] = (
 KNOWN_COLUMNS = frozenset(COLUMNS)
 CARER_PARTS = ("name", "relationship", "parental_responsibility", "phone")
 CARER_COLUMNS = tuple(f"carer_{n}_{part}" for n in (1, 2) for part in CARER_PARTS)
+
+# Headers as spreadsheets and other systems write them, read as the column they name (``header_columns``).
+COLUMN_ALIASES: dict[str, str] = {
+    "forename": "given_name", "forenames": "given_name", "first_name": "given_name", "firstname": "given_name",
+    "given_names": "given_name", "middle_name": "middle_names", "surname": "family_name",
+    "last_name": "family_name", "lastname": "family_name", "former_surnames": "former_family_names",
+    "previous_surnames": "former_family_names", "sex": "gender", "dob": "date_of_birth",
+    "birth_date": "date_of_birth", "birthdate": "date_of_birth", "dod": "date_of_death", "nhs_no": "nhs_number",
+    "nhsnumber": "nhs_number", "nhs_num": "nhs_number", "address_1": "address_line_1", "address1": "address_line_1",
+    "address_line1": "address_line_1", "address_2": "address_line_2", "address2": "address_line_2",
+    "address_line2": "address_line_2", "town_city": "town", "town_or_city": "town", "city": "town",
+    "post_code": "postcode",
+}
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def header_columns(header: Sequence[str]) -> list[str]:
+    """The columns a header's cells name. A cell that is a column's name is that column; otherwise one that
+    names a column in another case or spacing ("Date of Birth", "NHS-Number"), or by a common other name
+    ("Surname", "DOB", ``COLUMN_ALIASES``), is read as it, unless the header names that column exactly too (two
+    other names for one column, "DOB" and "Date of birth", name it twice, which refuses the feed). Any other cell
+    is kept as it is, so that its column can be refused. A header exported from a spreadsheet would otherwise have
+    every column refused, and every row lose its names and date of birth."""
+    exact = {cell.strip() for cell in header} & KNOWN_COLUMNS
+    out = []
+    for cell in header:
+        name = cell.strip()
+        if name not in exact:
+            word = _NOT_WORD.sub("_", name.lower()).strip("_")
+            column = word if word in KNOWN_COLUMNS else COLUMN_ALIASES.get(word)
+            if column is not None and column not in exact:
+                name = column
+        out.append(name)
+    return out
+
 
 # The value given to an extra key read from a structured format (FHIR, CTF). The element's content is
 # never copied into the row: it is case information ContactPoint must not hold, even in passing, and the
