@@ -30,7 +30,7 @@ from contactpoint.children.record import (
 from contactpoint.feeds import NOT_SCHEDULE_1, WHOLE_ROW, FeedRow, FieldRefusal, RawRow, Refusal, validate
 from contactpoint.feeds.formats import COLUMNS
 from contactpoint.feeds.rows import InvalidValue, Problem
-from contactpoint.feeds.validate import NOTHING_TO_MATCH, TOO_OLD
+from contactpoint.feeds.validate import NOTHING_TO_MATCH, PLACEHOLDER_BIRTH, TOO_OLD
 from contactpoint.reference import la_codes
 
 TODAY = date(2026, 11, 24)
@@ -552,6 +552,16 @@ def test_only_a_row_with_nothing_to_match_on_is_refused_whole():
 def test_someone_born_more_than_26_years_ago_is_not_a_child_and_refused_whole():
     row, found = check(date_of_birth="1990-01-01")
     assert row is None and found == [Refusal(7, "date_of_birth", TOO_OLD)]
+
+
+@pytest.mark.parametrize("placeholder", ["1900-01-01", "01/01/1900", "1899-12-31", "0001-01-01", "1753-01-01",
+                                         "1901-01-01"])
+def test_a_placeholder_for_an_unknown_date_of_birth_costs_the_date_not_the_child(placeholder):
+    """A system that must fill the date writes 1900-01-01 when it does not know it: the row is a child whose
+    birthday is unknown, matched on the rest, not an adult refused whole."""
+    row, found = check(date_of_birth=placeholder)
+    assert row is not None and row.date_of_birth is None and row.nhs_number == VALID["nhs_number"]
+    assert found == [InvalidValue(7, "date_of_birth", PLACEHOLDER_BIRTH)]
 
 
 @settings(max_examples=300, deadline=None)

@@ -58,6 +58,12 @@ NOTHING_TO_MATCH = ("nothing to match a child on: the row needs a valid NHS numb
                     "name")
 TOO_OLD = ("date of birth more than 26 years ago: ContactPoint holds children, and care leavers only up to 25")
 MAX_RECORD_ID = 64
+# Systems that must fill a date of birth write a placeholder when they do not know it (1900-01-01, Excel's
+# 1899-12-31, 0001-01-01, SQL Server's 1753-01-01). No one under ContactPoint was born so long ago, and such a
+# row is about a child whose birthday is unknown, not about an adult: it costs the date, not the row.
+_PLACEHOLDER_BIRTHS = date(1901, 12, 31)
+PLACEHOLDER_BIRTH = ("a date no one alive was born on, a system's placeholder for an unknown date of birth: "
+                     "send the child's date of birth, or leave it empty")
 
 _GENDERS = {
     "male": Gender.MALE, "m": Gender.MALE,
@@ -303,6 +309,9 @@ class _Checker:
             return None
         if born > self.today:
             self.problem("date_of_birth", "the date is in the future")
+            return None
+        if born <= _PLACEHOLDER_BIRTHS:
+            self.problem("date_of_birth", PLACEHOLDER_BIRTH)
             return None
         if born < _years_before(self.today, MAX_AGE_YEARS):
             self.not_a_child = True
