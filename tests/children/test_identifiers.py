@@ -36,7 +36,7 @@ def _valid_nhs(first9: str) -> str | None:
 @given(england_nhs_first9)
 def test_any_nhs_number_with_a_right_check_digit_is_accepted_in_any_spacing(first9):
     number = _valid_nhs(first9)
-    if number is None:
+    if number is None or len(set(number)) == 1:  # a placeholder (below)
         return
     spaced = f"{number[:3]} {number[3:6]} {number[6:]}"
     assert normalise_nhs_number(spaced) == number
@@ -52,6 +52,21 @@ def test_a_single_mistyped_digit_in_an_nhs_number_is_refused(first9, position, d
         normalise_nhs_number(wrong)
     assert refused.value.field == "nhs_number"
     assert wrong not in str(refused.value)  # the value never reaches an error message
+
+
+@given(st.sampled_from("0123456789"), st.sampled_from(["", " ", "-"]))
+def test_a_placeholder_nhs_number_every_digit_the_same_is_refused_though_its_check_digit_passes(digit, gap):
+    """0000000000 and 9999999999 pass modulus 11 (every repeated digit does): systems write them for a number they
+    do not know, and as an identifier one would make all their children one child."""
+    number = digit * 10
+    assert _valid_nhs(number[:9]) == number
+    with pytest.raises(ValidationError, match="placeholder"):
+        normalise_nhs_number(gap.join([number[:3], number[3:6], number[6:]]))
+
+
+def test_an_nhs_number_below_every_issued_range_is_refused():
+    with pytest.raises(ValidationError, match="below every range"):
+        normalise_nhs_number("0012345679")  # its check digit is right
 
 
 def test_nhs_number_of_wrong_length_says_what_is_expected():

@@ -60,6 +60,20 @@ def test_a_feed_exported_from_a_spreadsheet_with_dates_day_first_links_its_child
     assert _items(gp) == []
 
 
+@pytest.mark.parametrize("placeholder", ["0000000000", "999 999 9999", "4444444444"])
+def test_a_placeholder_nhs_number_does_not_make_sisters_one_child(placeholder):
+    """Every repeated digit passes modulus 11. A system that writes 0000000000 for an unknown NHS number sends it
+    for many children: taken as their identifier, it joined Amelia and her sister Isla (one home, one family
+    name) into one child."""
+    feed(_benefit(), BENEFIT_ROW | {"nhs_number": placeholder}, now=NOW - timedelta(days=1))
+    gp = _gp()
+    run = feed(gp, GP_ROW | {"given_name": "Isla", "date_of_birth": "2018-02-11", "nhs_number": placeholder})
+    assert run.rows_refused == 0 and run.children_created == 1
+    assert child_id_of(gp.code, "GP-1") != child_id_of("child-benefit", "CHB-1")
+    [item] = _items(gp)
+    assert (item.field, item.reason) == ("nhs_number", "a placeholder, not an NHS number (every digit the same)")
+
+
 def test_a_bad_nhs_number_costs_the_identifier_and_the_child_still_goes_in():
     gp = _gp()
     run = feed(gp, GP_ROW | {"nhs_number": "9434765918"})

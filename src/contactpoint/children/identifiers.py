@@ -42,6 +42,7 @@ def has_invisible(text: str) -> bool:
 
 
 _SPACES = re.compile(r"[\s-]+")
+_LOWEST_ISSUED = "0101000000"  # the Scottish CHI range's first number; no range lies below it
 
 
 def normalise_nhs_number(raw: str, field: str = "nhs_number") -> str:
@@ -49,6 +50,12 @@ def normalise_nhs_number(raw: str, field: str = "nhs_number") -> str:
     compact = _SPACES.sub("", raw)
     if not compact.isdigit() or len(compact) != 10:
         raise ValidationError(field, "an NHS number is 10 digits")
+    # Every repeated digit passes modulus 11, and systems that must fill the field write 0000000000 or 9999999999
+    # when they do not know the number: taken as an NHS number, it would make every such child one child.
+    if compact == compact[0] * 10:
+        raise ValidationError(field, "a placeholder, not an NHS number (every digit the same)")
+    if compact < _LOWEST_ISSUED:
+        raise ValidationError(field, "below every range NHS numbers are issued from (the lowest is 0101000000)")
     if nhs_number.REGION_SCOTLAND.contains_number(compact) and not _ddmmyy(compact[:6]):
         raise ValidationError(field, "in the Scottish CHI range (0101000000 to 3112999999), but its first six "
                                      "digits are not a date of birth (DDMMYY)")
