@@ -13,9 +13,9 @@ LINK, REVIEW = thresholds()
 UNSURE = (LINK + REVIEW) / 2
 
 
-def p(given="AMELIA", family="HARTLEY", nhs=None, upn=None, middle=None, roots=None):
+def p(given="AMELIA", family="HARTLEY", nhs=None, upn=None, middle=None, roots=None, dob=None):
     return {"given": given, "family": family, "nhs_number": nhs, "upn": upn, "middle": middle,
-            "given_roots": roots or [given], "given_metaphone": given[:3]}
+            "given_roots": roots or [given], "given_metaphone": given[:3], "dob": dob}
 
 
 def test_records_that_surely_match_join_one_new_child():
@@ -263,3 +263,24 @@ def test_namesakes_tied_only_by_a_mothers_name_and_born_on_different_days_are_no
     for born in ("2012-02-17", None):
         out = decide(["a", "b"], {}, {"a": a, "b": {**b, "dob": born}}, [Edge("a", "b", 0.999)])
         assert [r.why for r in out.reviews] == ["different NHS numbers"], born
+
+
+def test_sisters_sharing_an_nhs_number_one_source_keyed_wrongly_are_put_to_a_person_not_joined():
+    """Amelia and her sister Isla, born three years apart at one home, both sent with Amelia's NHS number: the
+    model is sure (the number, the family name and the home agree), but nothing else of one child does."""
+    profiles = {"amelia": p(nhs="9434765919", dob="2015-06-03"), "isla": p(given="ISLA", nhs="9434765919",
+                                                                           dob="2018-02-11")}
+    out = decide(["isla"], {"amelia": 1}, profiles, [Edge("isla", "amelia", 0.999)])
+    assert out.child_of["isla"] is None
+    assert [r.why for r in out.reviews] == [
+        "the same NHS number, UPN or ULN, but given names and dates of birth of two children"]
+
+
+def test_an_nhs_number_in_common_still_joins_a_child_with_one_name_or_one_date_badly_wrong():
+    for other in (p(given="ON", nhs="9434765919", dob="2015-06-03"),  # a mistyped name
+                  p(nhs="9434765919", dob="2009-11-30"),  # a date of birth wrong altogether
+                  p(given="ON", nhs="9434765919"),  # no date of birth to say otherwise
+                  p(given="", nhs="9434765919", dob="2009-11-30")):  # no given name
+        out = decide(["new"], {"old": 1}, {"old": p(nhs="9434765919", dob="2015-06-03"), "new": other},
+                     [Edge("new", "old", 0.999)])
+        assert out.child_of["new"] == 1 and not out.reviews, other

@@ -39,6 +39,7 @@ Profile = Mapping[str, Any]
 R = TypeVar("R", str, int)
 
 LINKS_TWO = "a new record links two children already in the index"
+IDENTIFIER_ALONE = "the same NHS number, UPN or ULN, but given names and dates of birth of two children"
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,18 @@ def plainly_two_children(left: list[Profile], right: list[Profile]) -> bool:
     return bool(ours and theirs) and not any(given_names_compatible(x, y) for x in ours for y in theirs)
 
 
+def identifier_alone(left: list[Profile], right: list[Profile]) -> bool:
+    """The groups have an NHS number, UPN or ULN in common and nothing else of one child: no given name of one
+    fits any of the other, and no date of birth does. An identifier in common is one child's whatever one
+    mistyped name or one wrong date says (``group_conflict``), but not against both: that is a sibling's number
+    keyed on a child's record (Amelia and her sister Isla, born three years apart), and the NHS itself counts a
+    number as verified only with the date of birth and name that go with it. A person is asked."""
+    if not any(_same_identifier(x, y) for x in left for y in right) or not _born_apart(left, right):
+        return False
+    ours, theirs = [x for x in left if x.get("given")], [y for y in right if y.get("given")]
+    return bool(ours and theirs) and not any(given_names_compatible(x, y) for x in ours for y in theirs)
+
+
 def live_apart(left: list[Profile], right: list[Profile]) -> bool:
     """Two groups of records known to belong to children in different homes: each has a postcode, and they share
     no postcode or address, nor a carer's name with a birthday. With different NHS numbers, the same names and
@@ -328,6 +341,9 @@ def decide(new: Iterable[R], existing: Mapping[R, int], profiles: Mapping[R, Pro
             if why.startswith("different") and (plainly_two_children(left, right) or live_apart(left, right)):
                 continue
             queue(a, b, edge, why)
+            continue
+        if identifier_alone(left, right):
+            queue(a, b, edge, IDENTIFIER_ALONE)
             continue
         if groups.child.get(a) is not None and groups.child.get(b) is not None:
             queue(a, b, edge, LINKS_TWO)
