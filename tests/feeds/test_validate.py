@@ -549,6 +549,34 @@ def test_only_a_row_with_nothing_to_match_on_is_refused_whole():
     assert all(isinstance(f, Refusal) for f in found)
 
 
+@pytest.mark.parametrize(("column", "placeholder"), [
+    ("given_name", "Baby"), ("given_name", "BABY BOY"), ("given_name", "Baby of Okafor"), ("given_name", "Twin 2"),
+    ("given_name", "Unknown"), ("given_name", "NK"), ("given_name", "XXX"), ("family_name", "Not Known"),
+    ("family_name", "TBC"),
+])
+def test_a_placeholder_for_a_name_not_yet_known_costs_the_name_not_the_child(column, placeholder):
+    """A newborn is "Baby Boy" in a health system until named: as a given name it would agree with every other
+    such baby's."""
+    row, found = check(**{column: placeholder})
+    assert row is not None and row.nhs_number == VALID["nhs_number"]
+    assert (row.name.given if column == "given_name" else row.name.family) == ""
+    assert [(p.field, p.reason) for p in found] == [(column, "a placeholder, not a name (Baby, Unknown, Twin 1): "
+                                                             "leave it empty until the child's name is known")]
+
+
+@pytest.mark.parametrize("pseudo", ["ZZ99 3VZ", "zz993wz", "ZZ99 3CZ"])
+def test_an_nhs_pseudo_postcode_costs_the_postcode_and_keeps_the_address(pseudo):
+    """ZZ99 3VZ is the NHS's "no fixed abode": as a postcode, every such child would live at one place."""
+    row, found = check(postcode=pseudo)
+    assert row.address is not None and row.address.postcode == "" and row.address.line_2 == VALID["address_line_2"]
+    assert [p.field for p in found] == ["postcode"] and "pseudo-postcode" in found[0].reason
+
+
+@pytest.mark.parametrize("name", ["Babette", "Nkechi", "Xavier", "Twinkle", "Nonie", "Tobias"])
+def test_a_name_that_only_begins_like_a_placeholder_is_a_name(name):
+    assert accepted(given_name=name).name.given == name
+
+
 def test_someone_born_more_than_26_years_ago_is_not_a_child_and_refused_whole():
     row, found = check(date_of_birth="1990-01-01")
     assert row is None and found == [Refusal(7, "date_of_birth", TOO_OLD)]

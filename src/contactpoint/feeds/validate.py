@@ -94,6 +94,12 @@ _MONTHS = ({name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
            | {name[:3]: number for number, name in enumerate(_MONTH_NAMES, start=1)} | {"sept": 9})
 _UNREAL = "not a real date (no such day in that month)"
 _DAY_FIRST_UNREAL = "not a real date read day first (DD/MM/YYYY, as dates are written in the UK)"
+# What systems write in a name field for a child not (yet) named, or a name not known (``_childs_name``).
+_PLACEHOLDER_NAME = re.compile(
+    r"(?:baby|infant|new ?born)(?: (?:boy|girl|male|female))?(?: ?(?:[0-9]|one|two|three|[a-c]))?"
+    r"|(?:baby|infant) of .+|(?:twin|triplet)(?: ?(?:[0-9]|one|two|three|[a-c]))?"
+    r"|unknown|not known|unnamed|no name|name unknown|n/?k|tbc|tba|xx+|zz+|not stated|not given|none",
+    re.IGNORECASE)
 _LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
 _INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "involvement_start_date",
                 "involvement_end_date", "lead_professional", "caf_completed", "sensitive_service")
@@ -122,6 +128,17 @@ def _person_name(value: str, field: str) -> str:
     name = _plain(value, field, MAX_NAME)
     if not any(ch.isalpha() for ch in name):
         raise ValidationError(field, "a name needs at least one letter, not only digits or signs")
+    return name
+
+
+def _childs_name(value: str, field: str) -> str:
+    """The child's own given or family name: as ``_person_name``, and not a placeholder. A newborn is "Baby" or
+    "Baby Boy" in health systems until named, and systems that must fill the field write "Unknown": as names,
+    every such child would agree with every other on it."""
+    name = _person_name(value, field)
+    if _PLACEHOLDER_NAME.fullmatch(name):
+        raise ValidationError(field, "a placeholder, not a name (Baby, Unknown, Twin 1): leave it empty until the "
+                                     "child's name is known")
     return name
 
 
@@ -213,15 +230,24 @@ def _ascii(normalise: Callable[[str, str], str], what: str) -> Callable[[str, st
     return check
 
 
+# The NHS writes ZZ99 3VZ for no fixed abode, ZZ99 3WZ for an address not known, and ZZ99 3xZ for a country:
+# every such child would share a "postcode" with every other, and matching read it as living at one place.
+_PSEUDO_POSTCODE_AREA = "ZZ99 "
+
+
 @lru_cache(maxsize=1 << 16)
 def _postcode_or_reason(value: str) -> tuple[str, str | None]:
     """A household's children share a postcode: remember the last 65,536 answers (the normalised postcode, or the
     reason it was refused); a hit costs a sixtieth of a parse. A national file holds far more distinct postcodes
     than that, so most are parsed anyway: the parse itself is kept cheap (``normalise_postcode``)."""
     try:
-        return normalise_postcode(value), None
+        postcode = normalise_postcode(value)
     except ValidationError as refused:
         return "", refused.reason
+    if postcode.startswith(_PSEUDO_POSTCODE_AREA):
+        return "", ("an NHS pseudo-postcode (ZZ99: no fixed abode, not known, or a country), not a place: leave "
+                    "the postcode empty and say the child's whereabouts")
+    return postcode, None
 
 
 def _cached_postcode(value: str, field: str) -> str:
@@ -393,8 +419,8 @@ class _Checker:
     def row(self, line: int) -> FeedRow:
         """The row as far as it is valid: every value with a problem is left out."""
         record_id = self.required("source_record_id", _record_id, "the source's own identifier for the child")
-        given = self.required("given_name", _person_name, "the child's given name")
-        family = self.required("family_name", _person_name, "the child's family name")
+        given = self.required("given_name", _childs_name, "the child's given name")
+        family = self.required("family_name", _childs_name, "the child's family name")
         middle = self.check("middle_names", _person_name)
         former = self.former_family_names()
         gender = self.check("gender", _gender)
