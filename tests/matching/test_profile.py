@@ -107,3 +107,10 @@ def test_forenames_written_in_one_field_are_read_as_a_first_and_a_middle_name():
     assert set(one_field["given_roots"]) & set(apart["given_roots"]) == {"AMELIA"}
     assert one_field["middle"] == apart["middle"] == "ROSE"
     assert profile("c", "health", _Row(PersonName("Lily-Mae", "Hartley"), None))["middle"] is None
+
+
+def test_no_fixed_abode_or_an_address_withheld_is_no_home_to_share():
+    """Every child "of no fixed abode", or whose address a source withholds, would otherwise live at one home."""
+    assert _key("No Fixed Abode") is None and _key("NFA") is None and _key("Address withheld") is None
+    assert _key("Address Confidential", "22 Fellows Road") is None
+    assert _key("Unknown Cottage") is not None  # a house's name is a home

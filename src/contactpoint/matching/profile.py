@@ -37,6 +37,14 @@ _STREET_END = re.compile("(?:" + "|".join(w for w in sorted(_STREET_WORDS, key=l
                                         if w not in {"SAINT", "AV", "TERR", "CRESC"}) + ")$")
 
 
+# What sources write for a home they do not know or may not give: no one's home, so no key (every child "of no
+# fixed abode", or whose address is withheld, would otherwise share one).
+_NO_HOME_LINES = frozenset({
+    "NOFIXEDABODE", "NFA", "UNKNOWN", "NOTKNOWN", "ADDRESSUNKNOWN", "ADDRESSNOTKNOWN", "NK", "NONE", "HOMELESS",
+    "TBC", "CONFIDENTIAL", "ADDRESSCONFIDENTIAL", "WITHHELD", "ADDRESSWITHHELD", "NOTGIVEN", "NOTSTATED",
+})
+
+
 class Matchable(Protocol):
     """What profiling reads of a record (a feed's ``FeedRow``, frozen): read-only, hence properties."""
 
@@ -110,8 +118,9 @@ def _address_key(address: Address | None) -> str | None:
     "Flat 36, 22 Fellows Road" on one line has it. Keyed on "Flat 36" alone, every flat 36 in England was one home
     (at 3 million records, a third of the pairs the model was unsure of were two children with the same name and
     birthday in two such flats). A first line with no street and no second line gives no key. A street's kind is
-    written one way (``_STREET_WORDS``): "22 Fellows Road" and "22 Fellows Rd" are one home."""
-    if address is None or not address.line_1:
+    written one way (``_STREET_WORDS``): "22 Fellows Road" and "22 Fellows Rd" are one home. "No fixed abode",
+    "Address withheld" and the like give no key (``_NO_HOME_LINES``)."""
+    if address is None or not address.line_1 or normalise_name(address.line_1) in _NO_HOME_LINES:
         return None
     line = address.line_1.upper()
     street = _street(line)
