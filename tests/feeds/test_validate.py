@@ -572,6 +572,17 @@ def test_an_nhs_pseudo_postcode_costs_the_postcode_and_keeps_the_address(pseudo)
     assert [p.field for p in found] == ["postcode"] and "pseudo-postcode" in found[0].reason
 
 
+@pytest.mark.parametrize("placeholder", ["Unknown", "Mother", "MUM", "Foster Carer", "Not Known", "Parents",
+                                         "Grandmother"])
+def test_a_carer_sent_as_a_placeholder_or_a_relationship_is_not_a_carer_every_child_shares(placeholder):
+    """Matching reads a carer's name in common as one family: every child whose carer is "Mother" would be."""
+    row, found = check(carer_1_name=placeholder)
+    assert [c.name for c in row.carers] == [VALID["carer_2_name"]]
+    assert [(p.field, p.reason) for p in found] == [
+        ("carer_1_name", "a placeholder or a relationship, not a name (Unknown, Mother): leave it empty if the "
+                         "carer's name is not known")]
+
+
 @pytest.mark.parametrize("name", ["Babette", "Nkechi", "Xavier", "Twinkle", "Nonie", "Tobias"])
 def test_a_name_that_only_begins_like_a_placeholder_is_a_name(name):
     assert accepted(given_name=name).name.given == name

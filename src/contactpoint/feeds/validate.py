@@ -94,11 +94,26 @@ _MONTHS = ({name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
            | {name[:3]: number for number, name in enumerate(_MONTH_NAMES, start=1)} | {"sept": 9})
 _UNREAL = "not a real date (no such day in that month)"
 _DAY_FIRST_UNREAL = "not a real date read day first (DD/MM/YYYY, as dates are written in the UK)"
+def _carers_name(value: str, field: str) -> str:
+    """A parent's or carer's name, and not a placeholder or a relationship written where the name goes ("Mother",
+    "Unknown"): matching reads a carer's name in common as one family, and every child with a "Mother" would be
+    one."""
+    name = _person_name(value, field)
+    if _PLACEHOLDER_NAME.fullmatch(name) or _RELATIONSHIP_AS_NAME.fullmatch(name):
+        raise ValidationError(field, "a placeholder or a relationship, not a name (Unknown, Mother): leave it empty "
+                                     "if the carer's name is not known")
+    return name
+
+
 # What systems write in a name field for a child not (yet) named, or a name not known (``_childs_name``).
 _PLACEHOLDER_NAME = re.compile(
     r"(?:baby|infant|new ?born)(?: (?:boy|girl|male|female))?(?: ?(?:[0-9]|one|two|three|[a-c]))?"
     r"|(?:baby|infant) of .+|(?:twin|triplet)(?: ?(?:[0-9]|one|two|three|[a-c]))?"
     r"|unknown|not known|unnamed|no name|name unknown|n/?k|tbc|tba|xx+|zz+|not stated|not given|none",
+    re.IGNORECASE)
+_RELATIONSHIP_AS_NAME = re.compile(
+    r"(?:(?:birth|foster|step|adoptive|the) ?)?(?:mother|father|mum|mom|dad|parents?|carers?|guardian|"
+    r"grand(?:mother|father|parent|ma|pa)|nan|aunt|uncle|sister|brother|social worker|local authority|la)",
     re.IGNORECASE)
 _LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
 _INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "involvement_start_date",
@@ -367,7 +382,7 @@ class _Checker:
         carers = []
         for n in (1, 2):
             columns = [f"carer_{n}_{part}" for part in CARER_PARTS]
-            name = self.check(columns[0], _person_name)
+            name = self.check(columns[0], _carers_name)
             relationship = self.check(columns[1], _text(MAX_RELATIONSHIP))
             responsibility = self.check(columns[2], _yes_no)
             phone = self.check(columns[3], _phone)
