@@ -7,7 +7,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from contactpoint.children.record import Address, PersonName
+from contactpoint.children.record import Address, Carer, PersonName
 from contactpoint.ingest import load as loading
 from contactpoint.matching.cluster import Edge, decide
 from contactpoint.matching.model import thresholds
@@ -114,3 +114,13 @@ def test_no_fixed_abode_or_an_address_withheld_is_no_home_to_share():
     assert _key("No Fixed Abode") is None and _key("NFA") is None and _key("Address withheld") is None
     assert _key("Address Confidential", "22 Fellows Road") is None
     assert _key("Unknown Cottage") is not None  # a house's name is a home
+
+
+def test_a_carer_is_the_same_carer_with_or_without_a_title():
+    """One source writes "Mrs Sarah Hartley", another "Sarah Hartley": one mother, the evidence of a move."""
+    def carers(*names):
+        return profile("x", "health", _Row(PersonName("Amelia", "Hartley"), None,
+                                           carers=tuple(Carer(n, "mother", None, "") for n in names)))["carer_names"]
+    assert carers("Mrs Sarah Hartley") == carers("Sarah Hartley") == carers("MRS. SARAH HARTLEY") == ["SARAHHARTLEY"]
+    assert carers("Dr Ade Okafor", "Mr. Tom Okafor") == ["ADEOKAFOR", "TOMOKAFOR"]
+    assert carers("Mrsa Jones") == ["MRSAJONES"]  # a name, not a title

@@ -37,6 +37,9 @@ _STREET_END = re.compile("(?:" + "|".join(w for w in sorted(_STREET_WORDS, key=l
                                         if w not in {"SAINT", "AV", "TERR", "CRESC"}) + ")$")
 
 
+# A carer's title, which some sources write and others do not ("Mrs Sarah Hartley", "Sarah Hartley"): a carer in
+# common is one family only if the names agree without it.
+_TITLE = re.compile(r"^\s*(?:MRS|MR|MS|MISS|MX|DR|REV|REVD|SIR|DAME|LADY|LORD)\b\.?\s*", re.IGNORECASE)
 # What sources write for a home they do not know or may not give: no one's home, so no key (every child "of no
 # fixed abode", or whose address is withheld, would otherwise share one).
 _NO_HOME_LINES = frozenset({
@@ -144,7 +147,7 @@ def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
                        *(p for f in row.former_family_names for p in name_parts(f))})
     postcode = row.address.postcode if row.address and row.address.postcode else None
     dob = row.date_of_birth
-    carers = [normalise_name(c.name) for c in row.carers if c.name]
+    carers = [normalise_name(_TITLE.sub("", c.name)) for c in row.carers if c.name]
     return {
         "unique_id": unique_id,
         "source_kind": source_kind,
