@@ -133,6 +133,14 @@ def _address_key(address: Address | None) -> str | None:
     return f"{'/'.join(_HOUSE.findall(line))}|{street[:12]}" if street else None
 
 
+def _given(name: PersonName) -> str:
+    """The given name; for a source that writes all the forenames in one field ("Ivy Rosemary"), the first of
+    them, as the sources that send the middle names apart have it (a typo, "Izvy", is then one letter away, not
+    eight). The whole is among the name's roots (``forename_roots``): "Mary Ann" is still "Maryann"."""
+    words = name.given.split()
+    return normalise_name(words[0] if len(words) > 1 else name.given)
+
+
 def _middle(name: PersonName) -> str | None:
     """The first middle name; for a source that writes all the forenames in one field ("Amelia Rose"), the second
     of them."""
@@ -141,7 +149,7 @@ def _middle(name: PersonName) -> str | None:
 
 
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
-    given = normalise_name(row.name.given)
+    given = _given(row.name)
     family = normalise_name(row.name.family)
     families = sorted({*name_parts(row.name.family),
                        *(p for f in row.former_family_names for p in name_parts(f))})
