@@ -123,6 +123,17 @@ def test_forenames_written_in_one_field_are_no_discrepancy():
     assert build([gp, school]).discrepancies == {(school.record_key, "name")}
 
 
+def test_forenames_written_in_one_field_vote_with_the_name_they_hold():
+    """Social care's "Amara" and the school's "Amara Grace" are one name against child benefit's mistyped "Amora":
+    counted apart, the typo won the vote, and social care and the school were asked to correct her name."""
+    benefit = held("child_benefit", given="Amora")
+    care = held("la_social_care", given="Amara")
+    school = held("school_census", given="Amara Grace")
+    view = build([benefit, care, school])
+    assert view.record.name.value.given == "Amara"
+    assert view.discrepancies == {(benefit.record_key, "name")}
+
+
 def test_a_different_given_name_or_family_name_is_still_a_discrepancy():
     gp = held("gp_registrations", given="Evelyn", family="Okafor")
     for given_name, family in (("Grace", "Okafor"), ("Evelyn", "Mensah")):

@@ -106,7 +106,11 @@ def _sourced(claim: Claim | None) -> Sourced | None:
 
 
 def _name_key(name: PersonName) -> tuple[str, str]:
-    return normalise_name(name.given), normalise_name(name.family)
+    """A name as the vote counts it: the first given name and the family name. Forenames written in one field
+    ("Amara Grace") vote with the sources that send the middle name apart ("Amara"): counted apart, they split
+    the child's name's votes, and a typo of another source could win."""
+    given = name.given.split()
+    return normalise_name(given[0] if given else ""), normalise_name(name.family)
 
 
 def involvement_key(source: str, record_key: str) -> str:
