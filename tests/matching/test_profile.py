@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from contactpoint.children.record import Address, Carer, PersonName
 from contactpoint.ingest import load as loading
-from contactpoint.matching.cluster import Edge, decide
+from contactpoint.matching.cluster import Edge, decide, given_names_compatible
 from contactpoint.matching.model import thresholds
 from contactpoint.matching.profile import arrow_table, profile
 
@@ -104,8 +104,14 @@ def test_forenames_written_in_one_field_are_read_as_a_first_and_a_middle_name():
     with Rose her middle name, as the source that sends them apart has her."""
     one_field = profile("a", "education", _Row(PersonName("Amelia Rose", "Hartley"), None))
     apart = profile("b", "health", _Row(PersonName("Millie", "Hartley", middle="Rose"), None))
+    assert one_field["given"] == "AMELIA" and one_field["middle"] == apart["middle"] == "ROSE"
     assert set(one_field["given_roots"]) & set(apart["given_roots"]) == {"AMELIA"}
-    assert one_field["middle"] == apart["middle"] == "ROSE"
+    # A typo of her name in another source is one letter away, as it would be from "Amelia" sent apart.
+    typo = profile("c", "benefit", _Row(PersonName("Amlia", "Hartley"), None))
+    assert given_names_compatible(one_field, typo)
+    # A double first name written whole elsewhere is still the same name.
+    assert given_names_compatible(profile("d", "x", _Row(PersonName("Mary Ann", "Hartley"), None)),
+                                  profile("e", "x", _Row(PersonName("Maryann", "Hartley"), None)))
     assert profile("c", "health", _Row(PersonName("Lily-Mae", "Hartley"), None))["middle"] is None
 
 
