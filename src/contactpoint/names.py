@@ -105,15 +105,35 @@ def name_roots(normalised_given: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
+def known_name(normalised: str) -> bool:
+    """A given name the nickname lists know, as a full name or a short one."""
+    lower = normalised.lower()
+    return (lower in UK_NICKNAMES or any(lower in fulls for fulls in UK_NICKNAMES.values())
+            or bool(_nicknamer().nicknames_of(lower)) or bool(_nicknamer().canonicals_of(lower)))
+
+
+@lru_cache(maxsize=65536)
+def forenames(raw_given: str) -> tuple[str, ...] | None:
+    """The forenames a given-name field holds (normalised), when it holds several: systems with one field for a
+    child's forenames send "Amelia Rose" where others send "Amelia" and the middle name apart. Read so only when
+    it looks like several names: words of three letters or more that together are not a name the nickname lists
+    know. A stray space is a typo of one name ("Isabe lla", "Laur a": one FEBRL4 given name in eighty has one).
+    (Asking that one of the words be a name the lists know as well left "Ruby Emilia" and "Maya Jade" whole: the
+    lists are American.)"""
+    words = tuple(normalise_name(w) for w in raw_given.split())
+    if len(words) < 2 or any(len(w) < 3 for w in words) or known_name("".join(words)):
+        return None
+    return words
+
+
+@lru_cache(maxsize=65536)
 def forename_roots(raw_given: str) -> frozenset[str]:
-    """``name_roots`` of a given name as a source wrote it. Systems with one field for a child's forenames send
-    "Amelia Rose" where others send "Amelia" and the middle name apart: the first name's roots count as well, so
-    Amelia Rose is Amelia (and Millie) to matching and to the discrepancy report alike."""
+    """``name_roots`` of a given name as a source wrote it, and of its first forename when it holds several
+    (``forenames``): Amelia Rose is Amelia (and Millie) to matching and to the discrepancy report alike."""
     whole = normalise_name(raw_given)
     roots = set(name_roots(whole)) if whole else set()
-    words = raw_given.split()
-    if len(words) > 1 and (first := normalise_name(words[0])):
-        roots |= name_roots(first)
+    if several := forenames(raw_given):
+        roots |= name_roots(several[0])
     return frozenset(roots)
 
 

@@ -59,6 +59,14 @@ def test_a_street_written_in_full_or_abbreviated_is_one_home():
     assert _key("4 Parkside") != _key("4 Park Side Road")
 
 
+def test_a_whole_address_on_one_line_is_the_same_home():
+    """Some systems have one line for the whole address: the town and postcode after the street are not the home's
+    numbers or street."""
+    assert _key("12 Agar Grove, London, NW1 8NP") == _key("12 Agar Grove") == _key("12, Agar Grove")
+    assert _key("Flat 36, 22 Fellows Road, Hampstead, London") == _key("Flat 36", "22 Fellows Road, Hampstead")
+    assert _key("Flat 36, 22 Fellows Road, London") == _key("Flat 36", "22 Fellows Road")
+
+
 def test_a_street_with_a_space_lost_or_moved_is_still_one_home():
     """FEBRL4's duplicates lose or move a space in one pair in sixteen ("cartercrescent", "lamb p lace"):
     abbreviating word by word alone would have parted them."""
@@ -109,6 +117,8 @@ def test_forenames_written_in_one_field_are_read_as_a_first_and_a_middle_name():
     # A typo of her name in another source is one letter away, as it would be from "Amelia" sent apart.
     typo = profile("c", "benefit", _Row(PersonName("Amlia", "Hartley"), None))
     assert given_names_compatible(one_field, typo)
+    # A stray space is a typo of one name, not two forenames (FEBRL4 has one in eighty of its given names).
+    assert profile("f", "x", _Row(PersonName("Isabe lla", "Hartley"), None))["given"] == "ISABELLA"
     # A double first name written whole elsewhere is still the same name.
     assert given_names_compatible(profile("d", "x", _Row(PersonName("Mary Ann", "Hartley"), None)),
                                   profile("e", "x", _Row(PersonName("Maryann", "Hartley"), None)))

@@ -23,7 +23,7 @@ from contactpoint.children.record import (
     Whereabouts,
     WhereaboutsState,
 )
-from contactpoint.names import forename_roots, name_parts, normalise_name
+from contactpoint.names import forename_roots, forenames, name_parts, normalise_name
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,8 @@ def _name_key(name: PersonName) -> tuple[str, str]:
     """A name as the vote counts it: the first given name and the family name. Forenames written in one field
     ("Amara Grace") vote with the sources that send the middle name apart ("Amara"): counted apart, they split
     the child's name's votes, and a typo of another source could win."""
-    given = name.given.split()
-    return normalise_name(given[0] if given else ""), normalise_name(name.family)
+    several = forenames(name.given)
+    return several[0] if several else normalise_name(name.given), normalise_name(name.family)
 
 
 def involvement_key(source: str, record_key: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Protocol, cast
 import pyarrow as pa
 
 from contactpoint.children.record import Address, Carer, PersonName
-from contactpoint.names import forename_roots, name_parts, normalise_name, phonetic
+from contactpoint.names import forename_roots, forenames, name_parts, normalise_name, phonetic
 
 _HOUSE = re.compile(r"\d+[A-Z]?")
 _UNIT = re.compile(r"\b(?:FLAT|APARTMENT|APT|UNIT|ROOM|STUDIO|MAISONETTE)\b")
@@ -123,29 +123,38 @@ def _address_key(address: Address | None) -> str | None:
     birthday in two such flats). A first line with no street and no second line gives no key. A street's kind is
     written one way (``_STREET_WORDS``): "22 Fellows Road" and "22 Fellows Rd" are one home. "No fixed abode",
     "Address withheld" and the like give no key (``_NO_HOME_LINES``)."""
-    if address is None or not address.line_1 or normalise_name(address.line_1) in _NO_HOME_LINES:
+    if address is None or not address.line_1:
         return None
-    line = address.line_1.upper()
-    street = _street(line)
-    if not street and address.line_2:
-        line = f"{line} {address.line_2.upper()}"
-        street = _street(line)
-    return f"{'/'.join(_HOUSE.findall(line))}|{street[:12]}" if street else None
+    # The parts of the address up to the first that names a street: a source that writes the whole address on one
+    # line ("12 Agar Grove, London, NW1 8NP") has the same home as one that writes the street alone.
+    parts = address.line_1.upper().split(",")
+    if address.line_2:
+        parts += address.line_2.upper().split(",")
+    taken = []
+    for part in parts:
+        taken.append(part)
+        if street := _street(part):
+            if street in _NO_HOME_LINES:
+                return None
+            return f"{'/'.join(_HOUSE.findall(' '.join(taken)))}|{street[:12]}"
+    return None
 
 
 def _given(name: PersonName) -> str:
-    """The given name; for a source that writes all the forenames in one field ("Ivy Rosemary"), the first of
-    them, as the sources that send the middle names apart have it (a typo, "Izvy", is then one letter away, not
-    eight). The whole is among the name's roots (``forename_roots``): "Mary Ann" is still "Maryann"."""
-    words = name.given.split()
-    return normalise_name(words[0] if len(words) > 1 else name.given)
+    """The given name; for a source that writes all the forenames in one field ("Ivy Rosemary", ``forenames``),
+    the first of them, as the sources that send the middle names apart have it (a typo, "Izvy", is then one letter
+    away, not eight). The whole is among the name's roots (``forename_roots``): "Mary Ann" is still "Maryann"."""
+    several = forenames(name.given)
+    return several[0] if several else normalise_name(name.given)
 
 
 def _middle(name: PersonName) -> str | None:
     """The first middle name; for a source that writes all the forenames in one field ("Amelia Rose"), the second
     of them."""
-    middle = name.middle.split() or name.given.split()[1:2]
-    return (normalise_name(middle[0]) or None) if middle else None
+    if middle := name.middle.split():
+        return normalise_name(middle[0]) or None
+    several = forenames(name.given)
+    return several[1] if several else None
 
 
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
