@@ -564,6 +564,27 @@ def test_a_placeholder_for_a_name_not_yet_known_costs_the_name_not_the_child(col
                                                              "leave it empty until the child's name is known")]
 
 
+@pytest.mark.parametrize(("lines", "expected"), [
+    ({"town": "London NW6 7DX"}, ("Flat 4", "124 Richards Grove", "London")),
+    ({"town": "", "address_line_2": "124 Richards Grove, London, nw67dx"},
+     ("Flat 4", "124 Richards Grove, London", "")),
+    ({"address_line_1": "Flat 4, 124 Richards Grove, London NW6 7DX", "address_line_2": "", "town": ""},
+     ("Flat 4, 124 Richards Grove, London", "", "")),
+])
+def test_a_postcode_written_at_the_end_of_the_address_is_the_postcode(lines, expected):
+    """A source that writes the address in one block, postcode and all, leaves the postcode column empty."""
+    row, found = check(postcode="", **lines)
+    assert found == []
+    assert (row.address.line_1, row.address.line_2, row.address.town, row.address.postcode) == (*expected, "NW6 7DX")
+
+
+def test_an_address_ending_in_no_postcode_has_none():
+    row, found = check(postcode="", town="London SW1")  # a district alone is not a postcode
+    assert found == [] and row.address.postcode == "" and row.address.town == "London SW1"
+    row, found = check(postcode="", town="ZZ99 3VZ")  # nor is a pseudo-postcode
+    assert row.address.postcode == "" and row.address.town == "ZZ99 3VZ"
+
+
 @pytest.mark.parametrize("pseudo", ["ZZ99 3VZ", "zz993wz", "ZZ99 3CZ"])
 def test_an_nhs_pseudo_postcode_costs_the_postcode_and_keeps_the_address(pseudo):
     """ZZ99 3VZ is the NHS's "no fixed abode": as a postcode, every such child would live at one place."""

@@ -115,6 +115,7 @@ _RELATIONSHIP_AS_NAME = re.compile(
     r"(?:(?:birth|foster|step|adoptive|the) ?)?(?:mother|father|mum|mom|dad|parents?|carers?|guardian|"
     r"grand(?:mother|father|parent|ma|pa)|nan|aunt|uncle|sister|brother|social worker|local authority|la)",
     re.IGNORECASE)
+_TRAILING_POSTCODE = re.compile(r"(?:^|[\s,])([A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2})\s*$")
 _LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
 _INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "involvement_start_date",
                 "involvement_end_date", "lead_professional", "caf_completed", "sensitive_service")
@@ -278,6 +279,22 @@ _uln = _ascii(normalise_uln, "a ULN")
 _postcode = _ascii(_cached_postcode, "a postcode")
 
 
+def _postcode_written_in(line_1: str, line_2: str, town: str) -> tuple[str, str, str, str]:
+    """An address whose postcode a source wrote at the end of its last line ("London NW1 8NP", or the whole
+    address in one "12 Agar Grove, London, NW1 8NP") and not in its own column: the postcode taken out of the
+    line. Without it matching would know the child at no postcode, and a mistyped one could not be found either.
+    A postcode that does not parse stays where it was."""
+    lines = [line_1, line_2, town]
+    last = max((i for i, line in enumerate(lines) if line), default=None)
+    if last is None or not (found := _TRAILING_POSTCODE.search(lines[last])):
+        return line_1, line_2, town, ""
+    postcode, reason = _postcode_or_reason(found[1])
+    if reason is not None:
+        return line_1, line_2, town, ""
+    lines[last] = lines[last][:found.start()].rstrip(" ,")
+    return lines[0], lines[1], lines[2], postcode
+
+
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -374,6 +391,8 @@ class _Checker:
         line_2 = self.check("address_line_2", _address_line) or ""
         town = self.check("town", _text(MAX_TEXT)) or ""
         postcode = self.check("postcode", _postcode) or ""
+        if not self.values["postcode"]:
+            line_1, line_2, town, postcode = _postcode_written_in(line_1, line_2, town)
         if not (line_1 or line_2 or town or postcode):
             return None
         return Address(line_1, line_2, town, postcode)
