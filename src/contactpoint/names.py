@@ -138,6 +138,13 @@ def forename_roots(raw_given: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
+def forename_keys(raw_given: str) -> frozenset[str]:
+    """``given_keys`` of a given name as a source wrote it, and of its first forename when it holds several: the
+    blind index's given-name tokens, so that "Ivy Rosemary" from one source finds the child another knows as Ivy."""
+    return frozenset(phonetic(r) for r in forename_roots(raw_given))
+
+
+@lru_cache(maxsize=65536)
 def given_keys(normalised_given: str) -> frozenset[str]:
     """Phonetic codes of a given name and its roots: equal keys mean 'possibly the same given name'."""
     return frozenset(phonetic(r) for r in name_roots(normalised_given))

@@ -230,3 +230,17 @@ def test_a_record_that_finds_its_child_does_not_look_through_its_postcode(opened
     feed(source("agar-grove", "school_census", vouched_org()), SCHOOL_ROW)
     assert child_id_of("agar-grove", "S-1") == amelia
     assert zara not in opened and told_apart == []
+
+
+def test_forenames_in_one_field_find_the_child_by_the_first_of_them():
+    """A school that writes "Amelia Rose" finds the GP's Amelia through her given name and birthday, even when
+    nothing else it sends leads to her (another family name, another home, no NHS number)."""
+    feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW)
+    amelia = child_id_of("gp-camden", "GP-1")
+    moved = SCHOOL_ROW | {"given_name": "Amelia Rose", "family_name": "Okafor", "nhs_number": "",
+                          "address_line_1": "3 Upper Street", "postcode": "N1 0PN", "carer_1_name": ""}
+    [raw] = formats.read("csv", BytesIO(csv_bytes([moved])))
+    row, _ = validate(raw, today=NOW.date())
+    batch = Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
+                  run_id="run-1")
+    assert [c.pk for c in batch._candidates(prepare.lookup_tokens(get_keyring(), row))] == [amelia]

@@ -30,7 +30,7 @@ from contactpoint.feeds.validate import validate
 from contactpoint.ingest import spill
 from contactpoint.ingest.spill import Spill
 from contactpoint.matching.profile import arrow_table, profile_row
-from contactpoint.names import given_keys, normalise_name
+from contactpoint.names import forename_keys
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import IndexKeyRing
 from contactpoint.vault.tokens import dob_variants, identifier_tokens, matching_tokens, name_postcode_tokens
@@ -50,7 +50,7 @@ assert set(IDENTIFIER_FIELD) == {i.number for i in bi.CATALOGUE} - bi.KEYED_BY_D
 def names_at_postcode(keyring: IndexKeyRing, row: FeedRow) -> set[int]:
     """The row's names at its postcode (match-only index 12): looked up on a batch's second look, and what a held
     row waits for besides its identifiers."""
-    return name_postcode_tokens(keyring, keys=given_keys(normalise_name(row.name.given)),
+    return name_postcode_tokens(keyring, keys=forename_keys(row.name.given),
                                 family_names=[row.name.family, *row.former_family_names],
                                 postcode=row.address.postcode if row.address else None)
 

@@ -4,7 +4,8 @@ Record side and query side use the same derivations, so what was written can be 
 - identifiers: NHS number, UPN, ULN, exact;
 - family name (current, former and each part of a double-barrelled name) by Metaphone code + date of birth,
   and by its first two letters + date of birth (for wildcards "Sm*");
-- given name by the Metaphone code of the name and of every full name it may be short for + date of birth;
+- given name by the Metaphone code of the name and of every full name it may be short for + date of birth (and
+  of the first forename, when the given name holds several: ``names.forenames``);
 - date of birth + full postcode.
 Day/month-swapped dates of birth and transposed given/family names are tried on the query side only.
 
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from contactpoint import bulk
-from contactpoint.names import given_keys, name_parts, normalise_name, phonetic
+from contactpoint.names import forename_keys, given_keys, name_parts, phonetic
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import IndexKeyRing
 
@@ -51,7 +52,7 @@ def record_tokens(
         tokens.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(family)}|{dob}"))
         if prefixes:
             tokens.add(bi.FAMILY_PREFIX_DOB.token(keyring, f"{family[:2]}|{dob}"))
-    keys = given_keys(normalise_name(given))
+    keys = forename_keys(given)
     for key in keys:
         tokens.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
     tokens |= names_year_tokens(keyring, keys=keys, family_names=family_names, year=date_of_birth.year)
