@@ -140,3 +140,11 @@ def test_a_carer_is_the_same_carer_with_or_without_a_title():
     assert carers("Mrs Sarah Hartley") == carers("Sarah Hartley") == carers("MRS. SARAH HARTLEY") == ["SARAHHARTLEY"]
     assert carers("Dr Ade Okafor", "Mr. Tom Okafor") == ["ADEOKAFOR", "TOMOKAFOR"]
     assert carers("Mrsa Jones") == ["MRSAJONES"]  # a name, not a title
+
+
+def test_names_the_other_way_round_with_a_surname_of_two_words_are_still_one_childs():
+    """ "Simpson Gill" as the given name and "Freya" as the family name is Freya Simpson Gill's record with the
+    names swapped, though the given field, read as forenames, starts with "Simpson"."""
+    swapped = profile("a", "benefit", _Row(PersonName("Simpson Gill", "Freya"), None))
+    right = profile("b", "health", _Row(PersonName("Freya", "Simpson Gill"), None))
+    assert given_names_compatible(swapped, right) and given_names_compatible(right, swapped)

@@ -81,7 +81,8 @@ def _transposed(a: Profile, b: Profile) -> bool:
     twin Lea Smith's record transposed reads "Smith Lea", which is not her brother Leo Smith's names swapped (and
     a swap with a typo as well is two slips, left to the model)."""
     ga, fa, gb, fb = a.get("given"), a.get("family"), b.get("given"), b.get("family")
-    if not (ga and fa and gb and fb) or ga != fb:
+    # A given name read as several forenames ("Simpson Gill") keeps its whole among its roots.
+    if not (ga and fa and gb and fb) or (ga != fb and fb not in (a.get("given_roots") or ())):
         return False
     return fa == gb or bool(name_roots(fa) & set(b.get("given_roots") or ()))
 
