@@ -109,10 +109,12 @@ def test_a_first_load_decides_as_the_feeds_do():
 
 def test_forenames_written_in_one_field_are_read_as_a_first_and_a_middle_name():
     """Systems with one field for a child's forenames send "Amelia Rose": to matching she is Amelia (or Millie),
-    with Rose her middle name, as the source that sends them apart has her."""
+    with Rose her middle name, as the source that sends them apart has her. (The model still compares the given
+    name whole: read as its first word, "Simpson Gill", a family name written as the given name, no longer looked
+    swapped, and at a million records four more children held two people.)"""
     one_field = profile("a", "education", _Row(PersonName("Amelia Rose", "Hartley"), None))
     apart = profile("b", "health", _Row(PersonName("Millie", "Hartley", middle="Rose"), None))
-    assert one_field["given"] == "AMELIA" and one_field["middle"] == apart["middle"] == "ROSE"
+    assert one_field["middle"] == apart["middle"] == "ROSE"
     assert set(one_field["given_roots"]) & set(apart["given_roots"]) == {"AMELIA"}
     # A typo of her name in another source is one letter away, as it would be from "Amelia" sent apart.
     typo = profile("c", "benefit", _Row(PersonName("Amlia", "Hartley"), None))

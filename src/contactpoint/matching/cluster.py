@@ -96,9 +96,10 @@ def _names_it_may_be(given: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def _slip_of_a_short_name(a: str, b: str) -> bool:
-    """``b`` is a typo of a name ``a`` may be, or be short for ("Hazrry" for Harrison's Harry)."""
-    return any(_typo_close(name, b) for name in _names_it_may_be(a) if name != a)
+def _slip_of_a_short_name(a: str, b: str, roots: Iterable[str] = ()) -> bool:
+    """``b`` is a typo of a name ``a`` may be, or be short for ("Hazrry" for Harrison's Harry), or of another of
+    ``a``'s roots (its first forename, when ``a`` holds several: "Izvy" for "Ivy Rosemary")."""
+    return any(_typo_close(name, b) for name in _names_it_may_be(a) | frozenset(roots) if name != a)
 
 
 def _transposed_with_a_slip(a: Profile, b: Profile) -> bool:
@@ -130,8 +131,9 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
         return False
     if a.get("given_metaphone") and a.get("given_metaphone") == b.get("given_metaphone"):
         return True
-    return (_typo_close(ga, gb) or _transposed_with_a_slip(a, b) or _slip_of_a_short_name(ga, gb)
-            or _slip_of_a_short_name(gb, ga))
+    return (_typo_close(ga, gb) or _transposed_with_a_slip(a, b)
+            or _slip_of_a_short_name(ga, gb, a.get("given_roots") or ())
+            or _slip_of_a_short_name(gb, ga, b.get("given_roots") or ()))
 
 
 def identifier_conflict(a: Profile, b: Profile) -> str | None:

@@ -140,14 +140,6 @@ def _address_key(address: Address | None) -> str | None:
     return None
 
 
-def _given(name: PersonName) -> str:
-    """The given name; for a source that writes all the forenames in one field ("Ivy Rosemary", ``forenames``),
-    the first of them, as the sources that send the middle names apart have it (a typo, "Izvy", is then one letter
-    away, not eight). The whole is among the name's roots (``forename_roots``): "Mary Ann" is still "Maryann"."""
-    several = forenames(name.given)
-    return several[0] if several else normalise_name(name.given)
-
-
 def _middle(name: PersonName) -> str | None:
     """The first middle name; for a source that writes all the forenames in one field ("Amelia Rose"), the second
     of them."""
@@ -158,7 +150,9 @@ def _middle(name: PersonName) -> str | None:
 
 
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
-    given = _given(row.name)
+    # The whole given name, even when it holds several forenames: the model compares it whole ("Simpson Gill",
+    # a family name written as the given name, is only seen swapped so), and the first forename is among its roots.
+    given = normalise_name(row.name.given)
     family = normalise_name(row.name.family)
     families = sorted({*name_parts(row.name.family),
                        *(p for f in row.former_family_names for p in name_parts(f))})
