@@ -151,12 +151,10 @@ def feed_files(folder: Path) -> list[tuple[str, Path]]:
 
 def pipeline(task: dict) -> None:
     harness.setup_django()
-    from django.db import connection
 
     from contactpoint.access.models import Organisation
     from contactpoint.access.sources import register_source
     from contactpoint.audit.trail import Actor
-    from contactpoint.children import source_records
     from contactpoint.children.models import HeldRecord
     from contactpoint.feeds.models import RowProblem
     from contactpoint.ingest.run import ingest
@@ -188,10 +186,7 @@ def pipeline(task: dict) -> None:
     elapsed = time.perf_counter() - started
 
     truth = read_truth(folder / "truth.csv")
-    by_key = {source_records.record_key(ring, source, rid): (source, rid) for source, rid in truth}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT record_key, child_id FROM children_source_record WHERE active")
-        clusters = [(by_key[key], str(child)) for key, child in cursor.fetchall() if key in by_key]
+    by_key, clusters = harness.placed_records(ring, truth)
     quality = pairwise(clusters, truth)
     problems: Counter[tuple[str, str, str]] = Counter()
     for p in RowProblem.objects.filter(run__in=runs):

@@ -97,7 +97,6 @@ def pipeline(task: dict) -> None:
     from contactpoint.access.models import Organisation
     from contactpoint.access.sources import register_source
     from contactpoint.audit.trail import Actor
-    from contactpoint.children import source_records
     from contactpoint.ingest.run import ingest
     from contactpoint.matching.engine import backend
     from contactpoint.matching.evaluate import pairwise, read_truth
@@ -166,10 +165,7 @@ def pipeline(task: dict) -> None:
 
     # Which child each source record went to, by its keyed record key (no decryption needed).
     truth = read_truth(folder / "truth.csv")
-    by_key = {source_records.record_key(ring, source, rid): (source, rid) for source, rid in truth}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT record_key, child_id FROM children_source_record WHERE active")
-        clusters = [(by_key[key], str(child)) for key, child in cursor.fetchall() if key in by_key]
+    by_key, clusters = harness.placed_records(ring, truth)
     from contactpoint.children.models import HeldRecord
     from contactpoint.matching.models import ReviewItem
 

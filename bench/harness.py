@@ -496,6 +496,21 @@ def print_missed(m: dict[str, Any], reviews: int) -> None:
           + ")", flush=True)
 
 
+def placed_records(ring, truth: dict[tuple[str, str], str]) -> tuple[dict[str, tuple[str, str]],
+                                                                      list[tuple[tuple[str, str], str]]]:
+    """Which child each of the truth's source records went to, by its keyed record key (nothing decrypted): the
+    record key of each (source, record ID), and ((source, record ID), child ID) for each record in the index."""
+    from django.db import connection
+
+    from contactpoint.children import source_records
+
+    by_key = {source_records.record_key(ring, source, rid): (source, rid) for source, rid in truth}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT record_key, child_id FROM children_source_record WHERE active")
+        clusters = [(by_key[key], str(child)) for key, child in cursor.fetchall() if key in by_key]
+    return by_key, clusters
+
+
 def frequencies_for(task: dict) -> bool:
     """Whether this run counts term frequencies before its load: if the model uses them, or ``--frequencies``
     asks (then the feeds use them whatever the model says)."""
