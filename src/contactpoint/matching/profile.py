@@ -33,8 +33,10 @@ _STREET_WORD = re.compile(r"\b(?:" + "|".join(sorted(_STREET_WORDS, key=len, rev
 # The same at the end of the street with its spaces gone: a space lost or moved ("Fellows Ro ad", "Carter
 # crescent" written "cartercrescent") leaves no word to find, and FEBRL4's duplicates carry it in one pair in
 # sixteen (300 of its 5,000 pairs would otherwise no longer agree on their home).
-_STREET_END = re.compile("(?:" + "|".join(w for w in sorted(_STREET_WORDS, key=len, reverse=True)
-                                        if w not in {"SAINT", "AV", "TERR", "CRESC"}) + ")$")
+# Longest first, so that the longest word the street ends with is the one made short; ``str.endswith`` on a tuple
+# answers the usual "no" several times faster than a regular expression anchored at the end.
+_STREET_ENDINGS = tuple(w for w in sorted(_STREET_WORDS, key=len, reverse=True)
+                        if w not in {"SAINT", "AV", "TERR", "CRESC"})
 
 
 # A carer's title, which some sources write and others do not ("Mrs Sarah Hartley", "Sarah Hartley"): a carer in
@@ -108,7 +110,10 @@ def _swapped(dob: date) -> str | None:
 
 def _street(line: str) -> str:
     street = normalise_name(_STREET_WORD.sub(_short_word, _UNIT.sub("", _HOUSE.sub("", line))))
-    return _STREET_END.sub(_short_word, street)
+    if street.endswith(_STREET_ENDINGS):
+        word = next(w for w in _STREET_ENDINGS if street.endswith(w))
+        return street[:-len(word)] + _STREET_WORDS[word]
+    return street
 
 
 def _short_word(word: re.Match[str]) -> str:
