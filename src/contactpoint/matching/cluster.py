@@ -81,8 +81,7 @@ def _transposed(a: Profile, b: Profile) -> bool:
     twin Lea Smith's record transposed reads "Smith Lea", which is not her brother Leo Smith's names swapped (and
     a swap with a typo as well is two slips, left to the model)."""
     ga, fa, gb, fb = a.get("given"), a.get("family"), b.get("given"), b.get("family")
-    # A given name read as several forenames ("Simpson Gill") keeps its whole among its roots.
-    if not (ga and fa and gb and fb) or (ga != fb and fb not in (a.get("given_roots") or ())):
+    if not (ga and fa and gb and fb) or ga != fb:
         return False
     return fa == gb or bool(name_roots(fa) & set(b.get("given_roots") or ()))
 
@@ -211,8 +210,11 @@ def plainly_two_children(left: list[Profile], right: list[Profile]) -> bool:
     A record without a given name fits nothing and rules nothing out: it is left out here, where it used to fit
     every name (a girl at her sister's address was queued because her sister's group held a child benefit record
     with no given name). A group with no given name at all is not plainly anyone."""
-    if _born_apart(left, right):
-        return True
+    return _born_apart(left, right) or _named_apart(left, right)
+
+
+def _named_apart(left: list[Profile], right: list[Profile]) -> bool:
+    """No given name of one group fits any of the other (a record without one is left out)."""
     ours, theirs = [x for x in left if x.get("given")], [y for y in right if y.get("given")]
     return bool(ours and theirs) and not any(given_names_compatible(x, y) for x in ours for y in theirs)
 
@@ -223,10 +225,8 @@ def identifier_alone(left: list[Profile], right: list[Profile]) -> bool:
     mistyped name or one wrong date says (``group_conflict``), but not against both: that is a sibling's number
     keyed on a child's record (Amelia and her sister Isla, born three years apart), and the NHS itself counts a
     number as verified only with the date of birth and name that go with it. A person is asked."""
-    if not any(_same_identifier(x, y) for x in left for y in right) or not _born_apart(left, right):
-        return False
-    ours, theirs = [x for x in left if x.get("given")], [y for y in right if y.get("given")]
-    return bool(ours and theirs) and not any(given_names_compatible(x, y) for x in ours for y in theirs)
+    return (any(_same_identifier(x, y) for x in left for y in right) and _born_apart(left, right)
+            and _named_apart(left, right))
 
 
 def live_apart(left: list[Profile], right: list[Profile]) -> bool:
