@@ -51,6 +51,9 @@ UK_NICKNAMES: dict[str, tuple[str, ...]] = {
     "daisy": ("margaret",), "hattie": ("harriet",), "hetty": ("harriet", "henrietta"), "kitty": ("katherine",),
 }
 
+# Every name in UK_NICKNAMES, short or full.
+_UK_NAMES = frozenset(UK_NICKNAMES) | frozenset(full for fulls in UK_NICKNAMES.values() for full in fulls)
+
 _namer: NickNamer | None = None
 
 
@@ -108,8 +111,8 @@ def name_roots(normalised_given: str) -> frozenset[str]:
 def known_name(normalised: str) -> bool:
     """A given name the nickname lists know, as a full name or a short one."""
     lower = normalised.lower()
-    return (lower in UK_NICKNAMES or any(lower in fulls for fulls in UK_NICKNAMES.values())
-            or bool(_nicknamer().nicknames_of(lower)) or bool(_nicknamer().canonicals_of(lower)))
+    return (lower in _UK_NAMES or bool(_nicknamer().nicknames_of(lower))
+            or bool(_nicknamer().canonicals_of(lower)))
 
 
 @lru_cache(maxsize=65536)
