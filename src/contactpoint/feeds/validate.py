@@ -99,7 +99,7 @@ def _carers_name(value: str, field: str) -> str:
     "Unknown"): matching reads a carer's name in common as one family, and every child with a "Mother" would be
     one."""
     name = _person_name(value, field)
-    if _PLACEHOLDER_NAME.fullmatch(name) or _RELATIONSHIP_AS_NAME.fullmatch(name):
+    if _NOT_A_CARERS_NAME.fullmatch(name):
         raise ValidationError(field, "a placeholder or a relationship, not a name (Unknown, Mother): leave it empty "
                                      "if the carer's name is not known")
     return name
@@ -111,10 +111,16 @@ _PLACEHOLDER_NAME = re.compile(
     r"|(?:baby|infant) of .+|(?:twin|triplet)(?: ?(?:[0-9]|one|two|three|[a-c]))?"
     r"|unknown|not known|unnamed|no name|name unknown|n/?k|tbc|tba|xx+|zz+|not stated|not given|none",
     re.IGNORECASE)
-_RELATIONSHIP_AS_NAME = re.compile(
-    r"(?:(?:birth|foster|step|adoptive|the) ?)?(?:mother|father|mum|mom|dad|parents?|carers?|guardian|"
+# A placeholder, or a relationship written where the carer's name goes (``_carers_name``): one expression, one
+# match a carer (each row has two).
+_NOT_A_CARERS_NAME = re.compile(
+    _PLACEHOLDER_NAME.pattern
+    + r"|(?:(?:birth|foster|step|adoptive|the) ?)?(?:mother|father|mum|mom|dad|parents?|carers?|guardian|"
     r"grand(?:mother|father|parent|ma|pa)|nan|aunt|uncle|sister|brother|social worker|local authority|la)",
     re.IGNORECASE)
+# Every placeholder for a child's name begins with one of these letters: a name that does not is not matched
+# against the expression at all (two names a row, every row of every feed).
+_PLACEHOLDER_INITIALS = frozenset("bintuxzBINTUXZ")
 _TRAILING_POSTCODE = re.compile(r"(?:^|[\s,])([A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2})\s*$")
 _LINE_BREAKS = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
 _INVOLVEMENT = ("service_name", "practitioner_name", "practitioner_phone", "involvement_start_date",
@@ -152,7 +158,7 @@ def _childs_name(value: str, field: str) -> str:
     "Baby Boy" in health systems until named, and systems that must fill the field write "Unknown": as names,
     every such child would agree with every other on it."""
     name = _person_name(value, field)
-    if _PLACEHOLDER_NAME.fullmatch(name):
+    if name[0] in _PLACEHOLDER_INITIALS and _PLACEHOLDER_NAME.fullmatch(name):
         raise ValidationError(field, "a placeholder, not a name (Baby, Unknown, Twin 1): leave it empty until the "
                                      "child's name is known")
     return name
