@@ -10,8 +10,9 @@ databases:
 - every school census as a **spreadsheet export from a school's management system**: headers as people write
   them (``Source Record ID``, ``Forename``, ``Surname``, ``DOB``, ``Sex``, ``Address 1``, ``Post Code``...), the
   forenames in one field (``Amelia Rose``, no middle-name column), dates day first (``03/07/2014``), the
-  street's kind abbreviated (``12 Agar Gr``, ``8 Martin Gdns``), and parents with their titles (``Mrs Sharon
-  Haynes``);
+  street's kind abbreviated (``12 Agar Gr``, ``8 Martin Gdns``), parents with their titles (``Mrs Sharon
+  Haynes``), and the file saved as Excel on Windows saves "CSV (Comma delimited)": in Windows-1252, with a
+  letter that code page lacks written ``?``;
 - the GP registrations as a **health system's extract**: dates as HL7 and the PDS write them (``20140703``),
   gender as the NHS Data Dictionary's codes (``1``, ``2``, ``9``), and what is not known written as systems that
   must fill a field write it: an NHS number not known as ``0000000000``, a postcode not known as the NHS's
@@ -91,9 +92,13 @@ def health_export(row: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def exported_path(folder: Path) -> Path:
+    return folder.parent / f"{folder.name}-exported-2"  # -2: the school files in Windows-1252
+
+
 def exported(folder: Path, las: list[str]) -> Path:
     """``folder``'s feeds written again as other systems export them, beside it (cached)."""
-    out = folder.parent / f"{folder.name}-exported"
+    out = exported_path(folder)
     if (out / ".complete").exists():
         return out
     shutil.rmtree(out, ignore_errors=True)
@@ -104,8 +109,9 @@ def exported(folder: Path, las: list[str]) -> Path:
         if rewrite is None:
             shutil.copy(path, out / path.name)
             continue
-        with path.open(newline="", encoding="utf-8") as fh, (out / path.name).open("w", newline="",
-                                                                                   encoding="utf-8") as dest:
+        encoding = "cp1252" if rewrite is school_export else "utf-8"
+        with path.open(newline="", encoding="utf-8") as fh, \
+                (out / path.name).open("w", newline="", encoding=encoding, errors="replace") as dest:
             writer = None
             for row in csv.DictReader(fh):
                 new = rewrite(row)
@@ -195,8 +201,7 @@ def main() -> None:
     g = harness.run_worker(__file__, {"kind": "generate", "children": args.children, "las": las},
                            harness.worker_env(harness.Database("sqlite", "sqlite://", Path("/tmp"))))
     folder = Path(g["folder"])
-    for label, feeds in (("as docs/feeds.md asks", folder), ("as other systems export them",
-                                                             Path(f"{folder}-exported"))):
+    for label, feeds in (("as docs/feeds.md asks", folder), ("as other systems export them", exported_path(folder))):
         with harness.throwaway_database(args.engine, "exports") as db:
             p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(feeds), "las": las},
                                    harness.worker_env(db))

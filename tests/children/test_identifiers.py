@@ -69,6 +69,24 @@ def test_an_nhs_number_below_every_issued_range_is_refused():
         normalise_nhs_number("0012345679")  # its check digit is right
 
 
+@given(england_nhs_first9)
+def test_an_nhs_number_or_uln_from_a_spreadsheets_number_column_is_read_with_its_decimal_point(first9):
+    """A number column written out by a spreadsheet, or by pandas beside an empty cell, ends ``.0``."""
+    number = _valid_nhs(first9)
+    if number is not None and len(set(number)) > 1:
+        assert normalise_nhs_number(number + ".0") == number
+    if (check := uln_check_digit(first9)) is not None and first9[0] != "0":
+        assert normalise_uln(f"{first9}{check}.0") == f"{first9}{check}"
+
+
+@pytest.mark.parametrize("written", ["9.43E+09", "9.434766E+9", "4.07813E+09"])
+def test_an_nhs_number_or_uln_in_scientific_notation_is_refused_saying_its_digits_are_lost(written):
+    for normalise in (normalise_nhs_number, normalise_uln):
+        with pytest.raises(ValidationError, match="scientific notation.*format the column as text") as refused:
+            normalise(written)
+        assert written not in str(refused.value)
+
+
 def test_nhs_number_of_wrong_length_says_what_is_expected():
     with pytest.raises(ValidationError, match="10 digits"):
         normalise_nhs_number("12345")

@@ -194,6 +194,15 @@ def test_a_date_of_birth_written_as_exports_write_it_is_taken(born, form, case):
     assert [p for p in problems if p.field == "date_of_birth"] == [] and row.date_of_birth == born
 
 
+@given(born=st.dates(min_value=date(2001, 1, 1), max_value=TODAY))
+def test_a_date_in_a_spreadsheet_cell_formatted_as_a_number_is_read_as_the_day_it_counts(born):
+    """Excel writes a date cell formatted as a number as its day count from 1899-12-30 (43338 is 2018-08-26)."""
+    serial = (born - date(1899, 12, 30)).days
+    row, problems = check(date_of_birth=str(serial))
+    assert [p for p in problems if p.field == "date_of_birth"] == [] and row.date_of_birth == born
+    assert check(date_of_birth="43338")[0].date_of_birth == date(2018, 8, 26)
+
+
 def test_a_spreadsheet_feed_written_day_first_keeps_every_childs_date_of_birth():
     """03/07/2014 is the third of July, as the UK writes it; every other date of the row is read the same way."""
     row, problems = check(date_of_birth="03/07/2014", setting_start_date="01/09/2019", gp_start_date="16/10/2014",
@@ -209,7 +218,9 @@ def test_a_spreadsheet_feed_written_day_first_keeps_every_childs_date_of_birth()
     ("26 Augu 2018", "dates are written YYYY-MM-DD"),
     ("2018-08", "dates are written YYYY-MM-DD"),
     ("the 26th", "dates are written YYYY-MM-DD"),
-    ("43338", "dates are written YYYY-MM-DD"),  # a spreadsheet's day number
+    ("43338.5", "dates are written YYYY-MM-DD"),  # a spreadsheet's day number with a time of day
+    ("32873", "dates are written YYYY-MM-DD"),  # a spreadsheet's day before 1990: no child's date
+    ("073050", "dates are written YYYY-MM-DD"),
     ("\u0662\u0660\u0661\u0668-08-26", "dates are written YYYY-MM-DD"),  # digits of another script
     ("26/08/18", "the year has two digits, which could be either century: write it in full (YYYY-MM-DD)"),
     ("26-Aug-18", "the year has two digits, which could be either century: write it in full (YYYY-MM-DD)"),
@@ -288,7 +299,8 @@ def test_an_updated_at_in_the_future_is_refused():
     ("unknown", Gender.NOT_SPECIFIED), ("UNKNOWN", Gender.NOT_SPECIFIED),
     # NHS Data Dictionary codes, as health systems export them
     ("1", Gender.MALE), ("2", Gender.FEMALE), ("9", Gender.NOT_SPECIFIED), ("0", Gender.NOT_SPECIFIED),
-    ("X", Gender.NOT_SPECIFIED),
+    ("X", Gender.NOT_SPECIFIED), ("Not Known", Gender.NOT_SPECIFIED), ("Indeterminate", Gender.NOT_SPECIFIED),
+    ("I", Gender.NOT_SPECIFIED),
 ])
 def test_gender_accepts_words_and_letters_in_any_case_and_normalises_them(sent, gender):
     assert accepted(gender=sent).gender is gender

@@ -92,6 +92,30 @@ def test_a_bad_value_costs_that_value_flagged_with_line_and_reason_and_never_the
     assert sorted(i.field for i in items) == sorted(p.field for p in problems if p.line not in lost_birth)
 
 
+def test_a_feed_saved_by_excel_on_windows_is_taken_whole_and_its_source_asked_to_send_utf8(files):
+    """Windows-1252, as Excel's "CSV (Comma delimited)" saves it: one Zoë refused every child in the file. Each row
+    that was not UTF-8 is taken, the child made with the name as written, and the source is asked to check it
+    and send UTF-8; the same rows sent again in UTF-8 close the items."""
+    from contactpoint.bestview.discrepancies import report
+
+    text = files[GP].decode()
+    header, *rows = text.splitlines()
+    rows[1] = rows[1].replace(rows[1].split(",")[1], "Zoë", 1)
+    windows = (header + "\n" + "\n".join(rows) + "\n").encode("cp1252")
+    gp = source(GP)
+    outcome = take(gp, windows)
+    run = outcome.run
+    assert run.status == FeedRun.Status.COMPLETED and run.rows_refused == 0 and run.rows_done == len(rows)
+    flagged = list(RowProblem.objects.filter(run=run, field="encoding").values_list("line", "kind"))
+    assert flagged == [(3, "value")]  # only the line that was not UTF-8: the rest are ASCII, the same in both
+    assert run.fields_refused == RowProblem.objects.filter(run=run, kind="value").count() - 1  # nothing lost
+    [item] = [i for i in report(GP, keyring=_ring()) if i.field == "encoding"]
+    assert item.message.startswith("Your record was taken, but the line is not UTF-8: it was read as "
+                                   "Windows-1252") and "Zo" not in item.message
+    take(gp, windows.decode("cp1252").encode("utf-8"), mode="delta")
+    assert not [i for i in report(GP, keyring=_ring()) if i.field == "encoding"]
+
+
 def test_the_same_feed_twice_changes_nothing(files):
     gp, benefit = source(GP), source(CHILD_BENEFIT, "child_benefit")
     take(gp, files[GP])

@@ -112,7 +112,7 @@ def test_the_reader_gives_the_batches_read_here(gp_feed, from_disk, tmp_path):
 
 
 def test_a_file_the_reader_cannot_read_is_refused_whole_with_the_same_reason(gp_feed):
-    broken = gp_feed + b"GP-X,\xff\xfe not UTF-8\n"
+    broken = gp_feed + b'GP-X,"a quote not closed where it should be"x\n'
     with pytest.raises(FeedRejected) as here:
         list(chunks(broken, keyring=get_keyring(), **_options()))
     reader = processes.Reader(broken, keys=IndexKeys.of(get_keyring()), source_kind="gp_registrations",

@@ -31,7 +31,7 @@ from contactpoint.audit.actions import AuditAction, Outcome
 from contactpoint.audit.trail import Actor, record_event
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, ChildStatus, SourceRecord
-from contactpoint.children.source_records import open_payload
+from contactpoint.children.source_records import ENCODING, open_payload
 from contactpoint.children.store import cipher_for, load_groups
 from contactpoint.errors import NotFound, ValidationError
 from contactpoint.vault.keyring import KeyRing
@@ -302,6 +302,8 @@ def _open_reason(keyring: KeyRing, d: Discrepancy) -> str:
 
 
 def _invalid_message(field: str, reason: str) -> str:
+    if field == ENCODING:  # nothing was lost, but the letters of a name may have been read wrongly
+        return f"Your record was taken, but {reason}."
     what = FIELD_WORDS.get(field, field.replace("_", " "))
     return (f"Your record was taken without its {what}: {reason}. Please correct it and send the record "
             "again.")

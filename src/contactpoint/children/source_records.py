@@ -36,6 +36,11 @@ if TYPE_CHECKING:  # helper processes import this module without Django, so no m
     from contactpoint.children.models import SourceRecord
 
 
+# The field of the item a source gets for a row whose bytes were not UTF-8 (``feeds.formats.raw.decoded``): the row
+# was taken whole, read in another encoding, and the source is asked to check it and send UTF-8.
+ENCODING = "encoding"
+
+
 @dataclass(frozen=True, slots=True)
 class FeedRow:
     """One accepted row: Schedule 1 values, checked and normalised, as one source knows the child.

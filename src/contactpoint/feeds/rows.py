@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contactpoint.children.source_records import FeedRow
+from contactpoint.children.source_records import ENCODING, FeedRow
 
 # The field name a Refusal uses when the row as a whole could not be read (not JSON, wrong cell count...).
 WHOLE_ROW = "row"
@@ -57,4 +57,10 @@ class FieldRefusal:
 # Whatever validation says about a row.
 Problem = Refusal | InvalidValue | FieldRefusal
 
-__all__ = ["WHOLE_ROW", "FeedRow", "FieldRefusal", "InvalidValue", "Problem", "Refusal"]
+
+def taken_without(problem: Problem) -> bool:
+    """Whether ``problem`` is a value or field a taken row was taken without (a run's ``fields_refused``). An
+    ``InvalidValue`` for the row's ``ENCODING`` is not: the row was read in another encoding, and nothing lost."""
+    return not isinstance(problem, Refusal) and problem.field != ENCODING
+
+__all__ = ["ENCODING", "WHOLE_ROW", "FeedRow", "FieldRefusal", "InvalidValue", "Problem", "Refusal", "taken_without"]

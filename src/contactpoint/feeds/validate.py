@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import TypeVar
 
@@ -48,14 +48,22 @@ from contactpoint.children.record import (
     WhereaboutsState,
 )
 from contactpoint.errors import ValidationError
-from contactpoint.feeds.formats.raw import CARER_PARTS, COLUMNS, KNOWN_COLUMNS, RawRow
-from contactpoint.feeds.rows import WHOLE_ROW, FeedRow, FieldRefusal, InvalidValue, Problem, Refusal
+from contactpoint.feeds.formats.raw import CARER_PARTS, COLUMNS, KNOWN_COLUMNS, RawRow, column_named
+from contactpoint.feeds.rows import ENCODING, WHOLE_ROW, FeedRow, FieldRefusal, InvalidValue, Problem, Refusal
 
 T = TypeVar("T")
 
 NOT_SCHEDULE_1 = "not a Schedule 1 item: ContactPoint holds basic information only, never case information"
 NOTHING_TO_MATCH = ("nothing to match a child on: the row needs a valid NHS number, UPN or ULN, or the child's "
                     "name")
+
+
+def read_in(encoding: str) -> str:
+    """The reason given for a row that was not UTF-8 (it was taken, read in ``encoding``)."""
+    return (f"the line is not UTF-8: it was read as {encoding}, the encoding Excel on Windows saves CSV in; "
+            "check that its names read right, and send UTF-8 (\"CSV UTF-8\")")
+
+
 TOO_OLD = ("date of birth more than 26 years ago: ContactPoint holds children, and care leavers only up to 25")
 MAX_RECORD_ID = 64
 # Systems that must fill a date of birth write a placeholder when they do not know it (1900-01-01, Excel's
@@ -72,7 +80,8 @@ _GENDERS = {
     "unknown": Gender.NOT_SPECIFIED,
     # The NHS Data Dictionary's person gender codes, as health systems export them.
     "1": Gender.MALE, "2": Gender.FEMALE, "9": Gender.NOT_SPECIFIED, "0": Gender.NOT_SPECIFIED,
-    "x": Gender.NOT_SPECIFIED,
+    "x": Gender.NOT_SPECIFIED, "not known": Gender.NOT_SPECIFIED, "indeterminate": Gender.NOT_SPECIFIED,
+    "i": Gender.NOT_SPECIFIED,
 }
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
@@ -87,6 +96,12 @@ _DAY_FIRST = re.compile(r"(?P<day>[0-9]{1,2})(?P<sep>[-/.])(?P<month>[0-9]{1,2})
 _NAMED_MONTH = re.compile(r"(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?[- ](?P<month>[A-Za-z]{3,9})\.?,?[- ](?P<year>[0-9]{4})")
 _MONTH_NAMED_FIRST = re.compile(r"(?P<month>[A-Za-z]{3,9})\.? (?P<day>[0-9]{1,2})(?:st|nd|rd|th)?,? (?P<year>[0-9]{4})")
 _TWO_DIGIT_YEAR = re.compile(r"[0-9]{1,2}([-/.])[0-9]{1,2}\1[0-9]{2}|[0-9]{1,2}[- ][A-Za-z]{3,9}[- ][0-9]{2}")
+# Excel counts days from 1899-12-30 (its serial 60 is the 29 February 1900 that never was, so later serials are
+# right from this day). 32874 is 1990-01-01 and 73050 is 2099-12-31: a five-digit number in a date column is a
+# cell formatted as a number, not anything else a feed writes.
+_EXCEL_SERIAL = re.compile(r"[0-9]{5}")
+_EXCEL_DAY_0 = date(1899, 12, 30)
+_EXCEL_FIRST, _EXCEL_LAST = 32874, 73050
 _MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
                 "november", "december")
 # A month's name in full, its first three letters, or "Sept", in any case.
@@ -196,7 +211,8 @@ def _other_date(value: str, field: str) -> date:
     """The other forms (``_date``): the time of a timestamp is dropped, then the date is read year first
     (``2014-7-3``, ``2014/07/03``, ``20140703`` as HL7 and the PDS write it), day first as the UK writes it
     (``03/07/2014``, ``3-7-2014``, ``03.07.2014``), or with the month's name (``3 Jul 2014``, ``03-JUL-2014``,
-    ``July 3, 2014``). A year is four digits: ``03/07/14`` could be 1914 or 2014, and is refused."""
+    ``July 3, 2014``). A year is four digits: ``03/07/14`` could be 1914 or 2014, and is refused. A spreadsheet
+    cell formatted as a number holds the date as Excel's serial day (``41823``), read for 1990 to 2099."""
     text = _TIME_OF_DAY.sub("", value).strip()
     if m := _YEAR_FIRST.fullmatch(text):
         if m["year"] is None:
@@ -207,6 +223,8 @@ def _other_date(value: str, field: str) -> date:
     if (m := _NAMED_MONTH.fullmatch(text)) or (m := _MONTH_NAMED_FIRST.fullmatch(text)):
         if (month := _MONTHS.get(m["month"].lower())) is not None:
             return _real_date(int(m["year"]), month, int(m["day"]), field)
+    if _EXCEL_SERIAL.fullmatch(text) and _EXCEL_FIRST <= (serial := int(text)) <= _EXCEL_LAST:
+        return _EXCEL_DAY_0 + timedelta(days=serial)
     if _TWO_DIGIT_YEAR.fullmatch(text):
         raise ValidationError(field, "the year has two digits, which could be either century: write it in full "
                                      "(YYYY-MM-DD)")
@@ -490,6 +508,14 @@ class _Checker:
         )
 
 
+def _not_read(key: str) -> str:
+    """Why an extra column was not read: a second name for one of ours (a CSV's "DOB" beside "Date of Birth", or
+    a JSON key not written as documented), or not a Schedule 1 item at all."""
+    column = column_named(key)
+    return NOT_SCHEDULE_1 if column is None else (
+        f"not read, as another name for {column}: send {column} once, under that name")
+
+
 def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Problem]]:
     """The accepted row (or ``None``) and every problem with it.
 
@@ -505,7 +531,7 @@ def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Problem]
     checker = _Checker(fields, today)
     row = checker.row(raw.line)
     field_refusals: list[Problem] = [
-        FieldRefusal(raw.line, str(key), NOT_SCHEDULE_1)
+        FieldRefusal(raw.line, str(key), _not_read(str(key)))
         for key, value in fields.items() if key not in KNOWN_COLUMNS and _clean(value)
     ]
     whole_row = [("date_of_birth", TOO_OLD)] if checker.not_a_child else []
@@ -515,4 +541,6 @@ def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Problem]
         return None, [Refusal(raw.line, field, reason)
                       for field, reason in (*checker.problems, *whole_row)] + field_refusals
     invalid: list[Problem] = [InvalidValue(raw.line, field, reason) for field, reason in checker.problems]
+    if raw.read_as is not None:
+        invalid.append(InvalidValue(raw.line, ENCODING, read_in(raw.read_as)))
     return row, invalid + field_refusals

@@ -63,7 +63,7 @@ from contactpoint.children.store import create_sealed, new_identity
 from contactpoint.config import get_settings
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds.models import FeedRun, LoadPlacement, LoadRun, RowProblem
-from contactpoint.feeds.rows import Refusal
+from contactpoint.feeds.rows import taken_without
 from contactpoint.ingest import held, processes, spill
 from contactpoint.ingest.batch import origin_of
 from contactpoint.ingest.prepare import LACKS_BIRTH, LACKS_NAME, FeedData, ReadFile, sha256_of, size_of
@@ -406,7 +406,7 @@ def _match(run: LoadRun, files: Sequence[LoadFile], runs: Sequence[FeedRun], rea
             RowProblem.objects.bulk_create(_row_problems(feed, r.problems), batch_size=5000)
             FeedRun.objects.filter(pk=feed.pk).update(
                 rows_done=r.rows, rows_accepted=len(r), rows_refused=r.refused,
-                fields_refused=sum(1 for p in r.problems if not isinstance(p, Refusal)),
+                fields_refused=sum(1 for p in r.problems if taken_without(p)),
                 rows_held=c["held"], children_created=c["created"], records_linked=c["linked"])
         LoadRun.objects.filter(pk=run.pk).update(
             stage=LoadRun.Stage.WRITING, records=numbering.total, groups_total=groups_total,

@@ -40,7 +40,7 @@ from contactpoint.children.models import SourceRecord
 from contactpoint.config import get_settings
 from contactpoint.errors import FeedBusy, FeedRejected
 from contactpoint.feeds.models import FeedRun, RowProblem, RunKey
-from contactpoint.feeds.rows import InvalidValue, Problem, Refusal
+from contactpoint.feeds.rows import InvalidValue, Problem, Refusal, taken_without
 from contactpoint.ingest import processes
 from contactpoint.ingest.batch import Batch, BatchResult, child_rows, origin_of
 from contactpoint.ingest.prepare import REPEATED, Chunk, Entry, FeedData, chunks, sha256_of, size_of
@@ -202,7 +202,7 @@ def _commit_batch(run: FeedRun, batch: Batch, chunk: Chunk, *, keyring: KeyRing,
         run.rows_unchanged += result.unchanged
         run.rows_refused += chunk.refused + len(repeats)
         run.rows_held += result.held
-        run.fields_refused += sum(1 for p in problems if not isinstance(p, Refusal))  # taken without them
+        run.fields_refused += sum(1 for p in problems if taken_without(p))
         run.children_created += len(result.created)
         run.records_linked += result.linked
         run.reviews_queued += result.reviews

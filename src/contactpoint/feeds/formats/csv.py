@@ -1,11 +1,16 @@
 """CSV feeds (DESIGN.md section 5): UTF-8, a header row, then one row per child.
 
+Files as spreadsheets save them are read too. A line that is not UTF-8 is read as Windows-1252 (Excel's "CSV
+(Comma delimited)" on Windows) and the row is flagged to the source (``raw.decoded``). A header with no comma
+but tabs or semicolons (Excel's "Text (Tab delimited)", or a machine whose list separator is a semicolon) sets
+the file's delimiter.
+
 Line numbers are physical lines of the file, counting the header as line 1, and a row's number is the line
 it *starts* on: a quoted address that runs over three lines is one row, and the row after it is numbered
 three lines later. That is the number a source's own editor shows, so it is the one we report back.
 
 The whole feed is refused (``FeedRejected``) when it cannot be read as a table at all: an empty file, no
-header, no ``source_record_id`` column, bytes that are not UTF-8, broken quoting. These are found while
+header, no ``source_record_id`` column, UTF-16, broken quoting. These are found while
 reading, so ``read`` may raise after it has already yielded rows: the caller treats the feed as refused
 whatever it has seen (feeds are idempotent, DESIGN.md section 5, so nothing is lost by starting again).
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -22,8 +28,11 @@ from contactpoint.feeds.formats.raw import (
     COLUMNS,
     KNOWN_COLUMNS,
     MAX_LINE_BYTES,
+    UTF16_BOMS,
+    UTF16_REFUSED,
     RawRow,
     blank_fields,
+    decoded,
     header_columns,
     physical_lines,
 )
@@ -33,17 +42,30 @@ _CSV_TROUBLE = ("a quote is misplaced or not closed, or a line ends in a bare ca
                 "LF or CRLF), so rows cannot be told apart")
 
 
-def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
-    """The file's lines as text, line endings kept (the csv module needs them inside quoted values)."""
+def _decoded_lines(stream: BinaryIO, read_as: dict[int, str]) -> Iterator[str]:
+    """The file's lines as text, line endings kept (the csv module needs them inside quoted values). The
+    number of each line that was not UTF-8 goes into ``read_as``, with the encoding it was read in."""
     for number, line, too_long in physical_lines(stream):
         if too_long:
             raise FeedRejected(f"line {number} is longer than {MAX_LINE_BYTES // (1 << 20)} MiB")
         if number == 1:
+            if line.startswith(UTF16_BOMS):
+                raise FeedRejected(UTF16_REFUSED)
             line = line.removeprefix(_BOM)
-        try:
-            yield line.decode("utf-8")
-        except UnicodeDecodeError:
-            raise FeedRejected(f"the file is not UTF-8 text (line {number})") from None
+        text, encoding = decoded(line)
+        if encoding is not None:
+            read_as[number] = encoding
+        yield text
+
+
+def _delimiter(header: str) -> str:
+    """The file's delimiter, from its header: a comma, unless the header has none and has tabs or semicolons
+    (no column name holds either). A one-column header, which has none of them, is read with commas."""
+    if "," not in header:
+        for other in ("\t", ";"):
+            if other in header:
+                return other
+    return ","
 
 
 def _columns(header: list[str]) -> list[str]:
@@ -69,7 +91,11 @@ def _columns(header: list[str]) -> list[str]:
 
 def read(stream: BinaryIO) -> Iterator[RawRow]:
     """Raw rows of a CSV feed, one per non-blank row, numbered by the physical line each starts on."""
-    reader = csv.reader(_decoded_lines(stream), strict=True)
+    read_as: dict[int, str] = {}
+    lines = _decoded_lines(stream, read_as)
+    first = next(lines, None)
+    reader = csv.reader(itertools.chain([first] if first is not None else [], lines),
+                        delimiter=_delimiter(first or ""), strict=True)
     try:
         header = next(reader, None)
     except csv.Error:
@@ -97,7 +123,8 @@ def read(stream: BinaryIO) -> Iterator[RawRow]:
             continue
         fields = blank_fields()
         fields.update(zip(columns, cells, strict=True))
-        yield RawRow(start, fields)
+        encoding = next((read_as[n] for n in range(start, last + 1) if n in read_as), None) if read_as else None
+        yield RawRow(start, fields, read_as=encoding)
 
 
 def _cell(value: object) -> str:

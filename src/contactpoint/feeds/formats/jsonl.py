@@ -1,7 +1,8 @@
 """JSON Lines feeds: one JSON object per line, with the keys of the CSV columns (DESIGN.md section 5).
 
 Line numbers are physical lines; blank lines are skipped but counted. Each line stands alone, so a line
-that is not a JSON object refuses that row only, never the feed. Values are strings; ``null`` and a
+that is not a JSON object refuses that row only, never the feed. A line that is not UTF-8 is read as
+Windows-1252 and flagged, as in a CSV (``raw.decoded``). Values are strings; ``null`` and a
 missing key mean unknown; numbers and booleans are taken as their text (``4234306118``, ``true``), and
 ``former_family_names`` may also be a list of strings. Any other key is kept so that it can be refused.
 An empty file is refused whole: it is more likely a failed export than a source with nothing to say.
@@ -19,8 +20,11 @@ from contactpoint.feeds.formats.raw import (
     KNOWN_COLUMNS,
     MAX_LINE_BYTES,
     NOT_READ,
+    UTF16_BOMS,
+    UTF16_REFUSED,
     RawRow,
     blank_fields,
+    decoded,
     physical_lines,
     without_line_ending,
 )
@@ -60,11 +64,9 @@ def _carries_value(value: Any) -> bool:
     return value not in (None, "", [], {})
 
 
-def _row(line: bytes) -> dict[str, str]:
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _Unreadable("the line is not UTF-8 text") from None
+def _row(line: bytes) -> tuple[dict[str, str], str | None]:
+    """The line's fields, and the encoding it was read in if it was not UTF-8 (``raw.decoded``)."""
+    text, read_as = decoded(line)
     try:
         obj = json.loads(text, object_pairs_hook=_no_repeated_keys)
     except _Unreadable:
@@ -81,7 +83,7 @@ def _row(line: bytes) -> dict[str, str]:
             fields[key] = value
         else:  # structured content in a key we do not know: refuse it without reading it
             fields[key] = NOT_READ if _carries_value(value) else ""
-    return fields
+    return fields, read_as
 
 
 def read(stream: BinaryIO) -> Iterator[RawRow]:
@@ -89,6 +91,8 @@ def read(stream: BinaryIO) -> Iterator[RawRow]:
     seen_any = False
     for number, line, too_long in physical_lines(stream):
         if number == 1:
+            if line.startswith(UTF16_BOMS):
+                raise FeedRejected(UTF16_REFUSED)
             line = line.removeprefix(_BOM)
         if too_long:
             seen_any = True
@@ -99,9 +103,11 @@ def read(stream: BinaryIO) -> Iterator[RawRow]:
             continue
         seen_any = True
         try:
-            yield RawRow(number, _row(line))
+            fields, read_as = _row(line)
         except _Unreadable as problem:
             yield RawRow(number, problem=str(problem))
+            continue
+        yield RawRow(number, fields, read_as=read_as)
     if not seen_any:
         raise FeedRejected("the file is empty: a JSON Lines feed has one JSON object per line")
 

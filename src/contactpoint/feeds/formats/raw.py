@@ -12,6 +12,7 @@ Lines line that is not JSON, a CSV row with the wrong number of cells) becomes a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,26 +43,37 @@ COLUMN_ALIASES: dict[str, str] = {
     "address_line1": "address_line_1", "address_2": "address_line_2", "address2": "address_line_2",
     "address_line2": "address_line_2", "town_city": "town", "town_or_city": "town", "city": "town",
     "post_code": "postcode",
+    # A school's management system (SIMS and its like) heads names as the law records them.
+    "legal_forename": "given_name", "legal_forenames": "given_name", "forename_s": "given_name",
+    "legal_surname": "family_name", "middle_name_s": "middle_names", "legal_middle_name_s": "middle_names",
 }
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def column_named(cell: str) -> str | None:
+    """The documented column a header cell names in another case or spacing, or by another name, if any."""
+    word = _NOT_WORD.sub("_", cell.strip().lower()).strip("_")
+    return word if word in KNOWN_COLUMNS else COLUMN_ALIASES.get(word)
 
 
 def header_columns(header: Sequence[str]) -> list[str]:
     """The columns a header's cells name. A cell that is a column's name is that column; otherwise one that
     names a column in another case or spacing ("Date of Birth", "NHS-Number"), or by a common other name
-    ("Surname", "DOB", ``COLUMN_ALIASES``), is read as it, unless the header names that column exactly too (two
-    other names for one column, "DOB" and "Date of birth", name it twice, which refuses the feed). Any other cell
-    is kept as it is, so that its column can be refused. A header exported from a spreadsheet would otherwise have
-    every column refused, and every row lose its names and date of birth."""
-    exact = {cell.strip() for cell in header} & KNOWN_COLUMNS
+    ("Surname", "DOB", ``COLUMN_ALIASES``), is read as it, unless the header names that column exactly, or by
+    another name further left ("DOB" and "Date of birth" both): then the cell is kept as it is. Any other cell
+    is kept as it is too, so that its column is refused field by field and the rows are taken without it. A
+    header exported from a spreadsheet would otherwise have every column refused, and every row lose its names
+    and date of birth."""
+    taken = {cell.strip() for cell in header} & KNOWN_COLUMNS
     out = []
     for cell in header:
         name = cell.strip()
-        if name not in exact:
-            word = _NOT_WORD.sub("_", name.lower()).strip("_")
-            column = word if word in KNOWN_COLUMNS else COLUMN_ALIASES.get(word)
-            if column is not None and column not in exact:
+        if name not in KNOWN_COLUMNS:
+            column = column_named(name)
+            if column is not None and column not in taken:
                 name = column
+                taken.add(column)
         out.append(name)
     return out
 
@@ -82,13 +94,15 @@ class RawRow:
     ``line`` locates the row for the source (each format documents what it counts: a physical line, a
     Bundle entry, a Pupil element). ``source_line`` is the physical line in the file where the format has
     one and it differs from ``line`` (the CTF Pupil's start tag). ``problem`` is set, and ``fields`` may be
-    empty, when the row could not be read at all; it never contains a value from the row.
+    empty, when the row could not be read at all; it never contains a value from the row. ``read_as`` names
+    the encoding a row of text was read in when its bytes were not UTF-8: validation flags it to the source.
     """
 
     line: int
     fields: dict[str, str] = field(default_factory=dict)
     problem: str | None = None
     source_line: int | None = None
+    read_as: str | None = None  # the encoding the row was read in, when it was not UTF-8 (``decoded``)
 
 
 def blank_fields() -> dict[str, str]:
@@ -123,6 +137,32 @@ def physical_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes, bool]]:
             while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
                 pass
         yield number, chunk, too_long
+
+
+# Excel on Windows saves "CSV (Comma delimited)" in the machine's code page, which in England is Windows-1252:
+# Zoë, Siân and Seán arrive as single bytes that are not UTF-8.
+WINDOWS_1252 = "Windows-1252"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF16_REFUSED = ("the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8: save it as \"CSV UTF-8\" and send it "
+                 "again")
+
+
+def decoded(line: bytes) -> tuple[str, str | None]:
+    """A line of a text feed as text, and the encoding it was read in if that was not UTF-8.
+
+    A line that is not UTF-8 is read as Windows-1252 rather than refused: one accented name in a spreadsheet's
+    export would otherwise cost every child in the file. Windows-1252 leaves five bytes undefined; a line with
+    one of them is read as Latin-1, which makes them control characters, and the value that holds one is
+    refused as text with control characters in it. A UTF-8 line is never read as anything else, so a file
+    that mixes the two (rows pasted in from elsewhere) reads right line by line."""
+    try:
+        return line.decode("utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return line.decode("cp1252"), WINDOWS_1252
+    except UnicodeDecodeError:
+        return line.decode("latin-1"), WINDOWS_1252
 
 
 def without_line_ending(line: bytes) -> bytes:
