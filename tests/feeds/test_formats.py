@@ -208,7 +208,7 @@ def test_a_csv_saved_by_excel_on_windows_is_read_and_each_row_not_in_utf8_is_fla
     UTF-8 lines of the same file (rows pasted in from elsewhere) still read as UTF-8."""
     data = csv_bytes("source_record_id,given_name,family_name,date_of_birth", "A1,Amelia,Okafor,2014-07-03") + \
         "A2,Zoë,O’Brien,2015-01-02\nA3,\"Siân\nMai\",Jones,2016-02-03\n".encode("cp1252") + \
-        "A4,Chloë,Evans,2017-03-04\n".encode("utf-8")
+        "A4,Chloë,Evans,2017-03-04\n".encode()
     rows = read("csv", data)
     assert [(r.line, r.fields["given_name"], r.fields["family_name"], r.read_as) for r in rows] == [
         (2, "Amelia", "Okafor", None), (3, "Zoë", "O’Brien", "Windows-1252"),
