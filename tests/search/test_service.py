@@ -92,6 +92,22 @@ def test_given_name_date_of_birth_gender_and_postcode_find_the_child(user, ameli
     assert names(find(user, given="Amelia", birthdate="2015-06-03", gender="female", postcode="E1 6AN")) == []
 
 
+def test_forenames_typed_in_the_given_name_find_the_child_by_the_first_of_them(user):
+    """A practitioner types "Amelia Rose" as the forms of their own system ask, for the child whose given name is
+    Amelia and middle name Rose; and a child sent with all her forenames in one field is found as Ivy."""
+    add(make_record(given="Amelia", middle="Rose", family="Hartley", nhs=None),
+        make_record(given="Ivy Rosemary", family="Quist", dob=date(2016, 1, 9), postcode="E1 6AN", nhs=None))
+    result = find(user, given="Amelia Rose", family="Hartley", birthdate="2015-06-03")
+    assert names(result) == ["Amelia Hartley"] and result.hits[0].score.levels["given_name"] == "exact"
+    assert find(user, given="Amelia May", family="Hartley", birthdate="2015-06-03").hits[0].score.levels[
+        "given_name"] == "nickname"
+    assert names(find(user, given="Amelia Rose", birthdate="2015-06-03", gender="female", postcode="NW1 8NP")) == \
+        ["Amelia Hartley"]
+    assert names(find(user, given="Ivy", birthdate="2016-01-09", gender="female", postcode="E1 6AN")) == \
+        ["Ivy Rosemary Quist"]
+    assert names(find(user, given="Ivy", family="Quist", birthdate="2016-01-09")) == ["Ivy Rosemary Quist"]
+
+
 def test_an_nhs_number_finds_exactly_that_child(user, amelia):
     assert names(find(user, nhs_number="943 476 5919")) == ["Amelia Hartley"]
 

@@ -21,7 +21,7 @@ from datetime import date
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from contactpoint.children.record import Gender
-from contactpoint.names import name_parts, name_roots, normalise_name, phonetic
+from contactpoint.names import forename_roots, forenames, name_parts, normalise_name, phonetic
 from contactpoint.search.criteria import Criteria, NameCriterion
 
 # (m, u) per level, as the model was trained when this was written (docs/search.md); the installed model's
@@ -104,7 +104,12 @@ def _given_level(q: NameCriterion, c: Candidate) -> str:
     name = q.normalised
     if name == given:
         return "exact"
-    if name_roots(name) & name_roots(given):
+    # "Amelia Rose" typed for the child whose given name is Amelia and middle name Rose (sources with one field
+    # for all the forenames send it so too; ``forenames``): the first forename is the given name.
+    if (typed := forenames(q.raw)) and typed[0] == given:
+        middle = c.middle.split()
+        return "exact" if middle and normalise_name(middle[0]) == typed[1] else "nickname"
+    if forename_roots(q.raw) & forename_roots(c.given):
         return "nickname"
     if name == normalise_name(c.family):
         return "transposed"

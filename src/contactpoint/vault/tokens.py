@@ -168,7 +168,7 @@ def query_tokens(keyring: IndexKeyRing, criteria, *, fuzzy: bool) -> dict[int, s
                     for key in given_keys(family.normalised):
                         made.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
         if given is not None and not given.wildcard and fuzzy:
-            for key in given_keys(given.normalised):
+            for key in forename_keys(given.raw):  # "Amelia Rose" finds Amelia, as a feed's row does
                 made.add(bi.GIVEN_DOB.token(keyring, f"{key}|{dob}"))
             made.add(bi.FAMILY_DOB.token(keyring, f"{phonetic(given.normalised)}|{dob}"))
         if criteria.postcode:
