@@ -156,8 +156,19 @@ def test_a_postcode_is_read_as_the_postcode_library_parses_it(raw):
     if parsed is None:
         with pytest.raises(ValidationError, match="not a UK postcode"):
             normalise_postcode(raw)
+    elif parsed.postcode.startswith("ZZ99 "):
+        with pytest.raises(ValidationError, match="pseudo-postcode"):
+            normalise_postcode(raw)
     else:
         assert normalise_postcode(raw) == parsed.postcode
+
+
+@pytest.mark.parametrize("raw", ["ZZ99 3VZ", "zz993wz", "ZZ99 3CZ"])
+def test_an_nhs_pseudo_postcode_is_refused_wherever_a_postcode_comes_in(raw):
+    """A feed, a local authority's amendment and a search all read postcodes here: none may hold "no fixed
+    abode" as a place every such child would share."""
+    with pytest.raises(ValidationError, match="pseudo-postcode"):
+        normalise_postcode(raw)
 
 
 def test_contactpoint_ids_are_issued_with_a_valid_check_character():

@@ -169,6 +169,7 @@ def test_invalid_values_and_a_missing_reason_are_refused_with_what_is_wrong(ring
             ("name", {"given_name": "1234", "family_name": "Hartley"}, "at least one letter"),
             ("name", {"given_name": "Amelia"}, "enter the family name"),
             ("address", {"address_line_1": "3 Agar Grove", "postcode": "NOT A CODE"}, "not a UK postcode"),
+            ("address", {"address_line_1": "3 Agar Grove", "postcode": "ZZ99 3VZ"}, "pseudo-postcode"),
             ("nhs_number", {"nhs_number": "9434765918"}, "check digit"),
             ("upn", {"upn": "B202100112001"}, "check letter"),
             ("gender", {"gender": "boy"}, "male, female or not specified"),

@@ -159,6 +159,14 @@ def normalise_gp_practice_code(value: str, field: str = "gp_practice_code") -> s
     return code
 
 
+# The NHS writes ZZ99 3VZ for no fixed abode, ZZ99 3WZ for an address not known, and ZZ99 3xZ for a country:
+# every such child would share a "postcode" with every other, and matching read it as living at one place. Refused
+# wherever a postcode comes in (a feed, an amendment, a search), so none can hold one.
+_PSEUDO_POSTCODE_AREA = "ZZ99 "
+PSEUDO_POSTCODE = ("an NHS pseudo-postcode (ZZ99: no fixed abode, not known, or a country), not a place: leave the "
+                   "postcode empty and say the child's whereabouts")
+
+
 def normalise_postcode(raw: str, field: str = "postcode") -> str:
     """A UK postcode in its standard form (``SW1A 1AA``). Not silently 'fixed': a mistyped postcode is
     refused back to its source rather than guessed."""
@@ -169,6 +177,8 @@ def normalise_postcode(raw: str, field: str = "postcode") -> str:
     normalised = to_normalised(raw.strip())
     if normalised is None:
         raise ValidationError(field, "not a UK postcode")
+    if normalised.startswith(_PSEUDO_POSTCODE_AREA):
+        raise ValidationError(field, PSEUDO_POSTCODE)
     return normalised
 
 

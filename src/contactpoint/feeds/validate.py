@@ -270,24 +270,15 @@ def _ascii(normalise: Callable[[str, str], str], what: str) -> Callable[[str, st
     return check
 
 
-# The NHS writes ZZ99 3VZ for no fixed abode, ZZ99 3WZ for an address not known, and ZZ99 3xZ for a country:
-# every such child would share a "postcode" with every other, and matching read it as living at one place.
-_PSEUDO_POSTCODE_AREA = "ZZ99 "
-
-
 @lru_cache(maxsize=1 << 16)
 def _postcode_or_reason(value: str) -> tuple[str, str | None]:
     """A household's children share a postcode: remember the last 65,536 answers (the normalised postcode, or the
     reason it was refused); a hit costs a sixtieth of a parse. A national file holds far more distinct postcodes
     than that, so most are parsed anyway: the parse itself is kept cheap (``normalise_postcode``)."""
     try:
-        postcode = normalise_postcode(value)
+        return normalise_postcode(value), None
     except ValidationError as refused:
         return "", refused.reason
-    if postcode.startswith(_PSEUDO_POSTCODE_AREA):
-        return "", ("an NHS pseudo-postcode (ZZ99: no fixed abode, not known, or a country), not a place: leave "
-                    "the postcode empty and say the child's whereabouts")
-    return postcode, None
 
 
 def _cached_postcode(value: str, field: str) -> str:
