@@ -145,6 +145,10 @@ def test_the_old_name_date_of_birth_and_postcode_without_identifiers_are_held_no
     bare = {k: v for k, v in OLD_DETAILS.items() if k not in ("address_line_1", "town", "postcode")}
     assert feed(source("camden-yj", "la_social_care", vouched_org("LA-202-YJ", "Camden YOT", "local_authority")),
                 bare | {"source_record_id": "YJ-1"}, now=NOW + timedelta(hours=3)).rows_held == 1
+    # A system with one field for all her forenames sends "Amelia Rose": held as well.
+    assert feed(source("camden-cs", "la_social_care", vouched_org("LA-202-CS", "Camden CS", "local_authority")),
+                OLD_DETAILS | {"source_record_id": "CS-1", "given_name": "Amelia Rose"},
+                now=NOW + timedelta(hours=4)).rows_held == 1
     assert set(Child.objects.filter(status="live").values_list("cpid", flat=True)) == {new}
 
 

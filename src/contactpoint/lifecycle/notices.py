@@ -42,7 +42,7 @@ from contactpoint.lifecycle import consent as consents
 from contactpoint.lifecycle import transitions
 from contactpoint.lifecycle.common import authority_child, new_key, require, seal
 from contactpoint.lifecycle.models import Archive, DeathNotice, NewIdentityGuard
-from contactpoint.names import given_keys, name_parts, normalise_name
+from contactpoint.names import forename_keys, name_parts
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import KeyRing
 from contactpoint.vault.tokens import dob_variants, family_dob_tokens, identifier_tokens
@@ -294,9 +294,10 @@ def new_identity_matches(keyring: KeyRing, tokens: Mapping[str, Iterable[int]],
 def _same_details(row: Any, record: ChildRecord) -> bool:
     """Whether a feed row (with no identifier of the old record) brings back the old identity by its details: the
     same date of birth (or with day and month swapped), a family name (or part of one, or a former one) and a given
-    name (or one it may be short for) in common, and the same postcode or first address line; or no address at
-    all to tell them apart. Another child with the same name and birthday at another address is not held; one
-    with no address is, for a data manager to tell (a held row is not lost: a new identity lost is not found)."""
+    name (or one it may be short for, or the first of the forenames a source sends in one field) in common, and
+    the same postcode or first address line; or no address at all to tell them apart. Another child with the same
+    name and birthday at another address is not held; one with no address is, for a data manager to tell (a held
+    row is not lost: a new identity lost is not found)."""
     born = getattr(row, "date_of_birth", None)
     if born is None or record.date_of_birth is None or record.name is None:
         return False
@@ -306,7 +307,7 @@ def _same_details(row: Any, record: ChildRecord) -> bool:
     row_families = {p for f in (name.family, *row.former_family_names) for p in name_parts(f or "")}
     if not row_families & {p for f in _family_names(record) for p in name_parts(f)}:
         return False
-    if not given_keys(normalise_name(name.given or "")) & given_keys(normalise_name(record.name.value.given)):
+    if not forename_keys(name.given or "") & forename_keys(record.name.value.given):  # "Amelia Rose" is Amelia
         return False
     address = row.address
     if address is None or not (address.postcode or address.line_1):
