@@ -320,10 +320,20 @@ def _years_before(day: date, years: int) -> date:
 # --- the row --------------------------------------------------------------------------------------------
 
 
+# What database and spreadsheet exports write in an empty cell: SQL Server's "Save Results As" writes NULL, other
+# tools (null) or <null>, Excel #N/A, Python None; people write N/A, - or ?. Each means "unknown", as an empty
+# value does. Taken as a value, NULL would be a middle name, a carer's name and a town that every such record
+# shares, and matching would read that as agreement. ("NA", "Nil" and "Nan" are names, and are not among them.)
+_EMPTY_MARKERS = frozenset({"null", "(null)", "<null>", "[null]", "n/a", "#n/a", "none", "-", "--", "?", "."})
+_LONGEST_MARKER = max(map(len, _EMPTY_MARKERS))
+
+
 def _clean(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    return "" if value is None else str(value).strip()
+    """The value trimmed, or "" where it is empty or says it is (``_EMPTY_MARKERS``)."""
+    text = value.strip() if isinstance(value, str) else "" if value is None else str(value).strip()
+    if 0 < len(text) <= _LONGEST_MARKER and text.lower() in _EMPTY_MARKERS:
+        return ""
+    return text
 
 
 class _Checker:
@@ -394,9 +404,9 @@ class _Checker:
     def former_family_names(self) -> tuple[str, ...]:
         names = []
         for part in self.values["former_family_names"].split(";"):
-            if part.strip():
+            if part := _clean(part):
                 try:
-                    names.append(_person_name(part.strip(), "former_family_names"))
+                    names.append(_person_name(part, "former_family_names"))
                 except ValidationError as refused:
                     self.problem(refused.field, refused.reason)
         return tuple(names)
