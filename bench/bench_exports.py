@@ -18,8 +18,9 @@ databases:
   must fill a field write it: an NHS number not known as ``0000000000``, a postcode not known as the NHS's
   pseudo-postcode ``ZZ99 3WZ``, a date of birth not known as ``19000101``.
 
-The school census's date of birth not known is ``01/01/1900`` likewise. Child benefit and social care are sent as
-they are. Nothing a person would call a mistake is added: the exported feeds say what the generated ones say.
+The school census's date of birth not known is ``01/01/1900`` likewise. Each local authority's social care file is
+a **database export** as SQL Server's "Save Results As" writes one: ``NULL`` in every empty cell. Child benefit is
+sent as it is. Nothing a person would call a mistake is added: the exported feeds say what the generated ones say.
 
 For each version it prints pairwise precision, recall and F1 against truth.csv (every record sent counts: a
 refused or held row is a missed link), the rows refused and held, the values not taken by field and reason, the
@@ -92,8 +93,12 @@ def health_export(row: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def database_export(row: dict[str, str]) -> dict[str, str]:
+    return {column: value or "NULL" for column, value in row.items()}
+
+
 def exported_path(folder: Path) -> Path:
-    return folder.parent / f"{folder.name}-exported-2"  # -2: the school files in Windows-1252
+    return folder.parent / f"{folder.name}-exported-3"  # -3: school files in Windows-1252, NULL in social care
 
 
 def exported(folder: Path, las: list[str]) -> Path:
@@ -105,7 +110,7 @@ def exported(folder: Path, las: list[str]) -> Path:
     out.mkdir()
     for code, path in load_order(folder, las):
         rewrite = school_export if code.startswith("school-census") else \
-            health_export if code.startswith("gp-") else None
+            health_export if code.startswith("gp-") else database_export if code.startswith("la-social-care") else None
         if rewrite is None:
             shutil.copy(path, out / path.name)
             continue
