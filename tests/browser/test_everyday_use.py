@@ -165,6 +165,7 @@ def _something_waiting_for_each_role() -> None:
         call_command(*command)
 
 
+@pytest.mark.once  # the pictures are the markup's, the same whichever database filled it in
 def test_screenshots_of_the_main_pages_at_both_widths(page, browser, live_server):
     from tests.matching.test_review import queued_pair
 

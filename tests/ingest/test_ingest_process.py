@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.slow
 SOURCES = {GP: ("gp_registrations", "CP-NATIONAL"), CHILD_BENEFIT: ("child_benefit", "CP-NATIONAL"),
            school_census("202"): ("school_census", "LA-202"), social_care("202"): ("la_social_care", "LA-202")}
 ORDER = (GP, CHILD_BENEFIT, school_census("202"), social_care("202"))
-BATCH = "20"
+BATCH = "20"  # small enough that the feed killed part-way is killed between batches, with some taken
+WHOLE = "500"  # the feeds around it, in one batch each: the same in the clean run and the crashed one
 
 
 def _canary_row(columns: list[str]) -> dict[str, str]:
@@ -51,6 +53,15 @@ def feeds(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A var directory migrated, with a key ring and the four sources registered, copied for each installation a
+    test makes (no process is using it then): migrating took seconds an installation, and the tests make five."""
+    template = Instance(tmp_path_factory.mktemp("installed") / "var")
+    template.setup()
+    return template.var
+
+
 class Instance:
     """One ContactPoint installation: its own var directory, SQLite database and key ring."""
 
@@ -71,14 +82,18 @@ class Instance:
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         return done.stdout.decode()
 
-    def setup(self) -> None:
+    def setup(self, installed: Path | None = None) -> None:
+        """Migrate and register the sources; or copy ``installed``, an installation so set up (``installed``)."""
+        if installed is not None:
+            shutil.copytree(installed, self.var)
+            return
         self.run("migrate", "--verbosity", "0")
         for code, (kind, owner) in SOURCES.items():
             self.run("users", "register-source", "--code", code, "--name", code, "--kind", kind,
                      "--organisation", owner)
 
-    def ingest(self, feeds: Path, code: str) -> str:
-        return self.run("ingest", code, str(feeds / feed_files(["202"])[code]), "--batch-size", BATCH)
+    def ingest(self, feeds: Path, code: str, batch: str = BATCH) -> str:
+        return self.run("ingest", code, str(feeds / feed_files(["202"])[code]), "--batch-size", batch)
 
     def rows_done(self) -> int:
         try:
@@ -106,16 +121,16 @@ def _children(pid: int) -> list[int]:
             for c in (task / "children").read_text().split()]
 
 
-def test_a_feed_killed_part_way_and_run_again_gives_the_same_index_as_one_clean_run(feeds, tmp_path):
+def test_a_feed_killed_part_way_and_run_again_gives_the_same_index_as_one_clean_run(feeds, installed, tmp_path):
     clean = Instance(tmp_path / "clean")
-    clean.setup()
+    clean.setup(installed)
     for code in ORDER:
-        clean.ingest(feeds, code)
+        clean.ingest(feeds, code, BATCH if code == CHILD_BENEFIT else WHOLE)
 
     # Worked in helper processes, killed with them: the same index as the clean run worked in one process.
     crashed = Instance(tmp_path / "crashed", helpers=True)
-    crashed.setup()
-    crashed.ingest(feeds, GP)
+    crashed.setup(installed)
+    crashed.ingest(feeds, GP, WHOLE)
     victim = subprocess.Popen(crashed.command("ingest", CHILD_BENEFIT, str(feeds / feed_files(["202"])[CHILD_BENEFIT]),
                                               "--batch-size", BATCH), env=crashed.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -138,7 +153,7 @@ def test_a_feed_killed_part_way_and_run_again_gives_the_same_index_as_one_clean_
     resumed = crashed.ingest(feeds, CHILD_BENEFIT)
     assert "run " in resumed and "taken before" not in resumed
     for code in ORDER[2:]:
-        crashed.ingest(feeds, code)
+        crashed.ingest(feeds, code, WHOLE)
 
     assert crashed.links() == clean.links()
     # Every row counted once, though the first attempt died holding some of them.
@@ -152,9 +167,9 @@ def test_a_feed_killed_part_way_and_run_again_gives_the_same_index_as_one_clean_
     assert crashed.links() == clean.links()
 
 
-def test_the_canary_child_fed_through_the_pipeline_is_nowhere_in_clear(feeds, tmp_path):
+def test_the_canary_child_fed_through_the_pipeline_is_nowhere_in_clear(feeds, installed, tmp_path):
     instance = Instance(tmp_path / "canary", helpers=True)
-    instance.setup()
+    instance.setup(installed)
     printed = instance.ingest(feeds, GP)
     assert "refused" in printed  # the generator's bad rows were refused and reported
     instance.run("export-links", str(tmp_path / "links.csv"))
@@ -164,15 +179,15 @@ def test_the_canary_child_fed_through_the_pipeline_is_nowhere_in_clear(feeds, tm
     assert leaks_in(b"".join(instance.printed)) == []
 
 
-def test_a_load_killed_while_writing_and_run_again_gives_the_index_of_a_clean_load_with_nothing_in_clear(feeds,
-                                                                                                        tmp_path):
+def test_a_load_killed_while_writing_and_run_again_gives_the_index_of_a_clean_load_with_nothing_in_clear(
+        feeds, installed, tmp_path):
     files = [f"{code}={feeds / feed_files(['202'])[code]}" for code in ORDER]
     clean = Instance(tmp_path / "clean")
-    clean.setup()
+    clean.setup(installed)
     clean.run("load", *files)
 
     loaded = Instance(tmp_path / "loaded", helpers=True)
-    loaded.setup()
+    loaded.setup(installed)
     victim = subprocess.Popen(loaded.command("load", *files, "--batch-size", "20"), env=loaded.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     database = loaded.var / "contactpoint.sqlite3"
