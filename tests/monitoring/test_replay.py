@@ -1,4 +1,4 @@
-"""Replay: six weeks of synthetic practitioner activity for 500 users, with every kind of misuse seeded into the
+"""Replay: six weeks of synthetic practitioner activity for 300 users, with every kind of misuse seeded into the
 last four, through the monitor. Every misuse must raise its alert, and benign use must raise no more than one
 alert per 1,000 users per day. Precision and recall per rule are printed (run with -s to see them).
 
@@ -57,7 +57,7 @@ def _pick_misusers(w: World, law: SurnameLaw) -> dict[str, object]:
 def test_every_misuse_is_caught_and_benign_use_is_quiet(keyring, capsys):
     from django.db import connection
 
-    default_users = 200 if connection.vendor == "postgresql" else 500
+    default_users = 200 if connection.vendor == "postgresql" else 300
     users = int(os.environ.get("CONTACTPOINT_REPLAY_USERS") or default_users)
     law = SurnameLaw()
     started = time.perf_counter()
