@@ -196,6 +196,8 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=38000, help="children generated (38,000 make about "
                                                                     "100,000 records)")
     parser.add_argument("--engine", default="postgresql")
+    parser.add_argument("--dump", type=Path, help="write each version's result (which child each record went to, "
+                                                    "the review items, the held records) as JSON in this folder")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -210,6 +212,9 @@ def main() -> None:
         with harness.throwaway_database(args.engine, "exports") as db:
             p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(feeds), "las": las},
                                    harness.worker_env(db))
+        if args.dump:
+            args.dump.mkdir(parents=True, exist_ok=True)
+            (args.dump / f"{feeds.name}.json").write_text(json.dumps(p))
         print(f"{args.children:,} children, {p['records']:,} records taken, feeds written {label}: "
               f"{p['s']:.0f} s; P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}; "
               f"{p['refused']:,} rows refused, {p['held']:,} held; {p['reviews']:,} review items; open items for "

@@ -244,3 +244,17 @@ def test_forenames_in_one_field_find_the_child_by_the_first_of_them():
     batch = Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
                   run_id="run-1")
     assert [c.pk for c in batch._candidates(prepare.lookup_tokens(get_keyring(), row))] == [amelia]
+
+
+def test_a_record_with_the_names_swapped_and_every_forename_in_the_given_name_links_to_the_child():
+    """A school's system with one field for all the forenames, and the names the wrong way round: "Hartley Rose"
+    for Amelia Rose Hartley. Its given name is her family name and her middle name, which no level of the model
+    read as swapped, and the clustering held the two apart as given names that cannot be the same."""
+    gp = source("gp-camden", "gp_registrations", health_org())
+    feed(gp, GP_ROW | {"middle_names": "Rose"})
+    school = source("agar-grove", "school_census", vouched_org())
+    swapped = AMELIA | {"source_record_id": "S-1", "given_name": "Hartley Rose", "family_name": "Amelia",
+                        "upn": "E202200022001", "setting_urn": "100001", "setting_name": "Agar Grove Primary"}
+    run = feed(school, swapped)
+    assert run.records_linked == 1 and run.children_created == 0
+    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")

@@ -120,6 +120,28 @@ def test_one_badly_mistyped_record_does_not_keep_its_childs_other_records_out():
     assert len({out.group_of[uid] for uid in profiles}) == 1 and not out.reviews
 
 
+def test_names_transposed_with_every_forename_in_the_given_name_are_one_childs_names():
+    """"Okafor Rose" / "Amelia", from a system with one field for all the forenames, is Amelia Rose Okafor
+    swapped; her twin Lea Rose Smith's record so swapped is still not her brother Leo Smith's."""
+    amelia = {**p(given="AMELIA", family="OKAFOR", middle="ROSE"), "given_first": "AMELIA"}
+    swapped = {**p(given="OKAFORROSE", family="AMELIA", middle="ROSE", roots=["OKAFORROSE", "OKAFOR"]),
+               "given_first": "OKAFOR"}
+    assert conflict(swapped, amelia) is None and conflict(amelia, swapped) is None
+    leo = {**p(given="LEO", family="SMITH"), "given_first": "LEO"}
+    lea = {**p(given="SMITHROSE", family="LEA", middle="ROSE", roots=["SMITHROSE", "SMITH"]), "given_first": "SMITH"}
+    assert conflict(lea, leo) == "given names that cannot be the same"
+
+
+def test_a_slip_in_the_first_of_the_forenames_a_source_sends_in_one_field_still_fits():
+    """"Jyles Lauren" from a school is Julie Lauren (Jules mistyped), as "Jyles" beside a middle name was; twins
+    Noah and Joe are still two children, however many forenames one of them is sent with."""
+    julie = {**p(given="JULIE", middle="LAUREN"), "given_first": "JULIE"}
+    school = {**p(given="JYLESLAUREN", middle="LAUREN", roots=["JYLESLAUREN", "JYLES"]), "given_first": "JYLES"}
+    assert conflict(school, julie) is None and conflict(julie, school) is None
+    noah = {**p(given="NOAHJAMES", middle="JAMES", roots=["NOAHJAMES", "NOAH"]), "given_first": "NOAH"}
+    assert conflict(noah, {**p(given="JOE"), "given_first": "JOE"}) == "given names that cannot be the same"
+
+
 def test_names_transposed_with_a_nickname_are_one_childs_names():
     olivia = p(given="OLIVIA", family="BROWN")
     assert conflict({**p(given="BROWN", family="OLLIE"), "given_roots": ["BROWN"]}, olivia) is None

@@ -96,8 +96,8 @@ SET_ASIDE: tuple[tuple[str, dict[str, Any]], ...] = (
 HELD = -1  # the placement of a record too thin to make a child of its own (``ingest.held``)
 
 # Only these of a profile are read by the clustering's conflict rules (``matching.cluster``).
-_CLUSTER_COLUMNS = ("given", "family", "middle", "given_roots", "gender", "given_metaphone", "dob", "nhs_number",
-                    "upn", "uln", "postcode", "address_key", "carer_names")
+_CLUSTER_COLUMNS = ("given", "given_first", "family", "middle", "given_roots", "gender", "given_metaphone", "dob",
+                    "nhs_number", "upn", "uln", "postcode", "address_key", "carer_names")
 
 
 @dataclass(frozen=True)

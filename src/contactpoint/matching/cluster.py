@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from contactpoint.matching.model import thresholds
-from contactpoint.names import name_roots, nicknames_of, normalise_name
+from contactpoint.names import name_roots, nicknames_of, normalise_name, phonetic
 
 Profile = Mapping[str, Any]
 # A record's ID: its record key in a feed's batch, its number in a first load (``ingest.load``: 40 million keys as
@@ -77,11 +77,13 @@ def _typo_close(a: str, b: str) -> bool:
 
 def _transposed(a: Profile, b: Profile) -> bool:
     """``a`` holds ``b``'s names the other way round: its given name is ``b``'s family name and its family name
-    ``b``'s given name, or a name it may be short for ("Brown Ollie" for Olivia Brown). Half a swap is not one:
+    ``b``'s given name, or a name it may be short for ("Brown Ollie" for Olivia Brown); its given name may hold
+    more forenames after it ("Okafor Rose" for Amelia Rose Okafor, from a system with one field for them all).
+    Half a swap is not one:
     twin Lea Smith's record transposed reads "Smith Lea", which is not her brother Leo Smith's names swapped (and
     a swap with a typo as well is two slips, left to the model)."""
     ga, fa, gb, fb = a.get("given"), a.get("family"), b.get("given"), b.get("family")
-    if not (ga and fa and gb and fb) or ga != fb:
+    if not (ga and fa and gb and fb) or fb not in (ga, a.get("given_first")):
         return False
     return fa == gb or bool(name_roots(fa) & set(b.get("given_roots") or ()))
 
@@ -130,9 +132,18 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
         return False
     if a.get("given_metaphone") and a.get("given_metaphone") == b.get("given_metaphone"):
         return True
-    return (_typo_close(ga, gb) or _transposed_with_a_slip(a, b)
-            or _slip_of_a_short_name(ga, gb, a.get("given_roots") or ())
-            or _slip_of_a_short_name(gb, ga, b.get("given_roots") or ()))
+    roots_a, roots_b = a.get("given_roots") or (), b.get("given_roots") or ()
+    if (_typo_close(ga, gb) or _transposed_with_a_slip(a, b) or _slip_of_a_short_name(ga, gb, roots_a)
+            or _slip_of_a_short_name(gb, ga, roots_b)):
+        return True
+    # A source with one field for all the forenames: its first is the given name the other records were written
+    # with. "Jyles Lauren" is Julie Lauren's school record (Jules mistyped), as "Jyles" with the middle name apart
+    # would have been; whole, it is too long to look like a slip of anything.
+    xa, xb = a.get("given_first") or ga, b.get("given_first") or gb
+    if (xa, xb) == (ga, gb):
+        return False
+    return (phonetic(xa) == phonetic(xb) or _typo_close(xa, xb) or _slip_of_a_short_name(xa, xb, roots_a)
+            or _slip_of_a_short_name(xb, xa, roots_b))
 
 
 def identifier_conflict(a: Profile, b: Profile) -> str | None:

@@ -6,8 +6,10 @@ Comparisons (each level in order of decreasing specificity; m and u are trained 
     birth_date             exact / day and month swapped / one digit off / same year and month / different
     given_name             exact / a nickname of (Bill ~ William) / equals other's middle name / the other's
                            family name (transposed) / Jaro-Winkler >= 0.92 / same sound / JW >= 0.80 / different
-    family_name            exact / shares a part or a former surname / the other's given name (transposed) /
-                           JW >= 0.92 / same sound / JW >= 0.80 / different
+                           (where a source sends every forename in the given name, "Amelia Rose", its first
+                           stands for the given name too: among the roots, swapped, and in the two JW levels)
+    family_name            exact / shares a part or a former surname / the other's given name, or the first of
+                           its forenames (transposed) / JW >= 0.92 / same sound / JW >= 0.80 / different
     address                home and carers together (siblings share both: two comparisons would count one
                            household twice): same home with a carer in common / same home / same postcode with a
                            carer in common / same postcode / same house and street (postcode mistyped or missing) /
@@ -84,10 +86,14 @@ def comparisons() -> list[Any]:
                 cll.ExactMatchLevel("given", term_frequency_adjustments=True).configure(label_for_charts="exact"),
                 cll.ArrayIntersectLevel("given_roots", 1).configure(label_for_charts="nickname"),
                 cll.CustomLevel("given_l = middle_r or middle_l = given_r", "middle name"),
-                cll.CustomLevel("given_l = family_r", "transposed"),
-                cll.JaroWinklerLevel("given", 0.92).configure(label_for_charts="typo"),
+                cll.CustomLevel("given_l = family_r or given_first_l = family_r", "transposed"),
+                # A typo of the first forename, where a source sends them all in one field ("Jyles Lauren" for
+                # Julie Lauren), is a typo of the given name: alone, the whole field was too long to look like one.
+                cll.Or(cll.JaroWinklerLevel("given", 0.92), cll.JaroWinklerLevel("given_first", 0.92))
+                .configure(label_for_charts="typo"),
                 cll.ExactMatchLevel("given_metaphone").configure(label_for_charts="same sound"),
-                cll.JaroWinklerLevel("given", 0.80).configure(label_for_charts="similar"),
+                cll.Or(cll.JaroWinklerLevel("given", 0.80), cll.JaroWinklerLevel("given_first", 0.80))
+                .configure(label_for_charts="similar"),
                 cll.ElseLevel(),
             ],
         ),
@@ -97,7 +103,7 @@ def comparisons() -> list[Any]:
                 cll.NullLevel("family"),
                 cll.ExactMatchLevel("family", term_frequency_adjustments=True).configure(label_for_charts="exact"),
                 cll.ArrayIntersectLevel("families", 1).configure(label_for_charts="part or former surname"),
-                cll.CustomLevel("family_l = given_r", "transposed"),
+                cll.CustomLevel("family_l = given_r or family_l = given_first_r", "transposed"),
                 cll.JaroWinklerLevel("family", 0.92).configure(label_for_charts="typo"),
                 cll.ExactMatchLevel("family_metaphone").configure(label_for_charts="same sound"),
                 cll.JaroWinklerLevel("family", 0.80).configure(label_for_charts="similar"),

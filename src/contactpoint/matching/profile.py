@@ -74,7 +74,8 @@ class Matchable(Protocol):
 
 
 COLUMNS = (
-    "unique_id", "source_kind", "given", "given_roots", "given_metaphone", "middle", "family", "family_metaphone",
+    "unique_id", "source_kind", "given", "given_first", "given_roots", "given_metaphone", "middle", "family",
+    "family_metaphone",
     "families", "dob", "dob_swapped", "birth_year", "gender", "nhs_number", "upn", "uln", "postcode",
     "postcode_sector", "postcode_district", "address_key", "carer_names",
 )
@@ -154,6 +155,14 @@ def _middle(name: PersonName) -> str | None:
     return several[1] if several else None
 
 
+def _first_forename(given: str) -> str | None:
+    """The first of the forenames a given-name field holds, when it holds several (``forenames``): what a record
+    with the names swapped has as its given name's first word ("Okafor Rose" for Amelia Rose Okafor, sent by a
+    system with one field for all the forenames)."""
+    several = forenames(given)
+    return several[0] if several else None
+
+
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
     # The whole given name, even when it holds several forenames: the model compares it whole ("Simpson Gill",
     # a family name written as the given name, is only seen swapped so), and the first forename is among its roots.
@@ -168,6 +177,7 @@ def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
         "unique_id": unique_id,
         "source_kind": source_kind,
         "given": given or None,
+        "given_first": _first_forename(row.name.given) or given or None,
         "given_roots": sorted(forename_roots(row.name.given)) if given else None,
         "given_metaphone": phonetic(given) or None,
         "middle": _middle(row.name),
