@@ -63,4 +63,5 @@ def taken_without(problem: Problem) -> bool:
     ``InvalidValue`` for the row's ``ENCODING`` is not: the row was read in another encoding, and nothing lost."""
     return not isinstance(problem, Refusal) and problem.field != ENCODING
 
+
 __all__ = ["ENCODING", "WHOLE_ROW", "FeedRow", "FieldRefusal", "InvalidValue", "Problem", "Refusal", "taken_without"]

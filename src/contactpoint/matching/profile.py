@@ -165,7 +165,8 @@ def _first_forename(given: str) -> str | None:
 
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
     # The whole given name, even when it holds several forenames: the model compares it whole ("Simpson Gill",
-    # a family name written as the given name, is only seen swapped so), and the first forename is among its roots.
+    # a family name written as the given name, is only seen swapped so). The first forename is among its roots,
+    # and is ``given_first``, which the levels for a swap or a slip compare as well as the whole.
     given = normalise_name(row.name.given)
     family = normalise_name(row.name.family)
     families = sorted({*name_parts(row.name.family),
