@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from contactpoint.matching.cluster import Edge, births_compatible, conflict, decide
 from contactpoint.matching.model import thresholds
+from contactpoint.matching.profile import COLUMNS as PROFILE_COLUMNS
 
 LINK, REVIEW = thresholds()
 UNSURE = (LINK + REVIEW) / 2
@@ -306,3 +307,25 @@ def test_an_nhs_number_in_common_still_joins_a_child_with_one_name_or_one_date_b
         out = decide(["new"], {"old": 1}, {"old": p(nhs="9434765919", dob="2015-06-03"), "new": other},
                      [Edge("new", "old", 0.999)])
         assert out.child_of["new"] == 1 and not out.reviews, other
+
+
+def test_the_model_reads_a_slip_in_the_first_of_several_forenames_as_a_typo_of_the_given_name():
+    """"Amelai Rose" from a system with one field for the forenames, beside Amelia with Rose as her middle name:
+    a typo of the given name (as "Amelai" beside the middle name Rose is), not a name merely similar; and "Okafor
+    Rose" / "Amelia" is her names swapped, for the given name's comparison as for the family name's."""
+    from contactpoint.matching.engine import score
+
+    def record(uid: str, given: str, first: str, family: str, roots: list[str]) -> dict:
+        return dict.fromkeys(PROFILE_COLUMNS) | {
+            "unique_id": uid, "source_kind": "school_census", "given": given, "given_first": first,
+            "given_roots": roots, "given_metaphone": given[:4], "middle": "ROSE", "family": family,
+            "family_metaphone": family[:4], "families": [family], "dob": "2014-07-03", "birth_year": 2014,
+            "postcode": "NW1 8NP"}
+
+    profiles = [record("a", "AMELIA", "AMELIA", "OKAFOR", ["AMELIA"]),
+                record("s", "AMELAIROSE", "AMELAI", "OKAFOR", ["AMELAIROSE", "AMELAI"]),
+                record("t", "OKAFORROSE", "OKAFOR", "AMELIA", ["OKAFORROSE", "OKAFOR"])]
+    edges = {frozenset((e.left, e.right)): e for e in score(profiles, {"a", "s", "t"}, threshold=0.0)}
+    assert edges[frozenset("as")].evidence["given_name"] == "typo"
+    assert edges[frozenset("at")].evidence["given_name"] == "transposed"
+    assert edges[frozenset("at")].evidence["family_name"] == "transposed"
