@@ -21,10 +21,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py's, which leaves ``once`` tests out of the PostgreSQL pass
 def pytest_collection_modifyitems(items):
+    """Every browser test is marked ``browser``, and ``once``: the browser sees pages, which are the same whichever
+    database serves them, and what each database does under a page is proven by the page and service tests that
+    run in both passes. In the PostgreSQL pass they took a minute and a half of the workers' time."""
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.once)
 
 
 @pytest.fixture(scope="session")
