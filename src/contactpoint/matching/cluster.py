@@ -133,17 +133,18 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
     if a.get("given_metaphone") and a.get("given_metaphone") == b.get("given_metaphone"):
         return True
     roots_a, roots_b = a.get("given_roots") or (), b.get("given_roots") or ()
-    if (_typo_close(ga, gb) or _transposed_with_a_slip(a, b) or _slip_of_a_short_name(ga, gb, roots_a)
-            or _slip_of_a_short_name(gb, ga, roots_b)):
+    if _transposed_with_a_slip(a, b) or _slips_apart(ga, gb, roots_a, roots_b):
         return True
     # A source with one field for all the forenames: its first is the given name the other records were written
     # with. "Jyles Lauren" is Julie Lauren's school record (Jules mistyped), as "Jyles" with the middle name apart
     # would have been; whole, it is too long to look like a slip of anything.
     xa, xb = a.get("given_first") or ga, b.get("given_first") or gb
-    if (xa, xb) == (ga, gb):
-        return False
-    return (phonetic(xa) == phonetic(xb) or _typo_close(xa, xb) or _slip_of_a_short_name(xa, xb, roots_a)
-            or _slip_of_a_short_name(xb, xa, roots_b))
+    return (xa, xb) != (ga, gb) and (phonetic(xa) == phonetic(xb) or _slips_apart(xa, xb, roots_a, roots_b))
+
+
+def _slips_apart(a: str, b: str, roots_a: Iterable[str], roots_b: Iterable[str]) -> bool:
+    """A typo of each other, or of a name either may be or be short for."""
+    return _typo_close(a, b) or _slip_of_a_short_name(a, b, roots_a) or _slip_of_a_short_name(b, a, roots_b)
 
 
 def identifier_conflict(a: Profile, b: Profile) -> str | None:
