@@ -48,14 +48,22 @@ _SPACES = re.compile(r"[\s-]+")
 _LOWEST_ISSUED = "0101000000"  # the Scottish CHI range's first number; no range lies below it
 
 
+def _ten_digits_written(raw: str, field: str) -> str:
+    """An identifier of ten digits as a source wrote it, without its spaces and hyphens, and without the ``.0`` a
+    spreadsheet's number column adds. Refused here if the column wrote it in scientific notation, which has lost
+    its digits; otherwise for its caller to check."""
+    compact = _SPACES.sub("", raw).removesuffix(".0")
+    if _SCIENTIFIC.fullmatch(compact):
+        raise ValidationError(field, _SCIENTIFIC_REASON)
+    return compact
+
+
 def normalise_nhs_number(raw: str, field: str = "nhs_number") -> str:
     """An NHS number: ten digits whose last is a modulus 11 check digit. A spreadsheet's number column may write
     it with a decimal point (``9434765919.0``), which is read; in scientific notation (``9.43E+09``) its digits
     are lost, and the reason says so."""
-    compact = _SPACES.sub("", raw).removesuffix(".0")
+    compact = _ten_digits_written(raw, field)
     if not compact.isdigit() or len(compact) != 10:
-        if _SCIENTIFIC.fullmatch(compact):
-            raise ValidationError(field, _SCIENTIFIC_REASON)
         raise ValidationError(field, "an NHS number is 10 digits")
     # Every repeated digit passes modulus 11, and systems that must fill the field write 0000000000 or 9999999999
     # when they do not know the number: taken as an NHS number, it would make every such child one child.
@@ -120,10 +128,8 @@ def uln_check_digit(first9: str) -> int | None:
 def normalise_uln(raw: str, field: str = "uln") -> str:
     """A ULN: ten digits, the first not 0, the last a check digit; a number column's ``.0`` is read as the NHS
     number's is (``normalise_nhs_number``)."""
-    compact = _SPACES.sub("", raw).removesuffix(".0")
+    compact = _ten_digits_written(raw, field)
     if not compact.isdigit() or len(compact) != 10 or compact[0] == "0":
-        if _SCIENTIFIC.fullmatch(compact):
-            raise ValidationError(field, _SCIENTIFIC_REASON)
         raise ValidationError(field, "a ULN is 10 digits, not starting with 0")
     if compact == TEMPORARY_ULN:
         raise ValidationError(field, "a temporary ULN is not an identifier; leave it empty")
