@@ -123,7 +123,10 @@ def read(stream: BinaryIO) -> Iterator[RawRow]:
             continue
         fields = blank_fields()
         fields.update(zip(columns, cells, strict=True))
-        encoding = next((read_as[n] for n in range(start, last + 1) if n in read_as), None) if read_as else None
+        encoding = None
+        if read_as:  # taken as the rows go, so a large file in Windows-1252 is not remembered line by line
+            for number in range(start, last + 1):
+                encoding = read_as.pop(number, None) or encoding
         yield RawRow(start, fields, read_as=encoding)
 
 
