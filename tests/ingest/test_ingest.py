@@ -15,6 +15,7 @@ from django.utils import timezone
 from contactpoint.access.models import Organisation
 from contactpoint.access.sources import register_source
 from contactpoint.audit.models import AuditEntry
+from contactpoint.bestview.discrepancies import report
 from contactpoint.bestview.models import Discrepancy
 from contactpoint.children.models import Child, HeldRecord, SourceRecord
 from contactpoint.errors import FeedBusy, FeedRejected
@@ -96,8 +97,6 @@ def test_a_feed_saved_by_excel_on_windows_is_taken_whole_and_its_source_asked_to
     """Windows-1252, as Excel's "CSV (Comma delimited)" saves it: one Zoë refused every child in the file. Each row
     that was not UTF-8 is taken, the child made with the name as written, and the source is asked to check it
     and send UTF-8; the same rows sent again in UTF-8 close the items."""
-    from contactpoint.bestview.discrepancies import report
-
     text = files[GP].decode()
     header, *rows = text.splitlines()
     rows[1] = rows[1].replace(rows[1].split(",")[1], "Zoë", 1)

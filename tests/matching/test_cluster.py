@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contactpoint.matching.cluster import Edge, births_compatible, conflict, decide
+from contactpoint.matching.engine import score
 from contactpoint.matching.model import thresholds
 from contactpoint.matching.profile import COLUMNS as PROFILE_COLUMNS
 
@@ -313,8 +314,6 @@ def test_the_model_reads_a_slip_in_the_first_of_several_forenames_as_a_typo_of_t
     """"Amelai Rose" from a system with one field for the forenames, beside Amelia with Rose as her middle name:
     a typo of the given name (as "Amelai" beside the middle name Rose is), not a name merely similar; and "Okafor
     Rose" / "Amelia" is her names swapped, for the given name's comparison as for the family name's."""
-    from contactpoint.matching.engine import score
-
     def record(uid: str, given: str, first: str, family: str, roots: list[str]) -> dict:
         return dict.fromkeys(PROFILE_COLUMNS) | {
             "unique_id": uid, "source_kind": "school_census", "given": given, "given_first": first,
