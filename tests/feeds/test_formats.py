@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from contactpoint.errors import FeedRejected
 from contactpoint.feeds import formats, validate
 from contactpoint.feeds.formats import COLUMNS, RawRow, ctf, fhir
-from contactpoint.feeds.formats.raw import NOT_READ, blank_fields
+from contactpoint.feeds.formats.raw import COLUMN_ALIASES, NOT_READ, blank_fields
 from contactpoint.feeds.rows import FeedRow, FieldRefusal, InvalidValue
 from contactpoint.synthetic.generator import generate
 from contactpoint.synthetic.mess import MessRates
@@ -312,7 +312,8 @@ def test_a_column_named_exactly_wins_over_another_name_for_it():
     child, problems = validate(raw, today=TODAY)
     assert child.name.given == "Ann"
     assert [(p.field, p.reason) for p in problems] == [
-        ("Forename", "not read, as another name for given_name: send given_name once, under that name")]
+        ("Forename", "not read, as another name for given_name, which the row fills with another value: send "
+                     "given_name once, under that name")]
 
 
 def test_of_two_other_names_for_one_column_the_first_is_read_and_the_second_refused_on_each_row():
@@ -326,6 +327,46 @@ def test_of_two_other_names_for_one_column_the_first_is_read_and_the_second_refu
     assert child.date_of_birth == date(2014, 7, 3)
     assert [(p.field, type(p)) for p in problems] == [("Date of Birth", FieldRefusal)]
     assert "another name for date_of_birth" in problems[0].reason
+
+
+def test_another_name_for_a_column_is_read_where_the_row_leaves_the_column_empty():
+    """A spreadsheet with "DOB" and "Date of Birth" both, filled on different rows: the second used to be refused
+    on every row that filled it, and those children came in without a date of birth (held, not matched)."""
+    header = "source_record_id,given_name,Surname,DOB,Date of Birth"
+    for values in ("A1,Ann,Ng,,03/07/2014", "A1,Ann,Ng,NULL,03/07/2014"):
+        [raw] = read("csv", csv_bytes(header, values))
+        child, problems = validate(raw, today=TODAY)
+        assert child.date_of_birth == date(2014, 7, 3) and problems == []
+    [raw] = read("csv", csv_bytes(header, "A1,Ann,Ng,03/07/2014,03/07/2014"))
+    child, problems = validate(raw, today=TODAY)
+    assert child.date_of_birth == date(2014, 7, 3) and problems == []  # the same value twice: nothing lost
+
+
+def test_a_json_lines_key_that_is_another_name_for_a_column_is_read_as_it():
+    [raw] = read("jsonl", b'{"source_record_id": "A1", "Forename": "Ann", "Surname": "Ng", "DOB": "2014-07-03", '
+                          b'"NHS No": "9434765919"}\n')
+    child, problems = validate(raw, today=TODAY)
+    assert (child.name.given, child.name.family, child.date_of_birth, child.nhs_number) == (
+        "Ann", "Ng", date(2014, 7, 3), "9434765919")
+    assert problems == []
+
+
+# A valid value of each column another name may stand for.
+VALID_VALUES = {"given_name": "Annie", "middle_names": "Rose", "family_name": "Okafor", "former_family_names": "Smith",
+                "gender": "female", "date_of_birth": "2013-05-01", "date_of_death": "2020-01-02",
+                "nhs_number": "9434765919", "address_line_1": "22 Fellows Road", "address_line_2": "Hampstead",
+                "town": "London", "postcode": "NW3 3LP"}
+
+
+@given(st.sampled_from(sorted(COLUMN_ALIASES)), st.sampled_from((str.lower, str.upper, str.title)))
+def test_a_row_with_a_column_under_another_name_reads_as_the_row_with_the_column(alias, case):
+    """Whatever the format: the row validates exactly as it would with the value under the documented name."""
+    column = COLUMN_ALIASES[alias]
+    value = VALID_VALUES[column]
+    base = {"source_record_id": "A1", "given_name": "Ann", "family_name": "Ng", "date_of_birth": "2014-07-03"}
+    documented = RawRow(2, base | {column: value})
+    other = RawRow(2, {k: v for k, v in base.items() if k != column} | {case(alias.replace("_", " ")): value})
+    assert validate(other, today=TODAY) == validate(documented, today=TODAY)
 
 
 def test_a_column_named_exactly_twice_still_refuses_the_feed():

@@ -49,7 +49,7 @@ from contactpoint.children.record import (
     WhereaboutsState,
 )
 from contactpoint.errors import ValidationError
-from contactpoint.feeds.formats.raw import CARER_PARTS, COLUMNS, KNOWN_COLUMNS, RawRow, column_named
+from contactpoint.feeds.formats.raw import CARER_PARTS, COLUMNS, KNOWN_COLUMNS, NOT_READ, RawRow, column_named
 from contactpoint.feeds.rows import ENCODING, WHOLE_ROW, FeedRow, FieldRefusal, InvalidValue, Problem, Refusal
 
 T = TypeVar("T")
@@ -520,12 +520,35 @@ class _Checker:
         )
 
 
+def _other_names_read(fields: dict[str, object]) -> tuple[dict[str, object], list[str]]:
+    """The row with each other name for one of our columns ("Date of Birth" beside "DOB", a JSON key "DOB") read
+    as that column where the row leaves the column empty, and the extra keys whose values are refused: those
+    that are no column of ours, and those another name for a column the row fills with something else. One
+    column's alternative left empty on a row must not cost the child a value the row does hold."""
+    extra = [key for key, value in fields.items() if key not in KNOWN_COLUMNS and _said(value)]
+    if not extra:
+        return fields, extra
+    read, refused = dict(fields), []
+    for key in extra:
+        column, value = column_named(str(key)), read[key]
+        if column is not None and value != NOT_READ:
+            ours = _said(read.get(column))
+            if not ours:
+                read[column] = value
+                continue
+            if ours == _said(value):
+                continue  # the same value twice: nothing is lost
+        refused.append(key)
+    return read, refused
+
+
 def _not_read(key: str) -> str:
     """Why an extra column was not read: a second name for one of ours (a CSV's "DOB" beside "Date of Birth", or
     a JSON key not written as documented), or not a Schedule 1 item at all."""
     column = column_named(key)
     return NOT_SCHEDULE_1 if column is None else (
-        f"not read, as another name for {column}: send {column} once, under that name")
+        f"not read, as another name for {column}, which the row fills with another value: send {column} once, "
+        "under that name")
 
 
 def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Problem]]:
@@ -539,13 +562,10 @@ def validate(raw: RawRow, *, today: date) -> tuple[FeedRow | None, list[Problem]
     Never raises for anything a feed can contain."""
     if raw.problem is not None:
         return None, [Refusal(raw.line, WHOLE_ROW, raw.problem)]
-    fields = raw.fields if isinstance(raw.fields, dict) else {}
+    fields, extra = _other_names_read(raw.fields if isinstance(raw.fields, dict) else {})
     checker = _Checker(fields, today)
     row = checker.row(raw.line)
-    field_refusals: list[Problem] = [
-        FieldRefusal(raw.line, str(key), _not_read(str(key)))
-        for key, value in fields.items() if key not in KNOWN_COLUMNS and _said(value)
-    ]
+    field_refusals: list[Problem] = [FieldRefusal(raw.line, str(key), _not_read(str(key))) for key in extra]
     whole_row = [("date_of_birth", TOO_OLD)] if checker.not_a_child else []
     if not (row.nhs_number or row.upn or row.uln or row.name.given or row.name.family):
         whole_row.append((WHOLE_ROW, NOTHING_TO_MATCH))
