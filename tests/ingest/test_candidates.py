@@ -246,6 +246,23 @@ def test_forenames_in_one_field_find_the_child_by_the_first_of_them():
     assert [c.pk for c in batch._candidates(prepare.lookup_tokens(get_keyring(), row))] == [amelia]
 
 
+def test_a_record_with_the_names_transposed_finds_the_child_when_nothing_else_leads_to_it():
+    """"Hartley Amelia" after a move, with no NHS number and her birthday mistyped: no token of hers was keyed by
+    a name the other way round, so the feed never looked at Amelia. Her names the other way round with her birth
+    year find her; not a child of one of those names alone."""
+    feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW, ZARA | {"given_name": "Hartley",
+                                                                                "date_of_birth": "2015-02-11"})
+    amelia = child_id_of("gp-camden", "GP-1")
+    moved = SCHOOL_ROW | {"given_name": "Hartley", "family_name": "Amelia", "date_of_birth": "2015-06-30",
+                          "nhs_number": "", "address_line_1": "1 Otley Road", "town": "Leeds", "postcode": "LS6 2AB",
+                          "carer_1_name": ""}
+    [raw] = formats.read("csv", BytesIO(csv_bytes([moved])))
+    row, _ = validate(raw, today=NOW.date())
+    batch = Batch(source("agar-grove", "school_census", vouched_org()), keyring=get_keyring(), now=NOW,
+                  run_id="run-1")
+    assert [c.pk for c in batch._candidates(prepare.lookup_tokens(get_keyring(), row))] == [amelia]
+
+
 def test_a_record_with_the_names_swapped_and_every_forename_in_the_given_name_links_to_the_child():
     """A school's system with one field for all the forenames, and the names the wrong way round: "Hartley Rose"
     for Amelia Rose Hartley. Its given name is her family name and her middle name, which no level of the model

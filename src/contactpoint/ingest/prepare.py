@@ -33,7 +33,8 @@ from contactpoint.matching.profile import arrow_table, profile_row
 from contactpoint.names import forename_keys
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import IndexKeyRing
-from contactpoint.vault.tokens import dob_variants, identifier_tokens, matching_tokens, name_postcode_tokens
+from contactpoint.vault.tokens import (dob_variants, identifier_tokens, matching_tokens, name_postcode_tokens,
+                                      transposed_names_year_tokens)
 
 REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
 
@@ -77,6 +78,9 @@ def lookup_tokens(keyring: IndexKeyRing, row: FeedRow) -> dict[int, set]:
                 out[token].add((field, getattr(row, field)))
             else:
                 out[token].add(("birth_year", dob.year) if bi.keyed_by_year(token) else dob)
+    year = row.date_of_birth.year
+    for token in transposed_names_year_tokens(keyring, given=row.name.given, family=row.name.family, year=year):
+        out[token].add(("birth_year", year))
     return out
 
 

@@ -145,6 +145,9 @@ def comparisons() -> list[Any]:
     ]
 
 
+_TRANSPOSED = "l.given_metaphone = r.family_metaphone and l.family_metaphone = r.given_metaphone"
+
+
 def blocking_rules() -> list[Any]:
     return [
         block_on("nhs_number"),
@@ -165,6 +168,14 @@ def blocking_rules() -> list[Any]:
         # thousand children a swapped pair of one child (1.3 million comparisons at 3 million records for 15,000
         # such pairs, nearly all of which share a postcode and are found by the rules above).
         "l.dob_swapped = r.dob and l.family_metaphone = r.family_metaphone and l.given_metaphone = r.given_metaphone",
+        # Given and family names transposed ("Rickett Oliver" for Oliver Rickett) with a move or a mistyped
+        # identifier: no rule above pairs them. Each name's sound the other's, with two of the date's three parts,
+        # as for the names the right way round. At 100,000 generated records these pair 416 records of one child
+        # and 15 of two (a James Thomas and a Thomas James born in one month); the year alone paired 73 of two,
+        # and those grow with the square of the children (about 5 million of England's 850 million comparisons).
+        *(f"{_TRANSPOSED} and {part}" for part in (
+            "substr(l.dob, 1, 7) = substr(r.dob, 1, 7)", "substr(l.dob, 6, 5) = substr(r.dob, 6, 5)",
+            "l.birth_year = r.birth_year and substr(l.dob, 9, 2) = substr(r.dob, 9, 2)")),
     ]
 
 

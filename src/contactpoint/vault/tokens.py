@@ -70,6 +70,17 @@ def names_year_tokens(keyring: IndexKeyRing, *, keys: Iterable[str], family_name
             if key and family}
 
 
+def transposed_names_year_tokens(keyring: IndexKeyRing, *, given: str, family: str, year: int) -> set[int]:
+    """Match-only: the names year tokens (index 11) a record with ``given`` and ``family`` would be written under
+    if its names were the other way round: what a feed's row with its names transposed ("Rickett Oliver" for
+    Oliver Rickett) looks up, so that it finds the child without a postcode, identifier or name sound in common
+    (a move as well, or a mistyped NHS number). Read as a given name, the family name's keys; read as a family
+    name, the given name's sound. The bucket holds the children so named born that year, and few others."""
+    if not (given and family):
+        return set()
+    return names_year_tokens(keyring, keys=forename_keys(family), family_names=[given], year=year)
+
+
 def name_postcode_tokens(keyring: IndexKeyRing, *, keys: Iterable[str], family_names: Iterable[str],
                          postcode: str | None) -> set[int]:
     """Match-only: each given-name key, and each family-name part's sound, with the full postcode."""
