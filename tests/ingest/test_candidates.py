@@ -246,6 +246,20 @@ def test_forenames_in_one_field_find_the_child_by_the_first_of_them():
     assert [c.pk for c in batch._candidates(prepare.lookup_tokens(get_keyring(), row))] == [amelia]
 
 
+def test_forenames_in_one_field_link_to_the_child_after_a_move_with_the_birthday_mistyped():
+    """The school's "Amelia Rose" found the GP's Amelia (middle name Rose) by its first forename, but the blocking
+    rules paired records by the sound of the whole given name, "Ameliarose": the two were never compared, and the
+    school's record made a second Amelia Hartley. Now the sound is the first forename's, as the blind index's
+    given-name tokens are."""
+    feed(source("gp-camden", "gp_registrations", health_org()), GP_ROW | {"middle_names": "Rose"})
+    school = source("agar-grove", "school_census", vouched_org())
+    moved = SCHOOL_ROW | {"given_name": "Amelia Rose", "date_of_birth": "2015-06-08", "nhs_number": "",
+                          "address_line_1": "1 Otley Road", "town": "Leeds", "postcode": "LS6 2AB"}
+    run = feed(school, moved, now=NOW + timedelta(days=1))
+    assert run.records_linked == 1 and run.children_created == 0
+    assert child_id_of("agar-grove", "S-1") == child_id_of("gp-camden", "GP-1")
+
+
 def test_a_record_with_the_names_transposed_finds_the_child_when_nothing_else_leads_to_it():
     """"Hartley Amelia" after a move, with no NHS number and her birthday mistyped: no token of hers was keyed by
     a name the other way round, so the feed never looked at Amelia. Her names the other way round with her birth

@@ -150,3 +150,13 @@ def test_names_the_other_way_round_with_a_surname_of_two_words_are_still_one_chi
     swapped = profile("a", "benefit", _Row(PersonName("Simpson Gill", "Freya"), None))
     right = profile("b", "health", _Row(PersonName("Freya", "Simpson Gill"), None))
     assert given_names_compatible(swapped, right) and given_names_compatible(right, swapped)
+
+
+def test_forenames_in_one_field_sound_as_their_first():
+    """The blocking rules pair records by the given name's sound: a school's "Logan Leon" sounded as "Loganleon"
+    whole, was never paired with the GP's Logan once one of them had moved, and made a second child."""
+    def sound(given: str, middle: str = "") -> str:
+        return profile("x", "school_census", _Row(PersonName(given, "Walker", middle), None))["given_metaphone"]
+
+    assert sound("Logan Leon") == sound("Logan", "Leon") == sound("Logan")
+    assert sound("Logan Leon") != sound("Leon")

@@ -166,8 +166,10 @@ def _first_forename(given: str) -> str | None:
 def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
     # The whole given name, even when it holds several forenames: the model compares it whole ("Simpson Gill",
     # a family name written as the given name, is only seen swapped so). The first forename is among its roots,
-    # and is ``given_first``, which the levels for a swap or a slip compare as well as the whole.
+    # and is ``given_first``, which the levels for a swap or a slip compare as well as the whole, and whose sound is
+    # ``given_metaphone``.
     given = normalise_name(row.name.given)
+    first = _first_forename(row.name.given) or given
     family = normalise_name(row.name.family)
     families = sorted({*name_parts(row.name.family),
                        *(p for f in row.former_family_names for p in name_parts(f))})
@@ -178,9 +180,11 @@ def profile(unique_id: str, source_kind: str, row: Matchable) -> dict[str, Any]:
         "unique_id": unique_id,
         "source_kind": source_kind,
         "given": given or None,
-        "given_first": _first_forename(row.name.given) or given or None,
+        "given_first": first or None,
         "given_roots": sorted(forename_roots(row.name.given)) if given else None,
-        "given_metaphone": phonetic(given) or None,
+        # The first forename's sound, as the blind index's given-name tokens are: the blocking rules pair records
+        # by it, so a school's "Logan Leon" is compared with the GP's Logan after a move, which it found.
+        "given_metaphone": phonetic(first) or None,
         "middle": _middle(row.name),
         "family": family or None,
         "family_metaphone": phonetic(family) or None,
