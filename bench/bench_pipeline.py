@@ -312,6 +312,9 @@ def main() -> None:
                         help="run the pipeline this many times at each size, the sizes in turn (1M, 3M, 1M, 3M...), "
                              "and judge the growth on each size's fastest run: this machine's speed drifts by a tenth "
                              "within the hour, which moves a growth figure from one pair of runs as much")
+    parser.add_argument("--dump", type=Path, help="write each pipeline run's result (which child each record went "
+                                                    "to, the review items, the held records) as JSON in this folder, "
+                                                    "to compare two versions' links child by child")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -342,6 +345,9 @@ def main() -> None:
                                                       "frequencies": args.frequencies, "load": args.load, "las": las},
                                            harness.worker_env(db))
                 result["runs"].append((print_pipeline(p, records), p))
+                if args.dump:
+                    args.dump.mkdir(parents=True, exist_ok=True)
+                    (args.dump / f"{folder.name}-{args.engine}-{attempt}.json").write_text(json.dumps(p))
                 if attempt == 1:
                     harness.print_missed(harness.missed_pairs(harness.feed_rows(load_order(folder, las)),
                                                               read_truth(folder / "truth.csv"), p), p["reviews"])
