@@ -33,8 +33,13 @@ from contactpoint.matching.profile import arrow_table, profile_row
 from contactpoint.names import forename_keys
 from contactpoint.vault import blindindex as bi
 from contactpoint.vault.keyring import IndexKeyRing
-from contactpoint.vault.tokens import (dob_variants, identifier_tokens, matching_tokens, name_postcode_tokens,
-                                      transposed_names_year_tokens)
+from contactpoint.vault.tokens import (
+    dob_variants,
+    identifier_tokens,
+    matching_tokens,
+    name_postcode_tokens,
+    transposed_names_year_tokens,
+)
 
 REPEATED = "this source_record_id was already sent earlier in this feed; only the first row with it was taken"
 
