@@ -520,7 +520,7 @@ class _Checker:
         )
 
 
-def _other_names_read(fields: dict[str, object]) -> tuple[dict[str, object], list[str]]:
+def _other_names_read(fields: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """The row with each other name for one of our columns ("Date of Birth" beside "DOB", a JSON key "DOB") read
     as that column where the row leaves the column empty, and the extra keys whose values are refused: those
     that are no column of ours, and those another name for a column the row fills with something else. One
