@@ -347,3 +347,20 @@ def test_records_with_the_names_transposed_are_compared_though_nothing_else_brin
     pairs = {frozenset((e.left, e.right)): e for e in score(profiles, {"a", "t", "x"}, threshold=0.0)}
     assert set(pairs) == {frozenset("at")}
     assert pairs[frozenset("at")].evidence["given_name"] == "transposed"
+
+
+def test_records_of_one_house_born_the_same_year_are_compared_though_names_date_and_postcode_differ():
+    """Leonard Morley at the GP and "Lenny" at school, his birthday and postcode mistyped on one: the nickname
+    sounds unlike the name, so no rule on a name's sound, the date or the postcode paired them, though both give
+    156 Alexandra Grove. A child at the same house number and street in another town is not paired."""
+    def record(uid: str, given: str, dob: str, postcode: str) -> dict:
+        return dict.fromkeys(PROFILE_COLUMNS) | {
+            "unique_id": uid, "source_kind": "school_census", "given": given, "given_first": given,
+            "given_roots": [given, "LEONARD"], "given_metaphone": given[:3], "middle": "TOBIAS", "family": "MORLEY",
+            "family_metaphone": "MRL", "families": ["MORLEY"], "dob": dob, "birth_year": int(dob[:4]),
+            "postcode": postcode, "address_key": "156|alexandragr"}
+
+    profiles = [record("g", "LEONARD", "2013-07-03", "UB10 8JS"), record("s", "LENNY", "2013-07-07", "UB13 8JS"),
+                record("x", "LEWIS", "2013-02-11", "LS6 2AB")]
+    pairs = {frozenset((e.left, e.right)) for e in score(profiles, {"g", "s", "x"}, threshold=0.0)}
+    assert pairs == {frozenset("gs")}
