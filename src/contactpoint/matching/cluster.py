@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from contactpoint.matching.model import thresholds
-from contactpoint.names import name_roots, nicknames_of, normalise_name, phonetic
+from contactpoint.names import name_roots, nicknames_of, normalise_name
 
 Profile = Mapping[str, Any]
 # A record's ID: its record key in a feed's batch, its number in a first load (``ingest.load``: 40 million keys as
@@ -137,9 +137,10 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
         return True
     # A source with one field for all the forenames: its first is the given name the other records were written
     # with. "Jyles Lauren" is Julie Lauren's school record (Jules mistyped), as "Jyles" with the middle name apart
-    # would have been; whole, it is too long to look like a slip of anything.
+    # would have been; whole, it is too long to look like a slip of anything. (The same sound is asked above: the
+    # profile's ``given_metaphone`` is the first forename's.)
     xa, xb = a.get("given_first") or ga, b.get("given_first") or gb
-    return (xa, xb) != (ga, gb) and (phonetic(xa) == phonetic(xb) or _slips_apart(xa, xb, roots_a, roots_b))
+    return (xa, xb) != (ga, gb) and _slips_apart(xa, xb, roots_a, roots_b)
 
 
 def _slips_apart(a: str, b: str, roots_a: Iterable[str], roots_b: Iterable[str]) -> bool:
