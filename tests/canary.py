@@ -5,7 +5,9 @@ so that a test can search raw bytes (a database file, a dump, a log) for any of 
 
 from __future__ import annotations
 
+import functools
 from datetime import date
+from pathlib import Path
 
 CANARY = {
     "given": "Quintessa",
@@ -45,3 +47,15 @@ def forms_of() -> dict[str, list[bytes]]:
 def leaks_in(blob: bytes) -> list[str]:
     """Which canary details appear in ``blob`` (empty when none)."""
     return [key for key, forms in forms_of().items() if any(form in blob for form in forms)]
+
+
+@functools.cache
+def _code() -> str:
+    return "".join(path.read_text() for path in sorted((Path(__file__).parents[1] / "src").rglob("*.py")))
+
+
+def repeats(value: str, message: str) -> bool:
+    """Whether ``message`` repeats ``value``, which a refusal must never do. Hypothesis draws text from the code's
+    own literals, so a value may be words of the message itself ("umb" is in "number"): only a value that is not
+    words of the code, yet is in the message, came from what was typed."""
+    return value in message and value not in _code()
