@@ -273,6 +273,9 @@ def bench_one(dataset: str, variant: str, args: argparse.Namespace) -> None:
     for reason, n in p["held"]:
         print(f"    {n:>6,}  held  {reason}", flush=True)
     harness.print_missed(harness.missed_pairs(harness.feed_rows(feed_files(folder)), truth, p), p["reviews"])
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
+        (args.dump / f"{folder.name}-{args.engine}.json").write_text(json.dumps(p))
     if not args.skip_raw:
         r = harness.run_worker(__file__, {"kind": "raw", "folder": str(folder)}, harness.worker_env(
             harness.Database("sqlite", "sqlite://", Path("/tmp"))))
@@ -291,6 +294,8 @@ def main() -> None:
     parser.add_argument("--frequencies", action="store_true",
                         help="count term frequencies from the files first and score with them, whatever the model "
                              "says (by default they are used only if the trained model uses them)")
+    parser.add_argument("--dump", type=Path, help="write each pipeline run's result (which child each record went "
+                        "to, the rows held, the review pairs) to this folder, to read pairs beside the feeds")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
