@@ -15,6 +15,7 @@ from contactpoint.children.store import NewChild, create_children
 from contactpoint.config import SearchSettings
 from contactpoint.errors import SearchRefused
 from contactpoint.search.criteria import parse_criteria
+from contactpoint.search.scoring import Candidate, Scorer
 from contactpoint.search.service import search
 from contactpoint.vault.keyring import get_keyring
 from tests.factories import make_person, make_record
@@ -365,3 +366,15 @@ def test_an_older_contactpoint_id_of_a_merged_record_finds_the_child_it_became(u
     assert [h.cpid for h in find(user, contactpoint_id=older).hits] == [amelia]
     Child.objects.filter(cpid=amelia).update(status="archived")
     assert find(user, contactpoint_id=older).hits == ()
+
+
+
+def test_a_date_of_birth_typed_with_two_digits_swapped_or_one_part_wrong_is_weighed_as_the_match_model_does():
+    """Search ranks a child found another way (by NHS number, say) with the match model's levels: 30 for 03 is two
+    digits swapped, not a date wrong altogether; a month wrong in both its digits leaves two of the three parts."""
+    amelia = Candidate("Amelia", "Hartley", (), date(2015, 6, 3), None)
+    scorer = Scorer()
+    for typed, level in (("2015-06-30", "one digit off or two swapped"), ("2015-11-03", "two of year, month and day"),
+                         ("2016-06-03", "one digit off or two swapped"), ("2014-11-03", "else")):
+        score = scorer.score(parse_criteria(family="Hartley", birthdate=typed, today=TODAY), amelia, fuzzy=True)
+        assert score.levels["birth_date"] == level, typed

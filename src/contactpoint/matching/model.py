@@ -3,7 +3,9 @@
 Comparisons (each level in order of decreasing specificity; m and u are trained by EM and saved with the model):
 
     nhs_number, upn, uln   exact / different                      (strong evidence either way)
-    birth_date             exact / day and month swapped / one digit off / same year and month / different
+    birth_date             exact / day and month swapped / one digit off or two next to each other swapped /
+                           two of year, month and day the same (a month or day mistyped in both its digits, a year
+                           across a decade: 2019 for 2020) / different
     given_name             exact / a nickname of (Bill ~ William) / equals other's middle name / the other's
                            family name (transposed) / Jaro-Winkler >= 0.92 / same sound / JW >= 0.80 / different
                            (where a source sends every forename in the given name, "Amelia Rose", its first
@@ -74,8 +76,15 @@ def comparisons() -> list[Any]:
                 cll.NullLevel("dob"),
                 cll.ExactMatchLevel("dob").configure(label_for_charts="exact"),
                 cll.CustomLevel("dob_l = dob_swapped_r", "day and month swapped"),
-                cll.LevenshteinLevel("dob", 1).configure(label_for_charts="one digit off"),
-                cll.CustomLevel("substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", "same year and month"),
+                # People mistype a date as they mistype a number: a digit wrong, or two next to each other swapped
+                # (2015-03-21 for 2015-03-12), the commonest slips after the day and month swapped.
+                cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one digit off or two swapped"),
+                # One part wrong in both its digits: a month of another season, a day of another ten, a year
+                # across a decade. Only the year and month used to count, so 2021-06-22 against 2021-12-22, same
+                # names and home, weighed as a date wrong altogether (a FEBRL4 pair).
+                cll.CustomLevel("substr(dob_l, 1, 7) = substr(dob_r, 1, 7) or substr(dob_l, 6, 5) = "
+                                "substr(dob_r, 6, 5) or (substr(dob_l, 1, 4) = substr(dob_r, 1, 4) and "
+                                "substr(dob_l, 9, 2) = substr(dob_r, 9, 2))", "two of year, month and day"),
                 cll.ElseLevel(),
             ],
         ),
