@@ -21,6 +21,7 @@ from contactpoint.synthetic.mess import (
     WELL_FORMED_POSTCODE,
     MessRates,
     chi_number,
+    dob_slip,
     dob_typo,
     impossible_date,
     invalid_nhs_number,
@@ -105,6 +106,29 @@ def test_a_dob_typo_is_another_real_date_one_digit_away_and_never_a_day_month_sw
     typed = dob_typo(dob, random.Random(seed))
     assert isinstance(typed, date) and typed != dob and typed != swap_day_month(dob)
     assert sum(a != b for a, b in zip(_digits(typed), _digits(dob), strict=True)) == 1
+
+
+@given(st.dates(date(2000, 1, 1), date(2030, 12, 31)), SEEDS)
+def test_a_dob_slip_is_another_real_date_with_one_part_wrong_in_both_its_digits(dob, seed):
+    """Two digits next to each other swapped, or a part one off across ten: never a one-digit typo, never the day
+    and month swapped, always within the bounds given."""
+    earliest, latest = date(2000, 1, 1), date(2030, 12, 31)
+    typed = dob_slip(dob, random.Random(seed), earliest, latest)
+    if typed is None:
+        return
+    assert typed != swap_day_month(dob) and earliest <= typed <= latest
+    changed = [i for i, (a, b) in enumerate(zip(_digits(typed), _digits(dob), strict=True)) if a != b]
+    assert len(changed) == 2 and changed[1] == changed[0] + 1 and changed[0] in (2, 4, 6)  # one part's two digits
+    parts = [(dob.year % 100, typed.year % 100), (dob.month, typed.month), (dob.day, typed.day)][(changed[0] - 2) // 2]
+    was, now = parts
+    assert now == was % 10 * 10 + was // 10 or abs(now - was) == 1
+
+
+def test_dob_slips_include_the_familiar_ones():
+    rng = random.Random(1)
+    assert {dob_slip(date(2021, 5, 3), rng) for _ in range(40)} == {date(2012, 5, 3), date(2021, 5, 30)}
+    assert date(2020, 4, 9) in {dob_slip(date(2019, 4, 9), rng, latest=date(2026, 11, 24)) for _ in range(40)}
+    assert dob_slip(date(2011, 11, 11), rng) is None  # every part reads the same either way, and none ends 0 or 9
 
 
 @given(st.dates(date(2008, 11, 25), date(2026, 11, 24)), SEEDS)
@@ -347,6 +371,10 @@ def test_each_kind_of_bad_value_typo_and_duplicate_appears_at_about_its_rate(lar
         count("missing_date_of_birth_social_care" if social else "missing_date_of_birth", not dob)
         count("impossible_date_of_birth", bool(dob) and not _is_date(dob))
         count("dob_typo", _one_digit_typo(dob, child))
+        if dob_slip(child.dob, random.Random(0), latest=run.today) is not None:
+            count("dob_slip", _is_date(dob) and date.fromisoformat(dob) != child.dob
+                  and sum(a != b for a, b in zip(dob.replace("-", ""), _digits(child.dob), strict=True)) == 2
+                  and date.fromisoformat(dob) != swap_day_month(child.dob))
         count("missing_given_name", not row["given_name"])
         if row["address_line_1"]:  # a row with an address (not 'no known address')
             own = {household.address.postcode} | ({household.previous_address.postcode}
@@ -372,7 +400,7 @@ def test_each_kind_of_bad_value_typo_and_duplicate_appears_at_about_its_rate(lar
     for kind, (events, trials) in sorted(seen.items()):
         _assert_about(events, trials, getattr(RATES, kind), kind)
         print(f"{kind}: {events}/{trials} = {events / trials:.4f} (rate {getattr(RATES, kind)})")
-    assert len(seen) == 10
+    assert len(seen) == 11
 
 
 def _is_date(text: str) -> bool:

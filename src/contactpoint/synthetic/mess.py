@@ -42,6 +42,9 @@ class MessRates:
     # Dates and gender, per row.
     dob_day_month_swapped: float = 0.01  # of rows whose date of birth can swap (day <= 12, day != month)
     dob_typo: float = 0.015  # one digit of day, month or year mistyped, giving another real date
+    # One part wrong in both its digits, giving another real date: the two swapped (2012 for 2021, the 12th for the
+    # 21st) or one off across ten (2019 for 2020, September for October, the 19th for the 20th).
+    dob_slip: float = 0.005
     missing_date_of_birth: float = 0.003  # GP, child benefit and school census rows
     missing_date_of_birth_social_care: float = 0.02
     impossible_date_of_birth: float = 0.002  # no real date: '2019-02-30', '2015-25-03'
@@ -95,8 +98,9 @@ class MessRates:
 
 
 _ONE_DRAW: tuple[tuple[str, ...], ...] = (
-    ("missing_date_of_birth", "impossible_date_of_birth", "dob_day_month_swapped", "dob_typo"),
-    ("missing_date_of_birth_social_care", "impossible_date_of_birth", "dob_day_month_swapped", "dob_typo"),
+    ("missing_date_of_birth", "impossible_date_of_birth", "dob_day_month_swapped", "dob_typo", "dob_slip"),
+    ("missing_date_of_birth_social_care", "impossible_date_of_birth", "dob_day_month_swapped", "dob_typo",
+     "dob_slip"),
     ("missing_postcode", "postcode_typo"),
     ("missing_nhs_number_gp", "invalid_nhs_number_gp"),
     ("missing_nhs_number_social_care", "invalid_nhs_number_social_care"),
@@ -209,6 +213,26 @@ def dob_typo(dob: date, rng: random.Random, earliest: date = date.min, latest: d
                                     if earliest.year <= y <= latest.year and 1 <= m <= 12
                                     and 1 <= d <= _days_in_month(y, m))
                   if earliest <= when <= latest and when != swapped]
+    return pick(rng, candidates) if candidates else None
+
+
+def dob_slip(dob: date, rng: random.Random, earliest: date = date.min, latest: date = date.max) -> date | None:
+    """One part of ``dob`` wrong in both its digits, as people slip typing a date: the two swapped (2012 for 2021,
+    2015-03-21 for 2015-03-12) or one off across ten (2019 for 2020, 2015-09-03 for 2015-10-03, the 19th for the
+    20th). Another real date from ``earliest`` to ``latest``, never one digit away (``dob_typo``) nor the day and
+    month swapped. None if no such date exists."""
+    def slips(two: int) -> list[int]:
+        return [two % 10 * 10 + two // 10, *([two - 1] if two % 10 == 0 else [two + 1] if two % 10 == 9 else [])]
+
+    year, month, day = dob.year, dob.month, dob.day
+    typed = [(year - year % 100 + y, month, day) for y in slips(year % 100) if 0 <= y <= 99]
+    typed += [(year, m, day) for m in slips(month)] + [(year, month, d) for d in slips(day)]
+    swapped = swap_day_month(dob)
+    candidates = [when for when in (date(y, m, d) for y, m, d in typed
+                                    if earliest.year <= y <= latest.year and 1 <= m <= 12
+                                    and 1 <= d <= _days_in_month(y, m))
+                  if earliest <= when <= latest and when != swapped
+                  and sum(a != b for a, b in zip(f"{when:%Y%m%d}", f"{dob:%Y%m%d}", strict=True)) == 2]
     return pick(rng, candidates) if candidates else None
 
 

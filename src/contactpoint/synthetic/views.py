@@ -12,6 +12,7 @@ from datetime import date
 from contactpoint.synthetic.dates import earliest_child_dob
 from contactpoint.synthetic.mess import (
     MessRates,
+    dob_slip,
     dob_typo,
     has_accents,
     impossible_date,
@@ -79,12 +80,14 @@ class Viewer:
         if r < rates.impossible_date_of_birth:
             return impossible_date(child.dob, rng)
         r -= rates.impossible_date_of_birth
-        if r < rates.dob_day_month_swapped + rates.dob_typo:
+        if r < rates.dob_day_month_swapped + rates.dob_typo + rates.dob_slip:
             latest = min(not_after or self.today, self.today)
             if r < rates.dob_day_month_swapped:
                 changed = swap_day_month(child.dob)
-            else:
+            elif r < rates.dob_day_month_swapped + rates.dob_typo:
                 changed = dob_typo(child.dob, rng, self._earliest, latest)
+            else:
+                changed = dob_slip(child.dob, rng, self._earliest, latest)
             if changed and self._earliest <= changed <= latest:
                 return changed
         return child.dob
