@@ -58,6 +58,7 @@ from contactpoint.matching.engine import Backend, score
 from contactpoint.matching.frequencies import Frequencies
 from contactpoint.matching.model import uses_frequencies
 from contactpoint.matching.models import Merge, ReviewDecision, ReviewItem
+from contactpoint.matching.profile import COLUMNS as PROFILE_COLUMNS
 from contactpoint.matching.profile import Profiles
 from contactpoint.records.amendments import children_with_amendments, in_force, retire
 from contactpoint.records.involvements import manual_entries
@@ -74,6 +75,7 @@ logger = logging.getLogger(__name__)
 
 # Who made a merge the pipeline made itself (``Merge.merged_by``, ``ReviewItem.decided_by``): never a user name.
 PIPELINE = "ContactPoint matching (automatic)"
+POSTCODE = PROFILE_COLUMNS.index("postcode")  # in a profile row (matching.profile.COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,15 +466,24 @@ class Batch:
         # A second look for the records that found no child: either name at their postcode. Only for those, as
         # these buckets hold about 29 unrelated children a token at 11 million (vault.blindindex, index 12),
         # each opened to be told apart, where the records that found their child (most) need none of them.
-        unplaced = [uid for uid, child_id in outcome.child_of.items() if child_id is None]
+        # And for a record that found a child holding none of its postcode (a move, or the postcode mistyped):
+        # another child may be at its new address, one the first look cannot find. Unlooked, that child stayed
+        # apart with nothing to say so (a child benefit record, its date of birth mistyped, made a second Maisie
+        # Wood at her new address; the school's record, found at the GP's child by its date of birth, never met
+        # it), where a first load, comparing every record, joined the three.
+        homes: dict[int, set[str]] = defaultdict(set)
+        for uid, child_id in existing.items():
+            homes[child_id].add(profiles[uid][POSTCODE])
+        look = [uid for uid, child_id in outcome.child_of.items()
+                if child_id is None or (profiles[uid][POSTCODE] and profiles[uid][POSTCODE] not in homes[child_id])]
         more = {child.pk: child for child in self._candidates(self._tokens(
-            (new[uid] for uid in unplaced), second_look=True)) if child.pk not in children} if unplaced else {}
+            (new[uid] for uid in look), second_look=True)) if child.pk not in children} if look else {}
         if more:
             before = set(profiles)
             self._open(more, profiles, existing, more=True)
             children |= more
-            found = [profiles[uid] for uid in unplaced] + [p for uid, p in profiles.items() if uid not in before]
-            edges += score(found, unplaced, engine=self.engine, frequencies=self.frequencies)
+            found = [profiles[uid] for uid in look] + [p for uid, p in profiles.items() if uid not in before]
+            edges += score(found, look, engine=self.engine, frequencies=self.frequencies)
             outcome = decide(list(new), existing, Profiles(profiles), edges)
         return outcome, children, existing, edges
 
@@ -607,10 +618,13 @@ class Batch:
         involved = list({c for _, a, b in pairs for c in (a, b)})
         # A pair already open, deferred or kept apart by a data manager is not asked about again.
         asked: set[frozenset[int]] = set()
+        waiting: dict[frozenset[int], ReviewItem] = {}  # those open: no one has decided them
         for q in bulk.any_of("child_a_id", involved):
-            asked.update(frozenset(pair) for pair in ReviewItem.objects.filter(q, status__in=(
-                ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED, ReviewItem.Status.KEPT_APART)).values_list(
-                "child_a_id", "child_b_id"))
+            for item in ReviewItem.objects.filter(q, status__in=(
+                    ReviewItem.Status.OPEN, ReviewItem.Status.DEFERRED, ReviewItem.Status.KEPT_APART)):
+                asked.add(frozenset((item.child_a_id, item.child_b_id)))
+                if item.status == ReviewItem.Status.OPEN:
+                    waiting[frozenset((item.child_a_id, item.child_b_id))] = item
         untouched = self._untouched({c for review, a, b in pairs if review.why == LINKS_TWO for c in (a, b)},
                                     children)
         las: dict[int, str] = {}  # of the first child of each pair, whose local authority the item goes to
@@ -618,9 +632,19 @@ class Batch:
             las.update(Child.objects.filter(q).values_list("id", "responsible_la"))
         items, to_merge = [], []
         for review, a, b in pairs:
-            if frozenset((a, b)) in asked:
+            pair = frozenset((a, b))
+            if pair in asked:
+                # Open, and now a new record links the two as surely as one that would be merged: the answer the
+                # item waited for (Gillian's child benefit record, her old surname at her house, doubted against
+                # the GP's; then the school's record, both names, her house). A first load, seeing all three at
+                # once, makes them one child; so do the feeds now, however the records come.
+                if review.why == LINKS_TWO and pair in waiting and a in untouched and b in untouched:
+                    item = waiting.pop(pair)
+                    item.status, item.decided_at, item.decided_by = ReviewItem.Status.LINKED, self.now, PIPELINE
+                    item.save(update_fields=["status", "decided_at", "decided_by"])
+                    to_merge.append(item)
                 continue
-            asked.add(frozenset((a, b)))
+            asked.add(pair)
             item = ReviewItem(child_a_id=a, child_b_id=b, record_a=review.record_a, record_b=review.record_b,
                               probability=review.probability, evidence=dict(review.evidence), why=review.why,
                               responsible_la=las.get(a, UNASSIGNED_LA), created_at=self.now)
@@ -629,7 +653,7 @@ class Batch:
                 to_merge.append(item)
             items.append(item)
         ReviewItem.objects.bulk_create(items)
-        result.reviews += len(items) - len(to_merge)
+        result.reviews += sum(item.status == ReviewItem.Status.OPEN for item in items)
         return to_merge
 
     @staticmethod

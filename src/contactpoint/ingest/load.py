@@ -11,7 +11,9 @@ The incremental path (``ingest.run``) looks every batch up against the index as 
 feed into a loaded index, slow for the first 29 to 40 million rows, whose candidates are mostly in the same
 files. A load scores every record against every other in one pass, as Splink is built to, and writes what it
 decided. The rules are the feeds': the same model, thresholds, conflicts and best-view build, so a load gives
-the index the feeds one after another would (``tests/ingest/test_load.py`` compares them).
+the index the feeds one after another would (``tests/ingest/test_load.py`` compares them). Only a file's count of
+rows held can differ: a feed holds a row too thin to make a child until a later source's record of that child
+takes it in (its run still counts it held), where a load, seeing that record at once, never holds it.
 
 Guarantees:
 - into an empty index only: a loaded index takes feeds (``contactpoint ingest``);
