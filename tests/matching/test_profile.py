@@ -189,6 +189,19 @@ def test_a_date_of_birth_mistyped_as_people_mistype_dates_is_still_one_childs():
     assert groups == [0, 1]
 
 
+def test_namesakes_born_on_one_day_years_apart_whose_mothers_share_a_name_are_two_children():
+    """Sophie Smith born 28 November 2016 and another born 28 November 2022, in two towns, each mother a Sarah
+    Smith: the month and day alone are no slip of the date (at a million records they were joined when they
+    counted with any year). With the years one apart (2019 for 2020), they are."""
+    mother = (Carer("Sarah Smith", "mother", None, ""),)
+    sophie = PersonName("Sophie", "Smith")
+    groups, _ = _decided(_Row(sophie, Address("56 Rogers Drive", "", "London", "SW9 9QA"), date(2016, 11, 28),
+                              carers=mother),
+                         _Row(sophie, Address("51 Wong Place", "", "London", "WC1X 0BF"), date(2022, 11, 28),
+                              carers=mother))
+    assert groups == [0, 1]
+
+
 def test_the_saved_model_compares_as_the_code_says():
     """The model is saved with the SQL of its comparisons: a level changed in code and not in the saved model (or
     the other way round) would score one way on DuckDB and another on Spark, which builds them from the code."""

@@ -375,6 +375,7 @@ def test_a_date_of_birth_typed_with_two_digits_swapped_or_one_part_wrong_is_weig
     amelia = Candidate("Amelia", "Hartley", (), date(2015, 6, 3), None)
     scorer = Scorer()
     for typed, level in (("2015-06-30", "one digit off or two swapped"), ("2015-11-03", "two of year, month and day"),
-                         ("2016-06-03", "one digit off or two swapped"), ("2014-11-03", "else")):
+                         ("2016-06-03", "one digit off or two swapped"), ("2014-11-03", "else"),
+                         ("2021-06-03", "else")):  # the month and day alone, six years apart: no slip
         score = scorer.score(parse_criteria(family="Hartley", birthdate=typed, today=TODAY), amelia, fuzzy=True)
         assert score.levels["birth_date"] == level, typed

@@ -4,8 +4,8 @@ Comparisons (each level in order of decreasing specificity; m and u are trained 
 
     nhs_number, upn, uln   exact / different                      (strong evidence either way)
     birth_date             exact / day and month swapped / one digit off or two next to each other swapped /
-                           two of year, month and day the same (a month or day mistyped in both its digits, a year
-                           across a decade: 2019 for 2020) / different
+                           two of year, month and day the same (a month or day mistyped in both its digits; the
+                           month and day with the year one off, across a decade: 2019 for 2020) / different
     given_name             exact / a nickname of (Bill ~ William) / equals other's middle name / the other's
                            family name (transposed) / Jaro-Winkler >= 0.92 / same sound / JW >= 0.80 / different
                            (where a source sends every forename in the given name, "Amelia Rose", its first
@@ -65,6 +65,13 @@ def _with_carer(condition: str, label: str) -> Any:
         label_for_charts=label)
 
 
+# Two of a date of birth's three parts the same: the year and month, the year and day, or the month and day with
+# the years one apart.
+DOB_TWO_PARTS = ("substr(dob_l, 1, 7) = substr(dob_r, 1, 7) or (substr(dob_l, 1, 4) = substr(dob_r, 1, 4) and "
+                 "substr(dob_l, 9, 2) = substr(dob_r, 9, 2)) or (substr(dob_l, 6, 5) = substr(dob_r, 6, 5) and "
+                 "abs(cast(substr(dob_l, 1, 4) as integer) - cast(substr(dob_r, 1, 4) as integer)) = 1)")
+
+
 def comparisons() -> list[Any]:
     return [
         _identifier("nhs_number"),
@@ -80,11 +87,11 @@ def comparisons() -> list[Any]:
                 # (2015-03-21 for 2015-03-12), the commonest slips after the day and month swapped.
                 cll.DamerauLevenshteinLevel("dob", 1).configure(label_for_charts="one digit off or two swapped"),
                 # One part wrong in both its digits: a month of another season, a day of another ten, a year
-                # across a decade. Only the year and month used to count, so 2021-06-22 against 2021-12-22, same
-                # names and home, weighed as a date wrong altogether (a FEBRL4 pair).
-                cll.CustomLevel("substr(dob_l, 1, 7) = substr(dob_r, 1, 7) or substr(dob_l, 6, 5) = "
-                                "substr(dob_r, 6, 5) or (substr(dob_l, 1, 4) = substr(dob_r, 1, 4) and "
-                                "substr(dob_l, 9, 2) = substr(dob_r, 9, 2))", "two of year, month and day"),
+                # across a decade (2019 for 2020). Only the year and month used to count, so 2021-06-22 against
+                # 2021-12-22, same names and home, weighed as a date wrong altogether (a FEBRL4 pair). The month
+                # and day alone count only with the years one apart: Sophie Smiths born on one day six years apart,
+                # their mothers of one name, are two children (at a million records, with any year, they were one).
+                cll.CustomLevel(DOB_TWO_PARTS, "two of year, month and day"),
                 cll.ElseLevel(),
             ],
         ),

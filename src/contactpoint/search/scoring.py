@@ -35,7 +35,7 @@ DEFAULT_LEVELS: dict[str, dict[str, tuple[float, float]]] = {
                    "typo": (0.01883, 0.0004304), "same sound": (0.002519, 0.001399),
                    "similar": (0.007165, 0.004426), "prefix": (0.90, 0.056), "else": (0.00764, 0.9836)},
     "birth_date": {"exact": (0.9899, 0.0001982), "day and month swapped": (0.006938, 4.754e-05),
-                   "one digit off or two swapped": (0.001, 0.004166), "two of year, month and day": (0.001, 0.004805),
+                   "one digit off or two swapped": (0.001, 0.004166), "two of year, month and day": (0.001, 0.003672),
                    "else": (0.00471, 0.9926)},
     "address": {"same postcode": (0.1627, 0.0002584), "same sector": (0.001297, 0.03151),
                 "same district": (0.004558, 0.09325), "else": (0.05181, 0.8749)},
@@ -127,8 +127,10 @@ def _birth_level(q: date, c: date) -> str:
         return "day and month swapped"
     if DamerauLevenshtein.distance(q.isoformat(), c.isoformat()) <= 1:
         return "one digit off or two swapped"
-    same = (q.year == c.year) + (q.month == c.month) + (q.day == c.day)
-    return "two of year, month and day" if same == 2 else "else"
+    if (q.year, q.month) == (c.year, c.month) or (q.year, q.day) == (c.year, c.day) \
+            or ((q.month, q.day) == (c.month, c.day) and abs(q.year - c.year) == 1):
+        return "two of year, month and day"
+    return "else"
 
 
 def _address_level(q: str, c: str) -> str:
