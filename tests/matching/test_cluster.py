@@ -364,3 +364,21 @@ def test_records_of_one_house_born_the_same_year_are_compared_though_names_date_
                 record("x", "LEWIS", "2013-02-11", "LS6 2AB")]
     pairs = {frozenset((e.left, e.right)) for e in score(profiles, {"g", "s", "x"}, threshold=0.0)}
     assert pairs == {frozenset("gs")}
+
+
+def test_a_record_with_no_given_name_fits_a_twin_only_if_its_middle_name_is_one_of_theirs():
+    """Twins Ivy Natalie and Willow Shah: Willow's school record has no given name, and its date of birth has two
+    digits swapped. It was joined to Ivy's records, the model being sure (the same family name and home). A middle
+    name rules a child out only against a record that has middle names: schools seldom send them."""
+    ivy = {**p(given="IVY", nhs="7819169052"), "middle": "NATALIE", **_born("2018-04-12", postcode="SW8 2HX")}
+    willow = {**p(upn="G208204122018"), "given": None, "given_roots": [], "given_metaphone": None, "middle": "WILLOW",
+              **_born("2018-04-21", postcode="SW8 2HX")}
+    out = decide(["ivy", "willow"], {}, {"ivy": ivy, "willow": willow}, [Edge("ivy", "willow", 0.96)])
+    assert out.group_of["ivy"] != out.group_of["willow"]
+    assert [r.why for r in out.reviews] == ["given names that cannot be the same"]
+
+    ivy_at_school = {**ivy, "middle": None}  # no middle names sent: nothing rules Willow's record out
+    natalie = {**willow, "middle": "NATALIE"}  # Ivy's own record with her given name left out
+    for theirs, mine in ((ivy_at_school, willow), (ivy, natalie)):
+        out = decide(["a", "b"], {}, {"a": theirs, "b": mine}, [Edge("a", "b", 0.96)])
+        assert out.group_of["a"] == out.group_of["b"]
