@@ -19,6 +19,7 @@ generator is deterministic: the same size and seed always give the same files.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import resource
@@ -249,11 +250,21 @@ class TreeMemory:
 
 # --- generated data -------------------------------------------------------------------------------------------
 
+def generator_version() -> str:
+    """A digest of the generator's code (``contactpoint.synthetic``). A cached generation is used only by the code
+    that made it: one kind of mess more draws the random numbers differently, and the same seed then makes other
+    files (the cache key used to be size and seed alone, so a changed generator read the old files)."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "contactpoint" / "synthetic").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
 def generated(children: int, seed: int = SEED, las: list[str] = LAS) -> Path:
     """The feeds and truth.csv of ``children`` generated children (cached: the generator is deterministic)."""
     from contactpoint.synthetic.generator import generate
 
-    folder = CACHE / f"gen-{children}-{seed}-{'-'.join(las)}-{TODAY.isoformat()}"
+    folder = CACHE / f"gen-{children}-{seed}-{'-'.join(las)}-{TODAY.isoformat()}-{generator_version()}"
     marker = folder / ".complete"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
