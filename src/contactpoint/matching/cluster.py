@@ -117,7 +117,8 @@ def _transposed_with_a_slip(a: Profile, b: Profile) -> bool:
 def given_names_compatible(a: Profile, b: Profile) -> bool:
     """Could these be the same child's given names? Equal, a nickname, a middle name used as the first, the
     family name (transposed), the same sound, or a typo; and for children of different recorded genders only
-    the first few (twins Leo and Lea are two children)."""
+    the first few (twins Leo and Lea are two children). A record without a given name fits any, unless its
+    middle name rules it out (``_middle_fits``)."""
     ga, gb = a.get("given"), b.get("given")
     if not ga or not gb:
         return _middle_fits(a, b) and _middle_fits(b, a)
