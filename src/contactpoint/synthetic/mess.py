@@ -208,11 +208,7 @@ def dob_typo(dob: date, rng: random.Random, earliest: date = date.min, latest: d
         typed += [(year, month + (new - old) * place, day) for new in range(10) if new != old]
         old = day // place % 10
         typed += [(year, month, day + (new - old) * place) for new in range(10) if new != old]
-    swapped = swap_day_month(dob)
-    candidates = [when for when in (date(y, m, d) for y, m, d in typed
-                                    if earliest.year <= y <= latest.year and 1 <= m <= 12
-                                    and 1 <= d <= _days_in_month(y, m))
-                  if earliest <= when <= latest and when != swapped]
+    candidates = _real_dates(typed, dob, earliest, latest)
     return pick(rng, candidates) if candidates else None
 
 
@@ -227,13 +223,18 @@ def dob_slip(dob: date, rng: random.Random, earliest: date = date.min, latest: d
     year, month, day = dob.year, dob.month, dob.day
     typed = [(year - year % 100 + y, month, day) for y in slips(year % 100) if 0 <= y <= 99]
     typed += [(year, m, day) for m in slips(month)] + [(year, month, d) for d in slips(day)]
-    swapped = swap_day_month(dob)
-    candidates = [when for when in (date(y, m, d) for y, m, d in typed
-                                    if earliest.year <= y <= latest.year and 1 <= m <= 12
-                                    and 1 <= d <= _days_in_month(y, m))
-                  if earliest <= when <= latest and when != swapped
-                  and sum(a != b for a, b in zip(f"{when:%Y%m%d}", f"{dob:%Y%m%d}", strict=True)) == 2]
+    candidates = _real_dates(typed, dob, earliest, latest)
     return pick(rng, candidates) if candidates else None
+
+
+def _real_dates(typed: list[tuple[int, int, int]], dob: date, earliest: date, latest: date) -> list[date]:
+    """Those of ``typed`` (year, month, day) that are real dates from ``earliest`` to ``latest``, in order, other
+    than ``dob`` itself (a part whose two digits are the same, swapped) and its day and month swapped (a slip of
+    its own kind, ``dob_day_month_swapped``)."""
+    swapped = swap_day_month(dob)
+    return [when for when in (date(y, m, d) for y, m, d in typed
+                              if earliest.year <= y <= latest.year and 1 <= m <= 12 and 1 <= d <= _days_in_month(y, m))
+            if earliest <= when <= latest and when not in (dob, swapped)]
 
 
 def _days_in_month(year: int, month: int) -> int:
