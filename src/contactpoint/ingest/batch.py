@@ -483,7 +483,9 @@ class Batch:
             self._open(more, profiles, existing, more=True)
             children |= more
             found = [profiles[uid] for uid in look] + [p for uid, p in profiles.items() if uid not in before]
-            edges += score(found, look, engine=self.engine, frequencies=self.frequencies)
+            # Pairs of two records that looked again were scored on the first look: each pair goes in once.
+            edges += [e for e in score(found, look, engine=self.engine, frequencies=self.frequencies)
+                      if e.left not in before or e.right not in before]
             outcome = decide(list(new), existing, Profiles(profiles), edges)
         return outcome, children, existing, edges
 
