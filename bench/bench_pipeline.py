@@ -222,7 +222,7 @@ def raw_baseline(task: dict) -> None:
 
 def generate(task: dict) -> None:
     sys.path.insert(0, str(harness.ROOT / "src"))
-    folder = harness.generated(task["children"], las=task["las"])
+    folder = harness.generated(task["children"], las=task["las"], mess=task.get("mess", 1.0))
     harness.emit({"folder": str(folder), "s": harness.generation_seconds(folder)})
 
 
@@ -307,6 +307,9 @@ def main() -> None:
                         help="'national' (default): the children spread over as many local authorities as hold that "
                              "many in England, so that a postcode holds as many as in England; or comma-separated LA "
                              "codes, every child in those (202,203 was this benchmark's setting until 6 December 2026)")
+    parser.add_argument("--mess", type=float, default=1.0,
+                        help="every mistake a source makes in a row this many times as often as the generator's "
+                             "default rates (MessRates.messier): how matching holds up on feeds messier than ours")
     parser.add_argument("--raw-sizes", help="raw Splink only at these sizes (comma-separated; default: every size)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the pipeline this many times at each size, the sizes in turn (1M, 3M, 1M, 3M...), "
@@ -327,7 +330,8 @@ def main() -> None:
     for size in harness.sizes_arg(args.sizes):
         children = round(size / ROWS_PER_CHILD)
         las = harness.las_at_national_density(children) if args.las == "national" else args.las.split(",")
-        g = harness.run_worker(__file__, {"kind": "generate", "children": children, "las": las}, harness.worker_env(
+        g = harness.run_worker(__file__, {"kind": "generate", "children": children, "las": las,
+                                                   "mess": args.mess}, harness.worker_env(
             harness.Database("sqlite", "sqlite://", Path("/tmp"))))
         folder = Path(g["folder"])
         records = count_rows(folder)

@@ -260,17 +260,20 @@ def generator_version() -> str:
     return digest.hexdigest()[:8]
 
 
-def generated(children: int, seed: int = SEED, las: list[str] = LAS) -> Path:
-    """The feeds and truth.csv of ``children`` generated children (cached: the generator is deterministic)."""
+def generated(children: int, seed: int = SEED, las: list[str] = LAS, mess: float = 1.0) -> Path:
+    """The feeds and truth.csv of ``children`` generated children (cached: the generator is deterministic), with
+    every mistake a source makes ``mess`` times as often as by default (``MessRates.messier``)."""
     from contactpoint.synthetic.generator import generate
+    from contactpoint.synthetic.mess import MessRates
 
-    folder = CACHE / f"gen-{children}-{seed}-{'-'.join(las)}-{TODAY.isoformat()}-{generator_version()}"
+    messier = "" if mess == 1 else f"-mess{mess:g}"
+    folder = CACHE / f"gen-{children}-{seed}-{'-'.join(las)}-{TODAY.isoformat()}{messier}-{generator_version()}"
     marker = folder / ".complete"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         started = time.perf_counter()
-        generate(children, seed, folder, las, TODAY)
+        generate(children, seed, folder, las, TODAY, rates=MessRates().messier(mess))
         marker.write_text(f"{time.perf_counter() - started:.1f}")
     return folder
 

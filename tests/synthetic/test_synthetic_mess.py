@@ -19,6 +19,7 @@ from contactpoint.errors import ValidationError
 from contactpoint.names import name_roots, normalise_name
 from contactpoint.synthetic.mess import (
     WELL_FORMED_POSTCODE,
+    SOURCE_MISTAKES,
     MessRates,
     chi_number,
     dob_slip,
@@ -244,6 +245,28 @@ def test_rates_without_bad_values_keep_the_rest_of_the_mess():
     assert all(getattr(clean, kind) == 0.0 for kind in bad)
     assert {k: v for k, v in vars(clean).items() if k not in bad} \
         == {k: v for k, v in vars(MessRates()).items() if k not in bad}
+
+
+@given(st.floats(min_value=0.0, max_value=50.0))
+def test_messier_rates_scale_a_sources_mistakes_and_leave_the_population_alone(factor):
+    default, messier = MessRates(), MessRates().messier(factor)  # MessRates refuses rates a draw cannot share out
+    for kind, value in vars(messier).items():
+        if kind not in SOURCE_MISTAKES:
+            assert value == getattr(default, kind), kind  # twins, moves, nicknames in schools: as they were
+        elif factor <= 1:
+            assert value == pytest.approx(getattr(default, kind) * factor), kind
+        else:  # more often, never less often than by default, and capped
+            assert getattr(default, kind) <= value <= min(1.0, getattr(default, kind) * factor) + 1e-12, kind
+
+
+def test_twice_as_messy_is_twice_each_mistake_where_that_fits():
+    twice = MessRates().messier(2)
+    assert twice.given_name_typo == 0.04 and twice.postcode_typo == 0.04 and twice.duplicate_in_source == 0.02
+    assert twice.missing_nhs_number_social_care == 0.70 and twice.stale_address == 0.60
+    assert twice.twins == MessRates().twins and twice.nickname_school == MessRates().nickname_school
+    assert MessRates().messier(1) == MessRates()
+    with pytest.raises(ValueError, match="negative"):
+        MessRates().messier(-1)
 
 
 # -- each kind of mess at about its rate ---------------------------------------------------------------------

@@ -88,6 +88,22 @@ class MessRates:
             if sum(getattr(self, kind) for kind in kinds) > 1.0:
                 raise ValueError(f"mess rates {', '.join(kinds)} must add up to 1 or less")
 
+    def messier(self, factor: float) -> MessRates:
+        """These rates with every mistake a source makes in a row ``factor`` times as often: for measuring how
+        matching holds up on feeds messier than ours (records no one here has seen). Each mistake is capped at 1,
+        and kinds that share one draw (a date of birth is missing, impossible, swapped or mistyped) are scaled
+        down together so that they still add up to 1 or less. What shapes the population (twins, moves,
+        double-barrelled surnames) and a source's settled habits (nicknames in schools, identifiers social care
+        does not hold, dropped accents) stay as they are: a messier feed is not a different country."""
+        if factor < 0:
+            raise ValueError("a mess factor cannot be negative")
+        scaled = {kind: min(1.0, getattr(self, kind) * factor) for kind in SOURCE_MISTAKES}
+        for kinds in _ONE_DRAW:
+            total = sum(scaled.get(kind, getattr(self, kind)) for kind in kinds)
+            if total > 1.0:  # a hair over the total, so that rounding cannot leave the sum above 1
+                scaled.update({kind: scaled[kind] / (total + 1e-12) for kind in kinds if kind in scaled})
+        return replace(self, **scaled)
+
     def without_bad_values(self) -> MessRates:
         """These rates without the values a validator catches (an NHS number England cannot use, a missing or
         impossible date of birth, a missing given name): for bad rows, which carry one fault each, and for
@@ -96,6 +112,15 @@ class MessRates:
                        missing_date_of_birth=0.0, missing_date_of_birth_social_care=0.0,
                        impossible_date_of_birth=0.0, missing_given_name=0.0)
 
+
+# The mistakes a source makes in a row (``MessRates.messier`` scales these and nothing else).
+SOURCE_MISTAKES: tuple[str, ...] = (
+    "given_name_typo", "family_name_typo", "names_swapped", "missing_given_name", "dob_day_month_swapped",
+    "dob_typo", "dob_slip", "missing_date_of_birth", "missing_date_of_birth_social_care", "impossible_date_of_birth",
+    "gender_not_specified", "missing_nhs_number_gp", "missing_nhs_number_social_care", "invalid_nhs_number_gp",
+    "invalid_nhs_number_social_care", "missing_upn_school", "missing_postcode", "postcode_typo", "stale_address",
+    "duplicate_in_source", "duplicate_in_social_care",
+)
 
 _ONE_DRAW: tuple[tuple[str, ...], ...] = (
     ("missing_date_of_birth", "impossible_date_of_birth", "dob_day_month_swapped", "dob_typo", "dob_slip"),
