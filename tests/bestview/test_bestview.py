@@ -56,6 +56,11 @@ def test_whereabouts_follow_the_most_recent_report_and_old_surnames_become_forme
     assert view.record.whereabouts.provenance.source == "child-benefit"
     chosen = view.record.name.value.family
     assert {f.value.family for f in view.record.former_names} == {"Smith", "Jones"} - {chosen}
+    # The GP's old postcode is kept for matching alone; a source at the best view's postcode adds none.
+    assert view.record.other_postcodes == ("NW5 1TL",)
+    school = held("school_census", postcode="N19 3AB", updated=date(2026, 3, 1))
+    assert build([benefit, school]).record.other_postcodes == ()
+    assert build([gp, benefit, held("la_social_care", postcode=None)]).record.other_postcodes == ("NW5 1TL",)
 
 
 def test_every_value_carries_its_provenance_and_every_source_is_listed():

@@ -78,3 +78,35 @@ def test_shredding_destroys_the_key_the_tokens_and_the_row(keyring, now):
     assert not Child.objects.filter(pk=child.pk).exists()
     with pytest.raises(VaultError):
         load_record(keyring, child)  # the in-memory row still has its ciphertext, but no key opens it
+
+
+def test_the_postcodes_other_sources_hold_are_stored_sealed_and_indexed_for_matching_alone(keyring, now):
+    """A best view's other postcodes (an old address a source still holds) go into the whereabouts group, sealed,
+    and into match-only indexes: matching finds the child there; search, which reads only the searchable indexes,
+    does not, shielded or not."""
+    from contactpoint.vault.blindindex import SEARCHABLE
+
+    plain = _one(keyring, now)
+    moved = _one(keyring, now, make_record().with_changes(other_postcodes=("LS6 2AB", "NW1 8NQ")))
+    shielded = _one(keyring, now, make_record().with_changes(other_postcodes=("LS6 2AB",)), shielded=True)
+    assert load_record(keyring, moved).other_postcodes == ("LS6 2AB", "NW1 8NQ")
+    assert b"LS6 2AB" not in bytes(Child.objects.get(pk=moved.pk).whereabouts)
+
+    def tokens(child):
+        return set(IndexEntry.objects.filter(child=child).values_list("token", flat=True))
+
+    added = tokens(moved) - tokens(plain)
+    assert added and not any(t >> 32 in SEARCHABLE for t in added)
+    assert {t for t in tokens(moved) if t >> 32 in SEARCHABLE} == {t for t in tokens(plain) if t >> 32 in SEARCHABLE}
+    assert not any(t >> 32 in SEARCHABLE for t in tokens(shielded) - tokens(_one(keyring, now, shielded=True)))
+    # Read back where the whereabouts are withheld (a shielded child), there is nothing of them.
+    assert "other_postcodes" not in load_groups(keyring, shielded, ["names", "birth"])
+
+
+def test_a_whereabouts_group_sealed_before_other_postcodes_were_kept_reads_as_none(keyring, now):
+    from contactpoint.children.record import decode_groups, encode_groups
+
+    record = make_record()
+    stored = encode_groups(record)
+    assert decode_groups(record.cpid, stored)["other_postcodes"] == ()  # the same bytes as before: no object
+    assert stored["whereabouts"] == encode_groups(record.with_changes(other_postcodes=()))["whereabouts"]

@@ -245,3 +245,22 @@ def test_a_row_held_a_year_is_deleted_by_the_lifecycle_run_with_its_key_and_toke
     another = GP_ROW | {"source_record_id": "GP-3", "given_name": "Ayo", "nhs_number": ""}
     again = feed(gp, GP_ROW | {"date_of_birth": ""}, another, now=NOW + timedelta(days=366))
     assert again.rows_held == 1 and HeldRecord.objects.count() == 2
+
+
+def test_a_row_without_a_date_of_birth_finds_its_child_at_an_address_another_source_still_holds():
+    """Amelia's GP knows her at her old home; her school, later, at the new one, which the best view shows. Child
+    benefit's row has no date of birth and the old address: it looks up her names at the old postcode. The child
+    used to be indexed at the best view's postcode alone, so the row found no child and was held (at 100,000
+    generated records, one held row in three had a name at a postcode that a record of its own child held)."""
+    feed(_gp(), GP_ROW, now=NOW - timedelta(days=2))
+    school = source("agar-grove", "school_census", vouched_org())
+    moved = {"address_line_1": "3 Kings Road", "town": "Leeds", "postcode": "LS6 2AB"}
+    feed(school, AMELIA | moved | {"source_record_id": "S-1", "setting_urn": "100001",
+                                   "setting_name": "Kings Road Primary"}, now=NOW - timedelta(days=1))
+    child = Child.objects.get(pk=child_id_of("gp-camden", "GP-1"))
+    record = load_record(get_keyring(), child)
+    assert record.postcode == "LS6 2AB" and record.other_postcodes == ("NW1 8NP",)
+
+    run = feed(_benefit(), BENEFIT_ROW | {"nhs_number": "", "date_of_birth": ""})
+    assert run.rows_held == 0 and run.records_linked == 1
+    assert child_id_of("child-benefit", "CHB-1") == child.pk

@@ -180,7 +180,16 @@ def build(held: Sequence[Held], manual: Sequence[Manual] = (), *, cpid: str = ""
         source_ids=tuple(SourceIdentifier(h.source, h.row.source_record_id) for h in active),
     )
     record, applied, retired = amend(record, active, amendments)
+    record = replace(record, other_postcodes=_other_postcodes(active, record.postcode))
     return BestView(record, _discrepancies(active, record) | _amended(active, applied), retired)
+
+
+def _other_postcodes(active: Sequence[Held], best: str | None) -> tuple[str, ...]:
+    """The postcodes of the child's records other than the best view's, for matching to look a new record up by
+    (a source that still has the old address, a postcode mistyped by one source): without them a record with no
+    date of birth at the school's address was held, the child being indexed at the GP's."""
+    return tuple(sorted({h.row.address.postcode for h in active
+                         if h.row.address is not None and h.row.address.postcode} - {best}))
 
 
 def _full_name(name: PersonName) -> tuple[str, str, str]:

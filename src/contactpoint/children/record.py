@@ -161,6 +161,10 @@ class ChildRecord:
     gp: Sourced[GPPractice] | None = None
     involvements: tuple[Sourced[Involvement], ...] = ()
     source_ids: tuple[SourceIdentifier, ...] = field(default=())
+    # The postcodes the child's source records hold besides the best view's (an old address a source still has, a
+    # postcode mistyped): for matching alone, which looks a new record up by its names at its postcode. Indexed
+    # only in match-only indexes (``vault.tokens``), never shown, withheld with the whereabouts.
+    other_postcodes: tuple[str, ...] = ()
 
     def with_changes(self, **changes: Any) -> ChildRecord:
         return replace(self, **changes)
@@ -285,7 +289,9 @@ def encode_groups(record: ChildRecord) -> dict[str, bytes]:
                          "d": _sourced(record.date_of_death, _d)}),
         "identifiers": _dumps({"nhs": _sourced(record.nhs_number, str), "upn": _sourced(record.upn, str),
                                "uln": _sourced(record.uln, str)}),
-        "whereabouts": _dumps(_sourced(record.whereabouts, _whereabouts)),
+        # With other postcodes, an object; without (most children), as it always was.
+        "whereabouts": _dumps({"w": _sourced(record.whereabouts, _whereabouts), "o": list(record.other_postcodes)}
+                              if record.other_postcodes else _sourced(record.whereabouts, _whereabouts)),
         "carers": _dumps([_sourced(c, _carer) for c in record.carers]),
         "education": _dumps(_sourced(record.education, lambda e: [e.urn, e.name, _d(e.start_date)])),
         "gp": _dumps(_sourced(record.gp, lambda g: [g.code, g.name, _d(g.start_date)])),
@@ -315,7 +321,10 @@ def decode_groups(cpid: str, groups: dict[str, bytes]) -> dict[str, Any]:
         out["upn"] = _unsourced(raw["upn"], str)
         out["uln"] = _unsourced(raw["uln"], str)
     if "whereabouts" in groups:
-        out["whereabouts"] = _unsourced(orjson.loads(groups["whereabouts"]), _unwhereabouts)
+        raw = orjson.loads(groups["whereabouts"])
+        others = isinstance(raw, dict)  # a best view's whereabouts is a list (value, provenance) or null
+        out["whereabouts"] = _unsourced(raw["w"] if others else raw, _unwhereabouts)
+        out["other_postcodes"] = tuple(raw["o"]) if others else ()
     if "carers" in groups:
         out["carers"] = tuple(_unsourced(c, _uncarer) for c in orjson.loads(groups["carers"]))
     if "education" in groups:

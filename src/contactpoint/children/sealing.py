@@ -32,6 +32,7 @@ def tokens_for(keyring: Any, record: ChildRecord, *, shielded: bool) -> set[int]
         upn=record.upn.value if record.upn else None,
         uln=record.uln.value if record.uln else None,
         shielded=shielded,
+        other_postcodes=record.other_postcodes,
     )
 
 

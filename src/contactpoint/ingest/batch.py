@@ -598,6 +598,7 @@ class Batch:
                 place = held["whereabouts"]
                 if place is not None and place.value.address is not None and place.value.address.postcode:
                     values.add(("postcode", place.value.address.postcode))
+                values |= {("postcode", other) for other in held["other_postcodes"]}  # a source's old address
                 seen = FoundBy(seen.date_of_birth, frozenset(values))
                 reason = _there_for_a_reason(tokens, found[child_id][1:], seen)
             self._opened[child_id] = (version, seen)

@@ -61,8 +61,7 @@ class FoundBy(NamedTuple):
     @classmethod
     def of(cls, record: ChildRecord) -> FoundBy:
         held = {(f, s.value) for f in IDENTIFIER_FIELDS if (s := getattr(record, f)) is not None}
-        if record.postcode:
-            held.add(("postcode", record.postcode))
+        held |= {("postcode", p) for p in (record.postcode, *record.other_postcodes) if p}
         return cls(record.date_of_birth.value, frozenset(held))
 
 

@@ -124,7 +124,8 @@ def build_view(user: User, child: Child, *, keyring: KeyRing, overridden: bool, 
     visible = list(_one_lead(visible, today))
     # Who is working with the child now comes first; ended involvements follow (issue 18: they looked current).
     visible.sort(key=lambda i: _ended(i.value, today))
-    record = replace(record, involvements=tuple(visible), source_ids=())
+    # The other postcodes the sources hold are for matching alone (ChildRecord.other_postcodes).
+    record = replace(record, involvements=tuple(visible), source_ids=(), other_postcodes=())
     sources = _own_sources(user)
     return RecordView(child.cpid, child.shielded, child.shielded and overridden, record, sensitive,
                       tuple(s for s in source_ids if s.source in sources), child.responsible_la, own)

@@ -45,7 +45,11 @@ def record_tokens(
     shielded: bool,
     prefixes: bool = True,
     names_at_postcode: bool = True,
+    other_postcodes: Iterable[str] = (),
 ) -> set[int]:
+    """A record's tokens. ``other_postcodes`` (a child's source records' postcodes besides the best view's,
+    ``ChildRecord.other_postcodes``) go into match-only indexes alone, shielded or not: matching finds the child
+    at an address a source still holds, and search, which reads none of them, never does."""
     dob = date_of_birth.isoformat()
     tokens: set[int] = set()
     for family in family_variants(family_names):
@@ -58,6 +62,10 @@ def record_tokens(
     tokens |= names_year_tokens(keyring, keys=keys, family_names=family_names, year=date_of_birth.year)
     if names_at_postcode:
         tokens |= name_postcode_tokens(keyring, keys=keys, family_names=family_names, postcode=postcode)
+    for other in other_postcodes:
+        if names_at_postcode:
+            tokens |= name_postcode_tokens(keyring, keys=keys, family_names=family_names, postcode=other)
+        tokens.add(bi.MATCH_DOB_POSTCODE.token(keyring, f"{dob}|{other}"))
     return tokens | _hidden_field_tokens(keyring, dob=dob, postcode=postcode, nhs_number=nhs_number, upn=upn,
                                          uln=uln, shielded=shielded)
 
