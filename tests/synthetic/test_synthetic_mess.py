@@ -18,8 +18,8 @@ from contactpoint.children.identifiers import normalise_nhs_number, normalise_po
 from contactpoint.errors import ValidationError
 from contactpoint.names import name_roots, normalise_name
 from contactpoint.synthetic.mess import (
-    WELL_FORMED_POSTCODE,
     SOURCE_MISTAKES,
+    WELL_FORMED_POSTCODE,
     MessRates,
     chi_number,
     dob_slip,
