@@ -127,9 +127,10 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
     ga, gb = a.get("given"), b.get("given")
     if not ga or not gb:
         return _middle_fits(a, b) and _middle_fits(b, a)
-    if ga == b.get("middle") or gb == a.get("middle"):
+    ma, mb = a.get("middle"), b.get("middle")
+    if ga == mb or gb == ma:
         return True
-    if _middles_differ(a, b):
+    if ma and mb and _middles_differ(ma, mb):
         return False
     if ga == gb:
         return True
@@ -153,16 +154,13 @@ def given_names_compatible(a: Profile, b: Profile) -> bool:
     return (xa, xb) != (ga, gb) and _slips_apart(xa, xb, roots_a, roots_b)
 
 
-def _middles_differ(a: Profile, b: Profile) -> bool:
-    """Both records have a middle name, and they are not one name nor a slip apart: the given names, however alike
+def _middles_differ(ma: str, mb: str) -> bool:
+    """Two records' middle names (both given) are not one name nor a slip apart: the given names, however alike
     or even the same, are then two children's. Sofia Lola's child benefit record, its date of birth no real date,
     joined her sister Sophie Freya (Sofia and Sophie sound the same); at a million records six of the 32 children
     holding two people were such, most namesakes born the same day in two homes (Sophia Eva and Sophia Emma
     Jackson), one brothers at one home (Harry Billy and Harry Carl Edwards). The model does not compare middle
     names. (An identifier in common still joins: ``group_conflict`` does not compare names then.)"""
-    ma, mb = a.get("middle"), b.get("middle")
-    if not ma or not mb:
-        return False
     return ma != mb and not _typo_close(ma, mb)
 
 
@@ -236,6 +234,8 @@ def group_conflict(left: list[Profile], right: list[Profile]) -> str | None:
     # A record without a given name but with a middle name must be one of the forenames of each record of the
     # other group that has middle names (``_middle_fits``): twin Harry's nameless record is not his brother Adam
     # Muhammad's, though Adam's child benefit record, like most, has no middle name.
+    if len(named_left) == len(left) and len(named_right) == len(right):
+        return None  # every record named (nearly every join): nothing more to ask
     for ours, theirs in ((left, right), (right, left)):
         if any(not all(_middle_fits(x, y) for y in theirs) for x in ours if not x.get("given") and x.get("middle")):
             return "given names that cannot be the same"
@@ -298,11 +298,12 @@ def _only_the_family_in_common(left: list[Profile], right: list[Profile]) -> boo
     sister, with neither a given name nor a date of birth, joined Imogen; Theodore's record, with no date of birth,
     joined his brother Jacob, none of whose records had a given name). Not joined: the record is held if it is too
     thin to make a child, and waits for more."""
-    if any(_same_identifier(x, y) for x in left for y in right):
-        return False
-    if _births(left) and _births(right):
+    # The cheap tests first: most groups a join weighs have a date of birth and a given name on both sides.
+    if any(x.get("dob") for x in left) and any(y.get("dob") for y in right):
         return False
     if any(x.get("given") for x in left) and any(y.get("given") for y in right):
+        return False
+    if any(_same_identifier(x, y) for x in left for y in right):
         return False
 
     def forenames(group: list[Profile]) -> set[str]:
@@ -432,7 +433,7 @@ def decide(new: Iterable[R], existing: Mapping[R, int], profiles: Mapping[R, Pro
         if identifier_alone(left, right):
             queue(a, b, edge, IDENTIFIER_ALONE)
             continue
-        if _born_apart(left, right) and not (profiles[edge.left].get("dob") and profiles[edge.right].get("dob")):
+        if not (profiles[edge.left].get("dob") and profiles[edge.right].get("dob")) and _born_apart(left, right):
             # The model never weighed the dates of birth that tell the groups apart: one of this pair's records has
             # none. Another pair of their records that has both decides (Katherine's child benefit record, born
             # 2022, joined her sister Freya, born 2017, through the GP's record of Freya, which had no date).
