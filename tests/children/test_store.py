@@ -5,9 +5,10 @@ from datetime import date
 import pytest
 
 from contactpoint.children.models import Child
-from contactpoint.children.record import FIELD_GROUPS, Involvement
+from contactpoint.children.record import FIELD_GROUPS, Involvement, decode_groups, encode_groups
 from contactpoint.children.store import NewChild, create_children, load_groups, load_record, save_record, shred
 from contactpoint.errors import VaultError
+from contactpoint.vault.blindindex import SEARCHABLE, keyed_by_postcode, keyed_by_year
 from contactpoint.vault.models import DataKey, IndexEntry
 from tests.factories import make_record
 
@@ -43,7 +44,6 @@ def test_every_field_group_is_stored_as_ciphertext(keyring, now):
 
 def test_a_child_is_indexed_by_visible_and_hidden_fields_unless_shielded(keyring, now):
     plain, shielded = _one(keyring, now), _one(keyring, now, shielded=True)
-    from contactpoint.vault.blindindex import SEARCHABLE, keyed_by_postcode, keyed_by_year
 
     def searchable(child):
         return {t for t in IndexEntry.objects.filter(child=child).values_list("token", flat=True)
@@ -84,8 +84,6 @@ def test_the_postcodes_other_sources_hold_are_stored_sealed_and_indexed_for_matc
     """A best view's other postcodes (an old address a source still holds) go into the whereabouts group, sealed,
     and into match-only indexes: matching finds the child there; search, which reads only the searchable indexes,
     does not, shielded or not."""
-    from contactpoint.vault.blindindex import SEARCHABLE
-
     plain = _one(keyring, now)
     moved = _one(keyring, now, make_record().with_changes(other_postcodes=("LS6 2AB", "NW1 8NQ")))
     shielded = _one(keyring, now, make_record().with_changes(other_postcodes=("LS6 2AB",)), shielded=True)
@@ -104,8 +102,6 @@ def test_the_postcodes_other_sources_hold_are_stored_sealed_and_indexed_for_matc
 
 
 def test_a_whereabouts_group_sealed_before_other_postcodes_were_kept_reads_as_none(keyring, now):
-    from contactpoint.children.record import decode_groups, encode_groups
-
     record = make_record()
     stored = encode_groups(record)
     assert decode_groups(record.cpid, stored)["other_postcodes"] == ()  # the same bytes as before: no object
